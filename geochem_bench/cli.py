@@ -1,0 +1,345 @@
+"""The ``geochem-bench`` command line.
+
+Module-level imports stay minimal (argparse only) so ``--help`` and ``list`` start instantly;
+each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DEFAULT_OUT = "geochem-bench-results"
+
+
+def _parser() -> argparse.ArgumentParser:
+    from geochem_bench import BENCHMARK_VERSION, __version__
+
+    parser = argparse.ArgumentParser(
+        prog="geochem-bench",
+        description=(
+            "Benchmark for fusing low-resolution geochemical maps with high-resolution "
+            "remote sensing."
+        ),
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"geochem-bench {__version__} (benchmark {BENCHMARK_VERSION})",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list tasks with their scene size and licence")
+    p.add_argument("patterns", nargs="*", help="glob patterns on task ids, e.g. 'synthetic/*'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("info", help="describe one task: scene, elements, grid, folds, licence")
+    p.add_argument("task")
+    _scene_args(p)
+
+    p = sub.add_parser("evaluate", help="run a submission on tasks and write result records")
+    p.add_argument("submission", help="submission folder, 'module:Class' or 'path/file.py:Class'")
+    p.add_argument(
+        "--tasks", nargs="+", metavar="PATTERN", help="task ids or glob patterns (default: all)"
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT})")
+    p.add_argument("--config", help="TOML with [params] for a 'module:Class' submission")
+    p.add_argument("--name", help="submission name (default: from submission.toml or the class)")
+    p.add_argument("--submission-version", dest="submission_version", help="submission version")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds per task fold (default 1800)"
+    )
+    p.add_argument("--isolation", choices=["process", "inline"], default="process")
+    p.add_argument(
+        "--no-resume", action="store_true", help="recompute folds that already have results"
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help="rerun folds whose record is a failure"
+    )
+    p.add_argument("--save-predictions", action="store_true", help="write predictions as GeoTIFF")
+    _scene_args(p)
+
+    p = sub.add_parser(
+        "score", help="score precomputed GeoTIFF predictions <DIR>/<task id>/fold-<k>.tif"
+    )
+    p.add_argument("pred_dir")
+    p.add_argument("--name", required=True, help="submission name")
+    p.add_argument("--submission-version", dest="submission_version", default="0")
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        metavar="PATTERN",
+        help="default: every task with a folder in PRED_DIR",
+    )
+    p.add_argument("--out", default=DEFAULT_OUT)
+    _scene_args(p)
+
+    p = sub.add_parser(
+        "export", help="write a task fold's inputs (GeoTIFF + CSV) for non-Python models"
+    )
+    p.add_argument("task")
+    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--out", required=True)
+    _scene_args(p)
+
+    p = sub.add_parser("plot", help="figure of a task fold (and a prediction) as PNG")
+    p.add_argument("task")
+    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--prediction", help="prediction GeoTIFF on the task grid")
+    p.add_argument("--element", help="element symbol (default: the first target)")
+    p.add_argument("--out", help="PNG path (default: <task id with _>.png)")
+    _scene_args(p)
+
+    p = sub.add_parser(
+        "demo", help="run the first baselines on the synthetic tasks: table, JSON, figure"
+    )
+    p.add_argument("--out", default="geochem-bench-demo")
+    p.add_argument(
+        "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
+    )
+
+    sub.add_parser("schema", help="print the JSON Schema of a result record")
+    return parser
+
+
+def _scene_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
+    )
+
+
+def _scene_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    return (
+        {"synthetic": {"size": args.synthetic_size}}
+        if getattr(args, "synthetic_size", None)
+        else {}
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    handler = {
+        "list": _cmd_list,
+        "info": _cmd_info,
+        "evaluate": _cmd_evaluate,
+        "score": _cmd_score,
+        "export": _cmd_export,
+        "plot": _cmd_plot,
+        "demo": _cmd_demo,
+        "schema": _cmd_schema,
+    }[args.command]
+    try:
+        return handler(args)
+    except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"geochem-bench {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from geochem_bench.registry import list_tasks, scenes
+
+    entries = scenes()
+    tasks = list_tasks(args.patterns or None)
+    rows = [
+        {
+            "task": t.id,
+            "protocol": t.protocol,
+            "scale": t.scale,
+            "folds": t.n_folds,
+            "elements": ",".join(t.elements),
+            "size": entries[t.scene].size,
+            "licence": entries[t.scene].licence,
+            "download": entries[t.scene].needs_download,
+        }
+        for t in tasks
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    used = sorted({t.scene for t in tasks})
+    scene_table = Table(title="scenes")
+    for column in ("scene", "size", "licence", "data"):
+        scene_table.add_column(column)
+    for name in used:
+        entry = entries[name]
+        scene_table.add_row(
+            name, entry.size, entry.licence, "download" if entry.needs_download else "built in"
+        )
+    console.print(scene_table)
+    table = Table(title=f"{len(rows)} tasks")
+    for column in ("task", "protocol", "scale", "folds", "elements"):
+        table.add_column(column, no_wrap=column == "task")
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in ("task", "protocol", "scale", "folds", "elements")))
+    console.print(table)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from geochem_bench.protocols import task_split
+    from geochem_bench.registry import get_task, load_scene
+
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    coarse = scene.grid.coarsen(task.scale)
+    lines = [
+        f"task        {task.id}  (version {task.version})",
+        f"scene       {scene.name} {scene.version}: {scene.description}",
+        f"protocol    {task.protocol}, scale x{task.scale}, {task.n_folds} fold(s)",
+        f"grid        {scene.grid.height}x{scene.grid.width} cells of "
+        f"{scene.grid.res[0]:g} map units, "
+        f"CRS {scene.grid.crs}, valid cells {int(scene.valid.sum())}",
+        f"lowres      {coarse.height}x{coarse.width} cells of {coarse.res[0]:g} map units",
+        f"covariates  {', '.join(scene.band_names)}",
+        "elements    "
+        + ", ".join(
+            f"{e.symbol} [{e.unit}, {e.analysis_space}]"
+            for e in (scene.element(s) for s in task.elements)
+        ),
+    ]
+    if task.protocol != "grid":
+        split = task_split(scene, task)
+        counts = np.bincount(split.folds, minlength=task.n_folds)
+        lines.append(
+            f"samples     {len(split.folds)}; held out per fold: {counts.tolist()} "
+            f"(spatial blocks of {split.block_size:g} map units)"
+        )
+        if task.protocol == "transfer":
+            lines.append(
+                f"transfer    target known at {task.target_fraction:.0%} of training sites; "
+                "other elements at every site"
+            )
+    lines += [f"licence     {scene.licence}", f"cite        {scene.citation}"]
+    print("\n".join(lines))
+    return 0
+
+
+def _run_options(args: argparse.Namespace, **overrides: Any) -> Any:
+    from geochem_bench.harness import RunOptions
+
+    return RunOptions(out_dir=Path(args.out), scene_options=_scene_options(args), **overrides)
+
+
+def _print_outcome(records: list[Any], out: str) -> int:
+    from geochem_bench.summary import render_table
+
+    render_table(records)
+    failed = [r for r in records if r.status == "failed"]
+    for r in failed:
+        assert r.failure is not None
+        print(
+            f"FAILED {r.task.id} fold {r.fold}: [{r.failure.kind}] {r.failure.message}",
+            file=sys.stderr,
+        )
+    print(f"{len(records) - len(failed)} of {len(records)} task folds scored; records in {out}")
+    return 1 if failed else 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from geochem_bench.harness import evaluate
+    from geochem_bench.registry import list_tasks
+    from geochem_bench.submission import load_submission
+
+    submission = load_submission(
+        args.submission, config=args.config, name=args.name, version=args.submission_version
+    )
+    tasks = list_tasks(args.tasks)
+    options = _run_options(
+        args,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        isolation=args.isolation,
+        resume=not args.no_resume,
+        retry_failed=args.retry_failed,
+        save_predictions=args.save_predictions,
+    )
+    return _print_outcome(evaluate(submission, tasks, options), args.out)
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from geochem_bench.harness import score_predictions
+    from geochem_bench.registry import list_tasks
+
+    pred_dir = Path(args.pred_dir)
+    if not pred_dir.is_dir():
+        raise FileNotFoundError(f"prediction folder {pred_dir} does not exist")
+    if args.tasks:
+        tasks = list_tasks(args.tasks)
+    else:
+        tasks = [t for t in list_tasks() if (pred_dir / t.id).is_dir()]
+        if not tasks:
+            raise ValueError(
+                f"no task folder found in {pred_dir}; expected <task id>/fold-<k>.tif, "
+                "e.g. synthetic/all/s8/grid/fold-0.tif"
+            )
+    records = score_predictions(
+        pred_dir, tasks, _run_options(args), name=args.name, version=args.submission_version
+    )
+    return _print_outcome(records, args.out)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from geochem_bench.export import export_fold
+    from geochem_bench.registry import get_task, load_scene
+
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    written = export_fold(scene, task, args.fold, Path(args.out))
+    print("\n".join(str(p) for p in written))
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from geochem_bench.plotting import plot_fold
+    from geochem_bench.protocols import build_fold
+    from geochem_bench.registry import get_task, load_scene
+
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    inputs, held_out = build_fold(scene, task, args.fold)
+    predictions = {}
+    if args.prediction:
+        from geochem_bench.geotiff import read_prediction
+
+        predictions[Path(args.prediction).stem] = read_prediction(
+            args.prediction, inputs.grid, inputs.elements
+        ).mean
+    out = Path(args.out or task.id.replace("/", "_") + f"_fold{args.fold}.png")
+    plot_fold(inputs, held_out, predictions, element=args.element, path=out)
+    print(out)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from geochem_bench.demo import run_demo
+
+    records, figure, _ = run_demo(args.out, size=args.synthetic_size)
+    failed = sum(r.status == "failed" for r in records)
+    print(
+        f"{len(records)} results in {Path(args.out) / 'results'}, "
+        f"table in {Path(args.out) / 'results.txt'}, figure {figure}"
+    )
+    return 1 if failed else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from geochem_bench.results import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

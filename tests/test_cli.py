@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from geochem_bench.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", *args], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+
+
+def test_help_and_list_do_not_import_torch():
+    code = (
+        "import sys\n"
+        "from geochem_bench.cli import main\n"
+        "for argv in (['list'], ['list', '--json']):\n"
+        "    main(argv)\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('torch', 'torchgeo', 'rasterio', 'matplotlib', 'sklearn')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = run(code).stdout
+    assert "HEAVY []" in out
+    assert "synthetic/all/s8/grid" in out
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json", "synthetic/*/s16/*"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["task"] for r in rows} == {
+        "synthetic/all/s16/grid",
+        "synthetic/cu/s16/points",
+        "synthetic/cu/s16/transfer",
+    }
+    assert all(r["licence"] == "CC0-1.0" for r in rows)
+
+
+def test_info(capsys):
+    assert main(["info", "synthetic/cu/s16/transfer"]) == 0
+    out = capsys.readouterr().out
+    assert "EPSG:32633" in out and "held out per fold" in out and "25%" in out
+
+
+def test_unknown_task_is_a_clean_error(capsys):
+    assert main(["info", "nowhere/x/s2/grid"]) == 2
+    assert "geochem-bench list" in capsys.readouterr().err
+
+
+def test_evaluate_and_plot(tmp_path, capsys):
+    out = tmp_path / "res"
+    status = main(
+        [
+            "evaluate",
+            str(ROOT / "baselines" / "bilinear"),
+            "--tasks",
+            "synthetic/all/s16/grid",
+            "--out",
+            str(out),
+            "--save-predictions",
+        ]
+    )
+    assert status == 0
+    tif = out / "bilinear" / "1.0.0" / "synthetic" / "all" / "s16" / "grid" / "fold-0.tif"
+    assert tif.is_file()
+    png = tmp_path / "fig.png"
+    assert (
+        main(
+            [
+                "plot",
+                "synthetic/all/s16/grid",
+                "--prediction",
+                str(tif),
+                "--element",
+                "Zn",
+                "--out",
+                str(png),
+            ]
+        )
+        == 0
+    )
+    assert png.stat().st_size > 10_000
+
+
+def test_evaluate_exit_status_reports_failures(tmp_path):
+    broken = Path(__file__).with_name("broken_models.py")
+    assert (
+        main(
+            [
+                "evaluate",
+                f"{broken}:Raises",
+                "--tasks",
+                "synthetic/all/s16/grid",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
+
+
+def test_export_then_score(tmp_path, capsys):
+    exported = tmp_path / "inputs"
+    assert main(["export", "synthetic/cu/s16/points", "--fold", "2", "--out", str(exported)]) == 0
+    meta = json.loads((exported / "task.json").read_text())
+    assert meta["fold"] == 2 and meta["grid"]["crs"] == "EPSG:32633"
+    header = (exported / "points.csv").read_text().splitlines()[0]
+    assert header == "id,x,y,Cu,Zn,Pb,Ni,As,Fe"
+    # an "external" model: a constant map written on the grid of covariates.tif
+    import numpy as np
+    import rasterio
+
+    with rasterio.open(exported / "covariates.tif") as src:
+        profile = src.profile
+    profile.update(count=1, dtype="float32")
+    target = tmp_path / "preds" / "synthetic" / "cu" / "s16" / "points" / "fold-2.tif"
+    target.parent.mkdir(parents=True)
+    with rasterio.open(target, "w", **profile) as dst:
+        dst.write(np.full((1, profile["height"], profile["width"]), 30.0, np.float32))
+    assert (
+        main(
+            ["score", str(tmp_path / "preds"), "--name", "constant", "--out", str(tmp_path / "res")]
+        )
+        == 1
+    )
+    record = json.loads(
+        (
+            tmp_path
+            / "res"
+            / "constant"
+            / "0"
+            / "synthetic"
+            / "cu"
+            / "s16"
+            / "points"
+            / "fold-2.json"
+        ).read_text()
+    )
+    assert record["status"] == "ok" and record["metrics"]["Cu"]["n"] > 0
+
+
+def test_demo(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geochem_bench.cli",
+            "demo",
+            "--out",
+            str(tmp_path),
+            "--synthetic-size",
+            "128",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "bicubic" in proc.stdout and "synthetic/all/s8/grid" in proc.stdout
+    records = list((tmp_path / "results").rglob("fold-*.json"))
+    assert len(records) == 4 * 13
+    assert (tmp_path / "demo.png").stat().st_size > 50_000
+    assert "RMSE" in (tmp_path / "results.txt").read_text()

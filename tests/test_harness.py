@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from geochem_bench.harness import RunOptions, evaluate
+from geochem_bench.registry import list_tasks
+from geochem_bench.results import load_results, read_result
+from geochem_bench.submission import load_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+BROKEN = Path(__file__).with_name("broken_models.py")
+POINTS = "synthetic/cu/s16/points"
+GRID = "synthetic/all/s16/grid"
+
+
+def options(tmp_path: Path, **kw) -> RunOptions:
+    return RunOptions(out_dir=tmp_path / "results", progress=False, **kw)
+
+
+def test_same_submission_same_seed_identical_metrics(tmp_path):
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    tasks = list_tasks([GRID, POINTS])
+    first = evaluate(sub, tasks, options(tmp_path / "a"))
+    second = evaluate(sub, tasks, options(tmp_path / "b"))
+    assert [r.metrics for r in first] == [r.metrics for r in second]
+    assert all(r.status == "ok" for r in first) and len(first) == 6
+
+
+def test_seed_controls_random_models(tmp_path):
+    sub = load_submission(f"{BROKEN}:NoisyRandom")
+    tasks = list_tasks([GRID])
+    a = evaluate(sub, tasks, options(tmp_path / "a", seed=1))
+    b = evaluate(sub, tasks, options(tmp_path / "b", seed=1))
+    c = evaluate(sub, tasks, options(tmp_path / "c", seed=2))
+    assert a[0].metrics == b[0].metrics
+    assert a[0].metrics != c[0].metrics
+
+
+@pytest.mark.parametrize(
+    ("model", "kind", "message"),
+    [
+        ("Raises", "exception", "model exploded during fit"),
+        ("ReturnsNaN", "invalid_prediction", "NaN/inf"),
+        ("WrongShape", "invalid_prediction", "shape"),
+        ("WrongDtype", "invalid_prediction", "float32"),
+        ("ReturnsList", "invalid_prediction", "numpy array"),
+        ("Crashes", "crash", "exit code 3"),
+    ],
+)
+def test_broken_submissions_become_failed_records(tmp_path, model, kind, message):
+    sub = load_submission(f"{BROKEN}:{model}")
+    records = evaluate(sub, list_tasks([GRID]), options(tmp_path))
+    (record,) = records
+    assert record.status == "failed" and record.metrics is None
+    assert record.failure.kind == kind and message in record.failure.message
+    on_disk = read_result(tmp_path / "results" / model / "0" / GRID / "fold-0.json")
+    assert on_disk.failure.kind == kind
+    assert not list((tmp_path / "results" / ".tmp").iterdir())  # no stray prediction files
+
+
+def test_timeout_is_enforced_and_the_run_goes_on(tmp_path):
+    sub = load_submission(f"{BROKEN}:Sleeps")
+    start = time.perf_counter()
+    records = evaluate(
+        sub, list_tasks([GRID, "synthetic/all/s8/grid"]), options(tmp_path, timeout_s=1.0)
+    )
+    assert time.perf_counter() - start < 20
+    assert [r.failure.kind for r in records] == ["timeout", "timeout"]
+    assert "1 s" in records[0].failure.message
+
+
+def test_a_failing_fold_does_not_stop_the_others(tmp_path):
+    sub = load_submission(f"{BROKEN}:FailsOnFold")
+    records = evaluate(sub, list_tasks([POINTS, GRID]), options(tmp_path))
+    status = [(r.task.id, r.fold, r.status) for r in records]
+    assert status.count((POINTS, 1, "failed")) == 1
+    assert sum(s == "ok" for *_, s in status) == 5  # 4 other folds + the grid task
+
+
+def test_resume_skips_finished_and_retry_failed(tmp_path):
+    sub = load_submission(f"{BROKEN}:FailsOnFold")
+    opts = options(tmp_path)
+    evaluate(sub, list_tasks([POINTS]), opts)
+    folder = tmp_path / "results" / "FailsOnFold" / "0" / POINTS
+    stamps = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+    (folder / "fold-3.json").unlink()
+    time.sleep(0.01)
+    evaluate(sub, list_tasks([POINTS]), opts)
+    after = {p.name: p.stat().st_mtime_ns for p in folder.glob("*.json")}
+    assert after.keys() == stamps.keys()
+    changed = {k for k in after if k == "fold-3.json" or after[k] != stamps[k]}
+    assert changed == {"fold-3.json"}
+    opts.retry_failed = True
+    evaluate(sub, list_tasks([POINTS]), opts)
+    assert (folder / "fold-1.json").stat().st_mtime_ns != stamps["fold-1.json"]
+
+
+def test_inline_isolation_scores_the_same(tmp_path):
+    sub = load_submission(ROOT / "baselines" / "idw")
+    a = evaluate(sub, list_tasks([POINTS]), options(tmp_path / "a"))
+    b = evaluate(sub, list_tasks([POINTS]), options(tmp_path / "b", isolation="inline"))
+    assert [r.metrics for r in a] == [r.metrics for r in b]
+
+
+def test_interrupted_run_resumes(tmp_path):
+    out = tmp_path / "results"
+    cmd = [
+        sys.executable,
+        "-m",
+        "geochem_bench.cli",
+        "evaluate",
+        f"{BROKEN}:SlowBicubic",
+        "--tasks",
+        POINTS,
+        "--out",
+        str(out),
+        "--name",
+        "slow",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = out / "slow" / "0" / POINTS
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(folder.glob("fold-*.json"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = sorted(folder.glob("fold-*.json"))
+    assert 2 <= len(done) < 5, "the run should have been interrupted midway"
+    for path in done:
+        json.loads(path.read_text())  # complete files only: writes are atomic
+    stamps = {p.name: p.stat().st_mtime_ns for p in done}
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = [r for r in load_results(out) if r.submission.name == "slow"]
+    assert [r.fold for r in records] == [0, 1, 2, 3, 4]
+    assert all(r.status == "ok" for r in records)
+    for name, stamp in stamps.items():
+        assert (folder / name).stat().st_mtime_ns == stamp  # finished folds were not redone

@@ -1,0 +1,78 @@
+"""Held-out samples must never influence anything a model receives for their fold."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from geochem_bench.protocols import build_fold, task_split
+from geochem_bench.samples import Samples
+from geochem_bench.task import TaskInputs
+
+
+def _perturbed(scene, rows, columns):
+    values = scene.points.values.copy()
+    values[np.ix_(rows, columns)] *= 7.5  # drastic change of the chosen values
+    points = Samples(
+        scene.points.ids, scene.points.x, scene.points.y, values, scene.points.elements
+    )
+    return dataclasses.replace(scene, points=points, _fingerprint=None)
+
+
+def _assert_same_inputs(a: TaskInputs, b: TaskInputs) -> None:
+    for field in dataclasses.fields(TaskInputs):
+        va, vb = getattr(a, field.name), getattr(b, field.name)
+        if field.name == "points":
+            for attr in ("ids", "x", "y", "values"):
+                np.testing.assert_array_equal(
+                    getattr(va, attr), getattr(vb, attr), err_msg=f"points.{attr}"
+                )
+        elif isinstance(va, np.ndarray):
+            np.testing.assert_array_equal(va, vb, err_msg=field.name)
+        else:
+            assert va == vb, field.name
+
+
+def _inputs_differ(a: TaskInputs, b: TaskInputs) -> bool:
+    try:
+        _assert_same_inputs(a, b)
+    except AssertionError:
+        return True
+    return False
+
+
+def test_held_out_values_change_no_input(scene, point_task):
+    split = task_split(scene, point_task)
+    target = [scene.points.index(s) for s in point_task.elements]
+    # points protocol: held-out samples are withheld entirely; transfer: their target values.
+    columns = list(range(len(scene.points.elements))) if point_task.protocol == "points" else target
+    for fold in point_task.folds:
+        test_rows = np.flatnonzero(split.test_mask(fold))
+        changed = _perturbed(scene, test_rows, columns)
+        base, held = build_fold(scene, point_task, fold, split=split)
+        other, held_changed = build_fold(
+            changed, point_task, fold, split=task_split(changed, point_task)
+        )
+        _assert_same_inputs(base, other)
+        assert not np.array_equal(held.values, held_changed.values)  # the perturbation was real
+
+
+def test_training_values_do_change_inputs(scene, point_task):
+    """Control: the comparison above is able to see a change."""
+    split = task_split(scene, point_task)
+    train_rows = np.flatnonzero(split.train_mask(0))
+    target = [scene.points.index(s) for s in point_task.elements]
+    changed = _perturbed(scene, train_rows, target)
+    base, _ = build_fold(scene, point_task, 0, split=split)
+    other, _ = build_fold(changed, point_task, 0, split=split)
+    assert _inputs_differ(base, other)
+
+
+def test_split_does_not_depend_on_values(scene, point_task):
+    changed = _perturbed(
+        scene, np.arange(len(scene.points)), list(range(len(scene.points.elements)))
+    )
+    np.testing.assert_array_equal(
+        task_split(scene, point_task).folds, task_split(changed, point_task).folds
+    )

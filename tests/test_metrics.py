@@ -1,0 +1,155 @@
+"""Every metric against an independent reference and its edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from sklearn import metrics as skm
+
+from geochem_bench import metrics
+
+
+@pytest.fixture()
+def pair(rng):
+    t = rng.normal(2.0, 0.5, 500)
+    p = t + rng.normal(0.1, 0.3, 500)
+    return t, p
+
+
+def test_regression_metrics_match_references(pair):
+    t, p = pair
+    assert metrics.rmse(t, p) == pytest.approx(np.sqrt(skm.mean_squared_error(t, p)), rel=1e-12)
+    assert metrics.mae(t, p) == pytest.approx(skm.mean_absolute_error(t, p), rel=1e-12)
+    assert metrics.bias(t, p) == pytest.approx(np.mean(p) - np.mean(t), rel=1e-12)
+    assert metrics.r2(t, p) == pytest.approx(skm.r2_score(t, p), rel=1e-12)
+    assert metrics.pearson_r(t, p) == pytest.approx(stats.pearsonr(t, p)[0], rel=1e-12)
+    assert metrics.spearman_rho(t, p) == pytest.approx(stats.spearmanr(t, p)[0], rel=1e-12)
+
+
+def test_lin_ccc_hand_computed():
+    t = np.array([1.0, 2.0, 3.0, 4.0])
+    p = np.array([2.0, 3.0, 4.0, 5.0])  # perfectly correlated, biased by +1
+    # cov = 1.25, var_t = var_p = 1.25, (mean diff)^2 = 1 -> 2.5 / 3.5
+    assert metrics.lin_ccc(t, p) == pytest.approx(2.5 / 3.5)
+    assert metrics.lin_ccc(t, t) == pytest.approx(1.0)
+    assert metrics.lin_ccc(t, -t) == pytest.approx(-2 * 1.25 / (2 * 1.25 + 25.0))
+
+
+def test_spearman_handles_ties():
+    t = np.array([1.0, 1.0, 2.0, 3.0, 3.0, 4.0])
+    p = np.array([0.5, 0.7, 0.7, 2.0, 1.0, 3.0])
+    assert metrics.spearman_rho(t, p) == pytest.approx(stats.spearmanr(t, p)[0], rel=1e-12)
+
+
+def test_constant_truth_gives_undefined_not_perfect():
+    t = np.full(10, 3.0)
+    p = np.linspace(2.0, 4.0, 10)
+    assert np.isnan(metrics.r2(t, p))
+    assert np.isnan(metrics.pearson_r(t, p))
+    assert np.isnan(metrics.spearman_rho(t, p))
+    assert metrics.rmse(t, p) > 0
+    assert np.isnan(metrics.psnr(t, p, data_range=0.0))
+    out = metrics.anomaly_metrics(t, p)
+    assert np.isnan(out["ap_p90"])  # no truth above its own 90th percentile
+
+
+def test_single_point():
+    t, p = np.array([2.0]), np.array([2.5])
+    assert metrics.rmse(t, p) == pytest.approx(0.5)
+    assert metrics.mae(t, p) == pytest.approx(0.5)
+    for fn in (metrics.r2, metrics.pearson_r, metrics.spearman_rho, metrics.lin_ccc):
+        assert np.isnan(fn(t, p))
+
+
+def test_no_pairs():
+    empty = np.array([])
+    assert np.isnan(metrics.rmse(empty, empty))
+    assert np.isnan(metrics.crps_gaussian(empty, empty, empty))
+
+
+def test_psnr_and_ssim_match_skimage(rng):
+    t = rng.normal(size=(64, 80)).cumsum(axis=0).cumsum(axis=1) / 30
+    p = t + rng.normal(0, 0.2, t.shape)
+    rng_t = float(t.max() - t.min())
+    assert metrics.psnr(t.ravel(), p.ravel(), rng_t) == pytest.approx(
+        peak_signal_noise_ratio(t, p, data_range=rng_t), rel=1e-10
+    )
+    expected = structural_similarity(
+        t, p, data_range=rng_t, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+    )
+    assert metrics.ssim(t, p, data_range=rng_t) == pytest.approx(expected, rel=1e-6)
+    assert metrics.ssim(t, t, data_range=rng_t) == pytest.approx(1.0)
+
+
+def test_ssim_ignores_masked_cells(rng):
+    t = rng.normal(size=(40, 40))
+    p = t + rng.normal(0, 0.1, t.shape)
+    mask = np.ones_like(t, dtype=bool)
+    mask[:10] = False
+    garbage = p.copy()
+    garbage[:10] = 1e6
+    t_nan = t.copy()
+    t_nan[:10] = np.nan
+    a = metrics.ssim(t, p, mask, data_range=4.0)
+    b = metrics.ssim(t_nan, garbage, mask, data_range=4.0)
+    assert a == pytest.approx(b)
+
+
+def test_average_precision_matches_sklearn(rng):
+    labels = rng.uniform(size=1000) > 0.8
+    scores = labels * 0.5 + rng.normal(size=1000)
+    scores[:200] = np.round(scores[:200], 1)  # ties
+    assert metrics.average_precision(labels, scores) == pytest.approx(
+        skm.average_precision_score(labels, scores), rel=1e-12
+    )
+
+
+def test_f1_matches_sklearn(pair):
+    t, p = pair
+    tau = np.percentile(t, 90)
+    assert metrics.f1_at_threshold(t, p, tau) == pytest.approx(skm.f1_score(t > tau, p > tau))
+    out = metrics.anomaly_metrics(t, p, (90, 95))
+    assert set(out) == {"ap_p90", "f1_p90", "ap_p95", "f1_p95"}
+    assert out["f1_p90"] == pytest.approx(skm.f1_score(t > tau, p > tau))
+
+
+def test_crps_matches_numerical_integral():
+    y, mu, sigma = 1.3, 0.4, 0.7
+
+    def integrand(x: float) -> float:
+        return (stats.norm.cdf(x, mu, sigma) - (x >= y)) ** 2
+
+    expected = integrate.quad(integrand, -20, y)[0] + integrate.quad(integrand, y, 20)[0]
+    assert metrics.crps_gaussian(np.array([y]), np.array([mu]), np.array([sigma])) == pytest.approx(
+        expected, rel=1e-6
+    )
+    # sigma = 0 is the absolute error
+    assert metrics.crps_gaussian(np.array([y]), np.array([mu]), np.array([0.0])) == pytest.approx(
+        0.9
+    )
+
+
+def test_interval_coverage_is_calibrated_for_true_distribution(rng):
+    mu = rng.normal(size=20000)
+    sigma = rng.uniform(0.5, 2.0, 20000)
+    y = mu + sigma * rng.normal(size=20000)
+    assert metrics.interval_coverage(y, mu, sigma, 0.9) == pytest.approx(0.9, abs=0.01)
+    assert metrics.interval_coverage(y, mu, sigma / 3, 0.9) < 0.6
+
+
+def test_ergas_hand_computed():
+    # two bands: relative errors 0.1 and 0.2, scale 4 -> 100/4 * sqrt((0.01 + 0.04) / 2)
+    assert metrics.ergas(np.array([1.0, 4.0]), np.array([10.0, 20.0]), 4) == pytest.approx(
+        25 * np.sqrt(0.025)
+    )
+
+
+def test_consistency_zero_for_block_constant_prediction():
+    lowres = np.array([[1.0, 2.0], [3.0, np.nan]])
+    pred = np.kron(np.nan_to_num(lowres, nan=9.0), np.ones((3, 3)))
+    assert metrics.consistency(pred, lowres, 3) == pytest.approx(0.0)
+    assert metrics.consistency(pred + 1, lowres, 3) == pytest.approx(1.0)
+    logged = metrics.consistency(pred * 10, lowres, 3, np.log10)
+    assert logged == pytest.approx(1.0)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from geochem_bench.harness import RunOptions, evaluate
+from geochem_bench.registry import list_tasks
+from geochem_bench.results import ResultRecord, json_schema, read_result, result_path, safe_name
+from geochem_bench.submission import load_submission
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory) -> ResultRecord:
+    out = tmp_path_factory.mktemp("r")
+    sub = load_submission("geochem_bench.models:NearestUpsampling")
+    (rec,) = evaluate(sub, list_tasks(["synthetic/all/s16/grid"]), RunOptions(out, progress=False))
+    return rec
+
+
+def test_record_carries_provenance(record):
+    assert record.status == "ok"
+    assert record.benchmark_version == "1.0" and record.schema_version == "1.0.0"
+    assert set(record.dataset.sha256) == {"covariates", "valid", "truth", "points"}
+    assert record.dataset.options["height"] == 256
+    assert record.runtime.total_s > 0 and record.peak_memory_mb > 0
+    assert record.hardware.n_cpus >= 1
+    assert record.timestamp.tzinfo is not None
+
+
+def test_schema_rejects_inconsistent_records(record):
+    payload = json.loads(record.model_dump_json())
+    payload["metrics"] = None
+    with pytest.raises(ValueError, match="needs metrics"):
+        ResultRecord.model_validate(payload)
+    payload = json.loads(record.model_dump_json())
+    payload["unexpected"] = 1
+    with pytest.raises(ValueError):
+        ResultRecord.model_validate(payload)
+    payload = json.loads(record.model_dump_json())
+    payload["fold"] = 3
+    with pytest.raises(ValueError, match="fold 3"):
+        ResultRecord.model_validate(payload)
+
+
+def test_read_result_names_the_file(tmp_path):
+    bad = tmp_path / "fold-0.json"
+    bad.write_text("{}")
+    with pytest.raises(ValueError, match=r"fold-0\.json is not a valid geochem-bench result"):
+        read_result(bad)
+
+
+def test_paths_are_namespaced_and_safe(tmp_path):
+    path = result_path(tmp_path, "My Model/v2", "1.0", "synthetic/cu/s16/points", 3)
+    assert path.relative_to(tmp_path).parts == (
+        "My_Model_v2",
+        "1.0",
+        "synthetic",
+        "cu",
+        "s16",
+        "points",
+        "fold-3.json",
+    )
+    with pytest.raises(ValueError):
+        safe_name("..")
+
+
+def test_json_schema_is_exported():
+    schema = json_schema()
+    assert schema["title"] == "ResultRecord" and "metrics" in schema["properties"]

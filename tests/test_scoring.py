@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geochem_bench.models.upsampling import upsample_lowres
+from geochem_bench.protocols import build_fold
+from geochem_bench.registry import get_task
+from geochem_bench.scoring import InvalidPrediction, score_fold, validate_prediction
+from geochem_bench.task import Prediction
+
+
+@pytest.fixture()
+def grid_fold(scene):
+    return build_fold(scene, get_task("synthetic/all/s8/grid"), 0)
+
+
+def test_perfect_prediction_scores_perfectly(grid_fold):
+    inputs, held_out = grid_fold
+    truth = np.nan_to_num(held_out.truth, nan=1.0).astype(np.float32)
+    table = score_fold(
+        inputs, held_out, validate_prediction(truth, inputs), upsample_lowres(inputs)
+    )
+    for symbol in ("Cu", "Fe"):
+        row = table[symbol]
+        assert (
+            row["rmse"] == 0
+            and row["r2"] == pytest.approx(1.0)
+            and row["skill"] == pytest.approx(1.0)
+        )
+        assert row["psnr"] is None  # infinite PSNR is recorded as null
+        assert row["ssim"] == pytest.approx(1.0)
+        assert row["consistency"] == pytest.approx(0.0, abs=1e-6)
+        assert row["n"] == inputs.valid.sum()
+    assert table["overall"]["ergas"] == pytest.approx(0.0)
+
+
+def test_reference_scores_zero_skill_and_log_space(grid_fold):
+    inputs, held_out = grid_fold
+    ref = upsample_lowres(inputs)
+    table = score_fold(inputs, held_out, validate_prediction(ref, inputs), ref)
+    assert table["Cu"]["skill"] == pytest.approx(0.0)
+    t = np.log10(held_out.truth[0][inputs.valid])
+    p = np.log10(ref[0][inputs.valid].astype(np.float64))
+    assert table["Cu"]["rmse"] == pytest.approx(np.sqrt(np.mean((t - p) ** 2)), rel=1e-6)
+    fe = inputs.elements[5]
+    assert fe.analysis_space == "linear"
+    t = held_out.truth[5][inputs.valid].astype(np.float64)
+    assert table["Fe"]["rmse"] == pytest.approx(
+        np.sqrt(np.mean((t - ref[5][inputs.valid]) ** 2)), rel=1e-6
+    )
+
+
+def test_std_adds_probabilistic_scores(scene):
+    inputs, held_out = build_fold(scene, get_task("synthetic/cu/s16/points"), 0)
+    ref = upsample_lowres(inputs)
+    std = np.full_like(ref, 0.5)
+    table = score_fold(inputs, held_out, validate_prediction(Prediction(ref, std), inputs), ref)
+    assert table["Cu"]["crps"] > 0 and 0 <= table["Cu"]["coverage_90"] <= 1
+    assert "ssim" not in table["Cu"]  # grid-only metrics are absent for point tasks
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda a: a.astype(np.float64), "float32"),
+        (lambda a: a[:, :-1], "shape"),
+        (lambda a: np.where(np.ones_like(a, bool), np.nan, a).astype(np.float32), "NaN/inf"),
+        (lambda a: -a, "non-positive"),
+        (lambda a: a.tolist(), "numpy array"),
+    ],
+)
+def test_invalid_predictions_are_explained(grid_fold, mutate, message):
+    inputs, _ = grid_fold
+    with pytest.raises(InvalidPrediction, match=message):
+        validate_prediction(mutate(upsample_lowres(inputs)), inputs)
+
+
+def test_nan_off_the_valid_mask_is_fine(grid_fold):
+    inputs, _ = grid_fold
+    pred = upsample_lowres(inputs)
+    assert np.isnan(pred[:, ~inputs.valid]).all()
+    validate_prediction(pred, inputs)

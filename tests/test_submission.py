@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geochem_bench.demo import FIRST_BASELINES
+from geochem_bench.models import BicubicUpsampling
+from geochem_bench.submission import load_submission
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_BASELINES))
+def test_baseline_folders_match_the_builtin_list(name):
+    sub = load_submission(ROOT / "baselines" / name)
+    model, params = FIRST_BASELINES[name]
+    assert (sub.name, sub.model, sub.params) == (name, model, params)
+    assert (ROOT / "baselines" / name / "README.md").is_file()
+    assert sub.build() is not None
+
+
+def test_module_reference_with_config(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text('[submission]\nname = "mine"\nversion = "2.1"\n[params]\na = -0.75\n')
+    sub = load_submission("geochem_bench.models:BicubicUpsampling", config=config)
+    assert (sub.name, sub.version) == ("mine", "2.1")
+    model = sub.build()
+    assert isinstance(model, BicubicUpsampling) and model.a == -0.75
+
+
+def test_file_reference(tmp_path):
+    (tmp_path / "helper.py").write_text("SCALE = 2\n")
+    (tmp_path / "my_model.py").write_text(
+        "import helper\n"
+        "class M:\n"
+        "    def __init__(self, k=1): self.k = k * helper.SCALE\n"
+        "    def fit(self, inputs): pass\n"
+        "    def predict(self, inputs): return None\n"
+    )
+    sub = load_submission(f"{tmp_path / 'my_model.py'}:M")
+    assert sub.name == "M" and sub.build().k == 2
+    assert sub.revision is not None
+
+
+def test_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"submission\.toml"):
+        load_submission(tmp_path)
+    with pytest.raises(ValueError, match="neither a submission folder"):
+        load_submission("no_colon_here")
+    with pytest.raises(ImportError, match="has no attribute"):
+        load_submission("geochem_bench.models:Nope").build()
+    (tmp_path / "bad.py").write_text("class NoPredict:\n    def fit(self, inputs): pass\n")
+    with pytest.raises(TypeError, match="no predict"):
+        load_submission(f"{tmp_path / 'bad.py'}:NoPredict").build()

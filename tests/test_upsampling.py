@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from geochem_bench.models.upsampling import fill_empty_cells, upsample, upsample_lowres
+from geochem_bench.protocols import build_fold
+from geochem_bench.registry import get_task
+
+
+@pytest.mark.parametrize(
+    ("method", "a", "mode"), [("bilinear", -0.5, "bilinear"), ("bicubic", -0.75, "bicubic")]
+)
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_matches_torch_interpolate(rng, method, a, mode, scale):
+    coarse = rng.normal(size=(2, 9, 13))
+    ours = upsample(coarse, scale, (9 * scale, 13 * scale), method, a)
+    theirs = F.interpolate(
+        torch.from_numpy(coarse)[None], scale_factor=scale, mode=mode, align_corners=False
+    )[0]
+    np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-10)
+
+
+def test_nearest_repeats_cells(rng):
+    coarse = rng.normal(size=(1, 4, 5))
+    ours = upsample(coarse, 3, (12, 15), "nearest")
+    np.testing.assert_array_equal(ours[0], np.kron(coarse[0], np.ones((3, 3))))
+
+
+@pytest.mark.parametrize("method", ["nearest", "bilinear", "bicubic"])
+def test_constant_and_linear_fields_are_reproduced(method):
+    coarse = np.full((1, 6, 6), 2.5)
+    np.testing.assert_allclose(upsample(coarse, 4, (24, 24), method), 2.5)
+    if method != "nearest":
+        ramp = np.arange(8.0)[None, None, :].repeat(8, axis=1)
+        fine = upsample(ramp, 4, (32, 32), method)
+        centre = (np.arange(32) + 0.5) / 4 - 0.5  # coarse coordinate of each fine column
+        inner = (centre >= 1) & (centre <= 6)  # all cubic taps inside, no border clamping
+        np.testing.assert_allclose(fine[0, 5, inner], centre[inner], atol=1e-12)
+
+
+def test_nan_must_be_filled_first():
+    with pytest.raises(ValueError, match="fill empty cells"):
+        upsample(np.array([[[1.0, np.nan]]]), 2, (2, 4))
+
+
+def test_fill_empty_cells_uses_nearest_cell():
+    band = np.array([[[1.0, np.nan, np.nan, 4.0]]])
+    np.testing.assert_array_equal(fill_empty_cells(band)[0, 0], [1.0, 1.0, 4.0, 4.0])
+    with pytest.raises(ValueError, match="empty"):
+        fill_empty_cells(np.full((1, 2, 2), np.nan))
+
+
+def test_upsample_lowres_is_positive_and_masked(scene):
+    inputs, _ = build_fold(scene, get_task("synthetic/all/s16/grid"), 0)
+    out = upsample_lowres(inputs, "bicubic")
+    assert out.dtype == np.float32 and out.shape == inputs.output_shape
+    for e, element in enumerate(inputs.elements):
+        values = out[e, inputs.valid]
+        assert np.isfinite(values).all()
+        if element.analysis_space == "log10":  # interpolated in log space: never <= 0
+            assert (values > 0).all(), element.symbol
+    assert np.isnan(out[:, ~inputs.valid]).all()
