@@ -20,7 +20,7 @@ def summarise(records: list[ResultRecord]) -> list[Row]:
         for element in elements:
             groups[(r.task.id, element, r.submission.name)].append(r)
     rows: list[Row] = []
-    for (task_id, element, name), group in sorted(groups.items()):
+    for (task_id, element, name), group in sorted(groups.items(), key=_sort_key):
         ok = [r for r in group if r.status == "ok" and r.metrics is not None]
 
         def mean(metric: str, ok: list[ResultRecord] = ok, element: str = element) -> float | None:
@@ -44,6 +44,25 @@ def summarise(records: list[ResultRecord]) -> list[Row]:
             }
         )
     return rows
+
+
+def _sort_key(item: tuple[tuple[str, str, str], list[ResultRecord]]) -> tuple[object, ...]:
+    # scene, protocol, then scale numerically (s4 before s16); elements keep the task's order
+    (task_id, element, name), group = item
+    scene, label, scale, protocol = ([*task_id.split("/"), "", "", "", ""])[:4]
+    protocols = ("grid", "points", "transfer")
+    order = protocols.index(protocol) if protocol in protocols else len(protocols)
+    elements = group[0].task.elements
+    position = elements.index(element) if element in elements else len(elements)
+    return (
+        scene,
+        order,
+        label,
+        int(scale[1:]) if scale[1:].isdigit() else 0,
+        task_id,
+        position,
+        name,
+    )
 
 
 def render_table(records: list[ResultRecord], title: str = "geochem-bench results") -> str:
@@ -71,7 +90,7 @@ def render_table(records: list[ResultRecord], title: str = "geochem-bench result
             cell = cells.get(name)
             rendered.append("" if cell is None else _cell_text(cell))
         table.add_row(task_id, element, *rendered)
-    console = Console(record=True, width=max(100, 24 + 20 * len(submissions)))
+    console = Console(record=True, width=max(120, 45 + 18 * len(submissions)))
     console.print(table)
     return console.export_text()
 

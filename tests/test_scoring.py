@@ -81,3 +81,18 @@ def test_nan_off_the_valid_mask_is_fine(grid_fold):
     pred = upsample_lowres(inputs)
     assert np.isnan(pred[:, ~inputs.valid]).all()
     validate_prediction(pred, inputs)
+
+
+def test_nan_in_held_out_truth_is_skipped(scene):
+    import dataclasses
+
+    inputs, held_out = build_fold(scene, get_task("synthetic/cu/s16/points"), 0)
+    values = held_out.values.copy()
+    values[:5, 0] = np.nan  # e.g. samples not analysed for Cu
+    partial = dataclasses.replace(held_out, values=values)
+    ref = upsample_lowres(inputs)
+    full = score_fold(inputs, held_out, validate_prediction(ref, inputs), ref)["Cu"]
+    some = score_fold(inputs, partial, validate_prediction(ref, inputs), ref)["Cu"]
+    assert some["n"] == full["n"] - 5
+    t, _p = partial.pairs(ref, 0)
+    assert np.isfinite(t).all() and t.size == some["n"]

@@ -19,13 +19,16 @@ def average_precision(labels: NDArray[np.bool_], scores: Array) -> float:
     Tied scores form one threshold, as in ``sklearn.metrics.average_precision_score``.
     NaN when there is no positive label.
     """
-    y = np.asarray(labels, dtype=bool).ravel()
     s = np.asarray(scores, dtype=np.float64).ravel()
+    order = np.argsort(-s, kind="mergesort")
+    return _average_precision_sorted(np.asarray(labels, dtype=bool).ravel()[order], s[order])
+
+
+def _average_precision_sorted(y: NDArray[np.bool_], s: NDArray[np.float64]) -> float:
+    """Average precision of labels ``y`` already ordered by decreasing score ``s``."""
     n_pos = int(y.sum())
     if n_pos == 0:
         return float("nan")
-    order = np.argsort(-s, kind="mergesort")
-    s, y = s[order], y[order]
     last_of_tie = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
     tp = np.cumsum(y)[last_of_tie]
     precision = tp / (last_of_tie + 1)
@@ -49,14 +52,14 @@ def anomaly_metrics(
     truth: Array, pred: Array, percentiles: tuple[int, ...] = (90, 95)
 ) -> dict[str, float]:
     """``ap_pXX`` and ``f1_pXX`` for each percentile of the truth (analysis space)."""
-    t = np.asarray(truth, dtype=np.float64)
-    p = np.asarray(pred, dtype=np.float64)
+    t = np.asarray(truth, dtype=np.float64).ravel()
+    p = np.asarray(pred, dtype=np.float64).ravel()
     out: dict[str, float] = {}
-    for q in percentiles:
-        if t.size == 0:
-            out[f"ap_p{q}"] = out[f"f1_p{q}"] = float("nan")
-            continue
-        tau = float(np.percentile(t, q))
-        out[f"ap_p{q}"] = average_precision(t > tau, p)
-        out[f"f1_p{q}"] = f1_at_threshold(t, p, tau)
+    if t.size == 0:
+        return {f"{m}_p{q}": float("nan") for q in percentiles for m in ("ap", "f1")}
+    order = np.argsort(-p, kind="mergesort")  # one sort serves every percentile
+    t_sorted, p_sorted = t[order], p[order]
+    for q, tau in zip(percentiles, np.percentile(t, percentiles)):
+        out[f"ap_p{q}"] = _average_precision_sorted(t_sorted > tau, p_sorted)
+        out[f"f1_p{q}"] = f1_at_threshold(t, p, float(tau))
     return out
