@@ -211,15 +211,20 @@ def _cmd_info(args: argparse.Namespace) -> int:
     ]
     if task.protocol != "grid":
         split = task_split(scene, task)
-        counts = np.bincount(split.folds, minlength=task.n_folds)
+        counts = np.bincount(split.folds[split.folds >= 0], minlength=task.n_folds)
+        how = (
+            f"spatial blocks of {split.params['block_size']:g} map units"
+            if split.method == "spatial-block"
+            else f"{split.method} split: {split.params.get('source', '')}"
+        )
         lines.append(
-            f"samples     {len(split.folds)}; held out per fold: {counts.tolist()} "
-            f"(spatial blocks of {split.block_size:g} map units)"
+            f"samples     {len(split.folds)}; held out per fold: {counts.tolist()} ({how})"
         )
         if task.protocol == "transfer":
+            known = ", ".join(task.covariables) if task.covariables else "the other elements"
             lines.append(
                 f"transfer    target known at {task.target_fraction:.0%} of training sites; "
-                "other elements at every site"
+                f"{known} at every site"
             )
     lines += [f"licence     {scene.licence}", f"cite        {scene.citation}"]
     print("\n".join(lines))

@@ -16,19 +16,27 @@ from geochem_bench.elements import Element
 from geochem_bench.grid import GridSpec, block_mean, points_block_mean
 from geochem_bench.samples import Samples
 from geochem_bench.scene import Scene
-from geochem_bench.splits import SpatialBlockSplit, spatial_block_kfold
+from geochem_bench.splits import SampleSplit, spatial_block_kfold
 from geochem_bench.task import HeldOut, TaskInputs, TaskSpec
 
 
-def task_split(scene: Scene, task: TaskSpec) -> SpatialBlockSplit:
-    """The spatial-block split of a points or transfer task.
+def task_split(scene: Scene, task: TaskSpec) -> SampleSplit:
+    """The sample split of a points or transfer task.
 
-    Blocks are ``task.block_cells`` coarse cells wide and aligned with the coarse grid, so a
-    coarse cell never holds both training and held-out samples.
+    A named split of the scene (``task.split``, e.g. Jura's official validation set), or else
+    spatial blocks ``task.block_cells`` coarse cells wide and aligned with the coarse grid, so
+    a coarse cell never holds both training and held-out samples.
     """
     if task.protocol == "grid":
         raise ValueError(f"task {task.id} uses the grid protocol, which has no sample split")
     points = _require_points(scene, task)
+    if task.split is not None:
+        if task.split not in scene.splits:
+            raise ValueError(
+                f"task {task.id} uses split {task.split!r}, which scene {scene.name!r} lacks "
+                f"(it has {sorted(scene.splits)})"
+            )
+        return scene.splits[task.split]
     left, _, _, top = scene.grid.bounds
     return spatial_block_kfold(
         points.ids,
@@ -47,7 +55,7 @@ def build_fold(
     fold: int,
     *,
     seed: int = 0,
-    split: SpatialBlockSplit | None = None,
+    split: SampleSplit | None = None,
 ) -> tuple[TaskInputs, HeldOut]:
     """Inputs and held-out values of one task fold.
 
@@ -84,6 +92,10 @@ def build_fold(
     split = split if split is not None else task_split(scene, task)
     if not np.array_equal(split.sample_ids, points.ids):
         raise ValueError("the split file does not list the scene's samples in order; rebuild it")
+    if split.n_folds != task.n_folds:
+        raise ValueError(
+            f"task {task.id} expects {task.n_folds} folds, its split has {split.n_folds}"
+        )
     test = split.test_mask(fold)
     train = ~test
     columns = [points.index(e.symbol) for e in elements]
@@ -92,9 +104,14 @@ def build_fold(
         visible = points.subset(train)
         known = visible.values[:, columns]
         lowres, count = points_block_mean(coarse, visible.x, visible.y, known)
-    else:  # transfer: target known at a fraction of training sites, other elements everywhere
+    else:  # transfer: target known at a fraction of training sites, covariables everywhere
         known_rows = _transfer_subset(points.values[:, columns], train, task, fold)
-        visible = points.with_hidden(tuple(e.symbol for e in elements), ~known_rows)
+        targets = tuple(e.symbol for e in elements)
+        visible = points.with_hidden(targets, ~known_rows)
+        if task.covariables is not None:
+            covariables = {scene.element(s).symbol for s in task.covariables}
+            hidden = tuple(s for s in points.elements if s not in covariables and s not in targets)
+            visible = visible.with_hidden(hidden, test)
         lowres, count = points_block_mean(coarse, visible.x, visible.y, visible.values[:, columns])
 
     rows, cols = scene.grid.cell_of(points.x[test], points.y[test])

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from geochem_bench.elements import Element
 from geochem_bench.grid import GridSpec
 from geochem_bench.samples import Samples
+from geochem_bench.splits import SampleSplit
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Scene:
         citation: how to cite the data.
         description: one paragraph for ``geochem-bench info``.
         options: the parameters the scene was built with (size, seed, ...).
+        splits: named sample splits shipped with the scene (e.g. ``"official"``).
     """
 
     name: str
@@ -46,6 +48,7 @@ class Scene:
     citation: str = ""
     description: str = ""
     options: dict[str, object] = field(default_factory=dict)
+    splits: dict[str, SampleSplit] = field(default_factory=dict)
     _fingerprint: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:

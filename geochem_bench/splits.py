@@ -5,38 +5,56 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-SPLIT_FORMAT = "geochem-bench/spatial-block-kfold/1"
+SPLIT_FORMAT = "geochem-bench/sample-split/1"
 
 
 @dataclass(frozen=True)
-class SpatialBlockSplit:
-    """Assignment of samples to folds by square spatial blocks.
+class SampleSplit:
+    """Assignment of samples to held-out folds.
 
-    Whole blocks go to one fold, so held-out samples are spatially separated from most
-    training samples; with blocks that are a whole number of coarse cells aligned to the same
-    origin, no coarse cell ever mixes training and held-out samples.
+    ``folds[i] == k`` holds sample i out in fold k; ``-1`` keeps it in training in every fold
+    (an official split with one validation set has a single fold 0).
+
+    Spatial-block splits (:func:`spatial_block_kfold`) put whole square blocks in one fold, so
+    held-out samples are spatially separated from most training samples; with blocks that are a
+    whole number of coarse cells aligned to the same origin, no coarse cell ever mixes training
+    and held-out samples.
 
     Attributes:
         sample_ids: ids of the samples (N,).
-        folds: fold of each sample (N,), in ``0 .. n_folds - 1``.
+        folds: fold of each sample (N,), in ``-1 .. n_folds - 1``.
         n_folds: number of folds.
-        block_size: block edge in map units.
-        origin: (x, y) of the block grid's upper-left corner.
-        seed: seed of the block-to-fold assignment.
+        method: how the split was made, e.g. ``"spatial-block"`` or ``"official"``.
+        params: parameters of the method (block size, origin, seed, source).
     """
 
     sample_ids: NDArray[np.int64]
     folds: NDArray[np.int64]
     n_folds: int
-    block_size: float
-    origin: tuple[float, float]
-    seed: int
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.sample_ids) != len(self.folds):
+            raise ValueError("a split needs one fold per sample id")
+        if len(self.folds) and (self.folds.min() < -1 or self.folds.max() >= self.n_folds):
+            raise ValueError(f"folds must lie in -1..{self.n_folds - 1}")
+
+    @classmethod
+    def fixed(
+        cls, sample_ids: NDArray[np.int64], held_out_ids: NDArray[np.int64], source: str
+    ) -> SampleSplit:
+        """A single-fold split that holds out the given ids (e.g. an official validation set)."""
+        ids = np.asarray(sample_ids, dtype=np.int64)
+        folds = np.where(np.isin(ids, held_out_ids), 0, -1).astype(np.int64)
+        return cls(ids, folds, 1, "official", {"source": source})
 
     def test_mask(self, fold: int) -> NDArray[np.bool_]:
         """Samples held out in ``fold``."""
@@ -56,9 +74,8 @@ class SpatialBlockSplit:
         payload = {
             "format": SPLIT_FORMAT,
             "n_folds": self.n_folds,
-            "block_size": self.block_size,
-            "origin": list(self.origin),
-            "seed": self.seed,
+            "method": self.method,
+            "params": self.params,
             "sample_ids": self.sample_ids.tolist(),
             "folds": self.folds.tolist(),
         }
@@ -66,11 +83,11 @@ class SpatialBlockSplit:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh)
+            json.dump(payload, fh, sort_keys=True)
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> SpatialBlockSplit:
+    def load(cls, path: str | Path) -> SampleSplit:
         """Read a split file written by :meth:`save`."""
         payload = json.loads(Path(path).read_text())
         if payload.get("format") != SPLIT_FORMAT:
@@ -82,9 +99,8 @@ class SpatialBlockSplit:
             sample_ids=np.asarray(payload["sample_ids"], dtype=np.int64),
             folds=np.asarray(payload["folds"], dtype=np.int64),
             n_folds=int(payload["n_folds"]),
-            block_size=float(payload["block_size"]),
-            origin=(float(payload["origin"][0]), float(payload["origin"][1])),
-            seed=int(payload["seed"]),
+            method=str(payload["method"]),
+            params=dict(payload["params"]),
         )
 
 
@@ -97,7 +113,7 @@ def spatial_block_kfold(
     block_size: float,
     origin: tuple[float, float],
     seed: int,
-) -> SpatialBlockSplit:
+) -> SampleSplit:
     """Split samples into ``n_folds`` folds of whole spatial blocks.
 
     Blocks are shuffled with ``seed``, then dealt largest first to the fold with the fewest
@@ -131,11 +147,14 @@ def spatial_block_kfold(
         f = int(np.argmin(load))
         fold_of_block[b] = f
         load[f] += counts[b]
-    return SpatialBlockSplit(
+    return SampleSplit(
         sample_ids=np.asarray(sample_ids, dtype=np.int64),
         folds=fold_of_block[block_of_sample],
         n_folds=n_folds,
-        block_size=float(block_size),
-        origin=(float(origin[0]), float(origin[1])),
-        seed=seed,
+        method="spatial-block",
+        params={
+            "block_size": float(block_size),
+            "origin": [float(origin[0]), float(origin[1])],
+            "seed": seed,
+        },
     )

@@ -38,6 +38,10 @@ class TaskSpec:
         split_seed: seed of the fold assignment and of the transfer subset.
         target_fraction: transfer only: fraction of training sites where the target is known.
         label: element part of the id when it is not the joined element symbols, e.g. "all".
+        split: name of a split shipped with the scene (e.g. an official validation set)
+            instead of spatial-block folds.
+        covariables: transfer only: elements known at the held-out sites (default: every
+            non-target element of the survey).
         version: task version; bumped whenever the inputs or scoring of the task change.
     """
 
@@ -50,6 +54,8 @@ class TaskSpec:
     split_seed: int = 0
     target_fraction: float = 1.0
     label: str | None = None
+    split: str | None = None
+    covariables: tuple[str, ...] | None = None
     version: str = "1"
 
     def __post_init__(self) -> None:
@@ -61,8 +67,10 @@ class TaskSpec:
             raise ValueError("a task needs at least one target element")
         if self.protocol == "grid" and self.n_folds != 1:
             raise ValueError("grid-protocol tasks have a single fold (n_folds=1)")
-        if self.protocol != "grid" and self.n_folds < 2:
-            raise ValueError(f"{self.protocol}-protocol tasks need n_folds >= 2")
+        if self.protocol != "grid" and self.split is None and self.n_folds < 2:
+            raise ValueError(f"{self.protocol}-protocol tasks need n_folds >= 2 or a named split")
+        if self.covariables is not None and self.protocol != "transfer":
+            raise ValueError("covariables only apply to transfer tasks")
         if not 0.0 < self.target_fraction <= 1.0:
             raise ValueError(f"target_fraction must be in (0, 1], got {self.target_fraction}")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geochem_bench.splits import SpatialBlockSplit, spatial_block_kfold
+from geochem_bench.splits import SampleSplit, spatial_block_kfold
 
 
 def make_points(rng, n=400):
@@ -37,15 +37,11 @@ def test_save_and_load_round_trip(tmp_path, rng):
     ids, x, y = make_points(rng, 50)
     split = spatial_block_kfold(ids, x, y, n_folds=3, block_size=2000.0, origin=(0.0, 0.0), seed=1)
     split.save(tmp_path / "split.json")
-    loaded = SpatialBlockSplit.load(tmp_path / "split.json")
+    loaded = SampleSplit.load(tmp_path / "split.json")
     np.testing.assert_array_equal(loaded.folds, split.folds)
     np.testing.assert_array_equal(loaded.sample_ids, split.sample_ids)
-    assert (loaded.n_folds, loaded.block_size, loaded.origin, loaded.seed) == (
-        3,
-        2000.0,
-        (0.0, 0.0),
-        1,
-    )
+    assert loaded.n_folds == 3 and loaded.method == "spatial-block"
+    assert loaded.params == {"block_size": 2000.0, "origin": [0.0, 0.0], "seed": 1}
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -55,7 +51,14 @@ def test_errors_say_what_to_do(tmp_path, rng):
         spatial_block_kfold(ids, x, y, n_folds=5, block_size=20_000.0, origin=(0.0, 0.0), seed=0)
     (tmp_path / "bad.json").write_text('{"format": "other"}')
     with pytest.raises(ValueError, match="not a geochem-bench split file"):
-        SpatialBlockSplit.load(tmp_path / "bad.json")
+        SampleSplit.load(tmp_path / "bad.json")
     split = spatial_block_kfold(ids, x, y, n_folds=2, block_size=2000.0, origin=(0.0, 0.0), seed=0)
     with pytest.raises(ValueError, match=r"fold must be in 0\.\.1"):
         split.test_mask(2)
+
+
+def test_fixed_split_holds_out_given_ids():
+    split = SampleSplit.fixed(np.arange(10), np.array([2, 5]), "official validation set")
+    assert split.n_folds == 1 and split.method == "official"
+    np.testing.assert_array_equal(np.flatnonzero(split.test_mask(0)), [2, 5])
+    assert split.train_mask(0).sum() == 8
