@@ -102,6 +102,14 @@ def _parser() -> argparse.ArgumentParser:
         "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
     )
 
+    p = sub.add_parser("download", help="download, verify and build real scenes")
+    p.add_argument("scenes", nargs="*", help="scene names (default: every downloadable scene)")
+    p.add_argument(
+        "--root", help="data root (default: $GEOCHEM_BENCH_DATA or ~/.cache/geochem-bench)"
+    )
+    p.add_argument("--mirror", help="folder or base URL replacing the upstream hosts")
+    p.add_argument("--checksum", action="store_true", help="verify files that are already present")
+
     sub.add_parser("schema", help="print the JSON Schema of a result record")
     return parser
 
@@ -110,14 +118,31 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
     )
+    p.add_argument(
+        "--root",
+        help="data root for real scenes (default: $GEOCHEM_BENCH_DATA or ~/.cache/geochem-bench)",
+    )
+    p.add_argument("--download", action="store_true", help="download and build missing real scenes")
+    p.add_argument(
+        "--mirror",
+        help="folder or base URL replacing the upstream hosts (or $GEOCHEM_BENCH_MIRROR)",
+    )
 
 
 def _scene_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    return (
-        {"synthetic": {"size": args.synthetic_size}}
-        if getattr(args, "synthetic_size", None)
-        else {}
-    )
+    from geochem_bench.registry import scenes
+
+    options: dict[str, dict[str, Any]] = {}
+    for name, entry in scenes().items():
+        if entry.needs_download:
+            options[name] = {
+                "root": getattr(args, "root", None),
+                "download": getattr(args, "download", False),
+                "mirror": getattr(args, "mirror", None),
+            }
+        elif name == "synthetic" and getattr(args, "synthetic_size", None):
+            options[name] = {"size": args.synthetic_size}
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,10 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         "plot": _cmd_plot,
         "demo": _cmd_demo,
         "schema": _cmd_schema,
+        "download": _cmd_download,
     }[args.command]
     try:
         return handler(args)
-    except (KeyError, ValueError, FileNotFoundError, ImportError) as exc:
+    except (KeyError, ValueError, OSError, ImportError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"geochem-bench {args.command}: error: {message}", file=sys.stderr)
         return 2
@@ -337,6 +363,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"table in {Path(args.out) / 'results.txt'}, figure {figure}"
     )
     return 1 if failed else 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from geochem_bench.registry import scenes
+    from geochem_bench.scenes import REAL_SCENES
+
+    by_name = {cls.name: cls for cls in REAL_SCENES}
+    names = args.scenes or [n for n, e in scenes().items() if e.needs_download]
+    for name in names:
+        if name not in by_name:
+            raise KeyError(f"{name!r} is not a downloadable scene; choose from {sorted(by_name)}")
+        cls = by_name[name]
+        scene = cls.load(root=args.root, download=True, checksum=args.checksum, mirror=args.mirror)
+        print(
+            f"{name}: {scene.grid.height}x{scene.grid.width} cells, {len(scene.band_names)} bands, "
+            f"built in {cls.scene_dir(args.root)}"
+        )
+    return 0
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

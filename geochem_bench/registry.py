@@ -104,6 +104,20 @@ def _load_cached(name: str, options: tuple[tuple[str, Any], ...]) -> Scene:
 def _ensure_builtin() -> None:
     if "synthetic" not in _SCENES:
         register_scene(_synthetic_entry())
+        from geochem_bench.scenes import REAL_SCENES
+
+        for cls in REAL_SCENES:
+            register_scene(
+                SceneEntry(
+                    name=cls.name,
+                    summary=cls.summary,
+                    size=cls.size,
+                    licence=cls.licence,
+                    loader=cls.load,
+                    tasks=cls.tasks,
+                    needs_download=True,
+                )
+            )
 
 
 def _load_synthetic(**options: Any) -> Scene:

@@ -1,0 +1,19 @@
+"""The real scenes of the benchmark, one module each."""
+
+from geochem_bench.scenes.base import RealScene, SceneNotFoundError
+from geochem_bench.scenes.jura import Jura
+from geochem_bench.scenes.meuse import Meuse
+from geochem_bench.scenes.olinda import Olinda
+from geochem_bench.scenes.walker_lake import WalkerLake
+
+REAL_SCENES: tuple[type[RealScene], ...] = (Olinda, WalkerLake, Meuse, Jura)
+
+__all__ = [
+    "REAL_SCENES",
+    "Jura",
+    "Meuse",
+    "Olinda",
+    "RealScene",
+    "SceneNotFoundError",
+    "WalkerLake",
+]

@@ -1,0 +1,127 @@
+"""Downloadable scenes, declared TorchGeo-style.
+
+Raw files with pinned URLs and sha256 are class attributes, ``build`` turns the raw files into
+a scene deterministically, and ``load`` is the one loader used by everyone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geochem_bench.scene import Scene
+from geochem_bench.sources import RawFile, default_root, fetch
+from geochem_bench.store import check_manifest, is_built, read_scene, write_scene
+from geochem_bench.task import TaskSpec
+
+CARDS = Path(__file__).resolve().parents[2] / "datasets"
+
+
+class SceneNotFoundError(FileNotFoundError):
+    """A scene's files are not under the data root, and downloading was not allowed."""
+
+
+class RealScene(ABC):
+    """A scene built from downloaded public data.
+
+    Subclasses declare ``name``, ``version`` (of the build recipe), ``files`` (raw files),
+    ``licence``, ``citation``, ``summary``, ``size`` and ``tasks``, and implement
+    :meth:`build`. :meth:`load` is the only way a scene is read, by the harness and by the
+    dataset classes alike.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    files: ClassVar[tuple[RawFile, ...]]
+    licence: ClassVar[str]
+    citation: ClassVar[str]
+    summary: ClassVar[str]
+    size: ClassVar[str]
+    tasks: ClassVar[tuple[TaskSpec, ...]]
+
+    @classmethod
+    @abstractmethod
+    def build(cls, raw_dir: Path) -> Scene:
+        """Build the scene from the raw files under ``raw_dir`` (deterministic)."""
+
+    @classmethod
+    def scene_dir(cls, root: str | Path | None = None) -> Path:
+        """Where the built scene lives: ``<root>/<name>``."""
+        return Path(root or default_root()) / cls.name
+
+    @classmethod
+    def load(
+        cls,
+        root: str | Path | None = None,
+        download: bool = False,
+        checksum: bool = False,
+        mirror: str | None = None,
+        progress: bool = True,
+    ) -> Scene:
+        """Load the built scene, building it (and downloading raw files) when needed.
+
+        Args:
+            root: data root (default ``$GEOCHEM_BENCH_DATA`` or ``~/.cache/geochem-bench``).
+                Raw files go to ``<root>/raw/``, the build to ``<root>/<name>/``.
+            download: fetch missing raw files from upstream (or ``mirror``).
+            checksum: verify the raw files and the built files against their sha256.
+            mirror: folder or base URL replacing the upstream hosts.
+            progress: show download progress.
+
+        Raises:
+            SceneNotFoundError: files are missing and ``download`` is False.
+            ChecksumError: a raw file does not match its sha256.
+        """
+        root = Path(root or default_root())
+        out = cls.scene_dir(root)
+        if is_built(out) and _built_version(out) == cls.version:
+            if checksum:
+                check_manifest(out)
+            return read_scene(out)
+        raw_dir = root / "raw"
+        missing = [f.path for f in cls.files if not (raw_dir / f.path).is_file()]
+        if missing and not download:
+            raise SceneNotFoundError(
+                f"scene {cls.name!r} is not built in {root} and raw files are missing "
+                f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
+                "use download=True "
+                f"(CLI: geochem-bench download {cls.name}), or point root/$GEOCHEM_BENCH_DATA at "
+                "a folder that has it"
+            )
+        for raw in cls.files:
+            fetch(
+                raw,
+                raw_dir,
+                mirror=mirror,
+                checksum=checksum or raw.path in missing,
+                progress=progress,
+            )
+        write_scene(cls.build(raw_dir), out)
+        card = CARDS / cls.name / "README.md"
+        if card.is_file():  # the Hugging Face card travels with the build
+            shutil.copyfile(card, out / "README.md")
+        return read_scene(out)
+
+
+def _built_version(out: Path) -> str | None:
+    try:
+        return str(json.loads((out / "scene.json").read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def fill_nearest(band: NDArray[np.floating], holes: NDArray[np.bool_]) -> NDArray[np.float32]:
+    """Fill ``holes`` of a band with the value of the nearest cell that is not a hole."""
+    from scipy import ndimage
+
+    out = np.asarray(band, dtype=np.float32).copy()
+    if holes.any():
+        _, (ri, ci) = ndimage.distance_transform_edt(holes, return_indices=True)
+        out[holes] = out[ri[holes], ci[holes]]
+    return out

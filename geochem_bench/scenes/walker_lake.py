@@ -1,0 +1,81 @@
+"""Walker Lake (Isaaks & Srivastava 1989): exhaustive V and U fields on a 260 x 300 grid.
+
+Raw data: ``walker.rda`` of R package gstat 1.0-19 (sp objects), read with ``rdata``.
+``walker.exh`` is a SpatialGridDataFrame whose cells are stored row by row from the top-left
+cell (x fastest, y decreasing); the grid is rebuilt from its GridTopology. Units are ppm, cells
+are 1 m, coordinates are local (no CRS). V is the target, U the covariate; both hold zeros,
+so V is scored in linear space.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from affine import Affine
+
+from geochem_bench.elements import Element
+from geochem_bench.grid import GridSpec
+from geochem_bench.scene import Scene
+from geochem_bench.scenes.base import RealScene
+from geochem_bench.sources import RawFile
+from geochem_bench.task import TaskSpec
+
+
+class WalkerLake(RealScene):
+    """The Walker Lake scene (grid protocol against the exhaustive V field)."""
+
+    name = "walker-lake"
+    version = "1"
+    licence = "GPL>=2 (R package gstat)"
+    citation = (
+        "Isaaks & Srivastava (1989), An Introduction to Applied Geostatistics, OUP; R package gstat"
+    )
+    summary = "Walker Lake exhaustive data set: V (target) guided by U (covariate)"
+    size = "300x260 px @ 1 m (local), 1 band, exhaustive"
+    files = (
+        RawFile(
+            "walker_lake/walker.rda",
+            "https://raw.githubusercontent.com/cran/gstat/450a450643cea4c75fc74f60c7545bbd9b07e7a8/data/walker.rda",
+            "80346b74649510076bfaf23feb2559fa1769b7d1820e90c19f1eccf0d27bd8f7",
+            392184,
+        ),
+    )
+    tasks = tuple(TaskSpec("walker-lake", ("V",), s, "grid") for s in (5, 10, 20))
+
+    @classmethod
+    def build(cls, raw_dir: Path) -> Scene:
+        """Rebuild the exhaustive grid from the sp GridTopology."""
+        import rdata
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = rdata.read_rda(raw_dir / "walker_lake" / "walker.rda")
+        exh = data["walker.exh"]
+        topo = exh.grid
+        offset = np.asarray(getattr(topo, "cellcentre.offset"), dtype=float)
+        cell = np.asarray(topo.cellsize, dtype=float)
+        nx, ny = (int(v) for v in np.asarray(getattr(topo, "cells.dim")))
+        table = exh.data.reset_index(drop=True)
+        if len(table) != nx * ny:
+            raise ValueError(f"walker.exh has {len(table)} cells, expected {nx}x{ny}")
+        v = table["V"].to_numpy(dtype=np.float32).reshape(ny, nx)  # row 0 = top
+        u = table["U"].to_numpy(dtype=np.float32).reshape(ny, nx)
+        top = offset[1] + (ny - 1) * cell[1] + cell[1] / 2
+        left = offset[0] - cell[0] / 2
+        grid = GridSpec(ny, nx, Affine(cell[0], 0.0, left, 0.0, -cell[1], top), None)
+        valid = np.isfinite(v) & np.isfinite(u)
+        return Scene(
+            name=cls.name,
+            version=cls.version,
+            grid=grid,
+            covariates=u[None],
+            band_names=("U",),
+            valid=valid,
+            elements=(Element("V", "ppm", "linear"),),
+            truth=v[None],
+            licence=cls.licence,
+            citation=cls.citation,
+            description=cls.summary + "; values in ppm, 1 m cells, local coordinates.",
+        )
