@@ -16,15 +16,22 @@ _RGB_BANDS = ("red", "green", "blue")
 def covariates_rgb(inputs: TaskInputs) -> NDArray[np.float64]:
     """A display RGB from the covariates.
 
-    Uses the red/green/blue bands if present, else the first three, each stretched between its
-    2nd and 98th percentile.
+    Uses the red/green/blue bands if present, else the first three.
     """
-    names = [n.lower() for n in inputs.band_names]
+    return stretch_rgb(inputs.covariates[rgb_band_indices(inputs.band_names)])
+
+
+def rgb_band_indices(band_names: tuple[str, ...]) -> list[int]:
+    """Indices of the red, green and blue bands, or of the first three bands."""
+    names = [n.lower() for n in band_names]
     if all(b in names for b in _RGB_BANDS):
-        idx = [names.index(b) for b in _RGB_BANDS]
-    else:
-        idx = [min(i, len(names) - 1) for i in range(3)]
-    rgb = np.stack([inputs.covariates[i].astype(np.float64) for i in idx], axis=-1)
+        return [names.index(b) for b in _RGB_BANDS]
+    return [min(i, len(names) - 1) for i in range(3)]
+
+
+def stretch_rgb(bands: NDArray[np.floating]) -> NDArray[np.float64]:
+    """(3, H, W) bands to an (H, W, 3) image, each stretched between its 2nd and 98th percentile."""
+    rgb = np.moveaxis(np.asarray(bands, dtype=np.float64), 0, -1).copy()
     for c in range(3):
         band = rgb[..., c]
         finite = band[np.isfinite(band)]

@@ -30,6 +30,9 @@ def task_split(scene: Scene, task: TaskSpec) -> SampleSplit:
     if task.protocol == "grid":
         raise ValueError(f"task {task.id} uses the grid protocol, which has no sample split")
     points = _require_points(scene, task)
+    shipped = scene.splits.get(split_name(task))
+    if shipped is not None:
+        return shipped
     if task.split is not None:
         if task.split not in scene.splits:
             raise ValueError(
@@ -47,6 +50,11 @@ def task_split(scene: Scene, task: TaskSpec) -> SampleSplit:
         origin=(left, top),
         seed=task.split_seed,
     )
+
+
+def split_name(task: TaskSpec) -> str:
+    """Name of a task's split among the scene's shipped splits (file ``splits/<name>.parquet``)."""
+    return task.split or task.id.replace("/", "__")
 
 
 def build_fold(

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from geochem_bench.protocols import split_name, task_split
 from geochem_bench.scene import Scene
 from geochem_bench.sources import RawFile, default_root, fetch
 from geochem_bench.store import check_manifest, is_built, read_scene, write_scene
@@ -102,7 +103,11 @@ class RealScene(ABC):
                 checksum=checksum or raw.path in missing,
                 progress=progress,
             )
-        write_scene(cls.build(raw_dir), out)
+        scene = cls.build(raw_dir)
+        for task in cls.tasks:  # ship the spatial-block folds as split files
+            if task.protocol != "grid" and task.split is None:
+                scene.splits[split_name(task)] = task_split(scene, task)
+        write_scene(scene, out)
         card = CARDS / cls.name / "README.md"
         if card.is_file():  # the Hugging Face card travels with the build
             shutil.copyfile(card, out / "README.md")

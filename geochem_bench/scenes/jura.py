@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -85,9 +86,9 @@ class Jura(RealScene):
         covariates = np.full((len(ROCKS) + len(LANDUSES), height, width), np.nan, dtype=np.float32)
         valid = np.zeros((height, width), dtype=bool)
 
-        def paint(table: object, rows: np.ndarray, cols: np.ndarray) -> None:
-            rock = np.asarray(table.Rock.astype(str))  # type: ignore[attr-defined]
-            use = np.asarray(table.Landuse.astype(str))  # type: ignore[attr-defined]
+        def paint(table: Any, rows: np.ndarray, cols: np.ndarray) -> None:
+            rock = np.asarray(table.Rock.astype(str))
+            use = np.asarray(table.Landuse.astype(str))
             for i, name in enumerate(ROCKS):
                 covariates[i, rows, cols] = (rock == name).astype(np.float32)
             for i, name in enumerate(LANDUSES):

@@ -4,7 +4,9 @@ Raw data: ``walker.rda`` of R package gstat 1.0-19 (sp objects), read with ``rda
 ``walker.exh`` is a SpatialGridDataFrame whose cells are stored row by row from the top-left
 cell (x fastest, y decreasing); the grid is rebuilt from its GridTopology. Units are ppm, cells
 are 1 m, coordinates are local (no CRS). V is the target, U the covariate; both hold zeros,
-so V is scored in linear space.
+so V is scored in linear space. The 470 samples of ``walker`` ship as the scene's survey (V
+only); 9 of their V values disagree with the exhaustive cell they sit on, an inconsistency
+between the two upstream objects that is kept as is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from affine import Affine
 
 from geochem_bench.elements import Element
 from geochem_bench.grid import GridSpec
+from geochem_bench.samples import Samples
 from geochem_bench.scene import Scene
 from geochem_bench.scenes.base import RealScene
 from geochem_bench.sources import RawFile
@@ -33,7 +36,7 @@ class WalkerLake(RealScene):
         "Isaaks & Srivastava (1989), An Introduction to Applied Geostatistics, OUP; R package gstat"
     )
     summary = "Walker Lake exhaustive data set: V (target) guided by U (covariate)"
-    size = "300x260 px @ 1 m (local), 1 band, exhaustive"
+    size = "300x260 px @ 1 m (local), 1 band, exhaustive + 470 samples"
     files = (
         RawFile(
             "walker_lake/walker.rda",
@@ -66,6 +69,15 @@ class WalkerLake(RealScene):
         left = offset[0] - cell[0] / 2
         grid = GridSpec(ny, nx, Affine(cell[0], 0.0, left, 0.0, -cell[1], top), None)
         valid = np.isfinite(v) & np.isfinite(u)
+        survey = data["walker"]  # the 470 samples (preferentially clustered in high-V areas)
+        coords = np.asarray(survey.coords, dtype=np.float64)
+        samples = Samples(
+            ids=survey.data["Id"].to_numpy().astype(np.int64),
+            x=coords[:, 0],
+            y=coords[:, 1],
+            values=survey.data[["V"]].to_numpy(dtype=np.float64),
+            elements=("V",),
+        )
         return Scene(
             name=cls.name,
             version=cls.version,
@@ -75,6 +87,7 @@ class WalkerLake(RealScene):
             valid=valid,
             elements=(Element("V", "ppm", "linear"),),
             truth=v[None],
+            points=samples,
             licence=cls.licence,
             citation=cls.citation,
             description=cls.summary + "; values in ppm, 1 m cells, local coordinates.",
