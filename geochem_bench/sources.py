@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -168,12 +169,14 @@ def _stream(source: str, raw: RawFile, progress: bool, timeout: float) -> Iterat
 def _with_progress(
     chunks: Iterator[bytes], name: str, total: int, enabled: bool
 ) -> Iterator[bytes]:
-    if not enabled:
+    if not enabled or not sys.stderr.isatty():  # a bar in a log file is only noise
         yield from chunks
         return
+    from rich.console import Console
     from rich.progress import DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    with Progress(TextColumn(name), DownloadColumn(), TransferSpeedColumn(), transient=True) as bar:
+    columns = (TextColumn(name), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
         task = bar.add_task(name, total=total or None)
         for chunk in chunks:
             bar.advance(task, len(chunk))

@@ -1,0 +1,183 @@
+"""End to end on the real raw files: served on 127.0.0.1, downloaded, verified, built."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geochem_bench.protocols import build_fold, task_split
+from geochem_bench.registry import list_tasks
+from geochem_bench.scenes import REAL_SCENES, Jura, Meuse, Olinda, SceneNotFoundError, WalkerLake
+from geochem_bench.store import read_scene
+
+from .conftest import RAW_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_builds_are_byte_identical(tmp_path, raw_server, built_root):
+    for cls in REAL_SCENES:
+        cls.load(root=tmp_path, download=True, mirror=raw_server, progress=False)
+        first = json.loads((built_root / cls.name / "manifest.json").read_text())
+        second = json.loads((tmp_path / cls.name / "manifest.json").read_text())
+        assert first == second, cls.name
+        assert len(first) >= 4
+
+
+@pytest.mark.parametrize("cls", REAL_SCENES, ids=lambda c: c.name)
+def test_every_task_builds_its_folds(built_root, cls):
+    scene = cls.load(root=built_root)
+    assert scene.name == cls.name
+    for task in cls.tasks:
+        for fold in task.folds:
+            inputs, held_out = build_fold(scene, task, fold)
+            assert inputs.lowres.shape[0] == len(task.elements)
+            if task.protocol == "grid":
+                assert held_out.truth is not None
+            else:
+                assert len(held_out.sample_ids) > 0
+                assert not np.isin(
+                    held_out.sample_ids,
+                    inputs.points.ids[np.isfinite(inputs.points.column(task.elements[0]))],
+                ).any()
+
+
+def test_meuse_quirks(built_root):
+    scene = Meuse.load(root=built_root)
+    assert scene.grid.crs == "EPSG:28992" and scene.grid.res == (40.0, 40.0)
+    assert scene.valid.sum() == 3103 and len(scene.points) == 155
+    elevation = scene.covariates[scene.band_names.index("elevation_m")]
+    assert np.nanmin(elevation) > 29 and np.nanmax(elevation) < 50  # metres, not cm
+    assert np.isfinite(scene.covariates[:, scene.valid]).all()  # twi holes filled
+    assert np.isnan(scene.covariates[:, ~scene.valid]).all()  # landimg cut to the mask
+    zn = scene.points.column("Zn")
+    assert zn.min() == 113 and zn.max() == 1839  # the published range of meuse$zinc
+
+
+def test_jura_official_split_and_units(built_root):
+    scene = Jura.load(root=built_root)
+    split = task_split(scene, list_tasks(["jura/cd/s10/points"])[0])
+    assert (
+        split.method == "official"
+        and split.test_mask(0).sum() == 100
+        and (split.folds == -1).sum() == 259
+    )
+    cd = scene.points.column("Cd")
+    assert cd[:259].mean() == pytest.approx(1.309, abs=1e-3)  # jura.pred Cd mean (SOURCES.md)
+    assert scene.grid.res == (50.0, 50.0) and scene.grid.crs is None
+    one_hot = scene.covariates[:, scene.valid]
+    np.testing.assert_array_equal(one_hot[:5].sum(axis=0), 1)  # one rock type per cell
+    np.testing.assert_array_equal(one_hot[5:].sum(axis=0), 1)  # one land use per cell
+
+
+def test_jura_transfer_keeps_ni_zn_at_validation_sites(built_root):
+    scene = Jura.load(root=built_root)
+    task = list_tasks(["jura/cd/s10/transfer"])[0]
+    inputs, held_out = build_fold(scene, task, 0)
+    test = np.isin(inputs.points.ids, held_out.sample_ids)
+    assert test.sum() == 100
+    assert np.isfinite(inputs.points.column("Ni")[test]).all()
+    assert np.isfinite(inputs.points.column("Zn")[test]).all()
+    for hidden in ("Cd", "Co", "Cr", "Cu", "Pb"):
+        assert np.isnan(inputs.points.column(hidden)[test]).all(), hidden
+
+
+def test_walker_lake_matches_the_independent_csv_export(built_root):
+    import pandas as pd
+
+    scene = WalkerLake.load(root=built_root)
+    table = pd.read_csv(RAW_DIR / "walker_lake" / "walker_exhaustive.csv")
+    rows, cols = scene.grid.cell_of(table.X.to_numpy(float), table.Y.to_numpy(float))
+    np.testing.assert_allclose(scene.truth[0][rows, cols], table.V.to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(scene.covariates[0][rows, cols], table.U.to_numpy(), rtol=1e-6)
+    assert scene.truth[0].mean() == pytest.approx(277.98, abs=0.01)
+
+
+def test_olinda_masks_and_partial_information(built_root):
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.model_selection import train_test_split
+
+    scene = Olinda.load(root=built_root)
+    assert scene.grid.crs == "EPSG:31985"
+    assert 0.8 < scene.valid.mean() < 0.9  # sea, saturation and the DEM's short edge removed
+    assert not scene.valid[-1].any()  # the DEM stops short of the southern edge
+    features = scene.covariates[:, scene.valid].T
+    rng = np.random.default_rng(0)
+    pick = rng.choice(features.shape[0], 5000, replace=False)
+    for e in range(3):
+        target = np.log10(scene.truth[e][scene.valid])[pick]
+        xtr, xte, ytr, yte = train_test_split(features[pick], target, random_state=0)
+        r2 = (
+            RandomForestRegressor(n_estimators=60, random_state=0, n_jobs=2)
+            .fit(xtr, ytr)
+            .score(xte, yte)
+        )
+        assert 0.2 < r2 < 0.8, (scene.elements[e].symbol, r2)
+
+
+def test_missing_scene_says_how_to_get_it(tmp_path):
+    with pytest.raises(SceneNotFoundError, match="geochem-bench download meuse"):
+        Meuse.load(root=tmp_path)
+
+
+def test_manifest_check_catches_a_changed_build(tmp_path, raw_server):
+    Jura.load(root=tmp_path, download=True, mirror=raw_server, progress=False)
+    samples = tmp_path / "jura" / "samples.parquet"
+    samples.write_bytes(samples.read_bytes() + b"tampered")
+    with pytest.raises(ValueError, match=r"samples\.parquet changed"):
+        Jura.load(root=tmp_path, checksum=True)
+
+
+def test_built_folder_loads_with_hf_datasets_offline(built_root, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    for name, n in (("meuse", 155), ("jura", 359), ("walker-lake", 470)):
+        table = datasets.load_dataset(str(built_root / name), "samples", split="train")
+        assert table.num_rows == n
+    split = datasets.load_dataset(str(built_root / "jura"), "split_official", split="train")
+    assert sum(f == 0 for f in split["fold"]) == 100
+
+
+def test_every_scene_evaluates_through_the_cli(built_root, tmp_path):
+    out = tmp_path / "res"
+    tasks = [
+        "olinda/all/s16/grid",
+        "walker-lake/v/s20/grid",
+        "meuse/zn/s10/points",
+        "jura/cd/s10/transfer",
+    ]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geochem_bench.cli",
+            "evaluate",
+            str(ROOT / "baselines" / "idw"),
+            "--tasks",
+            *tasks,
+            "--root",
+            str(built_root),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = sorted(out.rglob("fold-*.json"))
+    assert len(records) == 1 + 1 + 5 + 1
+    assert all(json.loads(p.read_text())["status"] == "ok" for p in records)
+
+
+def test_read_scene_round_trip(built_root):
+    a = read_scene(built_root / "meuse")
+    b = Meuse.load(root=built_root)
+    assert a.fingerprint() == b.fingerprint()
