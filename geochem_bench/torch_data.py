@@ -267,6 +267,13 @@ class MeuseDataset(FusionDataset):
     default_task = "meuse/zn/s10/points"
 
 
+class LaplandIOCGDataset(FusionDataset):
+    """Lapland IOCG: regional till geochemistry at ~2 km (points and transfer)."""
+
+    scene_name = "lapland-iocg"
+    default_task = "lapland-iocg/cu/s40/points"
+
+
 class JuraDataset(FusionDataset):
     """Jura: Swiss topsoil heavy metals, official 259/100 split."""
 

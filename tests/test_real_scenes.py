@@ -12,7 +12,15 @@ import pytest
 
 from geochem_bench.protocols import build_fold, task_split
 from geochem_bench.registry import list_tasks
-from geochem_bench.scenes import REAL_SCENES, Jura, Meuse, Olinda, SceneNotFoundError, WalkerLake
+from geochem_bench.scenes import (
+    REAL_SCENES,
+    Jura,
+    LaplandIOCG,
+    Meuse,
+    Olinda,
+    SceneNotFoundError,
+    WalkerLake,
+)
 from geochem_bench.store import read_scene
 
 from .conftest import RAW_DIR
@@ -181,3 +189,22 @@ def test_read_scene_round_trip(built_root):
     a = read_scene(built_root / "meuse")
     b = Meuse.load(root=built_root)
     assert a.fingerprint() == b.fingerprint()
+
+
+def test_lapland_quirks(built_root):
+    scene = LaplandIOCG.load(root=built_root)
+    assert scene.grid.crs == "EPSG:3067" and scene.grid.res == (50.0, 50.0)
+    assert len(scene.points) == 1112 and len(scene.points.elements) == 22
+    censored = np.isnan(scene.points.values).sum(axis=0)
+    assert censored[scene.points.index("Zr")] == 182 and censored[scene.points.index("Th")] == 26
+    assert (scene.points.values[np.isfinite(scene.points.values)] > 0).all()
+    aem = scene.covariates[scene.band_names.index("aem_inphase")]
+    assert np.isnan(aem[~scene.valid]).all() and np.isfinite(aem[scene.valid]).all()
+    lith = scene.covariates[2:, scene.valid]
+    assert set(np.unique(lith.sum(axis=0))) <= {0.0, 1.0}  # at most one rock association per cell
+    assert 0.8 < scene.valid.mean() < 0.85
+    transfer = list_tasks(["lapland-iocg/cr/s40/transfer"])[0]
+    inputs, held_out = build_fold(scene, transfer, 0)
+    test = np.isin(inputs.points.ids, held_out.sample_ids)
+    assert np.isfinite(inputs.points.column("Cu")[test]).mean() > 0.99  # Cu known at held-out sites
+    assert np.isnan(inputs.points.column("Ni")[test]).all()  # other elements are not

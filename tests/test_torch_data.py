@@ -11,11 +11,12 @@ import torch
 from torch.utils.data import DataLoader
 from torchgeo.datasets import DatasetNotFoundError
 
-from geochem_bench.scenes import Jura, Meuse, Olinda, WalkerLake
+from geochem_bench.scenes import Jura, LaplandIOCG, Meuse, Olinda, WalkerLake
 from geochem_bench.sources import ChecksumError
 from geochem_bench.torch_data import (
     FusionDataModule,
     JuraDataset,
+    LaplandIOCGDataset,
     MeuseDataset,
     OlindaDataset,
     SyntheticDataset,
@@ -32,6 +33,7 @@ CASES = {
     "olinda": (OlindaDataset, Olinda, "olinda", "olinda"),
     "jura": (JuraDataset, Jura, "jura", None),
     "walker-lake": (WalkerLakeDataset, WalkerLake, "walker_lake", None),
+    "lapland-iocg": (LaplandIOCGDataset, LaplandIOCG, "lapland_iocg", None),
 }
 
 
@@ -44,11 +46,9 @@ def case(request, tmp_path, monkeypatch):
         monkeypatch.setattr(scene_cls, "files", fake_files(mirror, folder))
     else:
         require_raw()
-        shutil.copytree(RAW_DIR / folder, mirror / folder)
-        keep = {f.path.split("/")[1] for f in scene_cls.files}
-        for p in (mirror / folder).iterdir():
-            if p.name not in keep:
-                p.unlink()
+        for raw in scene_cls.files:
+            (mirror / raw.path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(RAW_DIR / raw.path, mirror / raw.path)
     return dataset_cls, scene_cls, mirror, tmp_path / "root"
 
 

@@ -1,0 +1,268 @@
+"""Lapland IOCG: GTK regional till geochemistry over the Kolari-Pajala IOCG belt (Finland).
+
+Raw data: the EIS project's test area in eis_toolkit (GTK open data, CC BY 4.0): 1112 basal
+till samples (method 511P, aqua regia, ICP-AES) with 22 elements, the 50 m airborne EM
+in-phase grid, the 1:1M bedrock lithology and fault structures, and the target-area polygon.
+Quirks handled:
+
+* The AEM GeoTIFF is an ArcGIS copy of a float grid to uint32: values are rounded, and both
+  negative in-phase values and the outside-polygon nodata were written as 0, with no nodata
+  tag. Outside the target-area polygon the grid is nodata; inside, 0 means "<= 0" and is kept.
+* The WKT says EUREF_FIN_TM35FIN with AUTHORITY EPSG 3067 but rasterio reports 25835 (same
+  parameters): the grid is assigned EPSG:3067.
+* Below-detection values (flag ``<``) are stored as 0 because GTK did not record the limit,
+  and a few zeros carry no flag: all zeros become "not measured" (NaN), since neither a
+  substitute nor a log10 of 0 is defensible. The ``!`` flag is undocumented and kept as is.
+* The target-area polygon's attributes belong to its parent region and are ignored.
+* No duplicated sample locations (checked at build).
+* GTK levelled the concentrations between map sheets; the embedded metadata warns the data
+  are "not useful at local scale", which is why the coarse grid is ~2 km.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from geochem_bench.elements import Element
+from geochem_bench.grid import GridSpec
+from geochem_bench.samples import Samples
+from geochem_bench.scene import Scene
+from geochem_bench.scenes.base import RealScene
+from geochem_bench.sources import RawFile
+from geochem_bench.task import TaskSpec
+
+ELEMENTS = (
+    "Al", "Ba", "Ca", "Co", "Cr", "Cu", "Fe", "K", "La", "Li", "Mg",
+    "Mn", "Ni", "P", "Sc", "Sr", "Th", "Ti", "V", "Y", "Zn", "Zr",
+)  # fmt: skip
+
+
+class LaplandIOCG(RealScene):
+    """The Lapland IOCG scene (points and cross-element transfer at ~2 km)."""
+
+    name = "lapland-iocg"
+    version = "1"
+    licence = "CC-BY-4.0 (Geological Survey of Finland open data)"
+    citation = (
+        "Contains data from the Geological Survey of Finland (GTK), CC BY 4.0: regional till "
+        "geochemistry (Salminen (ed.) 1995, GTK Report of Investigation 130), Bedrock of "
+        "Finland 1:1M (DigiKP), GTK airborne geophysics; test area packaging by the EIS "
+        "project / eis_toolkit (GispoCoding)"
+    )
+    summary = (
+        "Central Lapland IOCG belt (FI): 1112 till samples x 22 elements; AEM, lithology, faults"
+    )
+    size = "1642x1361 px @ 50 m, 25 bands, 1112 samples"
+    files = (
+        RawFile(
+            "lapland_iocg/AEM/IOCG_AEM_1.tif",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/AEM/IOCG_AEM_1.tif",
+            "cfb3b9b93f7039eb6ff2a2bd6a54b3b76ede12cc7cfe3cff2af6e80ae92a1d6d",
+            2113588,
+        ),
+        RawFile(
+            "lapland_iocg/IOCG_CLB_Till_Geochem_reg_511p.gpkg",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/a445a513851683dca21a99c06e797961add50176/tests/data/remote/IOCG_CLB_Till_Geochem_reg_511p.gpkg",
+            "dc3cfdf98412149e2a35c8ac832b177da145573e85ded575f4d0f048497b756c",
+            520192,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.shp",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.shp",
+            "03a03ed1d69e27d08030aace45660e0921f894bdeca24446c5fe4a729283dbec",
+            95256,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.shx",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.shx",
+            "1f30b305ad8a76e7a5a1f2213354d7208d0c4f47105ef3af46be71b1cfa12b28",
+            748,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.dbf",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.dbf",
+            "c113efeee60387743048e309dad0c1d5590848a11ae4685befef21e19374235e",
+            185327,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.prj",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.prj",
+            "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
+            399,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.cpg",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.cpg",
+            "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
+            5,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Structures_1M.shp",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.shp",
+            "3cfbc5dbb50476b5c6b71fae1329c1b9650b2cbe2ace416bb2fd460140d5bf34",
+            22540,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Structures_1M.shx",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.shx",
+            "dea326c19a9fe758ad35009cfed49a49f3eac9d80bab21972ccad590410f5fb6",
+            780,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Structures_1M.dbf",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.dbf",
+            "8af4d064fc20d2b06eee3bfd1c87434ed2262ef040947294e8c3a355774ad5b2",
+            17258,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Structures_1M.prj",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.prj",
+            "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
+            399,
+        ),
+        RawFile(
+            "lapland_iocg/shps/IOCG_CLB_Structures_1M.cpg",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.cpg",
+            "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
+            5,
+        ),
+        RawFile(
+            "lapland_iocg/shps/EIS_IOCG_target_area.shp",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.shp",
+            "3dc7de5f614ad80aae19eeaa11d34152e12254d3080aeaabb9f684e09dfae3fb",
+            16028,
+        ),
+        RawFile(
+            "lapland_iocg/shps/EIS_IOCG_target_area.shx",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.shx",
+            "93f33edf2be54622fc2ba00ca3908afbdf8283d6f6bee3d846689505ad954d10",
+            108,
+        ),
+        RawFile(
+            "lapland_iocg/shps/EIS_IOCG_target_area.dbf",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.dbf",
+            "8d36fa647df56f050c14b8ebcd3f4778953972fccb7d675e5723da8b38b9ccce",
+            714,
+        ),
+        RawFile(
+            "lapland_iocg/shps/EIS_IOCG_target_area.prj",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.prj",
+            "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
+            399,
+        ),
+        RawFile(
+            "lapland_iocg/shps/EIS_IOCG_target_area.cpg",
+            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.cpg",
+            "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
+            5,
+        ),
+    )
+    tasks = (
+        *(
+            TaskSpec("lapland-iocg", (el,), 40, "points", n_folds=5, block_cells=2)
+            for el in ("Cu", "Ni", "Cr")
+        ),
+        TaskSpec(
+            "lapland-iocg",
+            ("Cr",),
+            40,
+            "transfer",
+            n_folds=5,
+            block_cells=2,
+            target_fraction=0.25,
+            covariables=("Cu",),
+        ),
+        TaskSpec(
+            "lapland-iocg",
+            ("Ni",),
+            40,
+            "transfer",
+            n_folds=5,
+            block_cells=2,
+            target_fraction=0.25,
+            covariables=("Cu",),
+        ),
+    )
+
+    @classmethod
+    def build(cls, raw_dir: Path) -> Scene:
+        """Grid the AEM, rasterise lithology and structures, clean the till table."""
+        import pyogrio
+        import rasterio
+        from rasterio import features
+        from scipy import ndimage
+
+        folder = raw_dir / "lapland_iocg"
+        with rasterio.open(folder / "AEM" / "IOCG_AEM_1.tif") as src:
+            aem = src.read(1).astype(np.float32)
+            transform = src.transform
+        grid = GridSpec(aem.shape[0], aem.shape[1], transform, "EPSG:3067")
+        shps = folder / "shps"
+        area = pyogrio.read_dataframe(shps / "EIS_IOCG_target_area.shp")
+        inside = features.rasterize(
+            ((g, 1) for g in area.geometry),
+            out_shape=grid.shape,
+            transform=transform,
+            dtype="uint8",
+        ).astype(bool)
+
+        lith = pyogrio.read_dataframe(shps / "IOCG_CLB_Lith_Asstn_1M.shp")
+        codes = sorted(int(c) for c in lith["ROCK_NAME"].unique())
+        index = features.rasterize(
+            ((g, codes.index(int(c)) + 1) for g, c in zip(lith.geometry, lith["ROCK_NAME"])),
+            out_shape=grid.shape,
+            transform=transform,
+            dtype="int32",
+        )
+        faults = pyogrio.read_dataframe(shps / "IOCG_CLB_Structures_1M.shp")
+        on_fault = features.rasterize(
+            ((g, 1) for g in faults.geometry),
+            out_shape=grid.shape,
+            transform=transform,
+            dtype="uint8",
+            all_touched=True,
+        ).astype(bool)
+        fault_distance = (ndimage.distance_transform_edt(~on_fault) * grid.res[0]).astype(
+            np.float32
+        )
+
+        till = pyogrio.read_dataframe(folder / "IOCG_CLB_Till_Geochem_reg_511p.gpkg")
+        x = till.geometry.x.to_numpy(dtype=np.float64)
+        y = till.geometry.y.to_numpy(dtype=np.float64)
+        if len(np.unique(np.column_stack([x, y]), axis=0)) != len(x):
+            raise ValueError("duplicated till sample locations; the raw file changed")
+        columns = [next(c for c in till.columns if c.startswith(f"{el}_ppm")) for el in ELEMENTS]
+        values = till[columns].to_numpy(dtype=np.float64).copy()
+        values[values <= 0] = np.nan  # censored (below an unrecorded detection limit)
+        rows, cols = grid.cell_of(x, y)
+        if (rows < 0).any():
+            raise ValueError("a till sample lies outside the AEM grid; the raw file changed")
+        valid = inside.copy()
+        valid[rows, cols] = True
+        bands = [np.where(valid, aem, np.nan), np.where(valid, fault_distance, np.nan)]
+        for k in range(len(codes)):
+            bands.append(np.where(valid, (index == k + 1).astype(np.float32), np.nan))
+        samples = Samples(
+            ids=till["OBJECTID"].to_numpy().astype(np.int64),
+            x=x,
+            y=y,
+            values=values,
+            elements=ELEMENTS,
+        )
+        labels = dict(zip(lith["ROCK_NAME"].astype(int), lith["ROCK_NAME_"]))
+        legend = "; ".join(f"lith_{c} = {labels[c]}" for c in codes)
+        return Scene(
+            name=cls.name,
+            version=cls.version,
+            grid=grid,
+            covariates=np.stack(bands).astype(np.float32),
+            band_names=("aem_inphase", "fault_distance_m", *(f"lith_{c}" for c in codes)),
+            valid=valid,
+            elements=tuple(Element(el, "mg/kg", "log10") for el in ELEMENTS),
+            points=samples,
+            licence=cls.licence,
+            citation=cls.citation,
+            description=f"{cls.summary}. Lithology legend: {legend}.",
+        )
