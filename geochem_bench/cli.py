@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list tasks with their scene size and licence")
     p.add_argument("patterns", nargs="*", help="glob patterns on task ids, e.g. 'synthetic/*'")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--survey",
+        action="append",
+        help="folder made by make-task whose tasks to include (repeatable)",
+    )
 
     p = sub.add_parser("info", help="describe one task: scene, elements, grid, folds, licence")
     p.add_argument("task")
@@ -102,6 +107,33 @@ def _parser() -> argparse.ArgumentParser:
         "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
     )
 
+    p = sub.add_parser(
+        "make-task", help="build a scene and tasks from your covariate GeoTIFFs and samples"
+    )
+    p.add_argument("--name", required=True, help="scene name (first part of the task ids)")
+    p.add_argument(
+        "--covariates", nargs="+", required=True, help="GeoTIFFs; the first defines the grid"
+    )
+    p.add_argument(
+        "--samples", required=True, help="CSV with x/y columns, or a GeoPackage/shapefile of points"
+    )
+    p.add_argument("--out", required=True, help="folder for the built scene")
+    p.add_argument("--elements", nargs="+", help="element columns (default: every numeric column)")
+    p.add_argument("--x", default="x", help="x column of a CSV")
+    p.add_argument("--y", default="y", help="y column of a CSV")
+    p.add_argument("--id", dest="id_column", help="sample id column (default: row number)")
+    p.add_argument("--crs", help="CRS to assign to covariates without one, e.g. EPSG:28992")
+    p.add_argument("--samples-crs", help="CRS of CSV coordinates (default: the grid's)")
+    p.add_argument("--linear", nargs="*", default=[], help="elements scored in linear space")
+    p.add_argument("--unit", default="mg/kg")
+    p.add_argument("--scales", nargs="+", type=int, default=[10])
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--block-cells", type=int, default=2)
+    p.add_argument(
+        "--transfer-fraction", type=float, help="also make transfer tasks at this fraction"
+    )
+    p.add_argument("--seed", type=int, default=0)
+
     p = sub.add_parser("download", help="download, verify and build real scenes")
     p.add_argument("scenes", nargs="*", help="scene names (default: every downloadable scene)")
     p.add_argument(
@@ -126,6 +158,11 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mirror",
         help="folder or base URL replacing the upstream hosts (or $GEOCHEM_BENCH_MIRROR)",
+    )
+    p.add_argument(
+        "--survey",
+        action="append",
+        help="folder made by make-task whose tasks to include (repeatable)",
     )
 
 
@@ -158,7 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         "demo": _cmd_demo,
         "schema": _cmd_schema,
         "download": _cmd_download,
+        "make-task": _cmd_make_task,
     }[args.command]
+    for folder in getattr(args, "survey", None) or []:
+        from geochem_bench.survey import register_survey
+
+        register_survey(folder)
     try:
         return handler(args)
     except (KeyError, ValueError, OSError, ImportError) as exc:
@@ -363,6 +405,38 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"table in {Path(args.out) / 'results.txt'}, figure {figure}"
     )
     return 1 if failed else 0
+
+
+def _cmd_make_task(args: argparse.Namespace) -> int:
+    from geochem_bench.survey import make_survey
+
+    scene, tasks = make_survey(
+        args.name,
+        args.covariates,
+        args.samples,
+        args.out,
+        elements=args.elements,
+        x=args.x,
+        y=args.y,
+        id_column=args.id_column,
+        crs=args.crs,
+        samples_crs=args.samples_crs,
+        linear=tuple(args.linear),
+        unit=args.unit,
+        scales=tuple(args.scales),
+        n_folds=args.folds,
+        block_cells=args.block_cells,
+        transfer_fraction=args.transfer_fraction,
+        seed=args.seed,
+    )
+    print(f"{scene.name}: {scene.description}; written to {args.out}")
+    for task in tasks:
+        print(f"  {task.id}")
+    print(
+        "run them with: geochem-bench evaluate SUBMISSION "
+        f"--survey {args.out} --tasks '{scene.name}/*'"
+    )
+    return 0
 
 
 def _cmd_download(args: argparse.Namespace) -> int:

@@ -102,6 +102,17 @@ class GridSpec:
         }
 
 
+def fill_nearest(band: NDArray[np.floating], holes: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Copy of a 2-D band whose ``holes`` take the value of the nearest cell that is not a hole."""
+    from scipy import ndimage
+
+    out = np.asarray(band, dtype=np.float64).copy()
+    if holes.any():
+        _, (ri, ci) = ndimage.distance_transform_edt(holes, return_indices=True)
+        out[holes] = out[ri[holes], ci[holes]]
+    return out
+
+
 def block_mean(
     fine: NDArray[np.floating], scale: int
 ) -> tuple[NDArray[np.float32], NDArray[np.int32]]:

@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 import scipy.sparse
 from numpy.typing import NDArray
-from scipy import ndimage
 
+from geochem_bench.grid import fill_nearest
 from geochem_bench.models.base import FusionModel
 from geochem_bench.task import TaskInputs
 
@@ -90,9 +90,7 @@ def fill_empty_cells(coarse: NDArray[np.floating]) -> NDArray[np.float64]:
         empty = ~np.isfinite(band)
         if empty.all():
             raise ValueError(f"band {e} of the coarse grid is empty; nothing to interpolate from")
-        if empty.any():
-            _, (ri, ci) = ndimage.distance_transform_edt(empty, return_indices=True)
-            filled[e] = band[ri, ci]
+        filled[e] = fill_nearest(band, empty)
     return filled
 
 

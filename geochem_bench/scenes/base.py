@@ -12,9 +12,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
-from numpy.typing import NDArray
-
 from geochem_bench.protocols import split_name, task_split
 from geochem_bench.scene import Scene
 from geochem_bench.sources import RawFile, default_root, fetch
@@ -119,14 +116,3 @@ def _built_version(out: Path) -> str | None:
         return str(json.loads((out / "scene.json").read_text())["version"])
     except (OSError, ValueError, KeyError):
         return None
-
-
-def fill_nearest(band: NDArray[np.floating], holes: NDArray[np.bool_]) -> NDArray[np.float32]:
-    """Fill ``holes`` of a band with the value of the nearest cell that is not a hole."""
-    from scipy import ndimage
-
-    out = np.asarray(band, dtype=np.float32).copy()
-    if holes.any():
-        _, (ri, ci) = ndimage.distance_transform_edt(holes, return_indices=True)
-        out[holes] = out[ri[holes], ci[holes]]
-    return out

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from geochem_bench.elements import Element
-from geochem_bench.grid import GridSpec
+from geochem_bench.grid import GridSpec, fill_nearest
 from geochem_bench.samples import Samples
 from geochem_bench.scene import Scene
-from geochem_bench.scenes.base import RealScene, fill_nearest
+from geochem_bench.scenes.base import RealScene
 from geochem_bench.sources import RawFile
 from geochem_bench.task import TaskSpec
 
