@@ -146,7 +146,7 @@ def test_built_folder_loads_with_hf_datasets_offline(built_root, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import datasets
 
-    for name, n in (("meuse", 155), ("jura", 359), ("walker-lake", 470)):
+    for name, n in (("meuse", 155), ("jura", 359), ("walker-lake", 470), ("lapland-iocg", 1112)):
         table = datasets.load_dataset(str(built_root / name), "samples", split="train")
         assert table.num_rows == n
     split = datasets.load_dataset(str(built_root / "jura"), "split_official", split="train")
