@@ -164,25 +164,18 @@ class LaplandIOCG(RealScene):
             TaskSpec("lapland-iocg", (el,), 40, "points", n_folds=5, block_cells=2)
             for el in ("Cu", "Ni", "Cr")
         ),
-        TaskSpec(
-            "lapland-iocg",
-            ("Cr",),
-            40,
-            "transfer",
-            n_folds=5,
-            block_cells=2,
-            target_fraction=0.25,
-            covariables=("Cu",),
-        ),
-        TaskSpec(
-            "lapland-iocg",
-            ("Ni",),
-            40,
-            "transfer",
-            n_folds=5,
-            block_cells=2,
-            target_fraction=0.25,
-            covariables=("Cu",),
+        *(
+            TaskSpec(
+                "lapland-iocg",
+                (target,),
+                40,
+                "transfer",
+                n_folds=5,
+                block_cells=2,
+                target_fraction=0.25,
+                covariables=("Cu",),
+            )
+            for target in ("Cr", "Ni")
         ),
     )
 
