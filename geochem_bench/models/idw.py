@@ -7,6 +7,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from geochem_bench.models.base import FusionModel
+from geochem_bench.models.data_points import point_data
 from geochem_bench.task import TaskInputs
 
 _CHUNK = 1 << 20  # query cells per batch, bounds memory on large grids
@@ -37,7 +38,8 @@ class InverseDistanceWeighting(FusionModel):
         query = np.column_stack([qx, qy])
         out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, element in enumerate(inputs.elements):
-            x, y, v = self._data(inputs, e)
+            data = point_data(inputs, e)
+            x, y, v = data.x, data.y, data.value
             tree = cKDTree(np.column_stack([x, y]))
             k = min(self.neighbours, len(v))
             values = np.empty(len(query))
@@ -52,19 +54,3 @@ class InverseDistanceWeighting(FusionModel):
                 values[start : start + _CHUNK] = np.sum(w * v[idx], axis=1) / np.sum(w, axis=1)
             out[e, rows, cols] = element.from_analysis(values)
         return out
-
-    @staticmethod
-    def _data(
-        inputs: TaskInputs, e: int
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        element = inputs.elements[e]
-        if inputs.points is not None:
-            v = element.to_analysis(inputs.points.column(element.symbol))
-            keep = np.isfinite(v)
-            if keep.any():
-                return inputs.points.x[keep], inputs.points.y[keep], v[keep]
-        r, c = np.nonzero(np.isfinite(inputs.lowres[e]))
-        if r.size == 0:
-            raise ValueError(f"no data for {element.symbol}: no samples and an empty lowres grid")
-        x, y = inputs.lowres_grid.centres(r, c)
-        return x, y, element.to_analysis(inputs.lowres[e][r, c])

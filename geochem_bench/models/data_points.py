@@ -1,0 +1,89 @@
+"""The point data a geostatistical or covariate model learns from, for any protocol.
+
+Point protocols: the training samples where the target is known. Grid protocol (no samples):
+the centres of the non-empty coarse cells, with the coarse value as the observation and the
+block mean of the covariates over the cell as its covariates (the support of the value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geochem_bench.grid import block_mean
+from geochem_bench.task import TaskInputs
+
+
+@dataclass(frozen=True)
+class PointData:
+    """Observations of one element in analysis space, with their covariates.
+
+    Attributes:
+        x: x coordinates (N,).
+        y: y coordinates (N,).
+        value: observed values in the element's analysis space (N,).
+        features: covariates at the observations (N, C), NaN-free.
+    """
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    value: NDArray[np.float64]
+    features: NDArray[np.float64]
+
+
+def point_data(inputs: TaskInputs, e: int) -> PointData:
+    """Observations of target element ``e`` of a task fold.
+
+    Raises:
+        ValueError: when the fold offers no observation of the element.
+    """
+    element = inputs.elements[e]
+    covariates = _filled_covariates(inputs)
+    if inputs.points is not None:
+        v = element.to_analysis(inputs.points.column(element.symbol))
+        keep = np.isfinite(v)
+        if keep.any():
+            rows, cols = inputs.grid.cell_of(inputs.points.x[keep], inputs.points.y[keep])
+            features = covariates[:, rows, cols].T.astype(np.float64)
+            return PointData(inputs.points.x[keep], inputs.points.y[keep], v[keep], features)
+    coarse = element.to_analysis(inputs.lowres[e])
+    rows, cols = np.nonzero(np.isfinite(coarse))
+    if rows.size == 0:
+        raise ValueError(f"no data for {element.symbol}: no samples and an empty lowres grid")
+    x, y = inputs.lowres_grid.centres(rows, cols)
+    masked = np.where(inputs.valid, covariates, np.nan)
+    coarse_cov, _ = block_mean(masked, inputs.scale)
+    features = np.nan_to_num(coarse_cov[:, rows, cols].T.astype(np.float64))
+    return PointData(x, y, coarse[rows, cols], features)
+
+
+def prediction_cells(
+    inputs: TaskInputs,
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]:
+    """Rows, columns and map coordinates of the valid fine cells."""
+    rows, cols = np.nonzero(inputs.valid)
+    x, y = inputs.grid.centres(rows, cols)
+    return rows, cols, x, y
+
+
+def cell_features(
+    inputs: TaskInputs, rows: NDArray[np.intp], cols: NDArray[np.intp]
+) -> NDArray[np.float64]:
+    """Covariates (N, C) at fine cells, NaN-free."""
+    return _filled_covariates(inputs)[:, rows, cols].T.astype(np.float64)
+
+
+def _filled_covariates(inputs: TaskInputs) -> NDArray[np.float32]:
+    # A covariate may lack a value on a valid cell (a hole the scene did not fill): use the
+    # band's mean there rather than dropping the cell.
+    cov = inputs.covariates
+    if np.isfinite(cov[:, inputs.valid]).all():
+        return cov
+    out = cov.copy()
+    for b in range(out.shape[0]):
+        band = out[b]
+        finite = np.isfinite(band) & inputs.valid
+        band[~np.isfinite(band)] = band[finite].mean() if finite.any() else 0.0
+    return out

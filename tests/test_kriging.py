@@ -1,0 +1,90 @@
+"""Kriging against a direct solve of the kriging system, and every new baseline end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geochem_bench.harness import RunOptions, evaluate
+from geochem_bench.models.kriging import auto_nlags, fit_ordinary_kriging, krige_points
+from geochem_bench.submission import load_submission
+from geochem_bench.task import TaskSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spherical(h, psill, rng, nugget):
+    h = np.asarray(h, dtype=float)
+    g = np.where(h < rng, psill * (1.5 * h / rng - 0.5 * (h / rng) ** 3), psill) + nugget
+    return np.where(h > 0, g, 0.0)
+
+
+def direct_ordinary_kriging(x, y, z, qx, qy, params):
+    """Solve [G 1; 1' 0][w; mu] = [g0; 1] for each target: the textbook system."""
+    n = len(z)
+    d = np.hypot(x[:, None] - x[None], y[:, None] - y[None])
+    a = np.ones((n + 1, n + 1))
+    a[:n, :n] = spherical(d, *params)
+    a[n, n] = 0.0
+    est, var = [], []
+    for px, py in zip(qx, qy):
+        g0 = spherical(np.hypot(x - px, y - py), *params)
+        sol = np.linalg.solve(a, np.r_[g0, 1.0])
+        est.append(sol[:n] @ z)
+        var.append(sol[:n] @ g0 + sol[n])
+    return np.array(est), np.array(var)
+
+
+def test_ordinary_kriging_matches_direct_solve(rng):
+    x, y = rng.uniform(0, 1000, 25), rng.uniform(0, 1000, 25)
+    z = np.sin(x / 200) + rng.normal(0, 0.1, 25)
+    qx, qy = rng.uniform(0, 1000, 40), rng.uniform(0, 1000, 40)
+    params = [0.6, 400.0, 0.0]  # psill, range, nugget
+    expected, expected_var = direct_ordinary_kriging(x, y, z, qx, qy, params)
+    ok = fit_ordinary_kriging(x, y, z, "spherical", variogram_parameters=params)
+    for neighbours in (None, 25):  # global system, and a "local" one holding every point
+        est, var = krige_points(ok, qx, qy, neighbours)
+        np.testing.assert_allclose(est, expected, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(var, expected_var, rtol=1e-7, atol=1e-10)
+
+
+def test_local_neighbourhood_is_close_to_global(rng):
+    x, y = rng.uniform(0, 5000, 400), rng.uniform(0, 5000, 400)
+    z = np.sin(x / 700) + np.cos(y / 900) + rng.normal(0, 0.05, 400)
+    ok = fit_ordinary_kriging(x, y, z, "spherical")
+    qx, qy = rng.uniform(500, 4500, 300), rng.uniform(500, 4500, 300)
+    local, _ = krige_points(ok, qx, qy, 32)
+    full, _ = krige_points(ok, qx, qy, None)
+    assert np.sqrt(np.mean((local - full) ** 2)) < 0.05 * z.std()
+
+
+def test_auto_lags_resolve_the_data_spacing():
+    g = np.arange(0, 10_000, 250.0)
+    x, y = (a.ravel() for a in np.meshgrid(g, g))
+    assert auto_nlags(x, y) == 55  # 13.8 km diagonal over a 250 m spacing
+
+
+NEW_BASELINES = [
+    "ordinary-kriging",
+    "regression-kriging",
+    "kriging-external-drift",
+    "random-forest",
+    "guided-filter",
+]
+
+
+@pytest.mark.parametrize("name", NEW_BASELINES)
+def test_baseline_smoke(tmp_path, name):
+    tasks = [
+        TaskSpec("synthetic", ("Cu",), 16, "points", n_folds=2),
+        TaskSpec("synthetic", ("Cu", "Fe"), 16, "grid"),
+    ]
+    sub = load_submission(ROOT / "baselines" / name)
+    records = evaluate(sub, tasks, RunOptions(tmp_path, progress=False))
+    assert [r.status for r in records] == ["ok", "ok", "ok"], [r.failure for r in records]
+    points = records[0].metrics["Cu"]
+    assert points["rmse"] < 1.0 and points["n"] > 0
+    if "kriging" in name:
+        assert 0 < points["coverage_90"] <= 1 and points["crps"] > 0
