@@ -1,0 +1,443 @@
+"""The reference fusion CNN.
+
+Our reference implementation of the approach of Bai, Zhao, Yu & Shao (IEEE JSTARS
+18:1212-1225, 2025), whose architecture is not public.
+
+* **Input**: the lowres grid upsampled to the fine grid (bicubic, analysis space) and the
+  standardised covariates; **output**: a residual correction added to the upsampled grid, so
+  the network learns what upsampling misses.
+* **Self-supervised training by Wald's protocol**: the observed lowres grid is degraded again
+  (block mean by a factor f) and upsampled back to the lowres grid; with the covariates
+  averaged to the lowres grid, the network learns to recover the observed lowres values.
+  Applied at full resolution, the same mapping sharpens the lowres grid with the fine
+  covariates (the usual scale-invariance assumption of Wald's protocol).
+* **Mixed-resolution augmentation**: training pairs are built at several factors f (2 up to
+  the largest the coarse grid allows, at most s) that share one mapping, mixed in every batch;
+  ``mixed_resolution=False`` is the ablation (the largest factor only).
+* **Point supervision**: on point tasks an additional loss pulls the full-resolution output
+  towards the training samples.
+* **Transfer across elements**: the network is element-agnostic (one element in, its residual
+  out). On transfer tasks it is pretrained on the covariable elements (known at every site)
+  and fine-tuned on the target with the feature layers frozen (only the output layer learns);
+  ``transfer=False`` is the ablation (trained from scratch on the target).
+* Training runs with Lightning: seeded and deterministic, CPU by default, ``accelerator`` /
+  ``devices`` / ``strategy="ddp"`` for GPUs, a progress bar, optional checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from geochem_bench.grid import block_mean
+from geochem_bench.models.base import FusionModel
+from geochem_bench.models.upsampling import fill_empty_cells, upsample, upsample_lowres
+from geochem_bench.task import TaskInputs
+
+
+class ResidualFusionNet(nn.Module):
+    """Conv body + residual head: (upsampled element, covariates, mask) -> correction."""
+
+    def __init__(self, n_covariates: int, width: int = 32, blocks: int = 4) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(n_covariates + 2, width, 3, padding=1), nn.ReLU())
+        layers: list[nn.Module] = []
+        for _ in range(blocks):
+            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(width, 1, 3, padding=1)
+        # Zero-initialised head: training starts from plain bicubic upsampling, not from noise.
+        nn.init.zeros_(self.head.weight)
+        if self.head.bias is not None:
+            nn.init.zeros_(self.head.bias)
+
+    def forward(
+        self, upsampled: torch.Tensor, covariates: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        """``upsampled`` (B,1,H,W), ``covariates`` (B,C,H,W), ``mask`` (B,1,H,W) -> (B,1,H,W)."""
+        features = self.stem(torch.cat([upsampled, covariates, mask], dim=1))
+        return upsampled + self.head(features + self.body(features))
+
+    def freeze_features(self) -> None:
+        """Freeze everything but the output layer (fine-tuning for a new element)."""
+        for module in (self.stem, self.body):
+            for p in module.parameters():
+                p.requires_grad_(False)
+
+
+@dataclass
+class _ElementData:
+    """One element's training material, normalised."""
+
+    coarse: NDArray[np.float32]  # lowres grid, analysis space, normalised, filled (h, w)
+    coarse_known: NDArray[np.bool_]  # cells with data (h, w)
+    fine_up: NDArray[np.float32]  # bicubic upsampled lowres on the fine grid, normalised (H, W)
+    rows: NDArray[np.intp]  # fine cells of training samples
+    cols: NDArray[np.intp]
+    values: NDArray[np.float32]  # normalised sample values
+    mean: float
+    std: float
+
+
+class _Batches(Dataset[dict[str, torch.Tensor]]):
+    """Random Wald pairs (and fine patches with samples), seeded by index: reproducible."""
+
+    def __init__(
+        self,
+        elements: list[_ElementData],
+        cov_coarse: NDArray[np.float32],
+        cov_fine: NDArray[np.float32],
+        valid_fine: NDArray[np.bool_],
+        factors: list[int],
+        steps: int,
+        batch: int,
+        crop: int,
+        fine_crop: int,
+        seed: int,
+    ) -> None:
+        self.elements, self.cov_coarse, self.cov_fine, self.valid_fine = (
+            elements,
+            cov_coarse,
+            cov_fine,
+            valid_fine,
+        )
+        self.factors, self.steps, self.batch, self.seed = factors, steps, batch, seed
+        h, w = cov_coarse.shape[1:]
+        self.crop = min(crop, h, w)
+        self.fine_crop = min(fine_crop, *cov_fine.shape[1:])
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        ups, covs, targets, knowns = [], [], [], []
+        h, w = self.cov_coarse.shape[1:]
+        c = self.crop
+        for _ in range(self.batch):
+            el = self.elements[rng.integers(len(self.elements))]
+            f = int(rng.choice(self.factors))
+            degraded, _ = block_mean(el.coarse[None], f)
+            up = upsample(degraded, f, (h, w), "bicubic")[0]
+            r, q = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
+            k = int(rng.integers(4))
+            flip = bool(rng.integers(2))
+
+            def aug(
+                a: NDArray[Any], r: int = r, q: int = q, k: int = k, flip: bool = flip
+            ) -> NDArray[Any]:
+                a = np.rot90(a[..., r : r + c, q : q + c], k, axes=(-2, -1))
+                return np.ascontiguousarray(a[..., ::-1] if flip else a)
+
+            ups.append(aug(up)[None])
+            covs.append(aug(self.cov_coarse))
+            targets.append(aug(el.coarse)[None])
+            knowns.append(aug(el.coarse_known)[None])
+        out = {
+            "up": torch.from_numpy(np.stack(ups).astype(np.float32)),
+            "cov": torch.from_numpy(np.stack(covs).astype(np.float32)),
+            "target": torch.from_numpy(np.stack(targets).astype(np.float32)),
+            "known": torch.from_numpy(np.stack(knowns).astype(np.float32)),
+        }
+        with_points = [e for e in self.elements if e.rows.size]
+        if with_points:
+            el = with_points[rng.integers(len(with_points))]
+            p = self.fine_crop
+            i = rng.integers(el.rows.size)  # a patch around a random training sample
+            H, W = self.valid_fine.shape
+            r = int(np.clip(el.rows[i] - rng.integers(p), 0, H - p))
+            q = int(np.clip(el.cols[i] - rng.integers(p), 0, W - p))
+            inside = (el.rows >= r) & (el.rows < r + p) & (el.cols >= q) & (el.cols < q + p)
+            sample_map = np.zeros((p, p), np.float32)
+            sample_mask = np.zeros((p, p), np.float32)
+            sample_map[el.rows[inside] - r, el.cols[inside] - q] = el.values[inside]
+            sample_mask[el.rows[inside] - r, el.cols[inside] - q] = 1.0
+            out |= {
+                "fine_up": torch.from_numpy(el.fine_up[None, r : r + p, q : q + p].copy()),
+                "fine_cov": torch.from_numpy(self.cov_fine[:, r : r + p, q : q + p].copy()),
+                "fine_mask": torch.from_numpy(
+                    self.valid_fine[None, r : r + p, q : q + p].astype(np.float32)
+                ),
+                "sample_map": torch.from_numpy(sample_map[None]),
+                "sample_mask": torch.from_numpy(sample_mask[None]),
+            }
+        return out
+
+
+class _FusionModule(L.LightningModule):
+    def __init__(self, net: ResidualFusionNet, lr: float, point_weight: float) -> None:
+        super().__init__()
+        self.net, self.lr, self.point_weight = net, lr, point_weight
+
+    def training_step(self, batch: dict[str, torch.Tensor], _: int) -> torch.Tensor:
+        b = {k: v[0] for k, v in batch.items()}  # the dataset already yields whole batches
+        pred = self.net(b["up"], b["cov"], torch.ones_like(b["up"]))
+        known = b["known"]
+        loss = ((pred - b["target"]) ** 2 * known).sum() / known.sum().clamp(min=1.0)
+        if "fine_up" in b and self.point_weight > 0:
+            fine = self.net(b["fine_up"][None], b["fine_cov"][None], b["fine_mask"][None])[0]
+            m = b["sample_mask"]
+            loss = loss + self.point_weight * (
+                (fine - b["sample_map"]) ** 2 * m
+            ).sum() / m.sum().clamp(min=1.0)
+        self.log("train_loss", loss, prog_bar=True, batch_size=1)
+        return loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam([p for p in self.net.parameters() if p.requires_grad], lr=self.lr)
+
+
+class FusionCNN(FusionModel):
+    """The reference fusion CNN (see the module docstring).
+
+    Args:
+        width: channels of the conv body.
+        blocks: conv layers in the body.
+        steps: training steps (batches); fine-tuning uses ``finetune_steps``.
+        finetune_steps: steps of fine-tuning on a transfer target.
+        batch: Wald pairs per step.
+        crop: edge of a Wald crop on the coarse grid (cells).
+        fine_crop: edge of a full-resolution patch for the point loss (cells).
+        lr: Adam learning rate.
+        point_weight: weight of the loss at training samples (point tasks).
+        mixed_resolution: mix degradation factors 2..f_max (ablation: f_max only).
+        transfer: pretrain on covariable elements on transfer tasks (ablation: off).
+        back_projection: correct the output so its block means match the lowres grid where
+            the grid has data (iterative back-projection), i.e. enforce Wald's consistency.
+        accelerator: Lightning accelerator ("cpu", "gpu", "auto").
+        devices: Lightning devices.
+        strategy: Lightning strategy ("auto", "ddp", ...).
+        checkpoint_dir: where to keep checkpoints (none by default).
+        progress: show Lightning's progress bar.
+    """
+
+    def __init__(
+        self,
+        width: int = 32,
+        blocks: int = 4,
+        steps: int = 300,
+        finetune_steps: int = 150,
+        batch: int = 8,
+        crop: int = 24,
+        fine_crop: int = 64,
+        lr: float = 1e-3,
+        point_weight: float = 1.0,
+        mixed_resolution: bool = True,
+        transfer: bool = True,
+        back_projection: bool = True,
+        accelerator: str = "cpu",
+        devices: int | str = 1,
+        strategy: str = "auto",
+        checkpoint_dir: str | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.config = dict(
+            width=width,
+            blocks=blocks,
+            steps=steps,
+            finetune_steps=finetune_steps,
+            batch=batch,
+            crop=crop,
+            fine_crop=fine_crop,
+            lr=lr,
+            point_weight=point_weight,
+            mixed_resolution=mixed_resolution,
+            transfer=transfer,
+            back_projection=back_projection,
+        )
+        self.accelerator, self.devices, self.strategy = accelerator, devices, strategy
+        self.checkpoint_dir, self.progress = checkpoint_dir, progress
+
+    def predict(self, inputs: TaskInputs) -> NDArray[np.float32]:
+        """Train on the fold's inputs (self-supervised + samples) and predict the fine grid."""
+        cfg = self.config
+        L.seed_everything(inputs.seed, workers=True, verbose=False)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        cov_fine, cov_coarse = _covariates(inputs)
+        h, w = inputs.lowres.shape[1:]
+        f_max = int(max(2, min(inputs.scale, h // 4, w // 4)))
+        factors = list(range(2, f_max + 1)) if cfg["mixed_resolution"] else [f_max]
+        out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
+        for e, element in enumerate(inputs.elements):
+            target = _element_data(inputs, e)
+            net = ResidualFusionNet(cov_fine.shape[0], int(cfg["width"]), int(cfg["blocks"]))
+            sources = (
+                _covariable_data(inputs)
+                if (inputs.protocol == "transfer" and cfg["transfer"])
+                else []
+            )
+            if sources:
+                self._train(net, sources, cov_coarse, cov_fine, inputs, factors, int(cfg["steps"]))
+                net.freeze_features()
+                self._train(
+                    net, [target], cov_coarse, cov_fine, inputs, factors, int(cfg["finetune_steps"])
+                )
+            else:
+                self._train(net, [target], cov_coarse, cov_fine, inputs, factors, int(cfg["steps"]))
+            net.eval()
+            with torch.no_grad():
+                pred = net(
+                    torch.from_numpy(target.fine_up[None, None]),
+                    torch.from_numpy(cov_fine[None]),
+                    torch.from_numpy(inputs.valid[None, None].astype(np.float32)),
+                )[0, 0].numpy()
+            analysis = pred.astype(np.float64) * target.std + target.mean
+            if cfg["back_projection"]:
+                analysis = _back_project(analysis, element.to_analysis(inputs.lowres[e]), inputs)
+            out[e] = np.where(inputs.valid, element.from_analysis(analysis), np.nan)
+        return out
+
+    def _train(
+        self,
+        net: ResidualFusionNet,
+        elements: list[_ElementData],
+        cov_coarse: NDArray[np.float32],
+        cov_fine: NDArray[np.float32],
+        inputs: TaskInputs,
+        factors: list[int],
+        steps: int,
+    ) -> None:
+        cfg = self.config
+        data = _Batches(
+            elements,
+            cov_coarse,
+            cov_fine,
+            inputs.valid,
+            factors,
+            steps,
+            int(cfg["batch"]),
+            int(cfg["crop"]),
+            int(cfg["fine_crop"]),
+            inputs.seed,
+        )
+        callbacks: list[Any] = []
+        if self.checkpoint_dir:
+            from lightning.pytorch.callbacks import ModelCheckpoint
+
+            callbacks.append(ModelCheckpoint(dirpath=Path(self.checkpoint_dir), save_last=True))
+        trainer = L.Trainer(
+            max_epochs=1,
+            accelerator=self.accelerator,
+            devices=self.devices,
+            strategy=self.strategy,
+            deterministic=True,
+            logger=False,
+            enable_checkpointing=bool(self.checkpoint_dir),
+            callbacks=callbacks,
+            enable_progress_bar=self.progress,
+            enable_model_summary=False,
+        )
+        trainer.fit(
+            _FusionModule(net, float(cfg["lr"]), float(cfg["point_weight"])),
+            DataLoader(data, batch_size=1, shuffle=False),
+        )
+
+
+def _back_project(
+    fine: NDArray[np.float64], coarse: NDArray[np.float64], inputs: TaskInputs, iterations: int = 3
+) -> NDArray[np.float64]:
+    """Add the upsampled block-mean misfit to the fine map, a few times (analysis space)."""
+    known = np.isfinite(coarse)
+    for _ in range(iterations):
+        means, _ = block_mean(np.where(inputs.valid, fine, np.nan)[None], inputs.scale)
+        misfit = np.where(known & np.isfinite(means[0]), coarse - means[0], 0.0)
+        fine = fine + upsample(misfit[None], inputs.scale, inputs.grid.shape, "bicubic")[0]
+    return fine
+
+
+def _covariates(inputs: TaskInputs) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Covariates standardised over valid cells, at the fine and at the lowres grid."""
+    cov = inputs.covariates.astype(np.float64)
+    out = np.zeros_like(cov, dtype=np.float32)
+    for b in range(cov.shape[0]):
+        values = cov[b][inputs.valid]
+        values = values[np.isfinite(values)]
+        mu, sd = (values.mean(), values.std() or 1.0) if values.size else (0.0, 1.0)
+        out[b] = np.nan_to_num((cov[b] - mu) / sd).astype(np.float32)
+    out[:, ~inputs.valid] = 0.0
+    masked = np.where(inputs.valid, out, np.nan)
+    coarse, _ = block_mean(masked, inputs.scale)
+    # Each level is standardised with its own statistics: block means vary less than the
+    # fine cells, and the network should see the same spread in training and at inference.
+    for b in range(coarse.shape[0]):
+        finite = np.isfinite(coarse[b])
+        if finite.any():
+            coarse[b] = (coarse[b] - coarse[b][finite].mean()) / (coarse[b][finite].std() or 1.0)
+    return out, np.nan_to_num(coarse).astype(np.float32)
+
+
+def _normalised(
+    element: Any,
+    lowres: NDArray[np.floating],
+    inputs: TaskInputs,
+    sample_values: NDArray[np.float64] | None,
+    rows: NDArray[np.intp],
+    cols: NDArray[np.intp],
+) -> _ElementData:
+    coarse = element.to_analysis(lowres)
+    known = np.isfinite(coarse)
+    mean, std = float(coarse[known].mean()), float(coarse[known].std() or 1.0)
+    filled = fill_empty_cells(coarse[None])[0]
+    fine = upsample(filled[None], inputs.scale, inputs.grid.shape, "bicubic")[0]
+    values = (
+        np.zeros(0, np.float32)
+        if sample_values is None
+        else ((element.to_analysis(sample_values) - mean) / std).astype(np.float32)
+    )
+    return _ElementData(
+        coarse=((filled - mean) / std).astype(np.float32),
+        coarse_known=known,
+        fine_up=np.nan_to_num((fine - mean) / std).astype(np.float32),
+        rows=rows,
+        cols=cols,
+        values=values,
+        mean=mean,
+        std=std,
+    )
+
+
+def _element_data(inputs: TaskInputs, e: int) -> _ElementData:
+    element = inputs.elements[e]
+    empty = np.zeros(0, np.intp)
+    if inputs.points is None:
+        return _normalised(element, inputs.lowres[e], inputs, None, empty, empty)
+    v = inputs.points.column(element.symbol)
+    keep = np.isfinite(v) & (element.to_analysis(v) == element.to_analysis(v))
+    rows, cols = inputs.grid.cell_of(inputs.points.x[keep], inputs.points.y[keep])
+    return _normalised(element, inputs.lowres[e], inputs, v[keep], rows, cols)
+
+
+def _covariable_data(inputs: TaskInputs) -> list[_ElementData]:
+    """Source elements of a transfer task.
+
+    The survey's other elements, gridded like the target from every site where they are known.
+    """
+    from geochem_bench.elements import Element
+    from geochem_bench.grid import points_block_mean
+
+    assert inputs.points is not None
+    targets = {e.symbol for e in inputs.elements}
+    sources = []
+    for symbol in inputs.points.elements:
+        v = inputs.points.column(symbol)
+        if symbol in targets or not (np.isfinite(v) & (v > 0)).sum() >= 10:
+            continue
+        element = Element(symbol, analysis_space="log10")
+        keep = np.isfinite(v) & (v > 0)
+        lowres, _ = points_block_mean(
+            inputs.lowres_grid, inputs.points.x[keep], inputs.points.y[keep], v[keep]
+        )
+        rows, cols = inputs.grid.cell_of(inputs.points.x[keep], inputs.points.y[keep])
+        sources.append(_normalised(element, lowres[0], inputs, v[keep], rows, cols))
+    return sources
+
+
+__all__ = ["FusionCNN", "ResidualFusionNet", "upsample_lowres"]
