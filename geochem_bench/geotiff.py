@@ -11,7 +11,6 @@ from numpy.typing import NDArray
 
 from geochem_bench.elements import Element
 from geochem_bench.grid import GridSpec
-from geochem_bench.scoring import InvalidPrediction
 from geochem_bench.task import Prediction
 
 STD_SUFFIX = "_std"
@@ -78,6 +77,8 @@ def read_prediction(path: str | Path, grid: GridSpec, elements: tuple[Element, .
     """
     import rasterio
     from rasterio.crs import CRS
+
+    from geochem_bench.scoring import InvalidPrediction  # scoring pulls in scipy.stats
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"prediction file {path} does not exist")

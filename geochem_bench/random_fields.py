@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-import scipy.fft
 from numpy.typing import NDArray
 
 CovarianceModel = Literal["exponential", "gaussian"]
@@ -34,6 +33,8 @@ def gaussian_random_field(
     Returns:
         float32 array of ``shape`` standardised to mean 0 and standard deviation 1.
     """
+    import scipy.fft
+
     height, width = shape
     pad = int(np.ceil(practical_range / pixel_size))
     ph = scipy.fft.next_fast_len(height + pad, real=True)
