@@ -134,6 +134,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
 
+    p = sub.add_parser(
+        "train-cnn", help="train the reference fusion CNN on a task fold; save hashed weights"
+    )
+    p.add_argument("task")
+    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--out", required=True, help="folder for <element>.pt and weights.json")
+    p.add_argument(
+        "--config", help="TOML with [params] for FusionCNN (default: baselines/fusion-cnn)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    _scene_args(p)
+
     p = sub.add_parser("download", help="download, verify and build real scenes")
     p.add_argument("scenes", nargs="*", help="scene names (default: every downloadable scene)")
     p.add_argument(
@@ -196,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "schema": _cmd_schema,
         "download": _cmd_download,
         "make-task": _cmd_make_task,
+        "train-cnn": _cmd_train_cnn,
     }[args.command]
     for folder in getattr(args, "survey", None) or []:
         from geochem_bench.survey import register_survey
@@ -436,6 +449,31 @@ def _cmd_make_task(args: argparse.Namespace) -> int:
         "run them with: geochem-bench evaluate SUBMISSION "
         f"--survey {args.out} --tasks '{scene.name}/*'"
     )
+    return 0
+
+
+def _cmd_train_cnn(args: argparse.Namespace) -> int:
+    import json
+
+    from geochem_bench.models.fusion_cnn import FusionCNN
+    from geochem_bench.protocols import build_fold
+    from geochem_bench.registry import get_task, load_scene
+    from geochem_bench.submission import load_submission
+
+    default = Path(__file__).resolve().parents[1] / "baselines" / "fusion-cnn"
+    params = (
+        load_submission("geochem_bench.models.fusion_cnn:FusionCNN", config=args.config).params
+        if args.config
+        else load_submission(default).params
+        if default.is_dir()
+        else {}
+    )
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    inputs, _ = build_fold(scene, task, args.fold, seed=args.seed)
+    model = FusionCNN(**params)
+    model.fit(inputs)
+    print(json.dumps(model.save(args.out, inputs), indent=2))
     return 0
 
 

@@ -256,8 +256,8 @@ class FusionCNN(FusionModel):
         self.accelerator, self.devices, self.strategy = accelerator, devices, strategy
         self.checkpoint_dir, self.progress = checkpoint_dir, progress
 
-    def predict(self, inputs: TaskInputs) -> NDArray[np.float32]:
-        """Train on the fold's inputs (self-supervised + samples) and predict the fine grid."""
+    def fit(self, inputs: TaskInputs) -> None:
+        """Train one network per target element on the fold's inputs."""
         cfg = self.config
         L.seed_everything(inputs.seed, workers=True, verbose=False)
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -265,24 +265,29 @@ class FusionCNN(FusionModel):
         h, w = inputs.lowres.shape[1:]
         f_max = int(max(2, min(inputs.scale, h // 4, w // 4)))
         factors = list(range(2, f_max + 1)) if cfg["mixed_resolution"] else [f_max]
-        out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
-        for e, element in enumerate(inputs.elements):
+        self.networks: list[ResidualFusionNet] = []
+        for e in range(len(inputs.elements)):
             target = _element_data(inputs, e)
             net = ResidualFusionNet(cov_fine.shape[0], int(cfg["width"]), int(cfg["blocks"]))
-            sources = (
-                _covariable_data(inputs)
-                if (inputs.protocol == "transfer" and cfg["transfer"])
-                else []
-            )
+            transfer = inputs.protocol == "transfer" and cfg["transfer"]
+            sources = _covariable_data(inputs) if transfer else []
             if sources:
                 self._train(net, sources, cov_coarse, cov_fine, inputs, factors, int(cfg["steps"]))
                 net.freeze_features()
-                self._train(
-                    net, [target], cov_coarse, cov_fine, inputs, factors, int(cfg["finetune_steps"])
-                )
+                steps = int(cfg["finetune_steps"])
+                self._train(net, [target], cov_coarse, cov_fine, inputs, factors, steps)
             else:
                 self._train(net, [target], cov_coarse, cov_fine, inputs, factors, int(cfg["steps"]))
-            net.eval()
+            self.networks.append(net.eval())
+
+    def predict(self, inputs: TaskInputs) -> NDArray[np.float32]:
+        """Apply the trained networks at full resolution (then back-project)."""
+        if len(getattr(self, "networks", [])) != len(inputs.elements):
+            raise RuntimeError("FusionCNN.predict needs fit() on the same task first")
+        cov_fine, _ = _covariates(inputs)
+        out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
+        for e, (element, net) in enumerate(zip(inputs.elements, self.networks)):
+            target = _element_data(inputs, e)
             with torch.no_grad():
                 pred = net(
                     torch.from_numpy(target.fine_up[None, None]),
@@ -290,10 +295,34 @@ class FusionCNN(FusionModel):
                     torch.from_numpy(inputs.valid[None, None].astype(np.float32)),
                 )[0, 0].numpy()
             analysis = pred.astype(np.float64) * target.std + target.mean
-            if cfg["back_projection"]:
+            if self.config["back_projection"]:
                 analysis = _back_project(analysis, element.to_analysis(inputs.lowres[e]), inputs)
             out[e] = np.where(inputs.valid, element.from_analysis(analysis), np.nan)
         return out
+
+    def save(self, folder: str | Path, inputs: TaskInputs) -> dict[str, Any]:
+        """Write the trained weights, the config and their sha256 (``weights.json``)."""
+        import hashlib
+        import json
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for element, net in zip(inputs.elements, self.networks):
+            path = folder / f"{element.symbol}.pt"
+            torch.save(net.state_dict(), path)
+            files[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        meta = {
+            "model": "geochem_bench.models.fusion_cnn:FusionCNN",
+            "config": self.config,
+            "task": inputs.task_id,
+            "fold": inputs.fold,
+            "seed": inputs.seed,
+            "covariates": list(inputs.band_names),
+            "sha256": files,
+        }
+        (folder / "weights.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        return meta
 
     def _train(
         self,
