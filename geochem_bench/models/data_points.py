@@ -33,14 +33,17 @@ class PointData:
     features: NDArray[np.float64]
 
 
-def point_data(inputs: TaskInputs, e: int) -> PointData:
+def point_data(inputs: TaskInputs, e: int, with_features: bool = True) -> PointData:
     """Observations of target element ``e`` of a task fold.
+
+    ``with_features=False`` skips the covariates (an (N, 0) array), for models that use
+    locations only: averaging every covariate band over the coarse cells is not free.
 
     Raises:
         ValueError: when the fold offers no observation of the element.
     """
     element = inputs.elements[e]
-    covariates = _filled_covariates(inputs)
+    covariates = _filled_covariates(inputs) if with_features else inputs.covariates[:0]
     if inputs.points is not None:
         v = element.to_analysis(inputs.points.column(element.symbol))
         keep = np.isfinite(v)
@@ -53,6 +56,8 @@ def point_data(inputs: TaskInputs, e: int) -> PointData:
     if rows.size == 0:
         raise ValueError(f"no data for {element.symbol}: no samples and an empty lowres grid")
     x, y = inputs.lowres_grid.centres(rows, cols)
+    if not with_features:
+        return PointData(x, y, coarse[rows, cols], np.empty((rows.size, 0)))
     masked = np.where(inputs.valid, covariates, np.nan)
     coarse_cov, _ = block_mean(masked, inputs.scale)
     features = np.nan_to_num(coarse_cov[:, rows, cols].T.astype(np.float64))

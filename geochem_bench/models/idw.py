@@ -38,7 +38,7 @@ class InverseDistanceWeighting(FusionModel):
         query = np.column_stack([qx, qy])
         out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, element in enumerate(inputs.elements):
-            data = point_data(inputs, e)
+            data = point_data(inputs, e, with_features=False)
             x, y, v = data.x, data.y, data.value
             tree = cKDTree(np.column_stack([x, y]))
             k = min(self.neighbours, len(v))

@@ -85,6 +85,8 @@ def krige_points(
 
 
 class _PointKriging(FusionModel):
+    uses_covariates = True
+
     def __init__(
         self,
         variogram_model: str = "spherical",
@@ -101,7 +103,7 @@ class _PointKriging(FusionModel):
         mean = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         std = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, element in enumerate(inputs.elements):
-            data = point_data(inputs, e)
+            data = point_data(inputs, e, with_features=self.uses_covariates)
             z, var = self._estimate(inputs, data, rows, cols, qx, qy)
             mean[e, rows, cols] = element.from_analysis(z)
             std[e, rows, cols] = np.sqrt(var)
@@ -127,6 +129,8 @@ class OrdinaryKrigingModel(_PointKriging):
         neighbours: nearest data points per estimate (None: all, the global system).
         nlags: lags of the experimental variogram.
     """
+
+    uses_covariates = False
 
     def _estimate(self, inputs, data, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
         ok = fit_ordinary_kriging(data.x, data.y, data.value, self.variogram_model, self.nlags)
