@@ -321,8 +321,10 @@ def _run_in_child(submission: Submission, inputs: TaskInputs, options: RunOption
     fd, out_path = tempfile.mkstemp(dir=tmp_dir, suffix=".npz")
     os.close(fd)
     receiver, sender = ctx.Pipe(duplex=False)
+    # Not a daemon: a daemonic process may not start its own workers, and models do
+    # (scikit-learn's n_jobs=-1, DataLoader workers). A timeout still kills it.
     process = ctx.Process(
-        target=_child_main, args=(sender, submission, inputs, options.seed, out_path), daemon=True
+        target=_child_main, args=(sender, submission, inputs, options.seed, out_path), daemon=False
     )
     try:
         process.start()
