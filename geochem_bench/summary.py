@@ -90,7 +90,8 @@ def render_table(records: list[ResultRecord], title: str = "geochem-bench result
             cell = cells.get(name)
             rendered.append("" if cell is None else _cell_text(cell))
         table.add_row(task_id, element, *rendered)
-    console = Console(record=True, width=max(120, 45 + 18 * len(submissions)))
+    column = max([17, *(len(n) + 3 for n in submissions)])  # room for the whole name
+    console = Console(record=True, width=max(120, 45 + column * len(submissions)))
     console.print(table)
     return console.export_text()
 
