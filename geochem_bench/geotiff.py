@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from geochem_bench.atomic import atomic_path
 from geochem_bench.elements import Element
 from geochem_bench.grid import GridSpec
 from geochem_bench.task import Prediction
@@ -26,10 +25,6 @@ def write_raster(
     bands = np.asarray(bands, dtype=np.float32)
     if bands.shape[1:] != grid.shape or bands.shape[0] != len(names):
         raise ValueError(f"bands {bands.shape} do not match grid {grid.shape} and names {names}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tif")
-    os.close(fd)
     profile = {
         "driver": "GTiff",
         "height": grid.height,
@@ -43,15 +38,10 @@ def write_raster(
         "predictor": 3,
         "tiled": grid.height >= 256 and grid.width >= 256,
     }
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(bands)
-            for i, name in enumerate(names, start=1):
-                dst.set_band_description(i, name)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=".tif") as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(bands)
+        for i, name in enumerate(names, start=1):
+            dst.set_band_description(i, name)
 
 
 def write_prediction(

@@ -8,14 +8,14 @@ atomically (temporary file, fsync, rename): a crash never leaves a half-written 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from geochem_bench.atomic import write_text_atomic
 
 SCHEMA_VERSION: Final = "1.0.0"
 
@@ -138,19 +138,7 @@ def result_path(
 
 def write_result(record: ResultRecord, path: str | Path) -> None:
     """Write a record atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = record.model_dump_json(indent=2)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(payload + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, record.model_dump_json(indent=2) + "\n")
 
 
 def read_result(path: str | Path) -> ResultRecord:

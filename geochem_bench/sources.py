@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from geochem_bench.atomic import atomic_path
 
 MIRROR_ENV = "GEOCHEM_BENCH_MIRROR"
 DATA_ENV = "GEOCHEM_BENCH_DATA"
@@ -117,11 +117,9 @@ def fetch(
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     source = source_of(raw, mirror)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
     digest = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(dest, suffix=".part") as tmp:
+        with open(tmp, "wb") as out:
             for chunk in _stream(source, raw, progress, timeout):
                 digest.update(chunk)
                 out.write(chunk)
@@ -129,9 +127,6 @@ def fetch(
             os.fsync(out.fileno())
         if digest.hexdigest() != raw.sha256:
             raise ChecksumError(f"{raw.path} (from {source})", raw.sha256, digest.hexdigest())
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest
 
 
@@ -181,15 +176,3 @@ def _with_progress(
         for chunk in chunks:
             bar.advance(task, len(chunk))
             yield chunk
-
-
-def copy_atomic(source: Path, dest: Path) -> None:
-    """Copy a file into place atomically (temporary name, then rename)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from geochem_bench.atomic import write_text_atomic
 
 SPLIT_FORMAT = "geochem-bench/sample-split/1"
 
@@ -79,12 +79,7 @@ class SampleSplit:
             "sample_ids": self.sample_ids.tolist(),
             "folds": self.folds.tolist(),
         }
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, sort_keys=True)
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(payload, sort_keys=True))
 
     @classmethod
     def load(cls, path: str | Path) -> SampleSplit:

@@ -17,14 +17,13 @@ manifest identifies the data a result was computed on.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from affine import Affine
 
+from geochem_bench.atomic import atomic_path, write_text_atomic
 from geochem_bench.elements import Element
 from geochem_bench.geotiff import write_raster
 from geochem_bench.grid import GridSpec
@@ -66,7 +65,7 @@ def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
             for name, s in scene.splits.items()
         },
     }
-    _write_text(out / "scene.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(out / "scene.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
     files = sorted(
         p
         for p in out.rglob("*")
@@ -77,7 +76,7 @@ def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
         for p in files
         if p.suffix in {".tif", ".parquet", ".json"}
     }
-    _write_text(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
@@ -215,18 +214,5 @@ def _read_split(path: Path, meta: dict[str, Any]) -> SampleSplit:
 def _write_parquet(path: Path, table: Any) -> None:
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
