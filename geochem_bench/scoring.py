@@ -124,7 +124,7 @@ def score_fold(
                 masked_pred, inputs.lowres[e], inputs.scale, element.to_analysis
             )
         if prediction.std is not None:
-            s = _std_at(held_out, prediction.std, e)
+            s = held_out.scored(prediction.std, e)
             row["crps"] = metrics.crps_gaussian(t, p, s)
             row["coverage_90"] = metrics.interval_coverage(t, p, s, 0.9)
         table[element.symbol] = _clean(row)
@@ -137,15 +137,6 @@ def score_fold(
         overall["ergas"] = metrics.ergas(np.array(rmse_nat), np.array(mean_nat), inputs.scale)
     table[OVERALL] = _clean(overall)
     return table
-
-
-def _std_at(held_out: HeldOut, std: NDArray[np.float32], e: int) -> NDArray[np.float64]:
-    if held_out.truth is not None:
-        t = held_out.truth[e].ravel()
-        return std[e].ravel()[np.isfinite(t)].astype(np.float64)
-    assert held_out.values is not None and held_out.rows is not None and held_out.cols is not None
-    keep = np.isfinite(held_out.values[:, e])
-    return std[e][held_out.rows, held_out.cols][keep].astype(np.float64)
 
 
 def _clean(row: dict[str, float]) -> dict[str, float | None]:

@@ -166,14 +166,23 @@ class HeldOut:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(truth, predicted) values for element index ``e`` where the truth is known."""
         if self.truth is not None:
-            t = self.truth[e].ravel().astype(np.float64)
-            p = prediction[e].ravel().astype(np.float64)
+            truth = self.truth[e].ravel()
         else:
-            assert self.values is not None and self.rows is not None and self.cols is not None
-            t = self.values[:, e]
-            p = prediction[e][self.rows, self.cols].astype(np.float64)
-        keep = np.isfinite(t)
-        return t[keep], p[keep]
+            assert self.values is not None
+            truth = self.values[:, e]
+        return truth[np.isfinite(truth)].astype(np.float64), self.scored(prediction, e)
+
+    def scored(self, field: NDArray[np.floating], e: int) -> NDArray[np.float64]:
+        """Values of a fine-grid field (E, H, W) where element ``e`` is scored.
+
+        In the order of :meth:`pairs`: every cell with a finite truth, or the held-out samples
+        with a value.
+        """
+        if self.truth is not None:
+            return field[e].ravel()[np.isfinite(self.truth[e].ravel())].astype(np.float64)
+        assert self.values is not None and self.rows is not None and self.cols is not None
+        keep = np.isfinite(self.values[:, e])
+        return field[e][self.rows, self.cols][keep].astype(np.float64)
 
 
 @dataclass(frozen=True)
