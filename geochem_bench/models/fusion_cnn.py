@@ -315,11 +315,12 @@ class FusionCNN(FusionModel):
         f_max = int(max(2, min(inputs.scale, h // 4, w // 4)))
         factors = list(range(2, f_max + 1)) if cfg["mixed_resolution"] else [f_max]
         self.networks: list[ResidualFusionNet] = []
-        for e in range(len(inputs.elements)):
-            target = _element_data(inputs, e)
+        targets = [_element_data(inputs, e) for e in range(len(inputs.elements))]
+        self._prepared = (inputs, cov_fine, targets)  # predict() reuses them for these inputs
+        transfer = inputs.protocol == "transfer" and cfg["transfer"]
+        sources = _covariable_data(inputs) if transfer else []
+        for target in targets:
             net = ResidualFusionNet(cov_fine.shape[0], int(cfg["width"]), int(cfg["blocks"]))
-            transfer = inputs.protocol == "transfer" and cfg["transfer"]
-            sources = _covariable_data(inputs) if transfer else []
             if sources:
                 self._train(net, sources, cov_coarse, cov_fine, inputs, factors, int(cfg["steps"]))
                 net.freeze_features()
@@ -333,10 +334,12 @@ class FusionCNN(FusionModel):
         """Apply the trained networks at full resolution (then back-project)."""
         if len(getattr(self, "networks", [])) != len(inputs.elements):
             raise RuntimeError("FusionCNN.predict needs fit() on the same task first")
-        cov_fine, _ = _covariates(inputs)
+        prepared_for, cov_fine, targets = self._prepared
+        if prepared_for is not inputs:
+            cov_fine = _covariates(inputs)[0]
+            targets = [_element_data(inputs, e) for e in range(len(inputs.elements))]
         out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
-        for e, (element, net) in enumerate(zip(inputs.elements, self.networks)):
-            target = _element_data(inputs, e)
+        for e, (element, net, target) in enumerate(zip(inputs.elements, self.networks, targets)):
             with torch.no_grad():
                 pred = net(
                     torch.from_numpy(target.fine_up[None, None]),
@@ -501,7 +504,7 @@ def _element_data(inputs: TaskInputs, e: int) -> _ElementData:
     if inputs.points is None:
         return _normalised(element, inputs.lowres[e], inputs, None, empty, empty)
     v = inputs.points.column(element.symbol)
-    keep = np.isfinite(v) & (element.to_analysis(v) == element.to_analysis(v))
+    keep = np.isfinite(element.to_analysis(v))  # measured and, for log10, positive
     rows, cols = inputs.grid.cell_of(inputs.points.x[keep], inputs.points.y[keep])
     return _normalised(element, inputs.lowres[e], inputs, v[keep], rows, cols)
 
