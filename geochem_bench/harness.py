@@ -44,7 +44,12 @@ from geochem_bench.results import (
     write_result,
 )
 from geochem_bench.scene import Scene
-from geochem_bench.scoring import InvalidPrediction, score_fold, validate_prediction
+from geochem_bench.scoring import (
+    InvalidPrediction,
+    error_blocks,
+    score_fold,
+    validate_prediction,
+)
 from geochem_bench.submission import Submission
 from geochem_bench.task import HeldOut, Prediction, TaskInputs, TaskSpec
 
@@ -198,12 +203,14 @@ def _record(
     outcome: _Outcome,
     options: RunOptions,
 ) -> ResultRecord:
-    failure, metrics = outcome.failure, None
+    failure, metrics, errors = outcome.failure, None, None
     if failure is None:
         try:
             prediction = validate_prediction(outcome.prediction, inputs)
             outcome.prediction = prediction
-            metrics = score_fold(inputs, held_out, prediction, upsample_lowres(inputs, "bicubic"))
+            reference = upsample_lowres(inputs, "bicubic")
+            metrics = score_fold(inputs, held_out, prediction, reference)
+            errors = error_blocks(inputs, held_out, prediction, reference)
         except InvalidPrediction as exc:
             failure = Failure(kind="invalid_prediction", message=str(exc))
             outcome.prediction = None
@@ -224,6 +231,7 @@ def _record(
             options=dict(scene.options),
         ),
         metrics=metrics,
+        errors=errors,
         failure=failure,
         runtime=outcome.runtime,
         peak_memory_mb=outcome.peak_memory_mb,

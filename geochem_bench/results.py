@@ -8,6 +8,7 @@ atomically (temporary file, fsync, rename): a crash never leaves a half-written 
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from geochem_bench.atomic import write_text_atomic
 
-SCHEMA_VERSION: Final = "1.0.0"
+SCHEMA_VERSION: Final = "1.1.0"
 
 FailureKind = Literal["exception", "timeout", "invalid_prediction", "crash", "missing_prediction"]
 
@@ -84,10 +85,38 @@ class Hardware(_Strict):
     gpu: str | None = None
 
 
+class ErrorBlocks(_Strict):
+    """Per-block error sums of one element, in its analysis space, for bootstrap intervals.
+
+    Scores are spatially autocorrelated, so confidence intervals resample blocks of cells
+    rather than single cells: on the grid protocol a block is a square of ``block_edge_cells``
+    fine cells (a whole number of coarse cells); on the points protocols each held-out sample
+    is its own block (``block_edge_cells`` is None).
+    """
+
+    block_edge_cells: int | None = Field(None, description="edge of a grid block in fine cells")
+    n: list[int] = Field(description="scored cells or samples in each block")
+    sse: list[float] = Field(description="sum of squared errors of the prediction per block")
+    sse_reference: list[float] = Field(
+        description="sum of squared errors of bicubic upsampling per block (for skill)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ErrorBlocks:
+        if not len(self.n) == len(self.sse) == len(self.sse_reference):
+            raise ValueError("n, sse and sse_reference must have one entry per block")
+        if any(k <= 0 for k in self.n):
+            raise ValueError("every block needs n >= 1 scored cells")
+        values = self.sse + self.sse_reference
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            raise ValueError("error sums must be finite and >= 0")
+        return self
+
+
 class ResultRecord(_Strict):
     """One scored (or failed) task fold of one submission."""
 
-    schema_version: Literal["1.0.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0.0", "1.1.0"] = SCHEMA_VERSION
     status: Literal["ok", "failed"]
     submission: SubmissionInfo
     package_version: str
@@ -96,6 +125,9 @@ class ResultRecord(_Strict):
     fold: int
     dataset: DatasetInfo
     metrics: dict[str, dict[str, float | None]] | None = None
+    errors: dict[str, ErrorBlocks] | None = Field(
+        None, description="per-element block error sums (schema >= 1.1.0)"
+    )
     failure: Failure | None = None
     runtime: Runtime | None = None
     peak_memory_mb: float | None = Field(

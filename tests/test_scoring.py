@@ -6,7 +6,12 @@ import pytest
 from geochem_bench.models.upsampling import upsample_lowres
 from geochem_bench.protocols import build_fold
 from geochem_bench.registry import get_task
-from geochem_bench.scoring import InvalidPrediction, score_fold, validate_prediction
+from geochem_bench.scoring import (
+    InvalidPrediction,
+    error_blocks,
+    score_fold,
+    validate_prediction,
+)
 from geochem_bench.task import Prediction
 
 
@@ -96,3 +101,26 @@ def test_nan_in_held_out_truth_is_skipped(scene):
     assert some["n"] == full["n"] - 5
     t, _p = partial.pairs(ref, 0)
     assert np.isfinite(t).all() and t.size == some["n"]
+
+
+@pytest.mark.parametrize(
+    ("task_id", "edge"), [("synthetic/all/s8/grid", 32), ("synthetic/cu/s16/points", None)]
+)
+def test_error_blocks_sum_to_the_recorded_rmse(scene, task_id, edge):
+    inputs, held_out = build_fold(scene, get_task(task_id), 0)
+    ref = upsample_lowres(inputs, "bicubic")
+    prediction = validate_prediction(upsample_lowres(inputs, "bilinear"), inputs)
+    table = score_fold(inputs, held_out, prediction, ref)
+    blocks = error_blocks(inputs, held_out, prediction, ref)
+    for symbol, b in blocks.items():
+        assert b.block_edge_cells == edge
+        n = sum(b.n)
+        assert n == table[symbol]["n"]
+        assert np.sqrt(sum(b.sse) / n) == pytest.approx(table[symbol]["rmse"], rel=1e-9)
+        assert np.sqrt(sum(b.sse_reference) / n) == pytest.approx(
+            table[symbol]["rmse_reference"], rel=1e-9
+        )
+    if edge is not None:  # 256 / 32 = 8 blocks a side, minus blocks wholly under the lake
+        assert 1 < len(blocks["Cu"].n) <= 64 and max(blocks["Cu"].n) == 32 * 32
+    else:
+        assert set(blocks["Cu"].n) == {1}
