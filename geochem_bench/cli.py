@@ -155,6 +155,42 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checksum", action="store_true", help="verify files that are already present")
 
     sub.add_parser("schema", help="print the JSON Schema of a result record")
+
+    p = sub.add_parser(
+        "leaderboard", help="aggregate results with bootstrap intervals, rank, render, publish"
+    )
+    p.add_argument(
+        "--source",
+        default="hub",
+        help="'hub' (the results dataset) or a results folder (default: hub)",
+    )
+    p.add_argument("--repo", help="results dataset on the Hub")
+    p.add_argument("--render", metavar="DIR", help="write LEADERBOARD.md, CSV, PNG, index.html")
+    p.add_argument("--publish", action="store_true", help="upload the rendering and table")
+    p.add_argument("--bootstrap", type=int, default=None, help="replicates (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+
+    p = sub.add_parser("submit", help="validate a results folder and upload it in one commit")
+    p.add_argument("results", help="the --out folder of `geochem-bench evaluate`")
+    p.add_argument("--repo", help="results dataset on the Hub")
+    p.add_argument(
+        "--no-pr",
+        action="store_true",
+        help="commit to main directly (maintainers); default: open a pull request",
+    )
+    p.add_argument("--dry-run", action="store_true", help="validate and list files, upload nothing")
+
+    p = sub.add_parser("cite", help="print BibTeX for the tasks a results table used")
+    p.add_argument("tasks", nargs="*", help="task ids or glob patterns")
+    p.add_argument("--results", help="results folder: cite the tasks found there")
+
+    p = sub.add_parser(
+        "model-index", help="a submission's scores as Hub model-card metadata (YAML)"
+    )
+    p.add_argument("submission", help="submission name")
+    p.add_argument("--version", dest="submission_version", help="submission version")
+    p.add_argument("--source", default="hub", help="'hub' or a results folder (default: hub)")
+    p.add_argument("--repo", help="results dataset on the Hub")
     return parser
 
 
@@ -209,14 +245,20 @@ def main(argv: list[str] | None = None) -> int:
         "download": _cmd_download,
         "make-task": _cmd_make_task,
         "train-cnn": _cmd_train_cnn,
+        "leaderboard": _cmd_leaderboard,
+        "submit": _cmd_submit,
+        "cite": _cmd_cite,
+        "model-index": _cmd_model_index,
     }[args.command]
     for folder in getattr(args, "survey", None) or []:
         from geochem_bench.survey import register_survey
 
         register_survey(folder)
+    from geochem_bench.hub import HubUnavailable
+
     try:
         return handler(args)
-    except (KeyError, ValueError, OSError, ImportError) as exc:
+    except (KeyError, ValueError, OSError, ImportError, HubUnavailable) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"geochem-bench {args.command}: error: {message}", file=sys.stderr)
         return 2
@@ -504,3 +546,80 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _results_folder(source: str, repo: str | None) -> Path:
+    if source != "hub":
+        return Path(source)
+    from geochem_bench.hub import DEFAULT_REPO, download_results
+
+    return download_results(repo or DEFAULT_REPO)
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from geochem_bench.aggregation import N_BOOTSTRAP
+    from geochem_bench.leaderboard import build_leaderboard, collect_records
+    from geochem_bench.rendering import render_terminal, write_board
+
+    found, skipped = collect_records(_results_folder(args.source, args.repo))
+    records = [r for _, r in found]
+    board = build_leaderboard(
+        records, skipped, n_boot=args.bootstrap or N_BOOTSTRAP, seed=args.seed
+    )
+    print(render_terminal(board), end="")
+    if args.render:
+        for path in write_board(board, args.render):
+            print(f"wrote {path}")
+    if args.publish:
+        if not args.render:
+            raise ValueError("--publish uploads the rendered files: add --render DIR")
+        from geochem_bench.hub import DEFAULT_REPO, publish_board
+
+        url = publish_board(args.render, records, args.repo or DEFAULT_REPO)
+        print(f"published: {url}")
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from geochem_bench.hub import DEFAULT_REPO, prepare_submission, submit
+
+    bundle = prepare_submission(args.results)
+    repo = args.repo or DEFAULT_REPO
+    print(
+        f"{bundle.card.name} {bundle.card.version}: {len(bundle.records)} records, "
+        f"{len(bundle.files)} files -> {repo}:{bundle.namespace}/"
+    )
+    if args.dry_run:
+        for path_in_repo, _ in bundle.files:
+            print(f"  {path_in_repo}")
+        return 0
+    url = submit(args.results, repo, create_pr=not args.no_pr)
+    print(f"submitted: {url}")
+    return 0
+
+
+def _cmd_cite(args: argparse.Namespace) -> int:
+    from geochem_bench.citations import bibtex, citation_keys
+    from geochem_bench.registry import list_tasks
+
+    pairs: list[tuple[str, str]] = []
+    if args.results:
+        from geochem_bench.leaderboard import collect_records
+
+        found, _ = collect_records(args.results)
+        pairs = sorted({(r.task.scene, r.task.protocol) for _, r in found})
+        if not pairs:
+            raise ValueError(f"no valid result records under {args.results}")
+    if args.tasks or not args.results:
+        pairs += [(t.scene, t.protocol) for t in list_tasks(args.tasks or None)]
+    print(bibtex(citation_keys(pairs)), end="")
+    return 0
+
+
+def _cmd_model_index(args: argparse.Namespace) -> int:
+    from geochem_bench.leaderboard import load_leaderboard
+    from geochem_bench.model_index import model_index, model_index_yaml
+
+    board = load_leaderboard(_results_folder(args.source, args.repo))
+    print(model_index_yaml(model_index(board, args.submission, args.submission_version)), end="")
+    return 0

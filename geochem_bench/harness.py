@@ -50,7 +50,7 @@ from geochem_bench.scoring import (
     score_fold,
     validate_prediction,
 )
-from geochem_bench.submission import Submission
+from geochem_bench.submission import Submission, SubmissionCard, card_path, write_card
 from geochem_bench.task import HeldOut, Prediction, TaskInputs, TaskSpec
 
 Isolation = Literal["process", "inline"]
@@ -102,8 +102,10 @@ def evaluate(
     """Run a Python submission on every fold of ``tasks``.
 
     Returns:
-        One record per task fold, in task and fold order (resumed ones included).
+        One record per task fold, in task and fold order (resumed ones included). The
+        submission's card (``submission.json``) is written next to the records.
     """
+    write_card(SubmissionCard.from_submission(submission), options.out_dir)
     info = SubmissionInfo(
         name=submission.name,
         version=submission.version,
@@ -133,6 +135,9 @@ def score_predictions(
     """
     pred_dir = Path(pred_dir)
     info = SubmissionInfo(name=name, version=version, source="predictions")
+    if not card_path(options.out_dir, name, version).is_file():
+        # a card the submitter completed by hand (authors, licence, ...) is kept
+        write_card(SubmissionCard(name=name, version=version), options.out_dir)
 
     def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
         path = pred_dir / task.id / f"fold-{fold}.tif"

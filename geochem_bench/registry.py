@@ -31,6 +31,8 @@ class SceneEntry:
             passed through from the caller.
         tasks: the tasks defined on this scene.
         needs_download: whether the scene reads files that must be downloaded first.
+        in_suite: whether its tasks belong to the official suite of this benchmark version
+            (user surveys made with ``make-task`` do not).
     """
 
     name: str
@@ -40,6 +42,7 @@ class SceneEntry:
     loader: SceneLoader
     tasks: tuple[TaskSpec, ...] = field(default_factory=tuple)
     needs_download: bool = False
+    in_suite: bool = True
 
 
 _SCENES: dict[str, SceneEntry] = {}
@@ -78,6 +81,12 @@ def list_tasks(patterns: list[str] | None = None) -> list[TaskSpec]:
             )
         selected.extend(t for t in matched if t not in selected)
     return selected
+
+
+def suite_tasks() -> list[TaskSpec]:
+    """The tasks of the official suite: what a leaderboard submission must cover."""
+    _ensure_builtin()
+    return [t for entry in _SCENES.values() if entry.in_suite for t in entry.tasks]
 
 
 def get_task(task_id: str) -> TaskSpec:

@@ -26,9 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from geochem_bench.atomic import write_text_atomic
 from geochem_bench.provenance import git_revision
 
 CONFIG_NAME = "submission.toml"
+CARD_NAME = "submission.json"
 
 
 @dataclass(frozen=True)
@@ -180,3 +184,74 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _file_digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+class SubmissionCard(BaseModel):
+    """Model-card facts of a submission, stored next to its results as ``submission.json``.
+
+    The leaderboard shows them, and ``geochem-bench submit`` requires ``authors`` and
+    ``licence``. They come from the ``[submission]`` table of ``submission.toml``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    version: str
+    model: str | None = None
+    revision: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    licence: str | None = None
+    code: str | None = Field(None, description="URL of the code")
+    parameters: int | None = Field(None, description="number of trainable parameters")
+    training_data: str | None = Field(None, description="data used for training")
+    open_weights: bool | None = None
+    description: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
+
+    @classmethod
+    def from_submission(cls, submission: Submission) -> SubmissionCard:
+        """The card of a resolved submission.
+
+        Raises:
+            ValueError: ``[submission]`` has a key the card does not know.
+        """
+        known = set(cls.model_fields) - {"name", "version", "model", "revision", "params"}
+        unknown = sorted(set(submission.metadata) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown [submission] keys {unknown} in {CONFIG_NAME}; known: {sorted(known)}"
+            )
+        return cls(
+            name=submission.name,
+            version=submission.version,
+            model=submission.model,
+            revision=submission.revision,
+            params=submission.params,
+            **submission.metadata,
+        )
+
+
+def card_path(out_dir: str | Path, name: str, version: str) -> Path:
+    """Where a submission's card lives: ``<out>/<name>/<version>/submission.json``."""
+    from geochem_bench.results import safe_name
+
+    return Path(out_dir) / safe_name(name) / safe_name(version) / CARD_NAME
+
+
+def write_card(card: SubmissionCard, out_dir: str | Path) -> Path:
+    """Write a submission card next to its results, atomically."""
+    path = card_path(out_dir, card.name, card.version)
+    write_text_atomic(path, card.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def read_card(path: str | Path) -> SubmissionCard:
+    """Read and validate a submission card.
+
+    Raises:
+        ValueError: naming the file, when it is not a valid card.
+    """
+    try:
+        return SubmissionCard.model_validate_json(Path(path).read_text())
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a valid submission card: {exc}") from exc

@@ -187,6 +187,7 @@ def register_survey(folder: str | Path) -> SceneEntry:
         licence=meta["licence"],
         loader=loader,
         tasks=tasks,
+        in_suite=False,
     )
     register_scene(entry)
     return entry

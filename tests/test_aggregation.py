@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from geochem_bench.aggregation import (
+    Interval,
+    SuiteScore,
+    interquartile_mean,
+    rank,
+    score_suite,
+    score_task,
+)
+from geochem_bench.results import (
+    DatasetInfo,
+    ErrorBlocks,
+    Hardware,
+    ResultRecord,
+    SubmissionInfo,
+    TaskInfo,
+)
+
+HOST = Hardware(platform="test", python="3.11", cpu="test", n_cpus=1)
+
+
+def make_record(
+    fold: int,
+    sse: list[float],
+    sse_reference: list[float],
+    n: list[int] | None = None,
+    n_folds: int = 1,
+    name: str = "model",
+    task_id: str = "toy/cu/s4/grid",
+) -> ResultRecord:
+    """A scored record of one element whose metrics agree with its error blocks."""
+    n = n or [1] * len(sse)
+    rmse = float(np.sqrt(sum(sse) / sum(n)))
+    skill = 1.0 - float(np.sqrt(sum(sse) / sum(sse_reference)))
+    return ResultRecord(
+        status="ok",
+        submission=SubmissionInfo(name=name, version="1"),
+        package_version="0",
+        benchmark_version="1.0",
+        task=TaskInfo(
+            id=task_id,
+            version="1",
+            scene="toy",
+            elements=["Cu"],
+            scale=4,
+            protocol="grid",
+            n_folds=n_folds,
+        ),
+        fold=fold,
+        dataset=DatasetInfo(scene="toy", version="1", sha256={"truth": "0"}),
+        metrics={
+            "Cu": {"rmse": rmse, "skill": skill, "n": float(sum(n))},
+            "overall": {"skill": skill},
+        },
+        errors={"Cu": ErrorBlocks(n=n, sse=sse, sse_reference=sse_reference)},
+        hardware=HOST,
+        seed=0,
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_iqm_matches_the_trimmed_mean_and_a_hand_value():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=12)
+    assert interquartile_mean(x) == pytest.approx(stats.trim_mean(x, 0.25))
+    # n = 5: a quarter is 1.25 values, so the 2nd and 4th sorted values count 3/4
+    assert interquartile_mean(np.array([9.0, 1.0, 2.0, 3.0, 4.0])) == pytest.approx(
+        (0.75 * 2 + 3 + 0.75 * 4) / 2.5
+    )
+    rows = rng.normal(size=(3, 8))
+    assert np.allclose(interquartile_mean(rows, axis=-1), [stats.trim_mean(r, 0.25) for r in rows])
+    with pytest.raises(ValueError, match="undefined"):
+        interquartile_mean(np.array([]))
+
+
+def test_point_estimate_is_the_mean_of_the_fold_skills():
+    records = [
+        make_record(0, [1.0, 2.0], [2.0, 2.0], n_folds=2),
+        make_record(1, [4.0, 1.0], [2.0, 4.0], n_folds=2),
+    ]
+    score = score_task(records, n_boot=200)
+    expected = np.mean([r.metrics["overall"]["skill"] for r in records])
+    assert score.skill.estimate == pytest.approx(expected)
+    assert score.rmse["Cu"].estimate == pytest.approx(
+        np.mean([r.metrics["Cu"]["rmse"] for r in records])
+    )
+
+
+def test_bootstrap_distribution_matches_exact_enumeration():
+    """With 4 blocks the bootstrap has 4^4 equally likely resamples: enumerate them all."""
+    sse, ref, n = [0.5, 3.0, 1.0, 6.0], [1.0, 2.0, 2.5, 4.0], [3, 5, 2, 6]
+    exact_skill, exact_rmse = [], []
+    for draw in itertools.product(range(4), repeat=4):
+        s = sum(sse[i] for i in draw)
+        exact_skill.append(1 - np.sqrt(s / sum(ref[i] for i in draw)))
+        exact_rmse.append(np.sqrt(s / sum(n[i] for i in draw)))
+    score = score_task([make_record(0, sse, ref, n)], n_boot=40_000)
+    grid = np.linspace(min(exact_skill), max(exact_skill), 25)
+    exact_cdf = [np.mean(np.array(exact_skill) <= g) for g in grid]
+    boot_cdf = [np.mean(score.replicates <= g) for g in grid]
+    assert np.max(np.abs(np.array(exact_cdf) - boot_cdf)) < 0.01
+    for bound, q in ((score.skill.low, 0.025), (score.skill.high, 0.975)):
+        spread = max(exact_skill) - min(exact_skill)
+        assert bound == pytest.approx(np.quantile(exact_skill, q), abs=0.03 * spread)
+    assert score.rmse["Cu"].low == pytest.approx(np.quantile(exact_rmse, 0.025), abs=0.05)
+
+
+def test_bootstrap_is_paired_across_submissions_and_reproducible():
+    a = score_task([make_record(0, [1.0, 2.0, 3.0], [2.0, 2.0, 2.0], name="a")], n_boot=500)
+    b = score_task([make_record(0, [1.0, 2.0, 3.0], [2.0, 2.0, 2.0], name="b")], n_boot=500)
+    c = score_task([make_record(0, [1.0, 2.0, 3.0], [2.0, 2.0, 2.0])], n_boot=500, seed=1)
+    assert np.array_equal(a.replicates, b.replicates)
+    assert not np.array_equal(a.replicates, c.replicates)
+
+
+def test_missing_and_failed_folds_are_named():
+    with pytest.raises(ValueError, match=r"folds \[1\] have no record"):
+        score_task([make_record(0, [1.0], [1.0], n_folds=2)])
+
+
+def test_suite_score_is_the_iqm_with_a_stratified_interval():
+    tasks = [
+        score_task(
+            [make_record(0, [s, 1.0, 2.0], [2.0, 2.0, 2.0], task_id=f"toy/t{i}/s4/grid")],
+            n_boot=300,
+        )
+        for i, s in enumerate([0.5, 1.0, 1.5, 2.0, 4.0])
+    ]
+    suite = score_suite(tasks, [t.task_id for t in tasks])
+    assert suite.iqm.estimate == pytest.approx(
+        interquartile_mean(np.array([t.skill.estimate for t in tasks]))
+    )
+    assert suite.iqm.low < suite.iqm.estimate < suite.iqm.high
+    assert suite.complete
+    assert not score_suite(tasks[:3], [t.task_id for t in tasks]).complete
+
+
+def _suite(name: str, low: float, high: float, complete: bool = True) -> SuiteScore:
+    return SuiteScore(name, "1", Interval((low + high) / 2, low, high), 2 if complete else 1, 2)
+
+
+def test_ranks_tie_when_intervals_overlap():
+    ranked = rank(
+        [
+            _suite("c", 0.1, 0.2),
+            _suite("b", 0.45, 0.55),
+            _suite("a", 0.5, 0.7),
+            _suite("d", 0.15, 0.5),
+            _suite("partial", 0.9, 1.0, complete=False),
+        ]
+    )
+    assert [(s.submission, s.rank) for s in ranked] == [
+        ("a", 1),  # overlaps b
+        ("b", 1),  # overlaps a and d
+        ("d", 1),  # overlaps b and c
+        ("c", 3),  # a and b lie wholly above it
+        ("partial", None),  # incomplete: shown, never ranked
+    ]
