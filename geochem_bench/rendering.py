@@ -254,7 +254,11 @@ def render_plot(board: Leaderboard, path: str | Path) -> None:
         _interval_marker(ax, y, s.iqm, colour[key])
     ax.set_yticks(range(len(board.suite)))
     ax.set_yticklabels(
-        [f"{_rank_text(s)}. {s.submission}" for s in reversed(board.suite)], fontsize=8
+        [
+            f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
+            for s in reversed(board.suite)
+        ],
+        fontsize=8,
     )
     ax.set_title("suite: IQM of task skills (95 % CI)", fontsize=10)
     ax.axvline(0.0, color="0.6", lw=0.8)
@@ -341,7 +345,8 @@ def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem; }}
 table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right;
+  white-space: nowrap; }}
 th:nth-child(2), td:nth-child(2), .task td:first-child {{ text-align: left; }}
 img {{ max-width: 100%; }}
 p.method {{ color: #444; font-size: 0.9rem; }}
@@ -354,7 +359,7 @@ p.method {{ color: #444; font-size: 0.9rem; }}
 <th>95 % CI</th><th>tasks</th></tr></thead><tbody>
 {rows}
 </tbody></table>
-<img id="plot" src="{esc(plot_name)}"
+<img id="plot" src="{esc(plot_name)}" onload="this.dataset.loaded = 'yes'"
  alt="suite IQM and task skills with 95 % confidence intervals">
 {"".join(sections)}
 {skipped}

@@ -53,3 +53,22 @@ def test_clear_errors(tmp_path):
     (tmp_path / "bad.py").write_text("class NoPredict:\n    def fit(self, inputs): pass\n")
     with pytest.raises(TypeError, match="no predict"):
         load_submission(f"{tmp_path / 'bad.py'}:NoPredict").build()
+
+
+def test_documented_example_submission_runs_and_writes_its_card(tmp_path):
+    import json
+    from pathlib import Path
+
+    from geochem_bench.harness import RunOptions, evaluate
+    from geochem_bench.registry import list_tasks
+    from geochem_bench.submission import load_submission
+
+    folder = Path(__file__).resolve().parents[1] / "examples" / "minimal-submission"
+    records = evaluate(
+        load_submission(folder),
+        list_tasks(["synthetic/all/s16/grid"]),
+        RunOptions(out_dir=tmp_path, isolation="inline", progress=False),
+    )
+    assert [r.status for r in records] == ["ok"]
+    card = json.loads((tmp_path / "covariate-detail" / "0.1.0" / "submission.json").read_text())
+    assert card["authors"] == ["Your Name"] and card["params"] == {"strength": 1.0}

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from geochem_bench.citations import ALWAYS, SCENE_REFERENCES, bibtex, citation_keys
+from geochem_bench.cli import main
+from geochem_bench.registry import scenes
+
+
+def test_every_scene_has_references_and_every_key_resolves():
+    assert set(scenes()) <= set(SCENE_REFERENCES)
+    keys = citation_keys(
+        (name, p) for name in SCENE_REFERENCES for p in ("grid", "points", "transfer")
+    )
+    text = bibtex(keys)
+    assert len(re.findall(r"^@\w+\{", text, flags=re.M)) == len(keys)
+    assert text.count("{") == text.count("}")
+
+
+def test_cite_prints_exactly_what_the_tasks_used(capsys):
+    assert main(["cite", "jura/cd/s10/points"]) == 0
+    keys = re.findall(r"^@\w+\{([^,]+),", capsys.readouterr().out, flags=re.M)
+    assert keys == [*ALWAYS, *SCENE_REFERENCES["jura"]]
+    assert main(["cite", "olinda/all/s8/grid"]) == 0
+    keys = re.findall(r"^@\w+\{([^,]+),", capsys.readouterr().out, flags=re.M)
+    assert "wald1997fusion" in keys and "goovaerts1997geostatistics" not in keys
+
+
+def test_cite_from_a_results_folder(tmp_path, capsys):
+    from geochem_bench.harness import RunOptions, evaluate
+    from geochem_bench.registry import list_tasks
+    from geochem_bench.submission import load_submission
+
+    evaluate(
+        load_submission("geochem_bench.models:BicubicUpsampling", name="b"),
+        list_tasks(["synthetic/all/s16/grid"]),
+        RunOptions(out_dir=tmp_path, isolation="inline", progress=False),
+    )
+    assert main(["cite", "--results", str(tmp_path)]) == 0
+    keys = re.findall(r"^@\w+\{([^,]+),", capsys.readouterr().out, flags=re.M)
+    assert keys == [*ALWAYS, "wald1997fusion"]
+
+
+def test_unknown_scene_is_explained():
+    with pytest.raises(KeyError, match="cite your survey's own sources"):
+        citation_keys([("my-survey", "points")])

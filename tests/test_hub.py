@@ -1,0 +1,201 @@
+"""The Hub client at its HTTP boundary: the real huggingface_hub talks to a fake transport."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import httpx2
+import pyarrow.parquet as pq
+import pytest
+
+from geochem_bench.cli import main
+from geochem_bench.hub import (
+    HubUnavailable,
+    SubmissionRefused,
+    prepare_submission,
+    publish_board,
+    submit,
+)
+from geochem_bench.leaderboard import load_leaderboard
+from geochem_bench.rendering import write_board
+from geochem_bench.submission import SubmissionCard, write_card
+from tests.fake_hub import FakeHub
+
+OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+REPO = "geochem-bench-test/results"
+TOKEN = "hf_secretTOKENvalue1234567890"
+
+
+@pytest.fixture()
+def hub(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub.utils import _http
+
+    fake = FakeHub(REPO)
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    huggingface_hub.set_client_factory(
+        lambda: httpx2.Client(
+            transport=httpx2.MockTransport(fake.handler),
+            event_hooks={"request": [_http.hf_request_event_hook]},
+        )
+    )
+    yield fake
+    huggingface_hub.set_client_factory(_http.default_client_factory)
+
+
+@pytest.fixture()
+def results(tmp_path) -> Path:
+    """A complete submission: the official bicubic records with a card."""
+    out = tmp_path / "out"
+    shutil.copytree(OFFICIAL / "bicubic", out / "bicubic")
+    version = next((out / "bicubic").iterdir()).name
+    write_card(
+        SubmissionCard(
+            name="bicubic",
+            version=version,
+            authors=["A. Tester"],
+            licence="MIT",
+            code="https://example.org/code",
+        ),
+        out,
+    )
+    return out
+
+
+def _record_files(out: Path) -> list[Path]:
+    return sorted(out.rglob("fold-*.json"))
+
+
+def test_submit_sends_one_pull_request_with_exactly_the_submission(hub, results, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    assert main(["submit", str(results), "--repo", REPO]) == 0
+    assert len(hub.commits) == 1
+    commit = hub.commits[0]
+    assert commit.create_pr
+    version = next((results / "bicubic").iterdir()).name
+    expected = {
+        f"results/bicubic/{version}/{p.relative_to(results / 'bicubic' / version).as_posix()}"
+        for p in _record_files(results)
+    } | {f"results/bicubic/{version}/submission.json"}
+    assert set(commit.files) == expected
+    assert all(p.startswith(f"results/bicubic/{version}/") for p in commit.files)
+    some = next(iter(sorted(expected - {f"results/bicubic/{version}/submission.json"})))
+    local = results / "bicubic" / version / some.removeprefix(f"results/bicubic/{version}/")
+    assert commit.files[some] == local.read_bytes()
+    assert commit.summary.startswith(f"Add bicubic {version}")
+    assert "A. Tester" in commit.description and "MIT" in commit.description
+    assert commit.parent == FakeHub(REPO).sha  # the head it was validated against
+    # the token is sent to the Hub and nowhere else
+    sent = [r.headers.get("authorization") for r in hub.requests]
+    assert sent and all(h == f"Bearer {TOKEN}" for h in sent)
+    captured = capsys.readouterr()
+    assert "discussions/1" in captured.out
+    assert TOKEN not in captured.out + captured.err + caplog.text
+    assert not any(TOKEN in p.read_text() for p in results.rglob("*") if p.is_file())
+
+
+def test_incomplete_suite_is_refused_before_any_request(hub, results):
+    victim = next(p for p in _record_files(results) if "meuse/zn" in p.as_posix())
+    victim.unlink()
+    with pytest.raises(SubmissionRefused, match=r"meuse/zn/s10/points: no record for fold\(s\)"):
+        submit(results, REPO)
+    assert hub.requests == []
+
+
+def test_other_benchmark_version_and_missing_authors_are_named(hub, results):
+    path = _record_files(results)[0]
+    data = json.loads(path.read_text())
+    data["benchmark_version"] = "0.9"
+    path.write_text(json.dumps(data))
+    card = next(results.rglob("submission.json"))
+    card_data = json.loads(card.read_text())
+    card_data["authors"] = []
+    card.write_text(json.dumps(card_data))
+    with pytest.raises(SubmissionRefused) as info:
+        prepare_submission(results)
+    message = str(info.value)
+    assert "benchmark version 0.9" in message and "'authors' is empty" in message
+    assert "2 problem(s)" in message
+
+
+def test_invalid_record_is_refused_with_its_name(hub, results):
+    path = _record_files(results)[3]
+    path.write_text('{"status": "ok"')
+    with pytest.raises(SubmissionRefused, match=path.name):
+        submit(results, REPO)
+    assert hub.commits == []
+
+
+def test_existing_namespace_is_never_overwritten(hub, results):
+    version = next((results / "bicubic").iterdir()).name
+    hub.files[f"results/bicubic/{version}/submission.json"] = b"{}"
+    hub.files["results/other/1/submission.json"] = b"{}"
+    with pytest.raises(SubmissionRefused, match="never overwritten"):
+        submit(results, REPO)
+    assert hub.commits == []
+
+
+def test_other_submissions_do_not_block(hub, results):
+    hub.files["results/other/1/submission.json"] = b"{}"
+    submit(results, REPO, create_pr=False)
+    assert not hub.commits[0].create_pr
+    assert hub.files["results/other/1/submission.json"] == b"{}"
+
+
+def test_transient_errors_are_retried(hub, results):
+    hub.failures = ["connect", 503]  # the first two requests fail, then the Hub recovers
+    waits: list[float] = []
+    url = submit(results, REPO, sleep=waits.append)
+    assert len(hub.commits) == 1 and url.endswith("/discussions/1")
+    assert len(waits) == 2 and waits[1] > waits[0]
+
+
+def test_unreachable_hub_gives_a_clear_error_and_commits_nothing(hub, results, capsys):
+    hub.failures = ["connect"] * 50
+    with pytest.raises(HubUnavailable, match="nothing was committed"):
+        submit(results, REPO, attempts=3, sleep=lambda s: None)
+    assert hub.commits == []
+
+
+def test_authorisation_errors_are_not_retried(hub, results):
+    from huggingface_hub.errors import HfHubHTTPError
+
+    hub.failures = [401]
+    with pytest.raises(HfHubHTTPError):
+        submit(results, REPO, sleep=lambda s: None)
+    assert len(hub.requests) == 1
+
+
+def test_dry_run_lists_files_and_sends_nothing(hub, results, capsys):
+    assert main(["submit", str(results), "--repo", REPO, "--dry-run"]) == 0
+    assert "submission.json" in capsys.readouterr().out
+    assert hub.requests == []
+
+
+def test_publish_uploads_board_table_and_card_in_one_commit(hub, tmp_path):
+    board = load_leaderboard(OFFICIAL, n_boot=50)
+    folder = tmp_path / "board"
+    write_board(board, folder)
+    from geochem_bench.leaderboard import collect_records
+
+    records = [r for _, r in collect_records(OFFICIAL)[0]]
+    publish_board(folder, records, REPO, sleep=lambda s: None)
+    assert len(hub.commits) == 1
+    files = hub.commits[0].files
+    assert set(files) == {
+        "leaderboard/LEADERBOARD.md",
+        "leaderboard/leaderboard.csv",
+        "leaderboard/leaderboard.png",
+        "leaderboard/index.html",
+        "data/results.parquet",
+        "README.md",
+    }
+    table = pq.read_table(io.BytesIO(files["data/results.parquet"]))
+    assert table.num_rows == sum(len(r.task.elements) for r in records)
+    assert "path: data/results.parquet" in files["README.md"].decode()
+    assert TOKEN not in files["README.md"].decode()
