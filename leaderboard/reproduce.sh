@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=leaderboard/results
 for baseline in nearest bilinear bicubic idw guided-filter random-forest ordinary-kriging \
-    regression-kriging fusion-cnn; do
+    regression-kriging covariable-kriging fusion-cnn; do
   geochem-bench evaluate "baselines/$baseline" --out "$out" --no-resume --download "$@"
 done
 # Kriging with external drift solves one global system per fold; it is run where that fits
