@@ -43,6 +43,10 @@ class FakeHub:
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         base = f"/api/datasets/{self.repo_id}"
+        resolve = f"/datasets/{self.repo_id}/resolve/"
+        if path.startswith(resolve):
+            self.requests.append(request)
+            return self._resolve(path.removeprefix(resolve).split("/", 1)[1])
         if not path.startswith((base, "/api/validate-yaml")):
             # client housekeeping (e.g. agent detection): not part of the repository protocol
             return httpx2.Response(404, json={"error": "not found"})
@@ -62,6 +66,19 @@ class FakeHub:
                     "siblings": [{"rfilename": name} for name in sorted(self.files)],
                 },
             )
+        if request.method == "GET" and re.fullmatch(rf"{base}/tree/[^/]+", path):
+            return httpx2.Response(
+                200,
+                json=[
+                    {
+                        "type": "file",
+                        "path": name,
+                        "size": len(content),
+                        "oid": hashlib.sha1(content).hexdigest(),
+                    }
+                    for name, content in sorted(self.files.items())
+                ],
+            )
         if request.method == "POST" and re.fullmatch(rf"{base}/preupload/[^/]+", path):
             files = json.loads(request.content)["files"]
             return httpx2.Response(
@@ -78,6 +95,17 @@ class FakeHub:
         if request.method == "POST" and path == "/api/validate-yaml":
             return httpx2.Response(200, json={"errors": [], "warnings": []})
         return httpx2.Response(404, json={"error": f"fake hub: no route {request.method} {path}"})
+
+    def _resolve(self, name: str) -> httpx2.Response:
+        if name not in self.files:
+            return httpx2.Response(404, headers={"X-Error-Code": "EntryNotFound"})
+        content = self.files[name]
+        headers = {
+            "ETag": f'"{hashlib.sha1(content).hexdigest()}"',
+            "X-Repo-Commit": self.sha,
+            "Content-Length": str(len(content)),
+        }
+        return httpx2.Response(200, headers=headers, content=content)
 
     def _commit(self, request: httpx2.Request) -> httpx2.Response:
         lines = [json.loads(line) for line in request.content.decode().splitlines() if line]

@@ -199,3 +199,20 @@ def test_publish_uploads_board_table_and_card_in_one_commit(hub, tmp_path):
     assert table.num_rows == sum(len(r.task.elements) for r in records)
     assert "path: data/results.parquet" in files["README.md"].decode()
     assert TOKEN not in files["README.md"].decode()
+
+
+def test_leaderboard_from_the_hub_downloads_the_records(hub, tmp_path, monkeypatch, capsys):
+    for path in sorted((OFFICIAL / "bicubic").rglob("fold-*.json"))[:6]:
+        hub.files[f"results/bicubic/{path.relative_to(OFFICIAL / 'bicubic').as_posix()}"] = (
+            path.read_bytes()
+        )
+    hub.files["README.md"] = b"card"
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    from geochem_bench.hub import download_results
+
+    local = download_results(REPO, cache_dir=tmp_path / "cache")
+    assert len(list(local.rglob("fold-*.json"))) == 6
+    assert not (local.parent / "README.md").exists()  # only the records are fetched
+    assert main(["leaderboard", "--repo", REPO, "--bootstrap", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "bicubic 1.0.0" in out and "suite score" in out
