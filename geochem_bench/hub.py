@@ -103,6 +103,12 @@ def prepare_submission(results_dir: str | Path) -> SubmissionBundle:
         card = read_card(card_file)
     except ValueError as exc:
         raise SubmissionRefused(str(exc)) from exc
+    for what, value in (("name", card.name), ("version", card.version)):
+        if safe_name(value) != value:
+            problems.append(
+                f"{card_file}: submission {what} {value!r} is not a plain path component; use "
+                "letters, digits and . _ + - only"
+            )
     if not card.authors:
         problems.append(f"{card_file}: 'authors' is empty; add authors = [...] to [submission]")
     if not card.licence:

@@ -142,3 +142,31 @@ def test_interrupted_run_resumes(tmp_path):
     assert all(r.status == "ok" for r in records)
     for name, stamp in stamps.items():
         assert (folder / name).stat().st_mtime_ns == stamp  # finished folds were not redone
+
+
+def test_two_evaluations_writing_one_folder_lose_and_mix_nothing(tmp_path):
+    """Two processes run overlapping suites into one results folder at the same time."""
+    import subprocess
+    import sys
+
+    from geochem_bench.results import load_results
+
+    def launch(model: str) -> subprocess.Popen[bytes]:
+        code = (
+            "import sys; from geochem_bench.cli import main; "
+            f"sys.exit(main(['evaluate', '{model}', '--tasks', 'synthetic/*', "
+            f"'--out', r'{tmp_path}', '--no-resume', '--isolation', 'inline']))"
+        )
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL)
+
+    runs = [launch(m) for m in ("baselines/bicubic", "baselines/bicubic", "baselines/nearest")]
+    assert [p.wait(timeout=300) for p in runs] == [0, 0, 0]
+    records = load_results(tmp_path)  # every file parses: no torn or mixed writes
+    per_submission = {}
+    for r in records:
+        per_submission.setdefault(r.submission.name, set()).add((r.task.id, r.fold))
+    assert set(per_submission) == {"bicubic", "nearest"}
+    assert len(per_submission["bicubic"]) == len(per_submission["nearest"]) == 13
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
+    for r in records:
+        assert r.status == "ok" and r.task.id.startswith("synthetic/")

@@ -216,3 +216,13 @@ def test_leaderboard_from_the_hub_downloads_the_records(hub, tmp_path, monkeypat
     assert main(["leaderboard", "--repo", REPO, "--bootstrap", "50"]) == 0
     out = capsys.readouterr().out
     assert "bicubic 1.0.0" in out and "suite score" in out
+
+
+def test_hostile_submission_name_is_refused(hub, results):
+    card = next(results.rglob("submission.json"))
+    data = json.loads(card.read_text())
+    data["name"] = "../../victim"
+    card.write_text(json.dumps(data))
+    with pytest.raises(SubmissionRefused, match="not a plain path component"):
+        submit(results, REPO)
+    assert hub.requests == []
