@@ -1,0 +1,88 @@
+"""Tiled, streaming evaluation against the in-memory scoring of the same scene."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from geochem_bench.models.upsampling import BicubicUpsampling, BilinearUpsampling, upsample_lowres
+from geochem_bench.protocols import build_fold
+from geochem_bench.registry import get_task
+from geochem_bench.scoring import error_blocks, score_fold, validate_prediction
+from geochem_bench.store import write_scene
+from geochem_bench.tiled import DiskScene, evaluate_tiled, tiled_lowres, tiles
+
+TILED_METRICS = (
+    "n",
+    "rmse",
+    "mae",
+    "bias",
+    "r2",
+    "pearson_r",
+    "lin_ccc",
+    "rmse_natural",
+    "mae_natural",
+    "rmse_reference",
+    "skill",
+    "psnr",
+    "consistency",
+)
+
+
+@pytest.fixture(scope="module")
+def disk_scene(scene, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scene")
+    write_scene(scene, folder)
+    return DiskScene.open(folder)
+
+
+def test_tiles_cover_the_grid_once():
+    seen = np.zeros((100, 70), dtype=int)
+    for w in tiles(100, 70, 30, 8):
+        assert w.row0 % 8 == 0 and w.col0 % 8 == 0
+        seen[w.row0 : w.row1, w.col0 : w.col1] += 1
+    assert (seen == 1).all()
+
+
+def test_tiled_lowres_equals_the_in_memory_lowres(scene, disk_scene):
+    inputs, _ = build_fold(scene, get_task("synthetic/all/s8/grid"), 0)
+    lowres, count = tiled_lowres(disk_scene, 8, tile=48)
+    np.testing.assert_array_equal(count, inputs.lowres_count)
+    np.testing.assert_allclose(lowres, inputs.lowres, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    "model", [BicubicUpsampling(), BilinearUpsampling()], ids=["bicubic", "bilinear"]
+)
+@pytest.mark.parametrize("scale", [4, 16])
+def test_tiled_scores_equal_in_memory_scores(scene, disk_scene, tmp_path, model, scale):
+    task = get_task(f"synthetic/all/s{scale}/grid")
+    inputs, held_out = build_fold(scene, task, 0)
+    prediction = validate_prediction(model.predict(inputs), inputs)
+    reference = upsample_lowres(inputs, "bicubic")
+    expected = score_fold(inputs, held_out, prediction, reference)
+    expected_blocks = error_blocks(inputs, held_out, prediction, reference)
+
+    result = evaluate_tiled(disk_scene, scale, model, tile=64, prediction_path=tmp_path / "p.tif")
+    assert result.n_tiles == 16
+    for symbol in task.elements:
+        for metric in TILED_METRICS:
+            want, got = expected[symbol][metric], result.metrics[symbol][metric]
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), (symbol, metric)
+        blocks, want_blocks = result.errors[symbol], expected_blocks[symbol]
+        assert blocks.n == want_blocks.n
+        np.testing.assert_allclose(blocks.sse, want_blocks.sse, rtol=1e-9)
+        np.testing.assert_allclose(blocks.sse_reference, want_blocks.sse_reference, rtol=1e-9)
+    assert result.metrics["overall"]["ergas"] == pytest.approx(
+        expected["overall"]["ergas"], rel=1e-9
+    )
+    with rasterio.open(tmp_path / "p.tif") as src:
+        written = src.read()
+    valid = inputs.valid
+    np.testing.assert_allclose(written[:, valid], prediction.mean[:, valid], rtol=1e-6)
+
+
+def test_missing_files_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"scene\.json is missing"):
+        DiskScene.open(tmp_path)
