@@ -66,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         "--retry-failed", action="store_true", help="rerun folds whose record is a failure"
     )
     p.add_argument("--save-predictions", action="store_true", help="write predictions as GeoTIFF")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="run folds here one by one (local) or as Ray tasks (needs geochem-bench[ray])",
+    )
+    p.add_argument("--ray-address", help="existing Ray cluster (default: start a local one)")
     _scene_args(p)
 
     p = sub.add_parser(
@@ -392,6 +399,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         resume=not args.no_resume,
         retry_failed=args.retry_failed,
         save_predictions=args.save_predictions,
+        executor=args.executor,
+        ray_address=args.ray_address,
     )
     return _print_outcome(evaluate(submission, tasks, options), args.out)
 

@@ -54,6 +54,7 @@ from geochem_bench.submission import Submission, SubmissionCard, card_path, writ
 from geochem_bench.task import HeldOut, Prediction, TaskInputs, TaskSpec
 
 Isolation = Literal["process", "inline"]
+Executor = Literal["local", "ray"]
 
 
 @dataclass
@@ -71,6 +72,9 @@ class RunOptions:
         save_predictions: also write each prediction as GeoTIFF next to its record.
         progress: show a progress bar on stderr.
         scene_options: options for the scene loaders (e.g. ``{"size": 512}`` for synthetic).
+        executor: ``"local"`` (folds one after another on this machine) or ``"ray"`` (folds as
+            Ray tasks on a local or existing cluster; ``pip install geochem-bench[ray]``).
+        ray_address: address of an existing Ray cluster (default: start a local one).
     """
 
     out_dir: Path
@@ -82,6 +86,8 @@ class RunOptions:
     save_predictions: bool = False
     progress: bool = True
     scene_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    executor: Executor = "local"
+    ray_address: str | None = None
 
 
 @dataclass
@@ -106,19 +112,58 @@ def evaluate(
         submission's card (``submission.json``) is written next to the records.
     """
     write_card(SubmissionCard.from_submission(submission), options.out_dir)
-    info = SubmissionInfo(
+    if options.executor == "ray":
+        from geochem_bench.ray_executor import evaluate_on_ray
+
+        return evaluate_on_ray(submission, tasks, options)
+    info = submission_info(submission)
+
+    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
+        return _produce(submission, inputs, options)
+
+    return _run_suite(info, tasks, options, produce)
+
+
+def submission_info(submission: Submission) -> SubmissionInfo:
+    """How a record names the submission that produced it."""
+    return SubmissionInfo(
         name=submission.name,
         version=submission.version,
         revision=submission.revision,
         model=submission.model,
     )
 
-    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
-        if options.isolation == "inline":
-            return _run_inline(submission, inputs, options.seed)
-        return _run_in_child(submission, inputs, options)
 
-    return _run_suite(info, tasks, options, produce)
+def _produce(submission: Submission, inputs: TaskInputs, options: RunOptions) -> _Outcome:
+    if options.isolation == "inline":
+        return _run_inline(submission, inputs, options.seed)
+    return _run_in_child(submission, inputs, options)
+
+
+def reusable_record(
+    task: TaskSpec, fold: int, info: SubmissionInfo, options: RunOptions
+) -> ResultRecord | None:
+    """The existing record of a fold if resuming may keep it (same benchmark, task, data)."""
+    scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
+    path = result_path(options.out_dir, info.name, info.version, task.id, fold)
+    return _reusable(path, task, scene, options)
+
+
+def run_fold(
+    submission: Submission, task: TaskSpec, fold: int, options: RunOptions
+) -> ResultRecord:
+    """Run and score one task fold in this process (the model itself per ``isolation``).
+
+    The unit of work of every executor: the local one loops over it, the Ray executor runs it
+    as a remote task. Writes nothing; the caller writes the record.
+    """
+    scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
+    split = task_split(scene, task) if task.protocol != "grid" else None
+
+    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
+        return _produce(submission, inputs, options)
+
+    return _fold_record(submission_info(submission), task, fold, scene, split, options, produce)
 
 
 def score_predictions(
@@ -169,16 +214,28 @@ def _run_suite(
                 if previous is not None:
                     records.append(previous)
                     continue
-                inputs, held_out = build_fold(scene, task, fold, seed=options.seed, split=split)
-                outcome = produce(task, fold, inputs)
-                record = _record(info, task, fold, scene, inputs, held_out, outcome, options)
+                record = _fold_record(info, task, fold, scene, split, options, produce)
                 write_result(record, path)
-                if options.save_predictions and outcome.prediction is not None:
-                    write_prediction(
-                        path.with_suffix(".tif"), outcome.prediction, inputs.grid, inputs.elements
-                    )
                 records.append(record)
     return records
+
+
+def _fold_record(
+    info: SubmissionInfo,
+    task: TaskSpec,
+    fold: int,
+    scene: Scene,
+    split: Any,
+    options: RunOptions,
+    produce: Producer,
+) -> ResultRecord:
+    inputs, held_out = build_fold(scene, task, fold, seed=options.seed, split=split)
+    outcome = produce(task, fold, inputs)
+    record = _record(info, task, fold, scene, inputs, held_out, outcome, options)
+    if options.save_predictions and outcome.prediction is not None:
+        path = result_path(options.out_dir, info.name, info.version, task.id, fold)
+        write_prediction(path.with_suffix(".tif"), outcome.prediction, inputs.grid, inputs.elements)
+    return record
 
 
 def _reusable(path: Path, task: TaskSpec, scene: Scene, options: RunOptions) -> ResultRecord | None:
