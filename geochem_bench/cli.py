@@ -553,10 +553,6 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _results_folder(source: str, repo: str | None) -> Path:
     if source != "hub":
         return Path(source)
@@ -632,3 +628,7 @@ def _cmd_model_index(args: argparse.Namespace) -> int:
     board = load_leaderboard(_results_folder(args.source, args.repo))
     print(model_index_yaml(model_index(board, args.submission, args.submission_version)), end="")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
