@@ -113,3 +113,22 @@ def test_tileable_synthetic_is_the_same_whatever_the_tile(tmp_path):
         result.metrics["Cu"]["n"] == np.isfinite(big["truth"]).sum()
         or result.metrics["Cu"]["n"] > 0
     )
+
+
+def test_fusion_cnn_predicts_the_same_tiled_as_whole(scene, disk_scene, tmp_path):
+    from geochem_bench.models.fusion_cnn import FusionCNN
+
+    params = {"steps": 15, "width": 8, "blocks": 2, "progress": False}
+    inputs, _ = build_fold(scene, get_task("synthetic/all/s8/grid"), 0)
+    whole = FusionCNN(**params)
+    whole.fit(inputs)
+    expected = whole.predict(inputs)
+
+    tiled = FusionCNN(**params)
+    evaluate_tiled(
+        disk_scene, 8, tiled, tile=64, fit_cells=256, prediction_path=tmp_path / "cnn.tif"
+    )
+    with rasterio.open(tmp_path / "cnn.tif") as src:
+        got = src.read()
+    valid = inputs.valid
+    np.testing.assert_allclose(got[:, valid], expected[:, valid], rtol=2e-4)

@@ -317,6 +317,8 @@ class FusionCNN(FusionModel):
         self.networks: list[ResidualFusionNet] = []
         targets = [_element_data(inputs, e) for e in range(len(inputs.elements))]
         self._prepared = (inputs, cov_fine, targets)  # predict() reuses them for these inputs
+        # other inputs (a window of a tiled evaluation) are standardised like the fit's
+        self._stats = (covariate_stats(inputs), [(t.mean, t.std) for t in targets])
         transfer = inputs.protocol == "transfer" and cfg["transfer"]
         sources = _covariable_data(inputs) if transfer else []
         for target in targets:
@@ -330,14 +332,31 @@ class FusionCNN(FusionModel):
                 self._train(net, [target], cov_coarse, cov_fine, inputs, factors, int(cfg["steps"]))
             self.networks.append(net.eval())
 
+    def context_cells(self, scale: int) -> int:
+        """Halo (fine cells) a window needs for tiled prediction to match whole-scene prediction.
+
+        The convolutions see 2 + blocks cells; the bicubic upsampling of the lowres grid
+        (with the filling of empty coarse cells) reaches 6 coarse cells and each of the three
+        back-projection steps 3 more.
+        """
+        return 2 + int(self.config["blocks"]) + scale * (6 + 3 * 3)
+
     def predict(self, inputs: TaskInputs) -> NDArray[np.float32]:
-        """Apply the trained networks at full resolution (then back-project)."""
+        """Apply the trained networks at full resolution (then back-project).
+
+        Inputs other than those of :meth:`fit` (e.g. a window of a tiled evaluation) are
+        standardised with the statistics of the fit, so a window predicts what the whole
+        scene would there.
+        """
         if len(getattr(self, "networks", [])) != len(inputs.elements):
             raise RuntimeError("FusionCNN.predict needs fit() on the same task first")
         prepared_for, cov_fine, targets = self._prepared
         if prepared_for is not inputs:
-            cov_fine = _covariates(inputs)[0]
-            targets = [_element_data(inputs, e) for e in range(len(inputs.elements))]
+            cov_stats, target_stats = self._stats
+            cov_fine = _covariates(inputs, cov_stats)[0]
+            targets = [
+                _element_data(inputs, e, target_stats[e]) for e in range(len(inputs.elements))
+            ]
         out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, (element, net, target) in enumerate(zip(inputs.elements, self.networks, targets)):
             with torch.no_grad():
@@ -447,14 +466,25 @@ def _back_project(
     return fine
 
 
-def _covariates(inputs: TaskInputs) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Covariates standardised over valid cells, at the fine and at the lowres grid."""
+def covariate_stats(inputs: TaskInputs) -> list[tuple[float, float]]:
+    """Mean and standard deviation of each covariate band over the valid cells."""
+    stats = []
+    for band in inputs.covariates:
+        values = band[inputs.valid].astype(np.float64)
+        values = values[np.isfinite(values)]
+        stats.append(
+            (float(values.mean()), float(values.std() or 1.0)) if values.size else (0.0, 1.0)
+        )
+    return stats
+
+
+def _covariates(
+    inputs: TaskInputs, stats: list[tuple[float, float]] | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Covariates standardised (with ``stats``, default their own), fine and lowres grids."""
     cov = inputs.covariates.astype(np.float64)
     out = np.zeros_like(cov, dtype=np.float32)
-    for b in range(cov.shape[0]):
-        values = cov[b][inputs.valid]
-        values = values[np.isfinite(values)]
-        mu, sd = (values.mean(), values.std() or 1.0) if values.size else (0.0, 1.0)
+    for b, (mu, sd) in enumerate(stats or covariate_stats(inputs)):
         out[b] = np.nan_to_num((cov[b] - mu) / sd).astype(np.float32)
     out[:, ~inputs.valid] = 0.0
     masked = np.where(inputs.valid, out, np.nan)
@@ -475,10 +505,11 @@ def _normalised(
     sample_values: NDArray[np.float64] | None,
     rows: NDArray[np.intp],
     cols: NDArray[np.intp],
+    stats: tuple[float, float] | None = None,
 ) -> _ElementData:
     coarse = element.to_analysis(lowres)
     known = np.isfinite(coarse)
-    mean, std = float(coarse[known].mean()), float(coarse[known].std() or 1.0)
+    mean, std = stats or (float(coarse[known].mean()), float(coarse[known].std() or 1.0))
     filled = fill_empty_cells(coarse[None])[0]
     fine = upsample(filled[None], inputs.scale, inputs.grid.shape, "bicubic")[0]
     values = (
@@ -498,11 +529,13 @@ def _normalised(
     )
 
 
-def _element_data(inputs: TaskInputs, e: int) -> _ElementData:
+def _element_data(
+    inputs: TaskInputs, e: int, stats: tuple[float, float] | None = None
+) -> _ElementData:
     element = inputs.elements[e]
     empty = np.zeros(0, np.intp)
-    if inputs.points is None:
-        return _normalised(element, inputs.lowres[e], inputs, None, empty, empty)
+    if inputs.points is None or stats is not None:  # stats given: a window at inference
+        return _normalised(element, inputs.lowres[e], inputs, None, empty, empty, stats)
     v = inputs.points.column(element.symbol)
     keep = np.isfinite(element.to_analysis(v))  # measured and, for log10, positive
     rows, cols = inputs.grid.cell_of(inputs.points.x[keep], inputs.points.y[keep])
