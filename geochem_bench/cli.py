@@ -164,6 +164,22 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the JSON Schema of a result record")
 
     p = sub.add_parser(
+        "evaluate-tiled",
+        help="grid-protocol evaluation of a built scene larger than memory, tile by tile",
+    )
+    p.add_argument("scene", help="built scene folder (covariates.tif, valid.tif, truth.tif)")
+    p.add_argument("submission", help="submission folder, 'module:Class' or 'path/file.py:Class'")
+    p.add_argument("--scale", type=int, required=True, help="scale factor of the lowres grid")
+    p.add_argument("--tile", type=int, default=1024, help="tile edge in fine cells")
+    p.add_argument(
+        "--fit-cells", type=int, default=2048, help="edge of the central window the model fits on"
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, help="results folder")
+    p.add_argument("--config", help="TOML with [params] for a 'module:Class' submission")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save-prediction", action="store_true", help="write the prediction GeoTIFF")
+
+    p = sub.add_parser(
         "leaderboard", help="aggregate results with bootstrap intervals, rank, render, publish"
     )
     p.add_argument(
@@ -252,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         "download": _cmd_download,
         "make-task": _cmd_make_task,
         "train-cnn": _cmd_train_cnn,
+        "evaluate-tiled": _cmd_evaluate_tiled,
         "leaderboard": _cmd_leaderboard,
         "submit": _cmd_submit,
         "cite": _cmd_cite,
@@ -559,6 +576,30 @@ def _results_folder(source: str, repo: str | None) -> Path:
     from geochem_bench.hub import DEFAULT_REPO, download_results
 
     return download_results(repo or DEFAULT_REPO)
+
+
+def _cmd_evaluate_tiled(args: argparse.Namespace) -> int:
+    from geochem_bench.submission import load_submission
+    from geochem_bench.tiled import DiskScene, tiled_record
+
+    scene = DiskScene.open(args.scene)
+    submission = load_submission(args.submission, config=args.config)
+    record, path = tiled_record(
+        scene,
+        submission,
+        args.scale,
+        Path(args.out),
+        tile=args.tile,
+        fit_cells=args.fit_cells,
+        seed=args.seed,
+        save_prediction=args.save_prediction,
+    )
+    assert record.metrics is not None
+    for symbol, row in record.metrics.items():
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if v is not None and k != "n")
+        print(f"{symbol}: {shown}")
+    print(f"record: {path}")
+    return 0
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:

@@ -469,3 +469,81 @@ def _prediction_writer(
         ) as dst,
     ):
         yield lambda data, win: dst.write(data, window=win.rasterio())
+
+
+def tiled_record(
+    scene: DiskScene,
+    submission: Any,
+    scale: int,
+    out_dir: Path,
+    *,
+    tile: int = 1024,
+    fit_cells: int = 2048,
+    seed: int = 0,
+    save_prediction: bool = False,
+) -> tuple[Any, Path]:
+    """Evaluate a submission tile by tile; write a record of task ``<scene>/all/s<k>/grid``.
+
+    The record has the layout and schema of the harness's; its dataset sha256 are those of the
+    scene's ``manifest.json`` when the build has one. Returns the record and its path.
+    """
+    import time
+
+    from geochem_bench import BENCHMARK_VERSION, __version__
+    from geochem_bench.harness import submission_info
+    from geochem_bench.provenance import hardware, utc_now
+    from geochem_bench.results import (
+        DatasetInfo,
+        ResultRecord,
+        Runtime,
+        TaskInfo,
+        result_path,
+        write_result,
+    )
+
+    meta = json.loads((scene.folder / "scene.json").read_text())
+    manifest = scene.folder / "manifest.json"
+    sha = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    task_id = f"{meta['name']}/all/s{scale}/grid"
+    info = submission_info(submission)
+    path = result_path(out_dir, info.name, info.version, task_id, 0)
+    model = submission.build()
+    start = time.perf_counter()
+    result = evaluate_tiled(
+        scene,
+        scale,
+        model,
+        tile=tile,
+        fit_cells=fit_cells,
+        seed=seed,
+        task_id=task_id,
+        prediction_path=path.with_suffix(".tif") if save_prediction else None,
+    )
+    elapsed = time.perf_counter() - start
+    record = ResultRecord(
+        status="ok",
+        submission=info,
+        package_version=__version__,
+        benchmark_version=BENCHMARK_VERSION,
+        task=TaskInfo(
+            id=task_id,
+            version="1",
+            scene=meta["name"],
+            elements=[e.symbol for e in scene.elements],
+            scale=scale,
+            protocol="grid",
+            n_folds=1,
+        ),
+        fold=0,
+        dataset=DatasetInfo(
+            scene=meta["name"], version=str(meta["version"]), sha256=sha, options=meta["options"]
+        ),
+        metrics=result.metrics,
+        errors=result.errors,
+        runtime=Runtime(fit_s=0.0, predict_s=elapsed, total_s=elapsed),
+        hardware=hardware(),
+        seed=seed,
+        timestamp=utc_now(),
+    )
+    write_result(record, path)
+    return record, path

@@ -132,3 +132,21 @@ def test_fusion_cnn_predicts_the_same_tiled_as_whole(scene, disk_scene, tmp_path
         got = src.read()
     valid = inputs.valid
     np.testing.assert_allclose(got[:, valid], expected[:, valid], rtol=2e-4)
+
+
+def test_evaluate_tiled_command_writes_a_valid_record(tmp_path, capsys):
+    from geochem_bench.cli import main
+    from geochem_bench.results import read_result
+    from geochem_bench.tileable_synthetic import write_large_synthetic
+
+    write_large_synthetic(tmp_path / "scene", 256)
+    out = tmp_path / "out"
+    args = ["evaluate-tiled", str(tmp_path / "scene"), "baselines/bilinear", "--scale", "8"]
+    assert main([*args, "--out", str(out), "--tile", "128", "--save-prediction"]) == 0
+    path = (
+        out / "bilinear" / "1.0.0" / "synthetic-large-256" / "all" / "s8" / "grid" / "fold-0.json"
+    )
+    record = read_result(path)
+    assert record.status == "ok" and record.metrics["Cu"]["skill"] < 0  # bilinear < bicubic
+    assert path.with_suffix(".tif").is_file()
+    assert "record:" in capsys.readouterr().out
