@@ -70,6 +70,8 @@ class TaskScore:
         elements: target elements, in record order.
         skill: mean over folds of the fold skill, with its interval.
         rmse: per element, mean over folds of the RMSE (analysis space), with its interval.
+        mae_natural: per element, mean over folds of the MAE in natural units (mg/kg, %, ...),
+            the figure the geostatistics literature reports.
         n_folds: folds the task has.
         replicates: bootstrap replicates of ``skill`` (empty without error blocks).
     """
@@ -82,6 +84,7 @@ class TaskScore:
     elements: tuple[str, ...]
     skill: Interval
     rmse: dict[str, Interval]
+    mae_natural: dict[str, float]
     n_folds: int
     replicates: NDArray[np.float64] = field(repr=False, compare=False)
 
@@ -187,6 +190,7 @@ def score_task(
     with_blocks = all(r.errors is not None for r in records)
     fold_skill = np.zeros((len(records), n_boot if with_blocks else 0))
     rmse_estimates: dict[str, list[float]] = defaultdict(list)
+    mae_estimates: dict[str, list[float]] = defaultdict(list)
     rmse_reps: dict[str, list[NDArray[np.float64]]] = defaultdict(list)
     skills = []
     for i, record in enumerate(sorted(records, key=lambda r: r.fold)):
@@ -195,6 +199,7 @@ def score_task(
         element_skills = []
         for symbol in elements:
             rmse_estimates[symbol].append(_finite(record.metrics[symbol]["rmse"]))
+            mae_estimates[symbol].append(_finite(record.metrics[symbol].get("mae_natural")))
             if with_blocks:
                 assert record.errors is not None
                 blocks = record.errors[symbol]
@@ -220,6 +225,7 @@ def score_task(
         elements=elements,
         skill=Interval(float(np.mean(skills)), *skill_bounds),
         rmse=rmse,
+        mae_natural={symbol: float(np.mean(mae_estimates[symbol])) for symbol in elements},
         n_folds=task.n_folds,
         replicates=replicates,
     )

@@ -31,7 +31,8 @@ _METHOD = (
     f"skills. Intervals: {CONFIDENCE:.0%} percentile bootstrap, {N_BOOTSTRAP} replicates, "
     "resampling held-out blocks (grid protocol) or samples (points protocols) within each fold; "
     "the suite interval is a stratified bootstrap over tasks. Ranks tie when intervals overlap; "
-    "submissions missing tasks are listed without a rank."
+    "submissions missing tasks are listed without a rank. MAE is in natural units (mg/kg; Fe "
+    "in %, V on walker-lake in ppm), mean over folds."
 )
 
 
@@ -151,12 +152,15 @@ def render_markdown(board: Leaderboard) -> str:
                 "",
                 "| submission | skill [95 % CI] | "
                 + " | ".join(f"RMSE {e}" for e in elements)
+                + " | "
+                + " | ".join(f"MAE {e}" for e in elements)
                 + " |",
-                "|---|---|" + "---:|" * len(elements),
+                "|---|---|" + "---:|" * 2 * len(elements),
             ]
             for t in scores:
                 rmse = " | ".join(t.rmse[e].format(signed=False) for e in elements)
-                lines.append(f"| {_label(t)} | {t.skill.format()} | {rmse} |")
+                mae = " | ".join(f"{t.mae_natural[e]:.4g}" for e in elements)
+                lines.append(f"| {_label(t)} | {t.skill.format()} | {rmse} | {mae} |")
     if board.incomplete:
         lines += ["", "## Not scored", "", "| submission | task | why |", "|---|---|---|"]
         lines += [
@@ -319,9 +323,11 @@ def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
                 continue
             elements = scores[0].elements
             head = "".join(f"<th>RMSE {esc(e)}</th>" for e in elements)
+            head += "".join(f"<th>MAE {esc(e)}</th>" for e in elements)
             body = "\n".join(
                 f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
                 + "".join(f"<td>{esc(t.rmse[e].format(signed=False))}</td>" for e in elements)
+                + "".join(f"<td>{t.mae_natural[e]:.4g}</td>" for e in elements)
                 + "</tr>"
                 for t in scores
             )
