@@ -19,7 +19,7 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -272,21 +272,10 @@ def rank(scores: Iterable[SuiteScore]) -> list[SuiteScore]:
         return a.iqm.low is not None and b.iqm.high is not None and a.iqm.low > b.iqm.high
 
     ranked = [
-        _with_rank(s, 1 + sum(better(o, s) for o in complete if o is not s)) for s in complete
+        replace(s, rank=1 + sum(better(o, s) for o in complete if o is not s)) for s in complete
     ]
     ranked.sort(key=lambda s: (s.rank, -s.iqm.estimate, s.submission))
     rest = sorted(
         (s for s in scores if not s.complete), key=lambda s: (-s.iqm.estimate, s.submission)
     )
     return ranked + rest
-
-
-def _with_rank(score: SuiteScore, value: int) -> SuiteScore:
-    return SuiteScore(
-        submission=score.submission,
-        version=score.version,
-        iqm=score.iqm,
-        n_tasks=score.n_tasks,
-        n_suite_tasks=score.n_suite_tasks,
-        rank=value,
-    )

@@ -279,6 +279,42 @@ def _record(
     host = hardware()
     if outcome.gpu:
         host = host.model_copy(update={"gpu": outcome.gpu})
+    return _make_record(
+        info,
+        task,
+        fold,
+        scene,
+        seed=options.seed,
+        metrics=metrics,
+        errors=errors,
+        failure=failure,
+        runtime=outcome.runtime,
+        peak_memory_mb=outcome.peak_memory_mb,
+        host=host,
+    )
+
+
+def failed_record(
+    info: SubmissionInfo, task: TaskSpec, fold: int, scene: Scene, failure: Failure, seed: int
+) -> ResultRecord:
+    """The record of a fold that produced no prediction at all (e.g. its worker died)."""
+    return _make_record(info, task, fold, scene, seed=seed, failure=failure, host=hardware())
+
+
+def _make_record(
+    info: SubmissionInfo,
+    task: TaskSpec,
+    fold: int,
+    scene: Scene,
+    *,
+    seed: int,
+    host: Any,
+    metrics: Any = None,
+    errors: Any = None,
+    failure: Failure | None = None,
+    runtime: Runtime | None = None,
+    peak_memory_mb: float | None = None,
+) -> ResultRecord:
     return ResultRecord(
         status="ok" if failure is None else "failed",
         submission=info,
@@ -295,10 +331,10 @@ def _record(
         metrics=metrics,
         errors=errors,
         failure=failure,
-        runtime=outcome.runtime,
-        peak_memory_mb=outcome.peak_memory_mb,
+        runtime=runtime,
+        peak_memory_mb=peak_memory_mb,
         hardware=host,
-        seed=options.seed,
+        seed=seed,
         timestamp=utc_now(),
     )
 

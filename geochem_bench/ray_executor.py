@@ -14,18 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from geochem_bench import BENCHMARK_VERSION, __version__
-from geochem_bench.harness import RunOptions, reusable_record, run_fold, submission_info
-from geochem_bench.provenance import hardware, utc_now
-from geochem_bench.registry import load_scene
-from geochem_bench.results import (
-    DatasetInfo,
-    Failure,
-    ResultRecord,
-    TaskInfo,
-    result_path,
-    write_result,
+from geochem_bench.harness import (
+    RunOptions,
+    failed_record,
+    reusable_record,
+    run_fold,
+    submission_info,
 )
+from geochem_bench.registry import load_scene
+from geochem_bench.results import Failure, ResultRecord, result_path, write_result
 from geochem_bench.submission import Submission
 from geochem_bench.task import TaskSpec
 
@@ -99,25 +96,8 @@ def _crash_record(
     submission: Submission, task: TaskSpec, fold: int, options: RunOptions, exc: BaseException
 ) -> ResultRecord:
     scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
-    message = str(exc).strip().splitlines()
-    return ResultRecord(
-        status="failed",
-        submission=submission_info(submission),
-        package_version=__version__,
-        benchmark_version=BENCHMARK_VERSION,
-        task=TaskInfo(**task.to_dict()),
-        fold=fold,
-        dataset=DatasetInfo(
-            scene=scene.name,
-            version=scene.version,
-            sha256=scene.fingerprint(),
-            options=dict(scene.options),
-        ),
-        failure=Failure(
-            kind="crash",
-            message=f"Ray task failed: {type(exc).__name__}: {message[0] if message else ''}",
-        ),
-        hardware=hardware(),
-        seed=options.seed,
-        timestamp=utc_now(),
+    lines = str(exc).strip().splitlines()
+    failure = Failure(
+        kind="crash", message=f"Ray task failed: {type(exc).__name__}: {lines[0] if lines else ''}"
     )
+    return failed_record(submission_info(submission), task, fold, scene, failure, options.seed)

@@ -296,7 +296,7 @@ def evaluate_tiled(
     lowres, count = tiled_lowres(scene, scale)
     filled = fill_empty_cells(np.stack([e.to_analysis(b) for e, b in zip(scene.elements, lowres)]))
     edge = block_edge_cells(scale)
-    _fit(model, scene, scale, lowres, count, fit_cells, edge, task_id, seed)
+    _fit(model, scene, scale, lowres, count, fit_cells, task_id, seed)
     halo_of = getattr(model, "context_cells", None)
     # Default: bicubic taps reach 2 coarse cells, and an empty coarse cell among them takes
     # the value of its nearest non-empty cell, at most 2*sqrt(2) cells further: 6 is enough.
@@ -358,7 +358,6 @@ def _fit(
     lowres: NDArray[np.float32],
     count: NDArray[np.int32],
     fit_cells: int,
-    edge: int,
     task_id: str,
     seed: int,
 ) -> None:

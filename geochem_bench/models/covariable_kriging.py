@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from geochem_bench.models.data_points import point_data, prediction_cells
 from geochem_bench.models.kriging import OrdinaryKrigingModel, fit_ordinary_kriging, krige_points
-from geochem_bench.task import Prediction, TaskInputs
+from geochem_bench.task import TaskInputs
 
 #: A covariable must be known at this share of the sites that lack the target.
 _COVERAGE = 0.9
@@ -67,21 +66,11 @@ class CovariableKriging(OrdinaryKrigingModel):
         super().__init__(variogram_model, neighbours, nlags)
         self.max_covariables = max_covariables
 
-    def predict(self, inputs: TaskInputs) -> Prediction:
-        """Predict every target element on the valid fine cells."""
-        rows, cols, qx, qy = prediction_cells(inputs)
-        mean = np.full(inputs.output_shape, np.nan, dtype=np.float32)
-        std = np.full(inputs.output_shape, np.nan, dtype=np.float32)
-        for e, element in enumerate(inputs.elements):
-            data = point_data(inputs, e, with_features=False)
-            symbols = covariable_symbols(inputs, e, self.max_covariables)
-            if symbols:
-                z, var = self._with_covariables(inputs, e, symbols, rows, cols, qx, qy)
-            else:
-                z, var = self._estimate(inputs, data, rows, cols, qx, qy)
-            mean[e, rows, cols] = element.from_analysis(z)
-            std[e, rows, cols] = np.sqrt(var)
-        return Prediction(mean=mean, std=std)
+    def _element(self, inputs, e, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+        symbols = covariable_symbols(inputs, e, self.max_covariables)
+        if symbols:
+            return self._with_covariables(inputs, e, symbols, rows, cols, qx, qy)
+        return super()._element(inputs, e, rows, cols, qx, qy)
 
     def _with_covariables(
         self,

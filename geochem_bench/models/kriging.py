@@ -103,11 +103,23 @@ class _PointKriging(FusionModel):
         mean = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         std = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, element in enumerate(inputs.elements):
-            data = point_data(inputs, e, with_features=self.uses_covariates)
-            z, var = self._estimate(inputs, data, rows, cols, qx, qy)
+            z, var = self._element(inputs, e, rows, cols, qx, qy)
             mean[e, rows, cols] = element.from_analysis(z)
             std[e, rows, cols] = np.sqrt(var)
         return Prediction(mean=mean, std=std)
+
+    def _element(
+        self,
+        inputs: TaskInputs,
+        e: int,
+        rows: NDArray[np.intp],
+        cols: NDArray[np.intp],
+        qx: NDArray[np.float64],
+        qy: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Estimate and kriging variance of element ``e`` (analysis space) at the cells."""
+        data = point_data(inputs, e, with_features=self.uses_covariates)
+        return self._estimate(inputs, data, rows, cols, qx, qy)
 
     def _estimate(
         self,
