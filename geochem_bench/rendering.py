@@ -88,9 +88,11 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
             f"{score.n_tasks}/{score.n_suite_tasks}",
         )
     matrix = Table(title="task skill (mean over folds)")
-    matrix.add_column("task")
+    longest = max((len(t) for t in board.suite_task_ids), default=4)
+    matrix.add_column("task", no_wrap=True, min_width=longest)
     for score in board.suite:
-        matrix.add_column(score.submission, justify="right")
+        # header words wrap onto lines; the numbers need 6 characters
+        matrix.add_column(score.submission.replace("-", "- "), justify="right", min_width=6)
     by_task = _by_task(board)
     for task_id in board.suite_task_ids:
         cells = []
