@@ -151,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
         "--config", help="TOML with [params] for FusionCNN (default: baselines/fusion-cnn)"
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--accelerator", help="Lightning accelerator: cpu (default), gpu, auto")
+    p.add_argument("--devices", help="Lightning devices, e.g. 4 or 'auto'")
+    p.add_argument("--strategy", help="Lightning strategy, e.g. ddp for several GPUs")
     _scene_args(p)
 
     p = sub.add_parser("download", help="download, verify and build real scenes")
@@ -539,6 +542,10 @@ def _cmd_train_cnn(args: argparse.Namespace) -> int:
     task = get_task(args.task)
     scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
     inputs, _ = build_fold(scene, task, args.fold, seed=args.seed)
+    for flag in ("accelerator", "devices", "strategy"):
+        value = getattr(args, flag)
+        if value is not None:
+            params[flag] = int(value) if flag == "devices" and value.isdigit() else value
     model = FusionCNN(**params)
     model.fit(inputs)
     print(json.dumps(model.save(args.out, inputs), indent=2))

@@ -37,7 +37,10 @@ def test_train_cnn_writes_hashed_weights(tmp_path):
     config.write_text("[params]\n" + "\n".join(f"{k} = {v}" for k, v in TINY.items()) + "\n")
     out = tmp_path / "weights"
     assert (
-        main(["train-cnn", "synthetic/all/s16/grid", "--out", str(out), "--config", str(config)])
+        main(
+            ["train-cnn", "synthetic/all/s16/grid", "--out", str(out), "--config", str(config)]
+            + ["--accelerator", "cpu", "--devices", "1", "--strategy", "auto"]
+        )
         == 0
     )
     meta = json.loads((out / "weights.json").read_text())
