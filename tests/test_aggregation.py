@@ -11,6 +11,7 @@ from geochem_bench.aggregation import (
     Interval,
     SuiteScore,
     interquartile_mean,
+    paired_difference,
     rank,
     score_suite,
     score_task,
@@ -164,3 +165,18 @@ def test_ranks_tie_when_intervals_overlap():
         ("c", 3),  # a and b lie wholly above it
         ("partial", None),  # incomplete: shown, never ranked
     ]
+
+
+def test_paired_difference_is_narrower_than_the_two_intervals():
+    sse_a, sse_b, ref = [1.0, 4.0, 2.0, 8.0], [1.1, 4.4, 2.2, 8.8], [2.0, 5.0, 2.0, 9.0]
+    a = score_task([make_record(0, sse_a, ref, name="a")], n_boot=2000)
+    b = score_task([make_record(0, sse_b, ref, name="b")], n_boot=2000)
+    diff = paired_difference(a, b)
+    assert diff.estimate == pytest.approx(a.skill.estimate - b.skill.estimate)
+    assert 0 < diff.low <= diff.high  # b errs 10 % more in every block: a is better, surely
+    assert diff.high - diff.low < (a.skill.high - a.skill.low) / 2
+    same = paired_difference(a, a)
+    assert same.estimate == 0 and same.low == 0 and same.high == 0
+    other = score_task([make_record(0, sse_a, ref, task_id="toy/zn/s4/grid")], n_boot=2000)
+    with pytest.raises(ValueError, match="cannot pair"):
+        paired_difference(a, other)

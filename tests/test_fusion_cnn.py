@@ -38,8 +38,11 @@ def test_train_cnn_writes_hashed_weights(tmp_path):
     out = tmp_path / "weights"
     assert (
         main(
-            ["train-cnn", "synthetic/all/s16/grid", "--out", str(out), "--config", str(config)]
-            + ["--accelerator", "cpu", "--devices", "1", "--strategy", "auto"]
+            [
+                *("train-cnn", "synthetic/all/s16/grid", "--out", str(out)),
+                *("--config", str(config), "--accelerator", "cpu", "--devices", "1"),
+                *("--strategy", "auto"),
+            ]
         )
         == 0
     )
