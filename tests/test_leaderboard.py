@@ -1,0 +1,173 @@
+"""Building and rendering the board from result folders, bad files included."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from geochem_bench.leaderboard import load_leaderboard
+from geochem_bench.rendering import (
+    CSV_NAME,
+    HTML_NAME,
+    MARKDOWN_NAME,
+    PLOT_NAME,
+    render_csv,
+    render_html,
+    render_markdown,
+    write_board,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFICIAL = ROOT / "leaderboard" / "results"
+BOARD = ROOT / "leaderboard"
+
+
+@pytest.fixture(scope="module")
+def official_board():
+    return load_leaderboard(OFFICIAL)
+
+
+def test_committed_board_matches_a_fresh_rendering(official_board):
+    assert (BOARD / MARKDOWN_NAME).read_text() == render_markdown(official_board)
+    assert (BOARD / CSV_NAME).read_text() == render_csv(official_board)
+    assert (BOARD / HTML_NAME).read_text() == render_html(official_board)
+    assert (BOARD / PLOT_NAME).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert official_board.skipped == []
+
+
+def test_official_board_is_consistent(official_board):
+    names = {s.submission for s in official_board.suite}
+    assert {"bicubic", "idw", "ordinary-kriging", "random-forest"} <= names
+    bicubic = next(s for s in official_board.suite if s.submission == "bicubic")
+    assert bicubic.complete and bicubic.iqm.estimate == pytest.approx(0.0, abs=1e-12)
+    for t in official_board.tasks:
+        assert t.skill.low is not None and t.skill.low <= t.skill.estimate + 1e-9
+        assert t.skill.estimate <= t.skill.high + 1e-9
+
+
+def _copy(tmp_path: Path, *submissions: str) -> Path:
+    out = tmp_path / "results"
+    for name in submissions:
+        shutil.copytree(OFFICIAL / name, out / name)
+    return out
+
+
+def _edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
+    out = _copy(tmp_path, "bicubic", "idw")
+    idw = next((out / "idw").iterdir())
+    files = sorted(idw.rglob("fold-*.json"))
+    files[0].write_text('{"schema_version": "1.1.0", "status": ')  # truncated
+    _edit(files[1], lambda d: d.update(benchmark_version="0.9"))
+    _edit(files[2], lambda d: d["metrics"][d["task"]["elements"][0]].update(rmse=1e300))
+
+    def contradict(d):
+        element = d["task"]["elements"][0]
+        d["metrics"][element]["rmse"] *= 0.5  # the blocks still say the true RMSE
+
+    _edit(files[3], contradict)
+    _edit(files[4], lambda d: d["dataset"]["sha256"].update(truth="0" * 64))
+    _edit(files[5], lambda d: d["submission"].update(name="../../etc/passwd"))
+    hostile = out / "idw" / idw.name / "synthetic" / "fold-0.json"
+    hostile.write_text(json.dumps({"status": "ok", "metrics": {"Cu": {"rmse": "NaN"}}}))
+
+    board = load_leaderboard(out, n_boot=50)
+    reasons = {s.path: s.reason for s in board.skipped}
+    rel = [str(f.relative_to(out)) for f in files]
+    assert "not a valid geochem-bench result" in reasons[rel[0]]
+    assert "benchmark version 0.9" in reasons[rel[1]]
+    assert "impossible values" in reasons[rel[2]]
+    assert "error blocks give RMSE" in reasons[rel[3]]
+    assert "other data" in reasons[rel[4]]
+    assert "wrong path" in reasons[rel[5]]
+    assert str(hostile.relative_to(out)) in reasons
+    # the broken tasks drop out of idw's score and are said to; bicubic is untouched
+    idw_suite = next(s for s in board.suite if s.submission == "idw")
+    assert not idw_suite.complete and idw_suite.rank is None
+    assert {i.task_id for i in board.incomplete if i.submission == "idw"}
+    assert next(s for s in board.suite if s.submission == "bicubic").complete
+    text = render_markdown(board)
+    assert "## Skipped files" in text and "benchmark version 0.9" in text
+
+
+def test_failed_folds_make_a_task_incomplete(tmp_path):
+    out = _copy(tmp_path, "bicubic")
+    path = next(
+        p for p in sorted(out.rglob("fold-1.json")) if "meuse/cd/s10/points" in p.as_posix()
+    )
+
+    def fail(d):
+        d.update(status="failed", metrics=None, errors=None)
+        d["failure"] = {"kind": "timeout", "message": "over 1800 s"}
+
+    _edit(path, fail)
+    board = load_leaderboard(out, n_boot=50)
+    assert [i.reason for i in board.incomplete] == ["meuse/cd/s10/points: folds [1] failed"]
+    assert board.skipped == []
+
+
+def test_missing_results_folder_is_explained(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_leaderboard(tmp_path / "nope")
+
+
+@pytest.mark.browser
+def test_static_page_shows_table_and_plot_in_chromium(tmp_path, official_board):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "install the Debian package chromium to run the browser tests"
+    write_board(official_board, tmp_path)
+    page = (tmp_path / HTML_NAME).as_uri()
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert dom.count("<tr>") >= len(official_board.suite) + 1
+    assert 'id="plot"' in dom and 'data-loaded="yes"' in dom  # the PNG decoded in the page
+    for score in official_board.suite:
+        assert score.submission in dom
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1280,2400",
+            page,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.stat().st_size > 10_000
+
+
+def test_model_index_lists_every_task_with_skill_and_rmse(official_board, capsys):
+    import yaml
+
+    from geochem_bench.cli import main
+    from geochem_bench.model_index import model_index, model_index_yaml
+
+    index = model_index(official_board, "idw")
+    results = index["model-index"][0]["results"]
+    assert len(results) == len(official_board.suite_task_ids)
+    first = results[0]
+    assert first["metrics"][0]["type"] == "skill" and "95% CI" in first["metrics"][0]["name"]
+    assert yaml.safe_load(model_index_yaml(index)) == index
+    assert main(["model-index", "idw", "--source", str(OFFICIAL)]) == 0
+    assert yaml.safe_load(capsys.readouterr().out) == index
+    with pytest.raises(KeyError, match="the board has"):
+        model_index(official_board, "no-such-model")
