@@ -121,6 +121,7 @@ def load_submission(
         )
     table = _read_toml(Path(config)) if config else {}
     meta = dict(table.get("submission", {}))
+    meta.pop("model", None)  # the reference given here wins over the config's
     module_part = text.rsplit(":", 1)[0]
     revision = None
     if module_part.endswith(".py") and Path(module_part).is_file():
