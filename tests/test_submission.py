@@ -72,3 +72,16 @@ def test_documented_example_submission_runs_and_writes_its_card(tmp_path):
     assert [r.status for r in records] == ["ok"]
     card = json.loads((tmp_path / "covariate-detail" / "0.1.0" / "submission.json").read_text())
     assert card["authors"] == ["Your Name"] and card["params"] == {"strength": 1.0}
+
+
+def test_config_with_a_model_key_loads_with_a_model_reference():
+    from pathlib import Path
+
+    from geochem_bench.submission import SubmissionCard, load_submission
+
+    config = (
+        Path(__file__).resolve().parents[1] / "leaderboard/ablations/fusion-cnn-single-factor.toml"
+    )
+    sub = load_submission("geochem_bench.models.fusion_cnn:FusionCNN", config=config)
+    assert sub.name == "fusion-cnn-single-factor" and sub.params["mixed_resolution"] is False
+    assert SubmissionCard.from_submission(sub).model == "geochem_bench.models.fusion_cnn:FusionCNN"
