@@ -226,3 +226,13 @@ def test_hostile_submission_name_is_refused(hub, results):
     with pytest.raises(SubmissionRefused, match="not a plain path component"):
         submit(results, REPO)
     assert hub.requests == []
+
+
+def test_one_submission_folder_of_a_shared_results_folder_can_be_submitted(results):
+    shutil.copytree(OFFICIAL / "idw", results / "idw")  # a second submission beside ours
+    with pytest.raises(SubmissionRefused, match="one <submission>/<version> folder at a time"):
+        prepare_submission(results)
+    version = next((results / "bicubic").iterdir()).name
+    bundle = prepare_submission(results / "bicubic" / version)
+    assert bundle.card.name == "bicubic" and len(bundle.records) == 73
+    assert all(p.startswith(f"results/bicubic/{version}/") for p, _ in bundle.files)
