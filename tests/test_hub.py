@@ -199,6 +199,15 @@ def test_publish_uploads_board_table_and_card_in_one_commit(hub, tmp_path):
     assert table.num_rows == sum(len(r.task.elements) for r in records)
     assert "path: data/results.parquet" in files["README.md"].decode()
     assert TOKEN not in files["README.md"].decode()
+    # the repository as published loads with datasets, through the card's configs
+    import datasets
+
+    repo = tmp_path / "repo"
+    for name, content in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_bytes(content)
+    loaded = datasets.load_dataset(str(repo), split="train")
+    assert loaded.num_rows == table.num_rows and "skill" in loaded.column_names
 
 
 def test_leaderboard_from_the_hub_downloads_the_records(hub, tmp_path, monkeypatch, capsys):
