@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=leaderboard/results
-for baseline in nearest bilinear bicubic idw guided-filter random-forest ordinary-kriging \
+for baseline in nearest bilinear bicubic back-projection idw guided-filter random-forest ordinary-kriging \
     regression-kriging covariable-kriging fusion-cnn; do
   geochem-bench evaluate "baselines/$baseline" --out "$out" --no-resume --download "$@"
 done

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import rasterio
 
-from geochem_bench.models.upsampling import BicubicUpsampling, BilinearUpsampling, upsample_lowres
+from geochem_bench.models.upsampling import (
+    BackProjectionUpsampling,
+    BicubicUpsampling,
+    BilinearUpsampling,
+    upsample_lowres,
+)
 from geochem_bench.protocols import build_fold
 from geochem_bench.registry import get_task
 from geochem_bench.scoring import error_blocks, score_fold, validate_prediction
@@ -53,7 +58,9 @@ def test_tiled_lowres_equals_the_in_memory_lowres(scene, disk_scene):
 
 
 @pytest.mark.parametrize(
-    "model", [BicubicUpsampling(), BilinearUpsampling()], ids=["bicubic", "bilinear"]
+    "model",
+    [BicubicUpsampling(), BilinearUpsampling(), BackProjectionUpsampling()],
+    ids=["bicubic", "bilinear", "back-projection"],
 )
 @pytest.mark.parametrize("scale", [4, 16])
 def test_tiled_scores_equal_in_memory_scores(scene, disk_scene, tmp_path, model, scale):

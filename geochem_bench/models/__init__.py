@@ -2,9 +2,15 @@
 
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.idw import InverseDistanceWeighting
-from geochem_bench.models.upsampling import BicubicUpsampling, BilinearUpsampling, NearestUpsampling
+from geochem_bench.models.upsampling import (
+    BackProjectionUpsampling,
+    BicubicUpsampling,
+    BilinearUpsampling,
+    NearestUpsampling,
+)
 
 __all__ = [
+    "BackProjectionUpsampling",
     "BicubicUpsampling",
     "BilinearUpsampling",
     "FusionModel",

@@ -39,7 +39,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from geochem_bench.grid import block_mean
 from geochem_bench.models.base import FusionModel
-from geochem_bench.models.upsampling import fill_empty_cells, upsample, upsample_lowres
+from geochem_bench.models.upsampling import (
+    back_project,
+    fill_empty_cells,
+    upsample,
+    upsample_lowres,
+)
 from geochem_bench.task import TaskInputs
 
 
@@ -367,7 +372,7 @@ class FusionCNN(FusionModel):
                 )[0, 0].numpy()
             analysis = pred.astype(np.float64) * target.std + target.mean
             if self.config["back_projection"]:
-                analysis = _back_project(analysis, element.to_analysis(inputs.lowres[e]), inputs)
+                analysis = back_project(analysis, element.to_analysis(inputs.lowres[e]), inputs)
             out[e] = np.where(inputs.valid, element.from_analysis(analysis), np.nan)
         return out
 
@@ -452,18 +457,6 @@ def _consistency_weight(configured: Any, protocol: str) -> float:
     if configured is not None:
         return float(configured)
     return 20.0 if protocol == "grid" else 0.0
-
-
-def _back_project(
-    fine: NDArray[np.float64], coarse: NDArray[np.float64], inputs: TaskInputs, iterations: int = 3
-) -> NDArray[np.float64]:
-    """Add the upsampled block-mean misfit to the fine map, a few times (analysis space)."""
-    known = np.isfinite(coarse)
-    for _ in range(iterations):
-        means, _ = block_mean(np.where(inputs.valid, fine, np.nan)[None], inputs.scale)
-        misfit = np.where(known & np.isfinite(means[0]), coarse - means[0], 0.0)
-        fine = fine + upsample(misfit[None], inputs.scale, inputs.grid.shape, "bicubic")[0]
-    return fine
 
 
 def covariate_stats(inputs: TaskInputs) -> list[tuple[float, float]]:
