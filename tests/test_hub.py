@@ -206,7 +206,7 @@ def test_publish_uploads_board_table_and_card_in_one_commit(hub, tmp_path):
     for name, content in files.items():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_bytes(content)
-    loaded = datasets.load_dataset(str(repo), split="train")
+    loaded = datasets.load_dataset(str(repo), split="train", cache_dir=str(tmp_path / "cache"))
     assert loaded.num_rows == table.num_rows and "skill" in loaded.column_names
 
 

@@ -141,15 +141,20 @@ def test_manifest_check_catches_a_changed_build(tmp_path, raw_server):
         Jura.load(root=tmp_path, checksum=True)
 
 
-def test_built_folder_loads_with_hf_datasets_offline(built_root, monkeypatch):
+def test_built_folder_loads_with_hf_datasets_offline(built_root, monkeypatch, tmp_path):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import datasets
 
+    cache = str(tmp_path / "cache")  # a fresh cache: a reused temp path must not hit old rows
     for name, n in (("meuse", 155), ("jura", 359), ("walker-lake", 470), ("lapland-iocg", 1112)):
-        table = datasets.load_dataset(str(built_root / name), "samples", split="train")
+        table = datasets.load_dataset(
+            str(built_root / name), "samples", split="train", cache_dir=cache
+        )
         assert table.num_rows == n
-    split = datasets.load_dataset(str(built_root / "jura"), "split_official", split="train")
+    split = datasets.load_dataset(
+        str(built_root / "jura"), "split_official", split="train", cache_dir=cache
+    )
     assert sum(f == 0 for f in split["fold"]) == 100
 
 
