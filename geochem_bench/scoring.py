@@ -132,7 +132,7 @@ def score_fold(
             s = held_out.scored(prediction.std, e)
             row["crps"] = metrics.crps_gaussian(t, p, s)
             row["coverage_90"] = metrics.interval_coverage(t, p, s, 0.9)
-        table[element.symbol] = _clean(row)
+        table[element.symbol] = finite_or_none(row)
         rmse_nat.append(row["rmse_natural"])
         mean_nat.append(float(np.mean(truth_nat)) if truth_nat.size else float("nan"))
         skills.append(row["skill"])
@@ -140,7 +140,7 @@ def score_fold(
     overall: dict[str, float] = {"skill": float(np.mean(skills))}
     if grid_protocol:
         overall["ergas"] = metrics.ergas(np.array(rmse_nat), np.array(mean_nat), inputs.scale)
-    table[OVERALL] = _clean(overall)
+    table[OVERALL] = finite_or_none(overall)
     return table
 
 
@@ -174,19 +174,39 @@ def error_blocks(
             edge = block_edge_cells(inputs.scale)
             width = held_out.truth.shape[2]
             flat = np.flatnonzero(np.isfinite(held_out.truth[e].ravel()))
-            n_cols = -(-width // edge)
-            group = (flat // width // edge) * n_cols + (flat % width) // edge
-        n = np.bincount(group)
-        keep = n > 0
-        blocks[element.symbol] = ErrorBlocks(
-            block_edge_cells=edge,
-            n=n[keep].tolist(),
-            sse=np.bincount(group, weights=sq)[keep].tolist(),
-            sse_reference=np.bincount(group, weights=sq_ref)[keep].tolist(),
+            group = grid_block_ids(flat // width, flat % width, width, edge)
+        blocks[element.symbol] = blocks_from_sums(
+            edge,
+            np.bincount(group),
+            np.bincount(group, weights=sq),
+            np.bincount(group, weights=sq_ref),
         )
     return blocks
 
 
-def _clean(row: dict[str, float]) -> dict[str, float | None]:
-    # JSON has no NaN or inf: an undefined or infinite metric is recorded as null.
+def grid_block_ids(
+    rows: NDArray[np.integer], cols: NDArray[np.integer], width: int, edge: int
+) -> NDArray[np.intp]:
+    """Row-major index of the ``edge`` x ``edge`` bootstrap block holding each fine cell."""
+    return np.asarray((rows // edge) * -(-width // edge) + cols // edge, dtype=np.intp)
+
+
+def blocks_from_sums(
+    edge: int | None,
+    n: NDArray[np.number],
+    sse: NDArray[np.number],
+    sse_reference: NDArray[np.number],
+) -> ErrorBlocks:
+    """Per-block sums as a record's :class:`ErrorBlocks`, blocks without a scored cell dropped."""
+    keep = n > 0
+    return ErrorBlocks(
+        block_edge_cells=edge,
+        n=n[keep].astype(np.int64).tolist(),
+        sse=sse[keep].tolist(),
+        sse_reference=sse_reference[keep].tolist(),
+    )
+
+
+def finite_or_none(row: dict[str, float]) -> dict[str, float | None]:
+    """A metric row with NaN/inf as None: JSON has neither, an undefined metric is null."""
     return {k: (float(v) if math.isfinite(v) else None) for k, v in row.items()}

@@ -38,7 +38,14 @@ from geochem_bench.elements import Element
 from geochem_bench.grid import GridSpec, block_mean
 from geochem_bench.models.upsampling import fill_empty_cells, interpolation_matrix
 from geochem_bench.results import ErrorBlocks
-from geochem_bench.scoring import OVERALL, MetricTable, block_edge_cells
+from geochem_bench.scoring import (
+    OVERALL,
+    MetricTable,
+    block_edge_cells,
+    blocks_from_sums,
+    finite_or_none,
+    grid_block_ids,
+)
 from geochem_bench.task import Prediction, TaskInputs
 
 
@@ -305,8 +312,8 @@ def evaluate_tiled(
     wy = interpolation_matrix(grid.height, filled.shape[1], scale, "bicubic")
     wx = interpolation_matrix(grid.width, filled.shape[2], scale, "bicubic")
     sums = [_Sums() for _ in scene.elements]
-    n_blocks_col = -(-grid.width // edge)
-    n_blocks = (-(-grid.height // edge)) * n_blocks_col
+    last = np.array([grid.height - 1]), np.array([grid.width - 1])
+    n_blocks = int(grid_block_ids(*last, grid.width, edge)[0]) + 1
     block_n = np.zeros((len(scene.elements), n_blocks))
     block_sse = np.zeros_like(block_n)
     block_ref = np.zeros_like(block_n)
@@ -324,7 +331,10 @@ def evaluate_tiled(
             ]
             write(core, win)
             truth = scene.read("truth", win)
-            valid = scene.read("valid", win)[0] > 0.5
+            valid = inputs.valid[
+                win.row0 - outer.row0 : win.row1 - outer.row0,
+                win.col0 - outer.col0 : win.col1 - outer.col0,
+            ]
             rows, cols = np.nonzero(valid)
             for e, element in enumerate(scene.elements):
                 finite = np.isfinite(truth[e][rows, cols])
@@ -338,11 +348,11 @@ def evaluate_tiled(
                 ref_nat = element.from_analysis(ref_an[r, c]).astype(np.float32)
                 ref = element.to_analysis(ref_nat.astype(np.float64))
                 sums[e].add(t, p, ref, t_nat, p_nat)
-                gr, gc = r + win.row0, c + win.col0
-                block = (gr // edge) * n_blocks_col + gc // edge
-                np.add.at(block_n[e], block, 1.0)
-                np.add.at(block_sse[e], block, (p - t) ** 2)
-                np.add.at(block_ref[e], block, (ref - t) ** 2)
+                # tiles are whole blocks, so each block's sum comes from one tile
+                block = grid_block_ids(r + win.row0, c + win.col0, grid.width, edge)
+                block_n[e] += np.bincount(block, minlength=n_blocks)
+                block_sse[e] += np.bincount(block, weights=(p - t) ** 2, minlength=n_blocks)
+                block_ref[e] += np.bincount(block, weights=(ref - t) ** 2, minlength=n_blocks)
                 _add_consistency(sums[e], core[e], valid, lowres[e], win, scale, element)
     return TiledResult(
         metrics=_table(scene, sums, scale),
@@ -399,13 +409,12 @@ def _add_consistency(
 
 def _table(scene: DiskScene, sums: list[_Sums], scale: int) -> MetricTable:
     from geochem_bench import metrics
-    from geochem_bench.scoring import _clean
 
     table: MetricTable = {}
     skills, rmse_nat, mean_nat = [], [], []
     for element, s in zip(scene.elements, sums):
         row = s.metrics()
-        table[element.symbol] = _clean(row)
+        table[element.symbol] = finite_or_none(row)
         skills.append(row.get("skill", math.nan))
         rmse_nat.append(row.get("rmse_natural", math.nan))
         mean_nat.append(s.s["nat_t"] / s.n if s.n else math.nan)
@@ -413,7 +422,7 @@ def _table(scene: DiskScene, sums: list[_Sums], scale: int) -> MetricTable:
         "skill": float(np.mean(skills)),
         "ergas": metrics.ergas(np.array(rmse_nat), np.array(mean_nat), scale),
     }
-    table[OVERALL] = _clean(overall)
+    table[OVERALL] = finite_or_none(overall)
     return table
 
 
@@ -424,16 +433,10 @@ def _blocks(
     sse: NDArray[np.float64],
     ref: NDArray[np.float64],
 ) -> dict[str, ErrorBlocks]:
-    out = {}
-    for e, element in enumerate(scene.elements):
-        keep = n[e] > 0
-        out[element.symbol] = ErrorBlocks(
-            block_edge_cells=edge,
-            n=n[e][keep].astype(np.int64).tolist(),
-            sse=sse[e][keep].tolist(),
-            sse_reference=ref[e][keep].tolist(),
-        )
-    return out
+    return {
+        element.symbol: blocks_from_sums(edge, n[e], sse[e], ref[e])
+        for e, element in enumerate(scene.elements)
+    }
 
 
 @contextmanager
