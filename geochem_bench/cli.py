@@ -646,7 +646,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         for path_in_repo, _ in bundle.files:
             print(f"  {path_in_repo}")
         return 0
-    url = submit(args.results, repo, create_pr=not args.no_pr)
+    url = submit(bundle, repo, create_pr=not args.no_pr)
     print(f"submitted: {url}")
     return 0
 

@@ -216,7 +216,7 @@ def with_retries(
 
 
 def submit(
-    results_dir: str | Path,
+    results: str | Path | SubmissionBundle,
     repo_id: str = DEFAULT_REPO,
     *,
     create_pr: bool = True,
@@ -227,7 +227,8 @@ def submit(
     """Validate a results folder and upload it in one commit.
 
     Args:
-        results_dir: the evaluate ``--out`` folder of one submission.
+        results: the evaluate ``--out`` folder of one submission, or the bundle
+            :func:`prepare_submission` already made of it (not validated twice).
         repo_id: the results dataset repository.
         create_pr: open a pull request (default; outside contributors cannot push to main).
         token: a Hub token; by default huggingface_hub's own lookup.
@@ -244,7 +245,7 @@ def submit(
     """
     from huggingface_hub import CommitOperationAdd
 
-    bundle = prepare_submission(results_dir)
+    bundle = results if isinstance(results, SubmissionBundle) else prepare_submission(results)
     api = _api(token)
     info = with_retries(
         lambda: api.repo_info(repo_id, repo_type="dataset", files_metadata=False),

@@ -61,13 +61,6 @@ class Leaderboard:
     suite_task_ids: list[str] = field(default_factory=list)
     benchmark_version: str = BENCHMARK_VERSION
 
-    def task_score(self, submission: str, version: str, task_id: str) -> TaskScore | None:
-        """The score of one submission on one task, if it has one."""
-        for score in self.tasks:
-            if (score.submission, score.version, score.task_id) == (submission, version, task_id):
-                return score
-        return None
-
 
 def collect_records(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], list[Skipped]]:
     """Read every ``fold-*.json`` under ``root``; invalid or stale files are skipped."""
