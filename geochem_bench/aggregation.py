@@ -143,9 +143,8 @@ def _stream(seed: int, *names: object) -> np.random.Generator:
 def _block_weights(n_blocks: int, n_boot: int, rng: np.random.Generator) -> NDArray[np.float64]:
     # How often each block is drawn in each replicate: drawing n_blocks blocks with replacement.
     draws = rng.integers(0, n_blocks, size=(n_boot, n_blocks))
-    counts = np.zeros((n_boot, n_blocks))
-    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
-    return counts
+    flat = (np.arange(n_boot)[:, None] * n_blocks + draws).ravel()
+    return np.bincount(flat, minlength=n_boot * n_blocks).reshape(n_boot, n_blocks).astype(float)
 
 
 def _fold_replicates(
