@@ -116,12 +116,7 @@ def evaluate(
         from geochem_bench.ray_executor import evaluate_on_ray
 
         return evaluate_on_ray(submission, tasks, options)
-    info = submission_info(submission)
-
-    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
-        return _produce(submission, inputs, options)
-
-    return _run_suite(info, tasks, options, produce)
+    return _run_suite(submission_info(submission), tasks, options, _model(submission, options))
 
 
 def submission_info(submission: Submission) -> SubmissionInfo:
@@ -134,10 +129,15 @@ def submission_info(submission: Submission) -> SubmissionInfo:
     )
 
 
-def _produce(submission: Submission, inputs: TaskInputs, options: RunOptions) -> _Outcome:
-    if options.isolation == "inline":
-        return _run_inline(submission, inputs, options.seed)
-    return _run_in_child(submission, inputs, options)
+def _model(submission: Submission, options: RunOptions) -> Producer:
+    """Run the submission's model on a fold, in a child process or inline per ``isolation``."""
+
+    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
+        if options.isolation == "inline":
+            return _run_inline(submission, inputs, options.seed)
+        return _run_in_child(submission, inputs, options)
+
+    return produce
 
 
 def reusable_record(
@@ -159,10 +159,7 @@ def run_fold(
     """
     scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
     split = task_split(scene, task) if task.protocol != "grid" else None
-
-    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
-        return _produce(submission, inputs, options)
-
+    produce = _model(submission, options)
     return _fold_record(submission_info(submission), task, fold, scene, split, options, produce)
 
 
