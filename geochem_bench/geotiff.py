@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,6 +14,32 @@ from geochem_bench.grid import GridSpec
 from geochem_bench.task import Prediction
 
 STD_SUFFIX = "_std"
+
+
+def windowed_profile(
+    grid: GridSpec, count: int, dtype: str = "float32", nodata: float | None = None
+) -> dict[str, Any]:
+    """The rasterio profile of a GeoTIFF written window by window.
+
+    256 x 256 blocks, so windows aligned to them write whole blocks; BigTIFF when the file
+    outgrows 4 GiB.
+    """
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "height": grid.height,
+        "width": grid.width,
+        "count": count,
+        "dtype": dtype,
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "BIGTIFF": "IF_SAFER",
+    }
+    if nodata is not None:
+        profile["nodata"] = nodata
+    return profile
 
 
 def write_raster(

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from geochem_bench.atomic import atomic_path, write_text_atomic
 from geochem_bench.elements import Element
+from geochem_bench.geotiff import windowed_profile
 from geochem_bench.grid import GridSpec
 from geochem_bench.store import STORE_FORMAT
 from geochem_bench.tiled import Window, tiles
@@ -135,21 +136,7 @@ def write_large_synthetic(
     ):
         paths = {"covariates": cov_tmp, "truth": truth_tmp, "valid": valid_tmp}
         files = {
-            name: rasterio.open(
-                paths[name],
-                "w",
-                driver="GTiff",
-                height=size,
-                width=size,
-                count=count,
-                dtype=dtype,
-                crs=CRS,
-                transform=grid.transform,
-                tiled=True,
-                blockxsize=256,
-                blockysize=256,
-                BIGTIFF="IF_SAFER",
-            )
+            name: rasterio.open(paths[name], "w", **windowed_profile(grid, count, dtype))
             for name, (count, dtype) in specs.items()
         }
         try:

@@ -450,24 +450,12 @@ def _prediction_writer(
     import rasterio
 
     from geochem_bench.atomic import atomic_path
+    from geochem_bench.geotiff import windowed_profile
 
     with (
         atomic_path(path, suffix=".tif") as tmp,
         rasterio.open(
-            tmp,
-            "w",
-            driver="GTiff",
-            height=scene.grid.height,
-            width=scene.grid.width,
-            count=len(scene.elements),
-            dtype="float32",
-            crs=scene.grid.crs,
-            transform=scene.grid.transform,
-            tiled=True,
-            blockxsize=256,
-            blockysize=256,
-            nodata=np.nan,
-            BIGTIFF="IF_SAFER",
+            tmp, "w", **windowed_profile(scene.grid, len(scene.elements), nodata=np.nan)
         ) as dst,
     ):
         yield lambda data, win: dst.write(data, window=win.rasterio())
