@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from geochem_bench import BENCHMARK_VERSION
+from geochem_bench.leaderboard import record_problem
 from geochem_bench.registry import suite_tasks
-from geochem_bench.results import ResultRecord, read_result, result_path, safe_name
+from geochem_bench.results import ResultRecord, read_result, safe_name
 from geochem_bench.submission import CARD_NAME, SubmissionCard, read_card
 
 if TYPE_CHECKING:
@@ -118,37 +119,28 @@ def prepare_submission(results_dir: str | Path) -> SubmissionBundle:
     records: list[ResultRecord] = []
     files: list[tuple[str, Path]] = []
     namespace = f"{RESULTS_DIR}/{safe_name(card.name)}/{safe_name(card.version)}"
+    suite = {t.id: t for t in suite_tasks()}
     for path in sorted(base.rglob("fold-*.json")):
         try:
             record = read_result(path)
         except ValueError as exc:
             problems.append(str(exc).splitlines()[0])
             continue
-        if record.benchmark_version != BENCHMARK_VERSION:
-            problems.append(
-                f"{path}: benchmark version {record.benchmark_version}, the leaderboard takes "
-                f"{BENCHMARK_VERSION}; rerun with the current geochem-bench"
-            )
-        expected = result_path(out_dir, card.name, card.version, record.task.id, record.fold)
         if (record.submission.name, record.submission.version) != (card.name, card.version):
             problems.append(
                 f"{path}: record of {record.submission.name} {record.submission.version}, "
                 f"the card is {card.name} {card.version}"
             )
-        elif expected.resolve() != path.resolve():
-            problems.append(f"{path}: misplaced, expected at {expected}")
+        elif (reason := record_problem(record, path, out_dir, suite)) is not None:
+            # what the board would skip is refused here, with the same reason
+            problems.append(f"{path}: {reason}")
         records.append(record)
         files.append((f"{namespace}/{path.relative_to(base).as_posix()}", path))
     have = {(r.task.id, r.fold) for r in records}
-    versions = {r.task.id: r.task.version for r in records}
-    for task in suite_tasks():
+    for task in suite.values():  # stale task versions were refused record by record above
         missing = [k for k in task.folds if (task.id, k) not in have]
         if missing:
             problems.append(f"{task.id}: no record for fold(s) {missing}")
-        elif versions.get(task.id) != task.version:
-            problems.append(
-                f"{task.id}: task version {versions.get(task.id)}, current {task.version}"
-            )
     if problems:
         raise SubmissionRefused(
             f"cannot submit {base}: {len(problems)} problem(s)\n  - " + "\n  - ".join(problems)

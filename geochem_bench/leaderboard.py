@@ -80,7 +80,7 @@ def collect_records(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], 
         except (ValueError, OSError) as exc:
             skipped.append(Skipped(shown, _first_line(str(exc))))
             continue
-        reason = _problem(record, path, root, expected)
+        reason = record_problem(record, path, root, expected)
         if reason is not None:
             skipped.append(Skipped(shown, reason))
         else:
@@ -94,9 +94,17 @@ def _first_line(text: str) -> str:
     return " ".join(lines[:3]) if lines else text
 
 
-def _problem(
-    record: ResultRecord, path: Path, root: Path, expected: Mapping[str, TaskSpec]
+def record_problem(
+    record: ResultRecord, path: Path, root: Path, expected: Mapping[str, TaskSpec] | None = None
 ) -> str | None:
+    """Why a valid record cannot count on the board (None if it can).
+
+    Another benchmark or task version, a task outside the suite, a path that is not the one
+    its submission, version, task and fold give, impossible metric values, or error blocks
+    that contradict its RMSE. ``expected``: the suite's tasks by id (default: looked up).
+    """
+    if expected is None:
+        expected = {t.id: t for t in suite_tasks()}
     if record.benchmark_version != BENCHMARK_VERSION:
         return (
             f"benchmark version {record.benchmark_version}, this board is {BENCHMARK_VERSION}: "

@@ -245,3 +245,19 @@ def test_one_submission_folder_of_a_shared_results_folder_can_be_submitted(resul
     bundle = prepare_submission(results / "bicubic" / version)
     assert bundle.card.name == "bicubic" and len(bundle.records) == 73
     assert all(p.startswith(f"results/bicubic/{version}/") for p, _ in bundle.files)
+
+
+def test_records_the_board_would_skip_are_refused(hub, results):
+    path = next(p for p in _record_files(results) if "meuse/zn" in p.as_posix())
+    data = json.loads(path.read_text())
+    data["metrics"]["Zn"]["rmse"] *= 0.5  # the error blocks still give the true RMSE
+    path.write_text(json.dumps(data))
+    stale = next(p for p in _record_files(results) if "jura/cd/s10/points" in p.as_posix())
+    data = json.loads(stale.read_text())
+    data["task"]["version"] = "0"
+    stale.write_text(json.dumps(data))
+    with pytest.raises(SubmissionRefused) as info:
+        submit(results, REPO)
+    message = str(info.value)
+    assert "error blocks give RMSE" in message and "version 0 is stale" in message
+    assert hub.requests == []
