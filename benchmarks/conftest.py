@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from geochem_bench.synthetic import SyntheticConfig, generate_synthetic
+from geochem_bench.scenes.synthetic import SyntheticConfig, generate_synthetic
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def run(executor: str, baselines: list[str], tasks: list[str], root: str, out: P
     start = time.perf_counter()
     for name in baselines:
         cmd = [
-            sys.executable, "-m", "geochem_bench.cli", "evaluate", f"baselines/{name}",
+            sys.executable, "-m", "geochem_bench.cli.main", "evaluate", f"baselines/{name}",
             "--out", str(out), "--root", root, "--executor", executor, "--no-resume",
         ]  # fmt: skip
         if tasks:

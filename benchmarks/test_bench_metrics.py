@@ -12,10 +12,10 @@ from skimage.metrics import structural_similarity
 from sklearn.metrics import average_precision_score
 
 from geochem_bench import metrics
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.evaluation.scoring import score_fold, validate_prediction
 from geochem_bench.models.upsampling import upsample_lowres
-from geochem_bench.protocols import build_fold
-from geochem_bench.scoring import score_fold, validate_prediction
-from geochem_bench.task import TaskSpec
+from geochem_bench.tasks.protocols import build_fold
 
 
 @pytest.fixture(scope="module")

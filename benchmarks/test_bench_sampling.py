@@ -30,7 +30,7 @@ GROUP = f"{DRAWS} random {PATCH}x{PATCH} patches, 25 bands"
 
 @pytest.fixture(scope="module")
 def lapland_root(tmp_path_factory):
-    from geochem_bench.registry import load_scene
+    from geochem_bench.scenes.registry import load_scene
 
     root = tmp_path_factory.mktemp("data")
     load_scene("lapland-iocg", root=root, download=True, mirror=str(RAW))
@@ -39,7 +39,7 @@ def lapland_root(tmp_path_factory):
 
 @pytest.mark.benchmark(group=GROUP)
 def test_geochem_bench_dataset(benchmark, lapland_root):
-    from geochem_bench.torch_data import LaplandIOCGDataset
+    from geochem_bench.torch.datasets import LaplandIOCGDataset
 
     dataset = LaplandIOCGDataset(
         root=lapland_root, task="lapland-iocg/cu/s40/points", patch_size=PATCH

@@ -4,7 +4,7 @@ For each size, a tileable synthetic scene (value noise; Cu log10 + Fe linear, 4 
 generated tile by tile into a scratch folder, then evaluated with bicubic upsampling at x8 in
 a fresh child process, whose peak RSS and wall time are measured (``os.wait4``):
 
-- ``tiled``: :func:`geochem_bench.tiled.evaluate_tiled`, 1024² tiles;
+- ``tiled``: :func:`geochem_bench.evaluation.tiled.evaluate_tiled`, 1024² tiles;
 - ``in-memory``: the harness path (read the whole scene, build the fold, predict, score),
   for sizes up to ``--in-memory-max``.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 TILED = """
 import sys
 from geochem_bench.models.upsampling import BicubicUpsampling
-from geochem_bench.tiled import DiskScene, evaluate_tiled
+from geochem_bench.evaluation.tiled import DiskScene, evaluate_tiled
 r = evaluate_tiled(DiskScene.open(sys.argv[1]), 8, BicubicUpsampling(), tile=1024)
 print(r.metrics["Cu"]["rmse"], r.metrics["Fe"]["rmse"])
 """
@@ -37,10 +37,10 @@ print(r.metrics["Cu"]["rmse"], r.metrics["Fe"]["rmse"])
 IN_MEMORY = """
 import sys
 from geochem_bench.models.upsampling import BicubicUpsampling, upsample_lowres
-from geochem_bench.protocols import build_fold
-from geochem_bench.scoring import error_blocks, score_fold, validate_prediction
-from geochem_bench.store import read_scene
-from geochem_bench.task import TaskSpec
+from geochem_bench.tasks.protocols import build_fold
+from geochem_bench.evaluation.scoring import error_blocks, score_fold, validate_prediction
+from geochem_bench.data.store import read_scene
+from geochem_bench.core.task import TaskSpec
 scene = read_scene(sys.argv[1])
 inputs, held_out = build_fold(scene, TaskSpec(scene.name, ("Cu", "Fe"), 8, "grid"), 0)
 prediction = validate_prediction(BicubicUpsampling().predict(inputs), inputs)
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args()
 
-    from geochem_bench.tileable_synthetic import write_large_synthetic
+    from geochem_bench.data.tileable_synthetic import write_large_synthetic
 
     rows = []
     for size in args.sizes:

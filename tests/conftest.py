@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geochem_bench.registry import get_task, load_scene
-from geochem_bench.scene import Scene
+from geochem_bench.core.scene import Scene
+from geochem_bench.scenes.registry import get_task, load_scene
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +35,7 @@ import os  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from geochem_bench.sources import RawFile, sha256_of  # noqa: E402
+from geochem_bench.data.sources import RawFile, sha256_of  # noqa: E402
 
 #: The real raw data (never committed): $GEOCHEM_BENCH_RAW, else ../shared/raw beside the repo.
 RAW_DIR = Path(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from geochem_bench.aggregation import (
+from geochem_bench.board.aggregation import (
     Interval,
     SuiteScore,
     interquartile_mean,
@@ -16,7 +16,7 @@ from geochem_bench.aggregation import (
     score_suite,
     score_task,
 )
-from geochem_bench.results import (
+from geochem_bench.evaluation.records import (
     DatasetInfo,
     ErrorBlocks,
     Hardware,

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from geochem_bench.citations import ALWAYS, SCENE_REFERENCES, bibtex, citation_keys
-from geochem_bench.cli import main
-from geochem_bench.registry import scenes
+from geochem_bench.board.citations import ALWAYS, SCENE_REFERENCES, bibtex, citation_keys
+from geochem_bench.cli.main import main
+from geochem_bench.scenes.registry import scenes
 
 
 def test_every_scene_has_references_and_every_key_resolves():
@@ -29,9 +29,10 @@ def test_cite_prints_exactly_what_the_tasks_used(capsys):
 
 
 def test_cite_from_a_results_folder(tmp_path, capsys):
-    from geochem_bench.harness import RunOptions, evaluate
-    from geochem_bench.registry import list_tasks
-    from geochem_bench.submission import load_submission
+    from geochem_bench.evaluation.executors import evaluate
+    from geochem_bench.evaluation.harness import RunOptions
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.scenes.registry import list_tasks
 
     evaluate(
         load_submission("geochem_bench.models:BicubicUpsampling", name="b"),

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from geochem_bench.cli import main
+from geochem_bench.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,7 +19,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_and_list_do_not_import_torch():
     code = (
         "import sys\n"
-        "from geochem_bench.cli import main\n"
+        "from geochem_bench.cli.main import main\n"
         "for argv in (['list'], ['list', '--json']):\n"
         "    main(argv)\n"
         "try:\n"
@@ -154,7 +154,7 @@ def test_demo(tmp_path):
         [
             sys.executable,
             "-m",
-            "geochem_bench.cli",
+            "geochem_bench.cli.main",
             "demo",
             "--out",
             str(tmp_path),

@@ -7,16 +7,17 @@ import json
 
 import pytest
 
-from geochem_bench.cli import main
-from geochem_bench.harness import RunOptions, evaluate
-from geochem_bench.task import TaskSpec
+from geochem_bench.cli.main import main
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
 
 TINY = {"steps": 3, "finetune_steps": 2, "batch": 2, "fine_crop": 32}
 
 
 @pytest.mark.parametrize("protocol", ["grid", "points", "transfer"])
 def test_fusion_cnn_smoke(tmp_path, protocol):
-    from geochem_bench.submission import Submission
+    from geochem_bench.evaluation.submission import Submission
 
     n_folds = 1 if protocol == "grid" else 2
     task = TaskSpec("synthetic", ("Cu",), 16, protocol, n_folds=n_folds, target_fraction=0.5)
@@ -55,8 +56,8 @@ def test_train_cnn_writes_hashed_weights(tmp_path):
 
 def test_predict_needs_fit():
     from geochem_bench.models.fusion_cnn import FusionCNN
-    from geochem_bench.protocols import build_fold
-    from geochem_bench.registry import get_task, load_scene
+    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.tasks.protocols import build_fold
 
     inputs, _ = build_fold(load_scene("synthetic"), get_task("synthetic/all/s16/grid"), 0)
     with pytest.raises(RuntimeError, match="fit"):

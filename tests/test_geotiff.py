@@ -5,13 +5,13 @@ import pytest
 import rasterio
 from affine import Affine
 
-from geochem_bench.geotiff import read_prediction, write_prediction
-from geochem_bench.harness import RunOptions, score_predictions
+from geochem_bench.core.task import Prediction
+from geochem_bench.data.geotiff import read_prediction, write_prediction
+from geochem_bench.errors import InvalidPrediction
+from geochem_bench.evaluation.harness import RunOptions, score_predictions
 from geochem_bench.models.upsampling import upsample_lowres
-from geochem_bench.protocols import build_fold
-from geochem_bench.registry import get_task, list_tasks
-from geochem_bench.scoring import InvalidPrediction
-from geochem_bench.task import Prediction
+from geochem_bench.scenes.registry import get_task, list_tasks
+from geochem_bench.tasks.protocols import build_fold
 
 GRID = "synthetic/all/s16/grid"
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from affine import Affine
 
-from geochem_bench.grid import GridSpec, block_mean, points_block_mean
+from geochem_bench.core.grid import GridSpec, block_mean, points_block_mean
 
 
 def make_grid(h: int = 10, w: int = 7) -> GridSpec:

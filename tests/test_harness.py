@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from geochem_bench.harness import RunOptions, evaluate
-from geochem_bench.registry import list_tasks
-from geochem_bench.results import load_results, read_result
-from geochem_bench.submission import load_submission
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
+from geochem_bench.evaluation.records import load_results, read_result
+from geochem_bench.evaluation.submission import load_submission
+from geochem_bench.scenes.registry import list_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = Path(__file__).with_name("broken_models.py")
@@ -114,7 +115,7 @@ def test_interrupted_run_resumes(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "geochem_bench.cli",
+        "geochem_bench.cli.main",
         "evaluate",
         f"{BROKEN}:SlowBicubic",
         "--tasks",
@@ -149,11 +150,11 @@ def test_two_evaluations_writing_one_folder_lose_and_mix_nothing(tmp_path):
     import subprocess
     import sys
 
-    from geochem_bench.results import load_results
+    from geochem_bench.evaluation.records import load_results
 
     def launch(model: str) -> subprocess.Popen[bytes]:
         code = (
-            "import sys; from geochem_bench.cli import main; "
+            "import sys; from geochem_bench.cli.main import main; "
             f"sys.exit(main(['evaluate', '{model}', '--tasks', 'synthetic/*', "
             f"'--out', r'{tmp_path}', '--no-resume', '--isolation', 'inline']))"
         )

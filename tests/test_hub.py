@@ -12,17 +12,17 @@ import httpx2
 import pyarrow.parquet as pq
 import pytest
 
-from geochem_bench.cli import main
-from geochem_bench.hub import (
+from geochem_bench.board.hub import (
     HubUnavailable,
     SubmissionRefused,
     prepare_submission,
     publish_board,
     submit,
 )
-from geochem_bench.leaderboard import load_leaderboard
-from geochem_bench.rendering import write_board
-from geochem_bench.submission import SubmissionCard, write_card
+from geochem_bench.board.leaderboard import load_leaderboard
+from geochem_bench.board.rendering import write_board
+from geochem_bench.cli.main import main
+from geochem_bench.evaluation.submission import SubmissionCard, write_card
 from tests.fake_hub import FakeHub
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
@@ -181,7 +181,7 @@ def test_publish_uploads_board_table_and_card_in_one_commit(hub, tmp_path):
     board = load_leaderboard(OFFICIAL, n_boot=50)
     folder = tmp_path / "board"
     write_board(board, folder)
-    from geochem_bench.leaderboard import collect_records
+    from geochem_bench.board.leaderboard import collect_records
 
     records = [r for _, r in collect_records(OFFICIAL)[0]]
     publish_board(folder, records, REPO, sleep=lambda s: None)
@@ -217,7 +217,7 @@ def test_leaderboard_from_the_hub_downloads_the_records(hub, tmp_path, monkeypat
         )
     hub.files["README.md"] = b"card"
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    from geochem_bench.hub import download_results
+    from geochem_bench.board.hub import download_results
 
     local = download_results(REPO, cache_dir=tmp_path / "cache")
     assert len(list(local.rglob("fold-*.json"))) == 6

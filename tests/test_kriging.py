@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geochem_bench.harness import RunOptions, evaluate
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
+from geochem_bench.evaluation.submission import load_submission
 from geochem_bench.models.kriging import auto_nlags, fit_ordinary_kriging, krige_points
-from geochem_bench.submission import load_submission
-from geochem_bench.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,7 +97,7 @@ def test_covariable_kriging_uses_covariables_measured_at_held_out_sites(scene):
     from dataclasses import replace
 
     from geochem_bench.models.covariable_kriging import CovariableKriging, covariable_symbols
-    from geochem_bench.protocols import build_fold
+    from geochem_bench.tasks.protocols import build_fold
 
     points = scene.points
     values = points.values.copy()

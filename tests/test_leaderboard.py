@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from geochem_bench.leaderboard import load_leaderboard
-from geochem_bench.rendering import (
+from geochem_bench.board.leaderboard import load_leaderboard
+from geochem_bench.board.rendering import (
     CSV_NAME,
     HTML_NAME,
     MARKDOWN_NAME,
@@ -158,8 +158,8 @@ def test_static_page_shows_table_and_plot_in_chromium(tmp_path, official_board):
 def test_model_index_lists_every_task_with_skill_and_rmse(official_board, capsys):
     import yaml
 
-    from geochem_bench.cli import main
-    from geochem_bench.model_index import model_index, model_index_yaml
+    from geochem_bench.board.model_index import model_index, model_index_yaml
+    from geochem_bench.cli.main import main
 
     index = model_index(official_board, "idw")
     results = index["model-index"][0]["results"]

@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from geochem_bench.protocols import build_fold, task_split
-from geochem_bench.samples import Samples
-from geochem_bench.task import TaskInputs
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.task import TaskInputs
+from geochem_bench.tasks.protocols import build_fold, task_split
 
 
 def _perturbed(scene, rows, columns):

@@ -4,10 +4,10 @@ import dataclasses
 
 import numpy as np
 
+from geochem_bench.core.samples import Samples
 from geochem_bench.models import InverseDistanceWeighting
-from geochem_bench.protocols import build_fold
-from geochem_bench.registry import get_task
-from geochem_bench.samples import Samples
+from geochem_bench.scenes.registry import get_task
+from geochem_bench.tasks.protocols import build_fold
 
 
 def test_idw_honours_samples_and_stays_in_range(scene):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from geochem_bench import metrics
-from geochem_bench.aggregation import interquartile_mean, score_task
-from geochem_bench.grid import block_mean
+from geochem_bench.board.aggregation import interquartile_mean, score_task
+from geochem_bench.core.grid import block_mean
 from tests.test_aggregation import make_record
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=64)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geochem_bench.grid import block_mean
-from geochem_bench.protocols import build_fold, task_split
-from geochem_bench.registry import get_task
-from geochem_bench.task import TaskSpec
+from geochem_bench.core.grid import block_mean
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.scenes.registry import get_task
+from geochem_bench.tasks.protocols import build_fold, task_split
 
 
 def test_grid_protocol_lowres_is_block_mean_of_truth(scene):

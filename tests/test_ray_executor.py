@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import ray  # the dev extra installs it; users get it with geochem-bench[ray]
 
-from geochem_bench.harness import RunOptions, evaluate
-from geochem_bench.registry import list_tasks
-from geochem_bench.submission import load_submission
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
+from geochem_bench.evaluation.submission import load_submission
+from geochem_bench.scenes.registry import list_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVENANCE = ("timestamp", "runtime", "peak_memory_mb", "hardware")

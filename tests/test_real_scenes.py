@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geochem_bench.protocols import build_fold, task_split
-from geochem_bench.registry import list_tasks
+from geochem_bench.data.store import read_scene
 from geochem_bench.scenes import (
     REAL_SCENES,
     Jura,
@@ -21,7 +20,8 @@ from geochem_bench.scenes import (
     SceneNotFoundError,
     WalkerLake,
 )
-from geochem_bench.store import read_scene
+from geochem_bench.scenes.registry import list_tasks
+from geochem_bench.tasks.protocols import build_fold, task_split
 
 from .conftest import RAW_DIR
 
@@ -170,7 +170,7 @@ def test_every_scene_evaluates_through_the_cli(built_root, tmp_path):
         [
             sys.executable,
             "-m",
-            "geochem_bench.cli",
+            "geochem_bench.cli.main",
             "evaluate",
             str(ROOT / "baselines" / "idw"),
             "--tasks",

@@ -4,10 +4,17 @@ import json
 
 import pytest
 
-from geochem_bench.harness import RunOptions, evaluate
-from geochem_bench.registry import list_tasks
-from geochem_bench.results import ResultRecord, json_schema, read_result, result_path, safe_name
-from geochem_bench.submission import load_submission
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
+from geochem_bench.evaluation.records import (
+    ResultRecord,
+    json_schema,
+    read_result,
+    result_path,
+    safe_name,
+)
+from geochem_bench.evaluation.submission import load_submission
+from geochem_bench.scenes.registry import list_tasks
 
 
 @pytest.fixture(scope="module")

@@ -3,16 +3,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geochem_bench.models.upsampling import upsample_lowres
-from geochem_bench.protocols import build_fold
-from geochem_bench.registry import get_task
-from geochem_bench.scoring import (
+from geochem_bench.core.task import Prediction
+from geochem_bench.evaluation.scoring import (
     InvalidPrediction,
     error_blocks,
     score_fold,
     validate_prediction,
 )
-from geochem_bench.task import Prediction
+from geochem_bench.models.upsampling import upsample_lowres
+from geochem_bench.scenes.registry import get_task
+from geochem_bench.tasks.protocols import build_fold
 
 
 @pytest.fixture()

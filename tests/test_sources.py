@@ -5,7 +5,14 @@ import threading
 
 import pytest
 
-from geochem_bench.sources import MIRROR_ENV, ChecksumError, RawFile, fetch, sha256_of, source_of
+from geochem_bench.data.sources import (
+    MIRROR_ENV,
+    ChecksumError,
+    RawFile,
+    fetch,
+    sha256_of,
+    source_of,
+)
 
 from .conftest import RAW_DIR, require_raw
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geochem_bench.splits import SampleSplit, spatial_block_kfold
+from geochem_bench.tasks.splits import SampleSplit, spatial_block_kfold
 
 
 def make_points(rng, n=400):

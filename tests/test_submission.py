@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from geochem_bench.demo import FIRST_BASELINES
+from geochem_bench.cli.demo import FIRST_BASELINES
+from geochem_bench.evaluation.submission import load_submission
 from geochem_bench.models import BicubicUpsampling
-from geochem_bench.submission import load_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,9 +59,10 @@ def test_documented_example_submission_runs_and_writes_its_card(tmp_path):
     import json
     from pathlib import Path
 
-    from geochem_bench.harness import RunOptions, evaluate
-    from geochem_bench.registry import list_tasks
-    from geochem_bench.submission import load_submission
+    from geochem_bench.evaluation.executors import evaluate
+    from geochem_bench.evaluation.harness import RunOptions
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.scenes.registry import list_tasks
 
     folder = Path(__file__).resolve().parents[1] / "examples" / "minimal-submission"
     records = evaluate(
@@ -77,7 +78,7 @@ def test_documented_example_submission_runs_and_writes_its_card(tmp_path):
 def test_config_with_a_model_key_loads_with_a_model_reference():
     from pathlib import Path
 
-    from geochem_bench.submission import SubmissionCard, load_submission
+    from geochem_bench.evaluation.submission import SubmissionCard, load_submission
 
     config = (
         Path(__file__).resolve().parents[1] / "leaderboard/ablations/fusion-cnn-single-factor.toml"

@@ -7,12 +7,13 @@ import shutil
 import numpy as np
 import pytest
 
-from geochem_bench.cli import main
-from geochem_bench.harness import RunOptions, evaluate
-from geochem_bench.registry import list_tasks
+from geochem_bench.cli.main import main
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
+from geochem_bench.evaluation.submission import load_submission
 from geochem_bench.scenes import Meuse
-from geochem_bench.submission import load_submission
-from geochem_bench.survey import SurveyError, make_survey
+from geochem_bench.scenes.registry import list_tasks
+from geochem_bench.scenes.survey import SurveyError, make_survey
 
 from .conftest import RAW_DIR, require_raw
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.stats import skew
 
-from geochem_bench.random_fields import gaussian_random_field
-from geochem_bench.synthetic import SYNTHETIC_VERSION, SyntheticConfig, generate_synthetic
+from geochem_bench.data.random_fields import gaussian_random_field
+from geochem_bench.scenes.synthetic import SYNTHETIC_VERSION, SyntheticConfig, generate_synthetic
 
 
 def test_same_seed_gives_identical_bytes():

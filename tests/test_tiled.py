@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 import rasterio
 
+from geochem_bench.core.tiling import tiles
+from geochem_bench.data.store import write_scene
+from geochem_bench.evaluation.scoring import error_blocks, score_fold, validate_prediction
+from geochem_bench.evaluation.tiled import DiskScene, evaluate_tiled, tiled_lowres
 from geochem_bench.models.upsampling import (
     BackProjectionUpsampling,
     BicubicUpsampling,
     BilinearUpsampling,
     upsample_lowres,
 )
-from geochem_bench.protocols import build_fold
-from geochem_bench.registry import get_task
-from geochem_bench.scoring import error_blocks, score_fold, validate_prediction
-from geochem_bench.store import write_scene
-from geochem_bench.tiled import DiskScene, evaluate_tiled, tiled_lowres, tiles
+from geochem_bench.scenes.registry import get_task
+from geochem_bench.tasks.protocols import build_fold
 
 TILED_METRICS = (
     "n",
@@ -96,8 +97,8 @@ def test_missing_files_are_named(tmp_path):
 
 
 def test_tileable_synthetic_is_the_same_whatever_the_tile(tmp_path):
-    from geochem_bench.tileable_synthetic import generate_window, write_large_synthetic
-    from geochem_bench.tiled import Window
+    from geochem_bench.core.tiling import Window
+    from geochem_bench.data.tileable_synthetic import generate_window, write_large_synthetic
 
     write_large_synthetic(tmp_path / "a", 512, seed=3, tile=256)
     write_large_synthetic(tmp_path / "b", 512, seed=3, tile=512)
@@ -142,9 +143,9 @@ def test_fusion_cnn_predicts_the_same_tiled_as_whole(scene, disk_scene, tmp_path
 
 
 def test_evaluate_tiled_command_writes_a_valid_record(tmp_path, capsys):
-    from geochem_bench.cli import main
-    from geochem_bench.results import read_result
-    from geochem_bench.tileable_synthetic import write_large_synthetic
+    from geochem_bench.cli.main import main
+    from geochem_bench.data.tileable_synthetic import write_large_synthetic
+    from geochem_bench.evaluation.records import read_result
 
     write_large_synthetic(tmp_path / "scene", 256)
     out = tmp_path / "out"

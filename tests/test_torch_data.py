@@ -11,9 +11,9 @@ import torch
 from torch.utils.data import DataLoader
 from torchgeo.datasets import DatasetNotFoundError
 
+from geochem_bench.data.sources import ChecksumError
 from geochem_bench.scenes import Jura, LaplandIOCG, Meuse, Olinda, WalkerLake
-from geochem_bench.sources import ChecksumError
-from geochem_bench.torch_data import (
+from geochem_bench.torch.datasets import (
     FusionDataModule,
     JuraDataset,
     LaplandIOCGDataset,

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from geochem_bench.models.upsampling import fill_empty_cells, upsample, upsample_lowres
-from geochem_bench.protocols import build_fold
-from geochem_bench.registry import get_task
+from geochem_bench.scenes.registry import get_task
+from geochem_bench.tasks.protocols import build_fold
 
 
 @pytest.mark.parametrize(
@@ -66,10 +66,10 @@ def test_upsample_lowres_is_positive_and_masked(scene):
 
 
 def test_back_projection_restores_the_block_means(scene):
+    from geochem_bench.evaluation.scoring import score_fold, validate_prediction
     from geochem_bench.models.upsampling import BackProjectionUpsampling
-    from geochem_bench.protocols import build_fold
-    from geochem_bench.registry import get_task
-    from geochem_bench.scoring import score_fold, validate_prediction
+    from geochem_bench.scenes.registry import get_task
+    from geochem_bench.tasks.protocols import build_fold
 
     inputs, held_out = build_fold(scene, get_task("synthetic/all/s8/grid"), 0)
     reference = upsample_lowres(inputs, "bicubic")

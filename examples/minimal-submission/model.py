@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from geochem_bench.grid import block_mean
+from geochem_bench.core.grid import block_mean
+from geochem_bench.core.task import TaskInputs
 from geochem_bench.models import FusionModel
 from geochem_bench.models.upsampling import upsample_lowres
-from geochem_bench.task import TaskInputs
 
 
 class CovariateDetail(FusionModel):

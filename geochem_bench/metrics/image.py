@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from geochem_bench.grid import block_mean
+from geochem_bench.core.grid import block_mean
+from geochem_bench.errors import InvalidInputError
 
 Array = NDArray[np.floating]
 
@@ -49,7 +50,9 @@ def ssim(
     t = np.asarray(truth, dtype=np.float64)
     p = np.asarray(pred, dtype=np.float64)
     if t.ndim != 2 or t.shape != p.shape:
-        raise ValueError(f"SSIM needs two 2-D fields of one shape, got {t.shape} and {p.shape}")
+        raise InvalidInputError(
+            f"SSIM needs two 2-D fields of one shape, got {t.shape} and {p.shape}"
+        )
     mask = np.ones(t.shape, dtype=bool) if mask is None else mask & np.isfinite(t) & np.isfinite(p)
     if not mask.any() or data_range <= 0:
         return float("nan")

@@ -7,6 +7,8 @@ from numpy.typing import NDArray
 from scipy.special import ndtri
 from scipy.stats import norm
 
+from geochem_bench.errors import InvalidInputError
+
 Array = NDArray[np.floating]
 
 
@@ -23,7 +25,7 @@ def crps_gaussian(truth: Array, mean: Array, std: Array) -> float:
     if y.size == 0:
         return float("nan")
     if np.any(sigma < 0):
-        raise ValueError("a predictive standard deviation cannot be negative")
+        raise InvalidInputError("a predictive standard deviation cannot be negative")
     err = np.abs(y - mu)
     safe = np.where(sigma > 0, sigma, 1.0)
     z = (y - mu) / safe

@@ -6,6 +6,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
 
+from geochem_bench.errors import InvalidInputError
+
 Array = NDArray[np.floating]
 
 
@@ -13,7 +15,7 @@ def _pair(truth: Array, pred: Array) -> tuple[NDArray[np.float64], NDArray[np.fl
     t = np.asarray(truth, dtype=np.float64).ravel()
     p = np.asarray(pred, dtype=np.float64).ravel()
     if t.shape != p.shape:
-        raise ValueError(f"truth and prediction differ in size: {t.size} vs {p.size}")
+        raise InvalidInputError(f"truth and prediction differ in size: {t.size} vs {p.size}")
     return t, p
 
 

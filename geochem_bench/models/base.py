@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 from numpy.typing import NDArray
 
-from geochem_bench.task import Prediction, TaskInputs
+from geochem_bench.core.task import Prediction, TaskInputs
 
 
 class FusionModel(ABC):
@@ -16,11 +16,11 @@ class FusionModel(ABC):
     The harness builds the model from its submission config (keyword arguments of the
     constructor), calls :meth:`fit` once per task fold with the fold's inputs, then
     :meth:`predict` with the same inputs. Everything a model may use is in
-    :class:`~geochem_bench.task.TaskInputs`; held-out values never are.
+    :class:`~geochem_bench.core.task.TaskInputs`; held-out values never are.
 
     ``predict`` returns float32 (E, H, W) in natural units (the units of ``inputs.elements``),
     finite on every ``inputs.valid`` cell and positive for log10 elements; or a
-    :class:`~geochem_bench.task.Prediction` that adds a predictive standard deviation in
+    :class:`~geochem_bench.core.task.Prediction` that adds a predictive standard deviation in
     analysis space. Use ``inputs.seed`` for anything random, so runs are reproducible.
     """
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from geochem_bench.core.task import TaskInputs
 from geochem_bench.models.kriging import OrdinaryKrigingModel, fit_ordinary_kriging, krige_points
-from geochem_bench.task import TaskInputs
 
 #: A covariable must be known at this share of the sites that lack the target.
 _COVERAGE = 0.9

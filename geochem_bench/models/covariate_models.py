@@ -12,10 +12,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
+from geochem_bench.core.task import TaskInputs
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.data_points import cell_features, point_data, prediction_cells
 from geochem_bench.models.upsampling import upsample_lowres
-from geochem_bench.task import TaskInputs
 
 _CHUNK = 500_000
 

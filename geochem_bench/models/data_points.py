@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from geochem_bench.grid import block_mean
-from geochem_bench.task import TaskInputs
+from geochem_bench.core.grid import block_mean
+from geochem_bench.core.task import TaskInputs
+from geochem_bench.errors import InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def point_data(inputs: TaskInputs, e: int, with_features: bool = True) -> PointD
     coarse = element.to_analysis(inputs.lowres[e])
     rows, cols = np.nonzero(np.isfinite(coarse))
     if rows.size == 0:
-        raise ValueError(f"no data for {element.symbol}: no samples and an empty lowres grid")
+        raise InvalidInputError(
+            f"no data for {element.symbol}: no samples and an empty lowres grid"
+        )
     x, y = inputs.lowres_grid.centres(rows, cols)
     if not with_features:
         return PointData(x, y, coarse[rows, cols], np.empty((rows.size, 0)))

@@ -37,7 +37,8 @@ from numpy.typing import NDArray
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from geochem_bench.grid import block_mean
+from geochem_bench.core.grid import block_mean
+from geochem_bench.core.task import TaskInputs
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.upsampling import (
     back_project,
@@ -45,7 +46,6 @@ from geochem_bench.models.upsampling import (
     upsample,
     upsample_lowres,
 )
-from geochem_bench.task import TaskInputs
 
 
 class ResidualFusionNet(nn.Module):
@@ -540,8 +540,8 @@ def _covariable_data(inputs: TaskInputs) -> list[_ElementData]:
 
     The survey's other elements, gridded like the target from every site where they are known.
     """
-    from geochem_bench.elements import Element
-    from geochem_bench.grid import points_block_mean
+    from geochem_bench.core.elements import Element
+    from geochem_bench.core.grid import points_block_mean
 
     assert inputs.points is not None
     targets = {e.symbol for e in inputs.elements}

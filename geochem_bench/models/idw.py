@@ -6,9 +6,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from geochem_bench.core.task import TaskInputs
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.data_points import point_data
-from geochem_bench.task import TaskInputs
 
 _CHUNK = 1 << 20  # query cells per batch, bounds memory on large grids
 
@@ -27,7 +28,7 @@ class InverseDistanceWeighting(FusionModel):
 
     def __init__(self, power: float = 2.0, neighbours: int = 12) -> None:
         if power <= 0 or neighbours < 1:
-            raise ValueError("IDW needs power > 0 and neighbours >= 1")
+            raise InvalidInputError("IDW needs power > 0 and neighbours >= 1")
         self.power = power
         self.neighbours = neighbours
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from geochem_bench.core.task import Prediction, TaskInputs
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.data_points import PointData, cell_features, point_data, prediction_cells
-from geochem_bench.task import Prediction, TaskInputs
 
 _CHUNK = 200_000  # prediction cells per call: bounds memory on national grids
 

@@ -16,9 +16,10 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import NDArray
 
-from geochem_bench.grid import block_mean, fill_nearest
+from geochem_bench.core.grid import block_mean, fill_nearest
+from geochem_bench.core.task import TaskInputs
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.models.base import FusionModel
-from geochem_bench.task import TaskInputs
 
 Method = Literal["nearest", "bilinear", "bicubic"]
 
@@ -53,7 +54,9 @@ def interpolation_matrix(
         cols = base[:, None].astype(np.int64) + np.arange(-1, 3)
         weights = _cubic_kernel(src[:, None] - cols, a)
     else:
-        raise ValueError(f"unknown upsampling method {method!r}; use nearest, bilinear or bicubic")
+        raise InvalidInputError(
+            f"unknown upsampling method {method!r}; use nearest, bilinear or bicubic"
+        )
     cols = np.clip(cols, 0, n_in - 1)
     rows = np.repeat(np.arange(n_out), cols.shape[1])
     return scipy.sparse.csr_matrix((weights.ravel(), (rows, cols.ravel())), shape=(n_out, n_in))
@@ -69,7 +72,9 @@ def upsample(
     """Upsample (E, h, w) to (E, H, W); the coarse grid must hold no NaN."""
     coarse = np.asarray(coarse, dtype=np.float64)
     if not np.isfinite(coarse).all():
-        raise ValueError("coarse grid holds NaN/inf; fill empty cells first (fill_empty_cells)")
+        raise InvalidInputError(
+            "coarse grid holds NaN/inf; fill empty cells first (fill_empty_cells)"
+        )
     height, width = out_shape
     wy = interpolation_matrix(height, coarse.shape[-2], scale, method, a)
     wx = interpolation_matrix(width, coarse.shape[-1], scale, method, a)
@@ -89,7 +94,9 @@ def fill_empty_cells(coarse: NDArray[np.floating]) -> NDArray[np.float64]:
     for e, band in enumerate(filled):
         empty = ~np.isfinite(band)
         if empty.all():
-            raise ValueError(f"band {e} of the coarse grid is empty; nothing to interpolate from")
+            raise InvalidInputError(
+                f"band {e} of the coarse grid is empty; nothing to interpolate from"
+            )
         filled[e] = fill_nearest(band, empty)
     return filled
 

@@ -1,6 +1,7 @@
 """The real scenes of the benchmark, one module each."""
 
-from geochem_bench.scenes.base import RealScene, SceneNotFoundError
+from geochem_bench.errors import SceneNotFoundError
+from geochem_bench.scenes.base import RealScene
 from geochem_bench.scenes.jura import Jura
 from geochem_bench.scenes.lapland_iocg import LaplandIOCG
 from geochem_bench.scenes.meuse import Meuse

@@ -12,17 +12,14 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from geochem_bench.protocols import split_name, task_split
-from geochem_bench.scene import Scene
-from geochem_bench.sources import RawFile, default_root, fetch
-from geochem_bench.store import check_manifest, is_built, read_scene, write_scene
-from geochem_bench.task import TaskSpec
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.data.sources import RawFile, default_root, fetch
+from geochem_bench.data.store import check_manifest, is_built, read_scene, write_scene
+from geochem_bench.errors import SceneNotFoundError
+from geochem_bench.tasks.protocols import split_name, task_split
 
 CARDS = Path(__file__).resolve().parents[2] / "datasets"
-
-
-class SceneNotFoundError(FileNotFoundError):
-    """A scene's files are not under the data root, and downloading was not allowed."""
 
 
 class RealScene(ABC):

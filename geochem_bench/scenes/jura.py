@@ -22,14 +22,15 @@ from typing import Any
 import numpy as np
 from affine import Affine
 
-from geochem_bench.elements import Element
-from geochem_bench.grid import GridSpec
-from geochem_bench.samples import Samples
-from geochem_bench.scene import Scene
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.data.sources import RawFile
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
-from geochem_bench.sources import RawFile
-from geochem_bench.splits import SampleSplit
-from geochem_bench.task import TaskSpec
+from geochem_bench.tasks.splits import SampleSplit
 
 ROCKS = ("Argovian", "Kimmeridgian", "Sequanian", "Portlandian", "Quaternary")
 LANDUSES = ("Forest", "Pasture", "Meadow", "Tillage")
@@ -103,7 +104,9 @@ class Jura(RealScene):
         y = np.concatenate([t.Yloc.to_numpy() * 1000.0 for t in both])
         rows, cols = grid.cell_of(x, y)
         if (rows < 0).any():
-            raise ValueError("a Jura sample lies outside the 50 m grid; the raw file changed")
+            raise InvalidInputError(
+                "a Jura sample lies outside the 50 m grid; the raw file changed"
+            )
         off_grid = ~valid[rows, cols]
         offset = 0
         for table in both:  # off-grid sample cells take the sample's own rock type and land use
@@ -114,7 +117,7 @@ class Jura(RealScene):
             offset += n
         values = np.concatenate([t[list(ELEMENTS)].to_numpy(dtype=np.float64) for t in both])
         if not (values > 0).all():
-            raise ValueError("Jura concentrations must be positive for log10 analysis")
+            raise InvalidInputError("Jura concentrations must be positive for log10 analysis")
         ids = np.arange(1, len(x) + 1, dtype=np.int64)  # 1-259 prediction, 260-359 validation
         samples = Samples(ids=ids, x=x, y=y, values=values, elements=ELEMENTS)
         split = SampleSplit.fixed(

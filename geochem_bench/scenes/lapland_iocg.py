@@ -25,13 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from geochem_bench.elements import Element
-from geochem_bench.grid import GridSpec
-from geochem_bench.samples import Samples
-from geochem_bench.scene import Scene
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.data.sources import RawFile
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
-from geochem_bench.sources import RawFile
-from geochem_bench.task import TaskSpec
 
 ELEMENTS = (
     "Al", "Ba", "Ca", "Co", "Cr", "Cu", "Fe", "K", "La", "Li", "Mg",
@@ -225,13 +226,13 @@ class LaplandIOCG(RealScene):
         x = till.geometry.x.to_numpy(dtype=np.float64)
         y = till.geometry.y.to_numpy(dtype=np.float64)
         if len(np.unique(np.column_stack([x, y]), axis=0)) != len(x):
-            raise ValueError("duplicated till sample locations; the raw file changed")
+            raise InvalidInputError("duplicated till sample locations; the raw file changed")
         columns = [next(c for c in till.columns if c.startswith(f"{el}_ppm")) for el in ELEMENTS]
         values = till[columns].to_numpy(dtype=np.float64).copy()
         values[values <= 0] = np.nan  # censored (below an unrecorded detection limit)
         rows, cols = grid.cell_of(x, y)
         if (rows < 0).any():
-            raise ValueError("a till sample lies outside the AEM grid; the raw file changed")
+            raise InvalidInputError("a till sample lies outside the AEM grid; the raw file changed")
         valid = inside.copy()
         valid[rows, cols] = True
         bands = [np.where(valid, aem, np.nan), np.where(valid, fault_distance, np.nan)]

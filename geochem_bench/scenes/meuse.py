@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from geochem_bench.elements import Element
-from geochem_bench.grid import GridSpec, fill_nearest
-from geochem_bench.samples import Samples
-from geochem_bench.scene import Scene
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec, fill_nearest
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.data.sources import RawFile
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
-from geochem_bench.sources import RawFile
-from geochem_bench.task import TaskSpec
 
 # (file stem, band name, nodata, scale to natural units)
 _LAYERS = (
@@ -194,7 +195,9 @@ class Meuse(RealScene):
         y = table.geometry.y.to_numpy(dtype=np.float64)
         rows, cols = grid.cell_of(x, y)
         if (rows < 0).any():
-            raise ValueError("a Meuse sample lies outside the raster grid; the raw files changed")
+            raise InvalidInputError(
+                "a Meuse sample lies outside the raster grid; the raw files changed"
+            )
         valid = valid.copy()
         valid[rows, cols] = True
         covariates = np.empty((len(bands), *shape), dtype=np.float32)

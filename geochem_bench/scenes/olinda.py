@@ -27,13 +27,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from geochem_bench.elements import Element
-from geochem_bench.grid import GridSpec
-from geochem_bench.random_fields import gaussian_random_field
-from geochem_bench.scene import Scene
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.data.random_fields import gaussian_random_field
+from geochem_bench.data.sources import RawFile
 from geochem_bench.scenes.base import RealScene
-from geochem_bench.sources import RawFile
-from geochem_bench.task import TaskSpec
 
 BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
 FEATURES = ("brightness", "ndvi", "iron_ratio", "clay_ratio", "elevation")

@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 from affine import Affine
 
-from geochem_bench.elements import Element
-from geochem_bench.grid import GridSpec
-from geochem_bench.samples import Samples
-from geochem_bench.scene import Scene
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.data.sources import RawFile
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
-from geochem_bench.sources import RawFile
-from geochem_bench.task import TaskSpec
 
 
 class WalkerLake(RealScene):
@@ -62,7 +63,7 @@ class WalkerLake(RealScene):
         nx, ny = (int(v) for v in np.asarray(getattr(topo, "cells.dim")))
         table = exh.data.reset_index(drop=True)
         if len(table) != nx * ny:
-            raise ValueError(f"walker.exh has {len(table)} cells, expected {nx}x{ny}")
+            raise InvalidInputError(f"walker.exh has {len(table)} cells, expected {nx}x{ny}")
         v = table["V"].to_numpy(dtype=np.float32).reshape(ny, nx)  # row 0 = top
         u = table["U"].to_numpy(dtype=np.float32).reshape(ny, nx)
         top = offset[1] + (ny - 1) * cell[1] + cell[1] / 2

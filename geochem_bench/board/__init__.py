@@ -1,0 +1,1 @@
+"""From records to the public board: aggregation, leaderboard, rendering, Hub, citations."""

@@ -1,0 +1,393 @@
+"""Rendering a leaderboard: terminal table, Markdown, CSV, a plot with intervals, a static page.
+
+Every text output is a pure function of the board (no clocks, no absolute paths), so the
+files committed under ``leaderboard/`` can be checked against a fresh rendering. The HTML page
+is static and self-contained apart from the PNG next to it: any web server or a Hub Space
+serves the folder as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections import defaultdict
+from pathlib import Path
+from typing import Final
+
+from geochem_bench.board.aggregation import CONFIDENCE, N_BOOTSTRAP, Interval, SuiteScore, TaskScore
+from geochem_bench.board.leaderboard import Leaderboard
+from geochem_bench.core.atomic import atomic_path, write_text_atomic
+
+MARKDOWN_NAME: Final = "LEADERBOARD.md"
+CSV_NAME: Final = "leaderboard.csv"
+PLOT_NAME: Final = "leaderboard.png"
+HTML_NAME: Final = "index.html"
+
+_METHOD = (
+    f"Skill = 1 - RMSE / RMSE(bicubic upsampling of the same lowres grid), RMSE in each "
+    f"element's analysis space (log10 for trace elements); task skill = mean over folds of the "
+    f"fold skill (mean over elements); suite score = interquartile mean (IQM) of the task "
+    f"skills. Intervals: {CONFIDENCE:.0%} percentile bootstrap, {N_BOOTSTRAP} replicates, "
+    "resampling held-out blocks (grid protocol) or samples (points protocols) within each fold; "
+    "the suite interval is a stratified bootstrap over tasks. Ranks tie when intervals overlap; "
+    "submissions missing tasks are listed without a rank. MAE is in natural units (mg/kg; Fe "
+    "in %, V on walker-lake in ppm), mean over folds."
+)
+
+
+def _label(score: SuiteScore | TaskScore) -> str:
+    return f"{score.submission} {score.version}"
+
+
+def _rank_text(score: SuiteScore) -> str:
+    return "-" if score.rank is None else str(score.rank)
+
+
+def _ci_text(interval: Interval) -> str:
+    if interval.low is None or interval.high is None:
+        return ""
+    return f"[{interval.low:+.3f}, {interval.high:+.3f}]"
+
+
+def _scenes(board: Leaderboard) -> dict[str, list[str]]:
+    scenes: dict[str, list[str]] = defaultdict(list)
+    for task_id in board.suite_task_ids:
+        scenes[task_id.split("/")[0]].append(task_id)
+    return dict(scenes)
+
+
+def _by_task(board: Leaderboard) -> dict[str, list[TaskScore]]:
+    order = {(s.submission, s.version): i for i, s in enumerate(board.suite)}
+    tasks: dict[str, list[TaskScore]] = defaultdict(list)
+    for score in board.tasks:
+        tasks[score.task_id].append(score)
+    for scores in tasks.values():
+        scores.sort(key=lambda t: (-t.skill.estimate, order.get((t.submission, t.version), 0)))
+    return tasks
+
+
+# --- terminal ------------------------------------------------------------------------------
+
+
+def render_terminal(board: Leaderboard, width: int = 140) -> str:
+    """The suite ranking and a task x submission skill matrix, as text for a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    suite = Table(
+        title=f"geochem-bench v{board.benchmark_version}: suite score (IQM of task skills)"
+    )
+    for column in ("rank", "submission", "IQM skill [95% CI]", "tasks"):
+        suite.add_column(column, justify="left" if column == "submission" else "right")
+    for score in board.suite:
+        suite.add_row(
+            _rank_text(score),
+            _label(score),
+            score.iqm.format(),
+            f"{score.n_tasks}/{score.n_suite_tasks}",
+        )
+    matrix = Table(title="task skill (mean over folds)")
+    longest = max((len(t) for t in board.suite_task_ids), default=4)
+    matrix.add_column("task", no_wrap=True, min_width=longest)
+    for score in board.suite:
+        # header words wrap onto lines; the numbers need 6 characters
+        matrix.add_column(score.submission.replace("-", "- "), justify="right", min_width=6)
+    by_task = _by_task(board)
+    for task_id in board.suite_task_ids:
+        cells = []
+        for score in board.suite:
+            found = next(
+                (
+                    t
+                    for t in by_task.get(task_id, [])
+                    if (t.submission, t.version) == (score.submission, score.version)
+                ),
+                None,
+            )
+            cells.append("" if found is None else f"{found.skill.estimate:+.3f}")
+        matrix.add_row(task_id, *cells)
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(suite)
+    console.print(matrix)
+    if board.skipped:
+        console.print(f"{len(board.skipped)} file(s) skipped:")
+        for item in board.skipped:
+            console.print(f"  {item.path}: {item.reason}", markup=False, highlight=False)
+    return console.export_text()
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+
+def render_markdown(board: Leaderboard) -> str:
+    """The board as a Markdown document: suite table, per-scene task tables, what was left out."""
+    lines = [
+        f"# geochem-bench v{board.benchmark_version} leaderboard",
+        "",
+        "Generated by `geochem-bench leaderboard`; do not edit by hand.",
+        "",
+        _METHOD,
+        "",
+        "## Suite",
+        "",
+        "| rank | submission | version | IQM skill | 95 % CI | tasks |",
+        "|---:|---|---|---:|---|---:|",
+    ]
+    for s in board.suite:
+        lines.append(
+            f"| {_rank_text(s)} | {s.submission} | {s.version} | {s.iqm.estimate:+.3f} "
+            f"| {_ci_text(s.iqm)} "
+            f"| {s.n_tasks}/{s.n_suite_tasks} |"
+        )
+    by_task = _by_task(board)
+    for scene, task_ids in _scenes(board).items():
+        lines += ["", f"## {scene}"]
+        for task_id in task_ids:
+            scores = by_task.get(task_id, [])
+            if not scores:
+                continue
+            elements = scores[0].elements
+            lines += [
+                "",
+                f"### {task_id}",
+                "",
+                "| submission | skill [95 % CI] | "
+                + " | ".join(f"RMSE {e}" for e in elements)
+                + " | "
+                + " | ".join(f"MAE {e}" for e in elements)
+                + " |",
+                "|---|---|" + "---:|" * 2 * len(elements),
+            ]
+            for t in scores:
+                rmse = " | ".join(t.rmse[e].format(signed=False) for e in elements)
+                mae = " | ".join(f"{t.mae_natural[e]:.4g}" for e in elements)
+                lines.append(f"| {_label(t)} | {t.skill.format()} | {rmse} | {mae} |")
+    if board.incomplete:
+        lines += ["", "## Not scored", "", "| submission | task | why |", "|---|---|---|"]
+        lines += [
+            f"| {i.submission} {i.version} | {i.task_id} | {i.reason} |" for i in board.incomplete
+        ]
+    if board.skipped:
+        lines += ["", "## Skipped files", "", "| file | why |", "|---|---|"]
+        lines += [f"| `{s.path}` | {s.reason} |" for s in board.skipped]
+    return "\n".join(lines) + "\n"
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+CSV_COLUMNS: Final = (
+    "submission",
+    "version",
+    "rank",
+    "task",
+    "scene",
+    "protocol",
+    "element",
+    "metric",
+    "estimate",
+    "ci_low",
+    "ci_high",
+)
+
+
+def render_csv(board: Leaderboard) -> str:
+    """Long table: one row per (submission, task, element, metric); task ``suite`` = IQM."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+
+    def number(value: float | None) -> str:
+        return "" if value is None else f"{value:.6g}"
+
+    def numbers(interval: Interval) -> list[str]:
+        return [number(v) for v in (interval.estimate, interval.low, interval.high)]
+
+    ranks = {(s.submission, s.version): s.rank for s in board.suite}
+    for s in board.suite:
+        writer.writerow(
+            [
+                s.submission,
+                s.version,
+                s.rank or "",
+                "suite",
+                "",
+                "",
+                "",
+                "iqm_skill",
+                *numbers(s.iqm),
+            ]
+        )
+    for t in sorted(board.tasks, key=lambda t: (t.submission, t.version, t.task_id)):
+        head = [t.submission, t.version, ranks.get((t.submission, t.version)) or "", t.task_id]
+        head += [t.scene, t.protocol]
+        writer.writerow(
+            [*head, "", "skill"]
+            + [number(v) for v in (t.skill.estimate, t.skill.low, t.skill.high)]
+        )
+        for element in t.elements:
+            r = t.rmse[element]
+            writer.writerow(
+                [*head, element, "rmse"] + [number(v) for v in (r.estimate, r.low, r.high)]
+            )
+    return buffer.getvalue()
+
+
+# --- plot ----------------------------------------------------------------------------------
+
+
+def render_plot(board: Leaderboard, path: str | Path) -> None:
+    """A PNG: suite IQM with intervals, then one panel per scene with each task's skill."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenes = _scenes(board)
+    submissions = [(s.submission, s.version) for s in board.suite]
+    colours = plt.get_cmap("tab20" if len(submissions) > 10 else "tab10")
+    colour = {key: colours(i % colours.N) for i, key in enumerate(submissions)}
+    n_panels = 1 + len(scenes)
+    n_cols = 2
+    n_rows = -(-n_panels // n_cols)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(13, 3.2 * n_rows), squeeze=False, layout="constrained"
+    )
+    flat = list(axes.ravel())
+    ax = flat[0]
+    for y, s in enumerate(reversed(board.suite)):
+        key = (s.submission, s.version)
+        _interval_marker(ax, y, s.iqm, colour[key])
+    ax.set_yticks(range(len(board.suite)))
+    ax.set_yticklabels(
+        [
+            f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
+            for s in reversed(board.suite)
+        ],
+        fontsize=8,
+    )
+    ax.set_title("suite: IQM of task skills (95 % CI)", fontsize=10)
+    ax.axvline(0.0, color="0.6", lw=0.8)
+    by_task = _by_task(board)
+    for ax, (scene, task_ids) in zip(flat[1:], scenes.items(), strict=False):
+        height = 0.8 / max(len(submissions), 1.0)
+        for row, task_id in enumerate(reversed(task_ids)):
+            for t in by_task.get(task_id, []):
+                key = (t.submission, t.version)
+                offset = height * (submissions.index(key) + 0.5)
+                _interval_marker(ax, row - 0.4 + offset, t.skill, colour[key], 3)
+        ax.set_yticks(range(len(task_ids)))
+        ax.set_yticklabels(["/".join(t.split("/")[1:]) for t in reversed(task_ids)], fontsize=8)
+        ax.axvline(0.0, color="0.6", lw=0.8)
+        ax.set_title(f"{scene}: task skill vs bicubic", fontsize=10)
+    for ax in flat[n_panels:]:
+        ax.set_visible(False)
+    handles = [
+        plt.Line2D([], [], color=colour[k], marker="o", ls="", label=f"{k[0]}") for k in submissions
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _interval_marker(
+    ax: object,
+    y: float,
+    interval: Interval,
+    colour: object,
+    size: float = 5,
+) -> None:
+    if interval.low is not None and interval.high is not None:
+        ax.hlines(y, interval.low, interval.high, color=colour, lw=1.5)  # type: ignore[attr-defined]
+    ax.plot([interval.estimate], [y], "o", color=colour, ms=size)  # type: ignore[attr-defined]
+
+
+# --- static page ---------------------------------------------------------------------------
+
+
+def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
+    """A static page: suite table, the plot, per-task tables; no scripts needed to view it."""
+    esc = html.escape
+    rows = "\n".join(
+        f"<tr><td>{_rank_text(s)}</td><td>{esc(s.submission)}</td><td>{esc(s.version)}</td>"
+        f"<td>{s.iqm.estimate:+.3f}</td><td>{_ci_text(s.iqm)}</td>"
+        f"<td>{s.n_tasks}/{s.n_suite_tasks}</td></tr>"
+        for s in board.suite
+    )
+    sections = []
+    by_task = _by_task(board)
+    for scene, task_ids in _scenes(board).items():
+        parts = [f"<h2 id='{esc(scene)}'>{esc(scene)}</h2>"]
+        for task_id in task_ids:
+            scores = by_task.get(task_id, [])
+            if not scores:
+                continue
+            elements = scores[0].elements
+            head = "".join(f"<th>RMSE {esc(e)}</th>" for e in elements)
+            head += "".join(f"<th>MAE {esc(e)}</th>" for e in elements)
+            body = "\n".join(
+                f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
+                + "".join(f"<td>{esc(t.rmse[e].format(signed=False))}</td>" for e in elements)
+                + "".join(f"<td>{t.mae_natural[e]:.4g}</td>" for e in elements)
+                + "</tr>"
+                for t in scores
+            )
+            parts.append(
+                f"<h3>{esc(task_id)}</h3><table class='task'><thead><tr><th>submission</th>"
+                f"<th>skill [95 % CI]</th>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
+            )
+        sections.append("\n".join(parts))
+    skipped = ""
+    if board.skipped:
+        items = "".join(
+            f"<li><code>{esc(s.path)}</code>: {esc(s.reason)}</li>" for s in board.skipped
+        )
+        skipped = f"<h2>Skipped files</h2><ul>{items}</ul>"
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>geochem-bench v{esc(board.benchmark_version)} leaderboard</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right;
+  white-space: nowrap; }}
+th:nth-child(2), td:nth-child(2), .task td:first-child {{ text-align: left; }}
+img {{ max-width: 100%; }}
+p.method {{ color: #444; font-size: 0.9rem; }}
+</style>
+</head>
+<body>
+<h1>geochem-bench v{esc(board.benchmark_version)} leaderboard</h1>
+<p class="method">{esc(_METHOD)}</p>
+<table id="suite"><thead><tr><th>rank</th><th>submission</th><th>version</th><th>IQM skill</th>
+<th>95 % CI</th><th>tasks</th></tr></thead><tbody>
+{rows}
+</tbody></table>
+<img id="plot" src="{esc(plot_name)}" onload="this.dataset.loaded = 'yes'"
+ alt="suite IQM and task skills with 95 % confidence intervals">
+{"".join(sections)}
+{skipped}
+</body>
+</html>
+"""
+
+
+def write_board(board: Leaderboard, folder: str | Path) -> list[Path]:
+    """Write the Markdown, CSV, PNG and HTML renderings into ``folder``; returns the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in (
+        (MARKDOWN_NAME, render_markdown(board)),
+        (CSV_NAME, render_csv(board)),
+        (HTML_NAME, render_html(board)),
+    ):
+        write_text_atomic(folder / name, text)
+        written.append(folder / name)
+    render_plot(board, folder / PLOT_NAME)
+    written.append(folder / PLOT_NAME)
+    return written

@@ -1,0 +1,686 @@
+"""The ``geochem-bench`` command line.
+
+Module-level imports stay minimal (argparse only) so ``--help`` and ``list`` start instantly;
+each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from geochem_bench.errors import GeochemBenchError, InvalidInputError, UnknownNameError
+
+DEFAULT_OUT = "geochem-bench-results"
+
+
+def _parser() -> argparse.ArgumentParser:
+    from geochem_bench import BENCHMARK_VERSION, __version__
+
+    parser = argparse.ArgumentParser(
+        prog="geochem-bench",
+        description=(
+            "Benchmark for fusing low-resolution geochemical maps with high-resolution "
+            "remote sensing."
+        ),
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"geochem-bench {__version__} (benchmark {BENCHMARK_VERSION})",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list tasks with their scene size and licence")
+    p.add_argument("patterns", nargs="*", help="glob patterns on task ids, e.g. 'synthetic/*'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--survey",
+        action="append",
+        help="folder made by make-task whose tasks to include (repeatable)",
+    )
+
+    p = sub.add_parser("info", help="describe one task: scene, elements, grid, folds, licence")
+    p.add_argument("task")
+    _scene_args(p)
+
+    p = sub.add_parser("evaluate", help="run a submission on tasks and write result records")
+    p.add_argument("submission", help="submission folder, 'module:Class' or 'path/file.py:Class'")
+    p.add_argument(
+        "--tasks", nargs="+", metavar="PATTERN", help="task ids or glob patterns (default: all)"
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT})")
+    p.add_argument("--config", help="TOML with [params] for a 'module:Class' submission")
+    p.add_argument("--name", help="submission name (default: from submission.toml or the class)")
+    p.add_argument("--submission-version", dest="submission_version", help="submission version")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds per task fold (default 1800)"
+    )
+    p.add_argument("--isolation", choices=["process", "inline"], default="process")
+    p.add_argument(
+        "--no-resume", action="store_true", help="recompute folds that already have results"
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help="rerun folds whose record is a failure"
+    )
+    p.add_argument("--save-predictions", action="store_true", help="write predictions as GeoTIFF")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="run folds here one by one (local) or as Ray tasks (needs geochem-bench[ray])",
+    )
+    p.add_argument("--ray-address", help="existing Ray cluster (default: start a local one)")
+    _scene_args(p)
+
+    p = sub.add_parser(
+        "score", help="score precomputed GeoTIFF predictions <DIR>/<task id>/fold-<k>.tif"
+    )
+    p.add_argument("pred_dir")
+    p.add_argument("--name", required=True, help="submission name")
+    p.add_argument("--submission-version", dest="submission_version", default="0")
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        metavar="PATTERN",
+        help="default: every task with a folder in PRED_DIR",
+    )
+    p.add_argument("--out", default=DEFAULT_OUT)
+    _scene_args(p)
+
+    p = sub.add_parser(
+        "export", help="write a task fold's inputs (GeoTIFF + CSV) for non-Python models"
+    )
+    p.add_argument("task")
+    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--out", required=True)
+    _scene_args(p)
+
+    p = sub.add_parser("plot", help="figure of a task fold (and a prediction) as PNG")
+    p.add_argument("task")
+    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--prediction", help="prediction GeoTIFF on the task grid")
+    p.add_argument("--element", help="element symbol (default: the first target)")
+    p.add_argument("--out", help="PNG path (default: <task id with _>.png)")
+    _scene_args(p)
+
+    p = sub.add_parser(
+        "demo", help="run the first baselines on the synthetic tasks: table, JSON, figure"
+    )
+    p.add_argument("--out", default="geochem-bench-demo")
+    p.add_argument(
+        "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
+    )
+
+    p = sub.add_parser(
+        "make-task", help="build a scene and tasks from your covariate GeoTIFFs and samples"
+    )
+    p.add_argument("--name", required=True, help="scene name (first part of the task ids)")
+    p.add_argument(
+        "--covariates", nargs="+", required=True, help="GeoTIFFs; the first defines the grid"
+    )
+    p.add_argument(
+        "--samples", required=True, help="CSV with x/y columns, or a GeoPackage/shapefile of points"
+    )
+    p.add_argument("--out", required=True, help="folder for the built scene")
+    p.add_argument("--elements", nargs="+", help="element columns (default: every numeric column)")
+    p.add_argument("--x", default="x", help="x column of a CSV")
+    p.add_argument("--y", default="y", help="y column of a CSV")
+    p.add_argument("--id", dest="id_column", help="sample id column (default: row number)")
+    p.add_argument("--crs", help="CRS to assign to covariates without one, e.g. EPSG:28992")
+    p.add_argument("--samples-crs", help="CRS of CSV coordinates (default: the grid's)")
+    p.add_argument("--linear", nargs="*", default=[], help="elements scored in linear space")
+    p.add_argument("--unit", default="mg/kg")
+    p.add_argument("--scales", nargs="+", type=int, default=[10])
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--block-cells", type=int, default=2)
+    p.add_argument(
+        "--transfer-fraction", type=float, help="also make transfer tasks at this fraction"
+    )
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser(
+        "train-cnn", help="train the reference fusion CNN on a task fold; save hashed weights"
+    )
+    p.add_argument("task")
+    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--out", required=True, help="folder for <element>.pt and weights.json")
+    p.add_argument(
+        "--config", help="TOML with [params] for FusionCNN (default: baselines/fusion-cnn)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--accelerator", help="Lightning accelerator: cpu (default), gpu, auto")
+    p.add_argument("--devices", help="Lightning devices, e.g. 4 or 'auto'")
+    p.add_argument("--strategy", help="Lightning strategy, e.g. ddp for several GPUs")
+    _scene_args(p)
+
+    p = sub.add_parser("download", help="download, verify and build real scenes")
+    p.add_argument("scenes", nargs="*", help="scene names (default: every downloadable scene)")
+    p.add_argument(
+        "--root", help="data root (default: $GEOCHEM_BENCH_DATA or ~/.cache/geochem-bench)"
+    )
+    p.add_argument("--mirror", help="folder or base URL replacing the upstream hosts")
+    p.add_argument("--checksum", action="store_true", help="verify files that are already present")
+
+    sub.add_parser("schema", help="print the JSON Schema of a result record")
+
+    p = sub.add_parser(
+        "evaluate-tiled",
+        help="grid-protocol evaluation of a built scene larger than memory, tile by tile",
+    )
+    p.add_argument("scene", help="built scene folder (covariates.tif, valid.tif, truth.tif)")
+    p.add_argument("submission", help="submission folder, 'module:Class' or 'path/file.py:Class'")
+    p.add_argument("--scale", type=int, required=True, help="scale factor of the lowres grid")
+    p.add_argument("--tile", type=int, default=1024, help="tile edge in fine cells")
+    p.add_argument(
+        "--fit-cells", type=int, default=2048, help="edge of the central window the model fits on"
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, help="results folder")
+    p.add_argument("--config", help="TOML with [params] for a 'module:Class' submission")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save-prediction", action="store_true", help="write the prediction GeoTIFF")
+
+    p = sub.add_parser(
+        "leaderboard", help="aggregate results with bootstrap intervals, rank, render, publish"
+    )
+    p.add_argument(
+        "--source",
+        default="hub",
+        help="'hub' (the results dataset) or a results folder (default: hub)",
+    )
+    p.add_argument("--repo", help="results dataset on the Hub")
+    p.add_argument("--render", metavar="DIR", help="write LEADERBOARD.md, CSV, PNG, index.html")
+    p.add_argument("--publish", action="store_true", help="upload the rendering and table")
+    p.add_argument("--bootstrap", type=int, default=None, help="replicates (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+
+    p = sub.add_parser("submit", help="validate a results folder and upload it in one commit")
+    p.add_argument("results", help="the --out folder of `geochem-bench evaluate`")
+    p.add_argument("--repo", help="results dataset on the Hub")
+    p.add_argument(
+        "--no-pr",
+        action="store_true",
+        help="commit to main directly (maintainers); default: open a pull request",
+    )
+    p.add_argument("--dry-run", action="store_true", help="validate and list files, upload nothing")
+
+    p = sub.add_parser("cite", help="print BibTeX for the tasks a results table used")
+    p.add_argument("tasks", nargs="*", help="task ids or glob patterns")
+    p.add_argument("--results", help="results folder: cite the tasks found there")
+
+    p = sub.add_parser(
+        "model-index", help="a submission's scores as Hub model-card metadata (YAML)"
+    )
+    p.add_argument("submission", help="submission name")
+    p.add_argument("--version", dest="submission_version", help="submission version")
+    p.add_argument("--source", default="hub", help="'hub' or a results folder (default: hub)")
+    p.add_argument("--repo", help="results dataset on the Hub")
+    return parser
+
+
+def _scene_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
+    )
+    p.add_argument(
+        "--root",
+        help="data root for real scenes (default: $GEOCHEM_BENCH_DATA or ~/.cache/geochem-bench)",
+    )
+    p.add_argument("--download", action="store_true", help="download and build missing real scenes")
+    p.add_argument(
+        "--mirror",
+        help="folder or base URL replacing the upstream hosts (or $GEOCHEM_BENCH_MIRROR)",
+    )
+    p.add_argument(
+        "--survey",
+        action="append",
+        help="folder made by make-task whose tasks to include (repeatable)",
+    )
+
+
+def _scene_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    from geochem_bench.scenes.registry import scenes
+
+    options: dict[str, dict[str, Any]] = {}
+    for name, entry in scenes().items():
+        if entry.needs_download:
+            options[name] = {
+                "root": getattr(args, "root", None),
+                "download": getattr(args, "download", False),
+                "mirror": getattr(args, "mirror", None),
+            }
+        elif name == "synthetic" and getattr(args, "synthetic_size", None):
+            options[name] = {"size": args.synthetic_size}
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    handler = {
+        "list": _cmd_list,
+        "info": _cmd_info,
+        "evaluate": _cmd_evaluate,
+        "score": _cmd_score,
+        "export": _cmd_export,
+        "plot": _cmd_plot,
+        "demo": _cmd_demo,
+        "schema": _cmd_schema,
+        "download": _cmd_download,
+        "make-task": _cmd_make_task,
+        "train-cnn": _cmd_train_cnn,
+        "evaluate-tiled": _cmd_evaluate_tiled,
+        "leaderboard": _cmd_leaderboard,
+        "submit": _cmd_submit,
+        "cite": _cmd_cite,
+        "model-index": _cmd_model_index,
+    }[args.command]
+    for folder in getattr(args, "survey", None) or []:
+        from geochem_bench.scenes.survey import register_survey
+
+        register_survey(folder)
+    try:
+        return handler(args)
+    # Errors a user can cause derive from GeochemBenchError; OSError (disk, permissions) and
+    # ImportError (an optional extra not installed) are reported the same way. Anything else is
+    # a bug and keeps its traceback.
+    except (GeochemBenchError, OSError, ImportError) as exc:
+        print(f"geochem-bench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from geochem_bench.scenes.registry import list_tasks, scenes
+
+    entries = scenes()
+    tasks = list_tasks(args.patterns or None)
+    rows = [
+        {
+            "task": t.id,
+            "protocol": t.protocol,
+            "scale": t.scale,
+            "folds": t.n_folds,
+            "elements": ",".join(t.elements),
+            "size": entries[t.scene].size,
+            "licence": entries[t.scene].licence,
+            "download": entries[t.scene].needs_download,
+        }
+        for t in tasks
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    used = sorted({t.scene for t in tasks})
+    scene_table = Table(title="scenes")
+    for column in ("scene", "size", "licence", "data"):
+        scene_table.add_column(column)
+    for name in used:
+        entry = entries[name]
+        scene_table.add_row(
+            name, entry.size, entry.licence, "download" if entry.needs_download else "built in"
+        )
+    console.print(scene_table)
+    table = Table(title=f"{len(rows)} tasks")
+    for column in ("task", "protocol", "scale", "folds", "elements"):
+        table.add_column(column, no_wrap=column == "task")
+    for r in rows:
+        table.add_row(*(str(r[c]) for c in ("task", "protocol", "scale", "folds", "elements")))
+    console.print(table)
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.tasks.protocols import task_split
+
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    coarse = scene.grid.coarsen(task.scale)
+    lines = [
+        f"task        {task.id}  (version {task.version})",
+        f"scene       {scene.name} {scene.version}: {scene.description}",
+        f"protocol    {task.protocol}, scale x{task.scale}, {task.n_folds} fold(s)",
+        f"grid        {scene.grid.height}x{scene.grid.width} cells of "
+        f"{scene.grid.res[0]:g} map units, "
+        f"CRS {scene.grid.crs}, valid cells {int(scene.valid.sum())}",
+        f"lowres      {coarse.height}x{coarse.width} cells of {coarse.res[0]:g} map units",
+        f"covariates  {', '.join(scene.band_names)}",
+        "elements    "
+        + ", ".join(
+            f"{e.symbol} [{e.unit}, {e.analysis_space}]"
+            for e in (scene.element(s) for s in task.elements)
+        ),
+    ]
+    if task.protocol != "grid":
+        split = task_split(scene, task)
+        counts = np.bincount(split.folds[split.folds >= 0], minlength=task.n_folds)
+        how = (
+            f"spatial blocks of {split.params['block_size']:g} map units"
+            if split.method == "spatial-block"
+            else f"{split.method} split: {split.params.get('source', '')}"
+        )
+        lines.append(
+            f"samples     {len(split.folds)}; held out per fold: {counts.tolist()} ({how})"
+        )
+        if task.protocol == "transfer":
+            known = ", ".join(task.covariables) if task.covariables else "the other elements"
+            lines.append(
+                f"transfer    target known at {task.target_fraction:.0%} of training sites; "
+                f"{known} at every site"
+            )
+    lines += [f"licence     {scene.licence}", f"cite        {scene.citation}"]
+    print("\n".join(lines))
+    return 0
+
+
+def _run_options(args: argparse.Namespace, **overrides: Any) -> Any:
+    from geochem_bench.evaluation.harness import RunOptions
+
+    return RunOptions(out_dir=Path(args.out), scene_options=_scene_options(args), **overrides)
+
+
+def _print_outcome(records: list[Any], out: str) -> int:
+    from geochem_bench.board.summary import render_table
+
+    render_table(records)
+    failed = [r for r in records if r.status == "failed"]
+    for r in failed:
+        assert r.failure is not None
+        print(
+            f"FAILED {r.task.id} fold {r.fold}: [{r.failure.kind}] {r.failure.message}",
+            file=sys.stderr,
+        )
+    print(f"{len(records) - len(failed)} of {len(records)} task folds scored; records in {out}")
+    return 1 if failed else 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from geochem_bench.evaluation.executors import evaluate
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.scenes.registry import list_tasks
+
+    submission = load_submission(
+        args.submission, config=args.config, name=args.name, version=args.submission_version
+    )
+    tasks = list_tasks(args.tasks)
+    options = _run_options(
+        args,
+        seed=args.seed,
+        timeout_s=args.timeout,
+        isolation=args.isolation,
+        resume=not args.no_resume,
+        retry_failed=args.retry_failed,
+        save_predictions=args.save_predictions,
+        executor=args.executor,
+        ray_address=args.ray_address,
+    )
+    return _print_outcome(evaluate(submission, tasks, options), args.out)
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from geochem_bench.evaluation.harness import score_predictions
+    from geochem_bench.scenes.registry import list_tasks
+
+    pred_dir = Path(args.pred_dir)
+    if not pred_dir.is_dir():
+        raise FileNotFoundError(f"prediction folder {pred_dir} does not exist")
+    if args.tasks:
+        tasks = list_tasks(args.tasks)
+    else:
+        tasks = [t for t in list_tasks() if (pred_dir / t.id).is_dir()]
+        if not tasks:
+            raise InvalidInputError(
+                f"no task folder found in {pred_dir}; expected <task id>/fold-<k>.tif, "
+                "e.g. synthetic/all/s8/grid/fold-0.tif"
+            )
+    records = score_predictions(
+        pred_dir, tasks, _run_options(args), name=args.name, version=args.submission_version
+    )
+    return _print_outcome(records, args.out)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.tasks.export import export_fold
+
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    written = export_fold(scene, task, args.fold, Path(args.out))
+    print("\n".join(str(p) for p in written))
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.tasks.plotting import plot_fold
+    from geochem_bench.tasks.protocols import build_fold
+
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    inputs, held_out = build_fold(scene, task, args.fold)
+    predictions = {}
+    if args.prediction:
+        from geochem_bench.data.geotiff import read_prediction
+
+        predictions[Path(args.prediction).stem] = read_prediction(
+            args.prediction, inputs.grid, inputs.elements
+        ).mean
+    out = Path(args.out or task.id.replace("/", "_") + f"_fold{args.fold}.png")
+    plot_fold(inputs, held_out, predictions, element=args.element, path=out)
+    print(out)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from geochem_bench.cli.demo import run_demo
+
+    records, figure, _ = run_demo(args.out, size=args.synthetic_size)
+    failed = sum(r.status == "failed" for r in records)
+    print(
+        f"{len(records)} results in {Path(args.out) / 'results'}, "
+        f"table in {Path(args.out) / 'results.txt'}, figure {figure}"
+    )
+    return 1 if failed else 0
+
+
+def _cmd_make_task(args: argparse.Namespace) -> int:
+    from geochem_bench.scenes.survey import make_survey
+
+    scene, tasks = make_survey(
+        args.name,
+        args.covariates,
+        args.samples,
+        args.out,
+        elements=args.elements,
+        x=args.x,
+        y=args.y,
+        id_column=args.id_column,
+        crs=args.crs,
+        samples_crs=args.samples_crs,
+        linear=tuple(args.linear),
+        unit=args.unit,
+        scales=tuple(args.scales),
+        n_folds=args.folds,
+        block_cells=args.block_cells,
+        transfer_fraction=args.transfer_fraction,
+        seed=args.seed,
+    )
+    print(f"{scene.name}: {scene.description}; written to {args.out}")
+    for task in tasks:
+        print(f"  {task.id}")
+    print(
+        "run them with: geochem-bench evaluate SUBMISSION "
+        f"--survey {args.out} --tasks '{scene.name}/*'"
+    )
+    return 0
+
+
+def _cmd_train_cnn(args: argparse.Namespace) -> int:
+    import json
+
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.models.fusion_cnn import FusionCNN
+    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.tasks.protocols import build_fold
+
+    default = Path(__file__).resolve().parents[1] / "baselines" / "fusion-cnn"
+    params = (
+        load_submission("geochem_bench.models.fusion_cnn:FusionCNN", config=args.config).params
+        if args.config
+        else load_submission(default).params
+        if default.is_dir()
+        else {}
+    )
+    task = get_task(args.task)
+    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    inputs, _ = build_fold(scene, task, args.fold, seed=args.seed)
+    for flag in ("accelerator", "devices", "strategy"):
+        value = getattr(args, flag)
+        if value is not None:
+            params[flag] = int(value) if flag == "devices" and value.isdigit() else value
+    model = FusionCNN(**params)
+    model.fit(inputs)
+    print(json.dumps(model.save(args.out, inputs), indent=2))
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from geochem_bench.scenes import REAL_SCENES
+    from geochem_bench.scenes.registry import scenes
+
+    by_name = {cls.name: cls for cls in REAL_SCENES}
+    names = args.scenes or [n for n, e in scenes().items() if e.needs_download]
+    for name in names:
+        if name not in by_name:
+            raise UnknownNameError(
+                f"{name!r} is not a downloadable scene; choose from {sorted(by_name)}"
+            )
+        cls = by_name[name]
+        scene = cls.load(root=args.root, download=True, checksum=args.checksum, mirror=args.mirror)
+        print(
+            f"{name}: {scene.grid.height}x{scene.grid.width} cells, {len(scene.band_names)} bands, "
+            f"built in {cls.scene_dir(args.root)}"
+        )
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from geochem_bench.evaluation.records import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def _results_folder(source: str, repo: str | None) -> Path:
+    if source != "hub":
+        return Path(source)
+    from geochem_bench.board.hub import DEFAULT_REPO, download_results
+
+    return download_results(repo or DEFAULT_REPO)
+
+
+def _cmd_evaluate_tiled(args: argparse.Namespace) -> int:
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.evaluation.tiled import DiskScene, tiled_record
+
+    scene = DiskScene.open(args.scene)
+    submission = load_submission(args.submission, config=args.config)
+    record, path = tiled_record(
+        scene,
+        submission,
+        args.scale,
+        Path(args.out),
+        tile=args.tile,
+        fit_cells=args.fit_cells,
+        seed=args.seed,
+        save_prediction=args.save_prediction,
+    )
+    assert record.metrics is not None
+    for symbol, row in record.metrics.items():
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if v is not None and k != "n")
+        print(f"{symbol}: {shown}")
+    print(f"record: {path}")
+    return 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from geochem_bench.board.aggregation import N_BOOTSTRAP
+    from geochem_bench.board.leaderboard import build_leaderboard, collect_records
+    from geochem_bench.board.rendering import render_terminal, write_board
+
+    found, skipped = collect_records(_results_folder(args.source, args.repo))
+    records = [r for _, r in found]
+    board = build_leaderboard(
+        records, skipped, n_boot=args.bootstrap or N_BOOTSTRAP, seed=args.seed
+    )
+    print(render_terminal(board), end="")
+    if args.render:
+        for path in write_board(board, args.render):
+            print(f"wrote {path}")
+    if args.publish:
+        if not args.render:
+            raise InvalidInputError("--publish uploads the rendered files: add --render DIR")
+        from geochem_bench.board.hub import DEFAULT_REPO, publish_board
+
+        url = publish_board(args.render, records, args.repo or DEFAULT_REPO)
+        print(f"published: {url}")
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from geochem_bench.board.hub import DEFAULT_REPO, prepare_submission, submit
+
+    bundle = prepare_submission(args.results)
+    repo = args.repo or DEFAULT_REPO
+    print(
+        f"{bundle.card.name} {bundle.card.version}: {len(bundle.records)} records, "
+        f"{len(bundle.files)} files -> {repo}:{bundle.namespace}/"
+    )
+    if args.dry_run:
+        for path_in_repo, _ in bundle.files:
+            print(f"  {path_in_repo}")
+        return 0
+    url = submit(bundle, repo, create_pr=not args.no_pr)
+    print(f"submitted: {url}")
+    return 0
+
+
+def _cmd_cite(args: argparse.Namespace) -> int:
+    from geochem_bench.board.citations import bibtex, citation_keys
+    from geochem_bench.scenes.registry import list_tasks
+
+    pairs: list[tuple[str, str]] = []
+    if args.results:
+        from geochem_bench.board.leaderboard import collect_records
+
+        found, _ = collect_records(args.results)
+        pairs = sorted({(r.task.scene, r.task.protocol) for _, r in found})
+        if not pairs:
+            raise InvalidInputError(f"no valid result records under {args.results}")
+    if args.tasks or not args.results:
+        pairs += [(t.scene, t.protocol) for t in list_tasks(args.tasks or None)]
+    print(bibtex(citation_keys(pairs)), end="")
+    return 0
+
+
+def _cmd_model_index(args: argparse.Namespace) -> int:
+    from geochem_bench.board.leaderboard import load_leaderboard
+    from geochem_bench.board.model_index import model_index, model_index_yaml
+
+    board = load_leaderboard(_results_folder(args.source, args.repo))
+    print(model_index_yaml(model_index(board, args.submission, args.submission_version)), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""Tasks, what a model receives for a task fold, and what it must return.
+
+A task is a scene x target element(s) x scale factor x protocol, with a stable id such as
+``synthetic/cu/s8/points`` and a version. For one fold a task yields :class:`TaskInputs`
+(everything a model may see) and :class:`HeldOut` (what it is scored against, never shown
+to the model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.samples import Samples
+from geochem_bench.errors import InvalidInputError
+
+Protocol = Literal["grid", "points", "transfer"]
+PROTOCOLS: tuple[Protocol, ...] = ("grid", "points", "transfer")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Declarative description of one benchmark task.
+
+    Attributes:
+        scene: scene name.
+        elements: target element symbols, as spelled by the scene.
+        scale: scale factor s between the fine grid and the coarse ``lowres`` grid.
+        protocol: ``"grid"`` (Wald's reduced resolution against an exhaustive truth),
+            ``"points"`` (held-out survey samples) or ``"transfer"`` (heterotopic: the target
+            is known at a fraction of training sites, the other elements everywhere).
+        n_folds: number of spatial-block folds (1 for the grid protocol).
+        block_cells: edge of a spatial block in coarse cells (points and transfer).
+        split_seed: seed of the fold assignment and of the transfer subset.
+        target_fraction: transfer only: fraction of training sites where the target is known.
+        label: element part of the id when it is not the joined element symbols, e.g. "all".
+        split: name of a split shipped with the scene (e.g. an official validation set)
+            instead of spatial-block folds.
+        covariables: transfer only: elements known at the held-out sites (default: every
+            non-target element of the survey).
+        version: task version; bumped whenever the inputs or scoring of the task change.
+    """
+
+    scene: str
+    elements: tuple[str, ...]
+    scale: int
+    protocol: Protocol
+    n_folds: int = 1
+    block_cells: int = 2
+    split_seed: int = 0
+    target_fraction: float = 1.0
+    label: str | None = None
+    split: str | None = None
+    covariables: tuple[str, ...] | None = None
+    version: str = "1"
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise InvalidInputError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+        if self.scale < 2:
+            raise InvalidInputError(f"scale factor must be >= 2, got {self.scale}")
+        if not self.elements:
+            raise InvalidInputError("a task needs at least one target element")
+        if self.protocol == "grid" and self.n_folds != 1:
+            raise InvalidInputError("grid-protocol tasks have a single fold (n_folds=1)")
+        if self.protocol != "grid" and self.split is None and self.n_folds < 2:
+            raise InvalidInputError(
+                f"{self.protocol}-protocol tasks need n_folds >= 2 or a named split"
+            )
+        if self.covariables is not None and self.protocol != "transfer":
+            raise InvalidInputError("covariables only apply to transfer tasks")
+        if not 0.0 < self.target_fraction <= 1.0:
+            raise InvalidInputError(
+                f"target_fraction must be in (0, 1], got {self.target_fraction}"
+            )
+
+    @property
+    def id(self) -> str:
+        """Stable identifier, e.g. ``synthetic/cu/s8/points``."""
+        label = self.label or "+".join(e.lower() for e in self.elements)
+        return f"{self.scene}/{label}/s{self.scale}/{self.protocol}"
+
+    @property
+    def folds(self) -> range:
+        """Fold indices."""
+        return range(self.n_folds)
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly description (also what result records carry)."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "scene": self.scene,
+            "elements": list(self.elements),
+            "scale": self.scale,
+            "protocol": self.protocol,
+            "n_folds": self.n_folds,
+        }
+
+
+@dataclass(frozen=True)
+class TaskInputs:
+    """Everything a model may use for one task fold.
+
+    Attributes:
+        task_id: id of the task.
+        fold: fold index.
+        protocol: the task's protocol.
+        scale: scale factor between ``grid`` and ``lowres_grid``.
+        elements: target elements, in the order of ``lowres`` and of the expected output.
+        covariates: fine-resolution remote sensing, float32 (C, H, W).
+        band_names: names of the covariate bands.
+        valid: fine cells where a prediction is required (H, W).
+        grid: the fine grid (CRS, transform).
+        lowres: coarse geochemical grid in natural units, float32 (E, h, w); NaN where a
+            coarse cell has no data.
+        lowres_count: number of fine cells (grid protocol) or samples (points protocols)
+            behind each coarse value, int32 (E, h, w).
+        lowres_grid: the coarse grid.
+        points: survey samples the model may use (all survey elements; held-out values
+            removed), or None for the grid protocol.
+        seed: seed the model should use for anything random.
+    """
+
+    task_id: str
+    fold: int
+    protocol: Protocol
+    scale: int
+    elements: tuple[Element, ...]
+    covariates: NDArray[np.float32]
+    band_names: tuple[str, ...]
+    valid: NDArray[np.bool_]
+    grid: GridSpec
+    lowres: NDArray[np.float32]
+    lowres_count: NDArray[np.int32]
+    lowres_grid: GridSpec
+    points: Samples | None
+    seed: int = 0
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """Shape the prediction must have: (E, H, W)."""
+        return (len(self.elements), self.grid.height, self.grid.width)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """What a task fold is scored against. Never given to a model.
+
+    Attributes:
+        truth: grid protocol: exhaustive truth in natural units (E, H, W), NaN off the mask.
+        rows: points protocols: fine-grid rows of the held-out samples (M,).
+        cols: points protocols: fine-grid columns of the held-out samples (M,).
+        values: points protocols: held-out values in natural units (M, E); NaN if missing.
+        sample_ids: points protocols: ids of the held-out samples (M,).
+    """
+
+    truth: NDArray[np.float32] | None = None
+    rows: NDArray[np.intp] | None = None
+    cols: NDArray[np.intp] | None = None
+    values: NDArray[np.float64] | None = None
+    sample_ids: NDArray[np.int64] | None = None
+
+    def pairs(
+        self, prediction: NDArray[np.floating], e: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(truth, predicted) values for element index ``e`` where the truth is known."""
+        if self.truth is not None:
+            truth = self.truth[e].ravel()
+        else:
+            assert self.values is not None
+            truth = self.values[:, e]
+        return truth[np.isfinite(truth)].astype(np.float64), self.scored(prediction, e)
+
+    def scored(self, field: NDArray[np.floating], e: int) -> NDArray[np.float64]:
+        """Values of a fine-grid field (E, H, W) where element ``e`` is scored.
+
+        In the order of :meth:`pairs`: every cell with a finite truth, or the held-out samples
+        with a value.
+        """
+        if self.truth is not None:
+            return field[e].ravel()[np.isfinite(self.truth[e].ravel())].astype(np.float64)
+        assert self.values is not None and self.rows is not None and self.cols is not None
+        keep = np.isfinite(self.values[:, e])
+        return field[e][self.rows, self.cols][keep].astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A model's output for one task fold.
+
+    Attributes:
+        mean: predicted field in natural units, float32 (E, H, W).
+        std: optional predictive standard deviation in each element's analysis space
+            (log10 units for log10 elements), float32 (E, H, W).
+    """
+
+    mean: NDArray[np.float32]
+    std: NDArray[np.float32] | None = None

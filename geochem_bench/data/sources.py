@@ -1,0 +1,179 @@
+"""Raw source files: declared, fetched, verified.
+
+Every raw file of a real scene is declared with its upstream URL (pinned to a commit) and its
+sha256. :func:`fetch` downloads it to a temporary name in the destination folder, hashes it
+while it streams, and renames it into place only when the hash matches: an interrupted or
+corrupted download never leaves a file that looks complete.
+
+A mirror replaces the upstream hosts: a local folder or a base URL laid out like the raw data
+folder (``meuse/dem.tif``, ``jura/jura.rda``, ...), given as an argument or in the
+``GEOCHEM_BENCH_MIRROR`` environment variable. Tests and CI point it at ``../shared/raw``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from geochem_bench.core.atomic import atomic_path
+from geochem_bench.errors import InvalidInputError
+
+MIRROR_ENV = "GEOCHEM_BENCH_MIRROR"
+DATA_ENV = "GEOCHEM_BENCH_DATA"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One upstream file of a scene.
+
+    Attributes:
+        path: path in the raw data layout, e.g. ``"meuse/dem.tif"``; also its path on a mirror.
+        url: upstream URL, pinned to a commit.
+        sha256: expected sha256 of the bytes.
+        size: expected size in bytes (for progress bars).
+    """
+
+    path: str
+    url: str
+    sha256: str
+    size: int | None = None
+
+
+class ChecksumError(InvalidInputError):
+    """A file's bytes do not match its declared sha256."""
+
+    def __init__(self, name: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"checksum mismatch for {name}: expected sha256 {expected}, got {actual}. The file "
+            "is corrupt or was changed upstream; delete it and download again, or check the mirror."
+        )
+        self.name, self.expected, self.actual = name, expected, actual
+
+
+def default_root() -> Path:
+    """Where scenes are downloaded and built.
+
+    ``$GEOCHEM_BENCH_DATA``, else ``~/.cache/geochem-bench``.
+    """
+    env = os.environ.get(DATA_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "geochem-bench"
+
+
+def sha256_of(path: str | Path) -> str:
+    """sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(raw: RawFile, path: str | Path) -> None:
+    """Check a local file against its declared sha256.
+
+    Raises:
+        ChecksumError: naming the file, the expected and the actual hash.
+    """
+    actual = sha256_of(path)
+    if actual != raw.sha256:
+        raise ChecksumError(raw.path, raw.sha256, actual)
+
+
+def fetch(
+    raw: RawFile,
+    raw_dir: str | Path,
+    *,
+    mirror: str | None = None,
+    checksum: bool = True,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> Path:
+    """Make ``raw`` present and verified under ``raw_dir``; download it if missing.
+
+    Args:
+        raw: the file to fetch.
+        raw_dir: local raw data folder; the file lands at ``raw_dir / raw.path``.
+        mirror: folder or base URL replacing the upstream host (default:
+            ``$GEOCHEM_BENCH_MIRROR``, else the upstream URL).
+        checksum: verify an already present file too (new downloads are always verified).
+        progress: show a progress bar.
+        timeout: network timeout in seconds.
+
+    Returns:
+        The local path.
+
+    Raises:
+        ChecksumError: the downloaded (or present) bytes do not match.
+        OSError: the source cannot be read (the message names it).
+    """
+    dest = Path(raw_dir) / raw.path
+    if dest.is_file():
+        if checksum:
+            verify(raw, dest)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    source = source_of(raw, mirror)
+    digest = hashlib.sha256()
+    with atomic_path(dest, suffix=".part") as tmp:
+        with open(tmp, "wb") as out:
+            for chunk in _stream(source, raw, progress, timeout):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != raw.sha256:
+            raise ChecksumError(f"{raw.path} (from {source})", raw.sha256, digest.hexdigest())
+    return dest
+
+
+def source_of(raw: RawFile, mirror: str | None = None) -> str:
+    """Where ``raw`` is read from: the mirror (argument, then environment) or upstream."""
+    mirror = mirror or os.environ.get(MIRROR_ENV) or None
+    if mirror is None:
+        return raw.url
+    if mirror.startswith(("http://", "https://")):
+        return mirror.rstrip("/") + "/" + raw.path
+    folder = Path(mirror.removeprefix("file://"))
+    return str(folder / raw.path)
+
+
+def _stream(source: str, raw: RawFile, progress: bool, timeout: float) -> Iterator[bytes]:
+    if source.startswith(("http://", "https://")):
+        import requests
+
+        try:
+            with requests.get(source, stream=True, timeout=timeout) as response:
+                response.raise_for_status()
+                total = int(response.headers.get("Content-Length") or raw.size or 0)
+                yield from _with_progress(response.iter_content(_CHUNK), raw.path, total, progress)
+        except requests.RequestException as exc:
+            raise OSError(f"cannot download {raw.path} from {source}: {exc}") from exc
+        return
+    path = Path(source)
+    if not path.is_file():
+        raise OSError(f"cannot read {raw.path}: {path} does not exist (check the mirror folder)")
+    with open(path, "rb") as fh:
+        total = path.stat().st_size
+        yield from _with_progress(iter(lambda: fh.read(_CHUNK), b""), raw.path, total, progress)
+
+
+def _with_progress(
+    chunks: Iterator[bytes], name: str, total: int, enabled: bool
+) -> Iterator[bytes]:
+    if not enabled or not sys.stderr.isatty():  # a bar in a log file is only noise
+        yield from chunks
+        return
+    from rich.console import Console
+    from rich.progress import DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    columns = (TextColumn(name), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task(name, total=total or None)
+        for chunk in chunks:
+            bar.advance(task, len(chunk))
+            yield chunk

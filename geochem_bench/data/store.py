@@ -1,0 +1,221 @@
+"""A built scene on disk: GeoTIFF rasters, Parquet samples and splits, JSON metadata, manifest.
+
+Layout of ``<root>/<scene>/``::
+
+    covariates.tif      float32, one band per covariate (band descriptions = names)
+    valid.tif           float32 0/1, cells where predictions are scored
+    truth.tif           float32, one band per element (only where an exhaustive truth exists)
+    samples.parquet     id, x, y, one column per element (natural units; null = not measured)
+    splits/<name>.parquet   sample_id, fold (-1 = always training)
+    scene.json          name, version, grid, elements, bands, licence, citation, ...
+    manifest.json       sha256 of every file above
+
+Writing is deterministic: building the same scene twice gives byte-identical files, so the
+manifest identifies the data a result was computed on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from affine import Affine
+
+from geochem_bench.core.atomic import atomic_path, write_text_atomic
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.data.geotiff import write_raster
+from geochem_bench.data.sources import sha256_of
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.tasks.splits import SampleSplit
+
+STORE_FORMAT = "geochem-bench/scene/1"
+MANIFEST = "manifest.json"
+
+
+def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
+    """Write a scene and its manifest; returns the manifest (file -> sha256)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_raster(out / "covariates.tif", scene.covariates, scene.grid, list(scene.band_names))
+    write_raster(out / "valid.tif", scene.valid[None].astype(np.float32), scene.grid, ["valid"])
+    symbols = [e.symbol for e in scene.elements]
+    if scene.truth is not None:
+        write_raster(out / "truth.tif", scene.truth, scene.grid, symbols)
+    if scene.points is not None:
+        _write_samples(out / "samples.parquet", scene.points)
+    for name, split in sorted(scene.splits.items()):
+        _write_split(out / "splits" / f"{name}.parquet", split)
+    meta = {
+        "format": STORE_FORMAT,
+        "name": scene.name,
+        "version": scene.version,
+        "grid": scene.grid.to_dict(),
+        "band_names": list(scene.band_names),
+        "elements": [e.to_dict() for e in scene.elements],
+        "licence": scene.licence,
+        "citation": scene.citation,
+        "description": scene.description,
+        "options": scene.options,
+        "splits": {
+            name: {"n_folds": s.n_folds, "method": s.method, "params": s.params}
+            for name, s in scene.splits.items()
+        },
+    }
+    write_text_atomic(out / "scene.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    files = sorted(
+        p
+        for p in out.rglob("*")
+        if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
+    )
+    manifest = {
+        str(p.relative_to(out)): sha256_of(p)
+        for p in files
+        if p.suffix in {".tif", ".parquet", ".json"}
+    }
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def is_built(out_dir: str | Path) -> bool:
+    """Whether a complete build (with its manifest) is present."""
+    return (Path(out_dir) / MANIFEST).is_file()
+
+
+def check_manifest(out_dir: str | Path) -> None:
+    """Verify every built file against the manifest.
+
+    Raises:
+        ValueError: naming the file that is missing or differs.
+    """
+    out = Path(out_dir)
+    manifest = json.loads((out / MANIFEST).read_text())
+    for name, expected in manifest.items():
+        path = out / name
+        if not path.is_file():
+            raise InvalidInputError(
+                f"built file {path} is missing; rebuild the scene (download=True)"
+            )
+        actual = sha256_of(path)
+        if actual != expected:
+            raise InvalidInputError(
+                f"built file {path} changed: expected sha256 {expected}, got {actual}; rebuild it"
+            )
+
+
+def read_scene(out_dir: str | Path) -> Scene:
+    """Load a built scene."""
+    import rasterio
+
+    out = Path(out_dir)
+    meta = json.loads((out / "scene.json").read_text())
+    if meta.get("format") != STORE_FORMAT:
+        raise InvalidInputError(
+            f"{out} holds a scene of format {meta.get('format')!r}, expected {STORE_FORMAT!r}; "
+            "rebuild it"
+        )
+    g = meta["grid"]
+    grid = GridSpec(g["height"], g["width"], Affine(*g["transform"]), g["crs"])
+    with rasterio.open(out / "covariates.tif") as src:
+        covariates = src.read().astype(np.float32)
+    with rasterio.open(out / "valid.tif") as src:
+        valid = src.read(1) > 0.5
+    truth = None
+    if (out / "truth.tif").is_file():
+        with rasterio.open(out / "truth.tif") as src:
+            truth = src.read().astype(np.float32)
+    elements = tuple(Element(**e) for e in meta["elements"])
+    points = _read_samples(out / "samples.parquet") if (out / "samples.parquet").is_file() else None
+    splits = {
+        p.stem: _read_split(p, meta["splits"][p.stem])
+        for p in sorted((out / "splits").glob("*.parquet"))
+    }
+    return Scene(
+        name=meta["name"],
+        version=meta["version"],
+        grid=grid,
+        covariates=covariates,
+        band_names=tuple(meta["band_names"]),
+        valid=valid,
+        elements=elements,
+        truth=truth,
+        points=points,
+        licence=meta["licence"],
+        citation=meta["citation"],
+        description=meta["description"],
+        options=meta["options"],
+        splits=splits,
+    )
+
+
+def _write_samples(path: Path, samples: Samples) -> None:
+    import pyarrow as pa
+
+    columns: dict[str, Any] = {
+        "id": pa.array(samples.ids, pa.int64()),
+        "x": samples.x,
+        "y": samples.y,
+    }
+    for e, symbol in enumerate(samples.elements):
+        v = samples.values[:, e]
+        columns[symbol] = pa.array(np.where(np.isfinite(v), v, 0.0), mask=~np.isfinite(v))
+    _write_parquet(path, pa.table(columns))
+
+
+def _read_samples(path: Path) -> Samples:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    elements = tuple(n for n in table.column_names if n not in ("id", "x", "y"))
+    values = (
+        np.column_stack(
+            [table.column(e).to_numpy(zero_copy_only=False).astype(np.float64) for e in elements]
+        )
+        if elements
+        else np.empty((table.num_rows, 0))
+    )
+    return Samples(
+        ids=table.column("id").to_numpy().astype(np.int64),
+        x=table.column("x").to_numpy().astype(np.float64),
+        y=table.column("y").to_numpy().astype(np.float64),
+        values=values,
+        elements=elements,
+    )
+
+
+def _write_split(path: Path, split: SampleSplit) -> None:
+    import pyarrow as pa
+
+    _write_parquet(
+        path,
+        pa.table(
+            {
+                "sample_id": pa.array(split.sample_ids, pa.int64()),
+                "fold": pa.array(split.folds, pa.int64()),
+            }
+        ),
+    )
+
+
+def _read_split(path: Path, meta: dict[str, Any]) -> SampleSplit:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return SampleSplit(
+        sample_ids=table.column("sample_id").to_numpy().astype(np.int64),
+        folds=table.column("fold").to_numpy().astype(np.int64),
+        n_folds=int(meta["n_folds"]),
+        method=str(meta["method"]),
+        params=dict(meta["params"]),
+    )
+
+
+def _write_parquet(path: Path, table: Any) -> None:
+    import pyarrow.parquet as pq
+
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

@@ -1,0 +1,259 @@
+"""Loading a submission: a folder with ``submission.toml``, ``module:Class`` or ``file.py:Class``.
+
+A submission folder holds a ``submission.toml``::
+
+    [submission]
+    name = "bicubic"
+    version = "1.0.0"
+    model = "geochem_bench.models:BicubicUpsampling"   # or "model.py:MyModel" in the folder
+    authors = ["..."]
+    licence = "MIT"
+
+    [params]          # keyword arguments of the model's constructor
+    a = -0.5
+
+and a ``README.md`` model card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from geochem_bench.core.atomic import write_text_atomic
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.evaluation.provenance import git_revision
+
+CONFIG_NAME = "submission.toml"
+CARD_NAME = "submission.json"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A model plus the configuration it is evaluated with.
+
+    Attributes:
+        name: submission name (results are namespaced by it).
+        version: submission version.
+        model: reference to the model class, ``module:Class`` or ``path/file.py:Class``.
+        params: constructor keyword arguments.
+        folder: the submission folder, if any (relative model paths resolve against it).
+        revision: VCS revision of the submission's code, if known.
+        metadata: the other fields of ``[submission]`` (authors, licence, ...).
+    """
+
+    name: str
+    version: str
+    model: str
+    params: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
+    revision: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Any:
+        """Import the model class and instantiate it with ``params``."""
+        cls = import_object(self.model, self.folder)
+        model = cls(**self.params)
+        for method in ("fit", "predict"):
+            if not callable(getattr(model, method, None)):
+                raise TypeError(
+                    f"{self.model} has no {method}() method; a model implements "
+                    "geochem_bench.models.FusionModel (fit(inputs), predict(inputs))"
+                )
+        return model
+
+
+def load_submission(
+    spec: str | Path,
+    *,
+    config: str | Path | None = None,
+    name: str | None = None,
+    version: str | None = None,
+) -> Submission:
+    """Resolve a submission from a folder, ``module:Class`` or ``file.py:Class``.
+
+    Args:
+        spec: a folder with ``submission.toml``, or a model reference.
+        config: a TOML file with ``[params]`` (and optionally ``[submission]``) for a model
+            reference.
+        name: override of the submission name.
+        version: override of the submission version.
+
+    Raises:
+        FileNotFoundError: a folder without ``submission.toml``.
+        ValueError: a malformed spec or config.
+    """
+    path = Path(spec)
+    if path.is_dir():
+        config_path = path / CONFIG_NAME
+        if not config_path.is_file():
+            raise FileNotFoundError(
+                f"{path} has no {CONFIG_NAME}; a submission folder needs one "
+                "(see baselines/bicubic/submission.toml for an example)"
+            )
+        table = _read_toml(config_path)
+        meta = dict(table.get("submission", {}))
+        if "model" not in meta:
+            raise InvalidInputError(
+                f"{config_path}: [submission] needs a 'model = \"module:Class\"' entry"
+            )
+        return Submission(
+            name=name or meta.pop("name", path.name),
+            version=version or str(meta.pop("version", "0")),
+            model=meta.pop("model"),
+            params=dict(table.get("params", {})),
+            folder=path.resolve(),
+            revision=git_revision(path),
+            metadata=meta,
+        )
+    text = str(spec)
+    if ":" not in text:
+        raise InvalidInputError(
+            f"{text!r} is neither a submission folder nor a model reference; use a folder with "
+            f"{CONFIG_NAME}, 'package.module:Class' or 'path/to/file.py:Class'"
+        )
+    table = _read_toml(Path(config)) if config else {}
+    meta = dict(table.get("submission", {}))
+    meta.pop("model", None)  # the reference given here wins over the config's
+    module_part = text.rsplit(":", 1)[0]
+    revision = None
+    if module_part.endswith(".py") and Path(module_part).is_file():
+        revision = git_revision(Path(module_part).resolve().parent) or _file_digest(
+            Path(module_part)
+        )
+    return Submission(
+        name=name or meta.pop("name", text.rsplit(":", 1)[1]),
+        version=version or str(meta.pop("version", "0")),
+        model=text,
+        params=dict(table.get("params", {})),
+        folder=None,
+        revision=revision,
+        metadata=meta,
+    )
+
+
+def import_object(reference: str, base_dir: Path | None = None) -> Any:
+    """Import ``module:attr`` or ``path/file.py:attr``.
+
+    Raises:
+        ImportError: with the reference and what to check.
+    """
+    module_part, _, attr = reference.rpartition(":")
+    if not module_part or not attr:
+        raise ImportError(
+            f"model reference {reference!r} must look like 'module:Class' or 'file.py:Class'"
+        )
+    if module_part.endswith(".py"):
+        file = Path(module_part)
+        if not file.is_absolute() and base_dir is not None:
+            file = base_dir / file
+        if not file.is_file():
+            raise ImportError(f"model file {file} does not exist")
+        digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:12]
+        module_name = f"geochem_bench_submission_{digest}"
+        module_spec = importlib.util.spec_from_file_location(module_name, file)
+        if module_spec is None or module_spec.loader is None:
+            raise ImportError(f"cannot import {file}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        sys.path.insert(0, str(file.parent))  # let the file import its siblings
+        try:
+            module_spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(file.parent))
+    else:
+        module = importlib.import_module(module_part)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ImportError(f"{module_part} has no attribute {attr!r}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc}") from exc
+
+
+def _file_digest(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+class SubmissionCard(BaseModel):
+    """Model-card facts of a submission, stored next to its results as ``submission.json``.
+
+    The leaderboard shows them, and ``geochem-bench submit`` requires ``authors`` and
+    ``licence``. They come from the ``[submission]`` table of ``submission.toml``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    version: str
+    model: str | None = None
+    revision: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    licence: str | None = None
+    code: str | None = Field(None, description="URL of the code")
+    parameters: int | None = Field(None, description="number of trainable parameters")
+    training_data: str | None = Field(None, description="data used for training")
+    open_weights: bool | None = None
+    description: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
+
+    @classmethod
+    def from_submission(cls, submission: Submission) -> SubmissionCard:
+        """The card of a resolved submission.
+
+        Raises:
+            ValueError: ``[submission]`` has a key the card does not know.
+        """
+        known = set(cls.model_fields) - {"name", "version", "model", "revision", "params"}
+        unknown = sorted(set(submission.metadata) - known)
+        if unknown:
+            raise InvalidInputError(
+                f"unknown [submission] keys {unknown} in {CONFIG_NAME}; known: {sorted(known)}"
+            )
+        return cls(
+            name=submission.name,
+            version=submission.version,
+            model=submission.model,
+            revision=submission.revision,
+            params=submission.params,
+            **submission.metadata,
+        )
+
+
+def card_path(out_dir: str | Path, name: str, version: str) -> Path:
+    """Where a submission's card lives: ``<out>/<name>/<version>/submission.json``."""
+    from geochem_bench.evaluation.records import safe_name
+
+    return Path(out_dir) / safe_name(name) / safe_name(version) / CARD_NAME
+
+
+def write_card(card: SubmissionCard, out_dir: str | Path) -> Path:
+    """Write a submission card next to its results, atomically."""
+    path = card_path(out_dir, card.name, card.version)
+    write_text_atomic(path, card.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def read_card(path: str | Path) -> SubmissionCard:
+    """Read and validate a submission card.
+
+    Raises:
+        ValueError: naming the file, when it is not a valid card.
+    """
+    try:
+        return SubmissionCard.model_validate_json(Path(path).read_text())
+    except ValueError as exc:
+        raise InvalidInputError(f"{path} is not a valid submission card: {exc}") from exc

@@ -1,0 +1,505 @@
+"""Tiled, streaming evaluation of the grid protocol on scenes larger than memory.
+
+A built scene (``covariates.tif``, ``valid.tif``, ``truth.tif``, ``scene.json``; see
+:mod:`geochem_bench.data.store`) is read by windows. Memory holds one tile of fine cells at a time
+plus the coarse grid (scale² times smaller than the scene) and per-block error
+sums:
+
+1. the lowres grid (block means of the truth) is built window by window;
+2. the model is fitted once, on a central window of at most ``fit_cells`` fine cells a side
+   (the whole scene when it is smaller);
+3. each tile is predicted from a window with a halo of ``model.context_cells(scale)`` fine
+   cells (the model's receptive field), cropped to the tile, optionally written to a GeoTIFF
+   by windows, and scored into running sums.
+
+Scores are exact, not approximations: RMSE, MAE, bias, R², Pearson r, Lin's CCC, natural-unit
+RMSE/MAE, skill against bicubic upsampling, PSNR, Wald's consistency and ERGAS are sums over
+cells (accumulated in float64), and the per-block error sums of the bootstrap are the same
+blocks as in memory, so a small scene scores the same tiled and in memory (tested to 1e-9).
+Metrics that need all cells at once (Spearman's rank correlation, anomaly average precision,
+SSIM) are not computed in tiled mode.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from numpy.typing import NDArray
+
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec, block_mean
+from geochem_bench.core.task import Prediction, TaskInputs
+from geochem_bench.core.tiling import Window, tiles
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.evaluation.records import ErrorBlocks
+from geochem_bench.evaluation.scoring import (
+    OVERALL,
+    MetricTable,
+    block_edge_cells,
+    blocks_from_sums,
+    finite_or_none,
+    grid_block_ids,
+)
+from geochem_bench.models.upsampling import fill_empty_cells, interpolation_matrix
+
+
+@dataclass(frozen=True)
+class DiskScene:
+    """A built scene read by windows.
+
+    Attributes:
+        folder: the built scene folder.
+        grid: the fine grid.
+        elements: the elements of ``truth.tif``, in band order.
+        band_names: covariate band names.
+    """
+
+    folder: Path
+    grid: GridSpec
+    elements: tuple[Element, ...]
+    band_names: tuple[str, ...]
+
+    @classmethod
+    def open(cls, folder: str | Path) -> DiskScene:
+        """Open a built scene folder.
+
+        Raises:
+            FileNotFoundError: a required file is missing (the message names it).
+        """
+        folder = Path(folder)
+        for name in ("scene.json", "covariates.tif", "valid.tif", "truth.tif"):
+            if not (folder / name).is_file():
+                raise FileNotFoundError(
+                    f"{folder / name} is missing; tiled grid evaluation needs a built scene "
+                    "with an exhaustive truth (write_scene or write_large_synthetic)"
+                )
+        meta = json.loads((folder / "scene.json").read_text())
+        g = meta["grid"]
+        return cls(
+            folder=folder,
+            grid=GridSpec(g["height"], g["width"], Affine(*g["transform"]), g["crs"]),
+            elements=tuple(Element(**e) for e in meta["elements"]),
+            band_names=tuple(meta["band_names"]),
+        )
+
+    def read(self, name: str, window: Window) -> NDArray[np.float32]:
+        """Bands (B, h, w) of ``<name>.tif`` over a window."""
+        import rasterio
+
+        with rasterio.open(self.folder / f"{name}.tif") as src:
+            return np.asarray(src.read(window=window.rasterio()), dtype=np.float32)
+
+
+def tiled_lowres(
+    scene: DiskScene, scale: int, tile: int = 2048
+) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
+    """Block means of the truth over valid cells, computed window by window."""
+    grid = scene.grid
+    h, w = math.ceil(grid.height / scale), math.ceil(grid.width / scale)
+    lowres = np.full((len(scene.elements), h, w), np.nan, dtype=np.float32)
+    count = np.zeros((len(scene.elements), h, w), dtype=np.int32)
+    for win in tiles(grid.height, grid.width, tile, scale):
+        truth = scene.read("truth", win)
+        valid = scene.read("valid", win)[0] > 0.5
+        mean, n = block_mean(np.where(valid, truth, np.nan), scale)
+        r0, c0 = win.row0 // scale, win.col0 // scale
+        lowres[:, r0 : r0 + mean.shape[1], c0 : c0 + mean.shape[2]] = mean
+        count[:, r0 : r0 + n.shape[1], c0 : c0 + n.shape[2]] = n
+    return lowres, count
+
+
+def window_inputs(
+    scene: DiskScene,
+    window: Window,
+    scale: int,
+    lowres: NDArray[np.float32],
+    count: NDArray[np.int32],
+    task_id: str,
+    seed: int,
+) -> TaskInputs:
+    """The inputs of one window (aligned to the coarse grid), as a model sees a whole scene."""
+    if window.row0 % scale or window.col0 % scale:
+        raise InvalidInputError(
+            f"window {window} is not aligned to the coarse grid (scale {scale})"
+        )
+    r0, c0 = window.row0 // scale, window.col0 // scale
+    r1, c1 = math.ceil(window.row1 / scale), math.ceil(window.col1 / scale)
+    transform = scene.grid.transform @ Affine.translation(window.col0, window.row0)
+    grid = GridSpec(*window.shape, transform, scene.grid.crs)
+    return TaskInputs(
+        task_id=task_id,
+        fold=0,
+        protocol="grid",
+        scale=scale,
+        elements=scene.elements,
+        covariates=scene.read("covariates", window),
+        band_names=scene.band_names,
+        valid=scene.read("valid", window)[0] > 0.5,
+        grid=grid,
+        lowres=lowres[:, r0:r1, c0:c1],
+        lowres_count=count[:, r0:r1, c0:c1],
+        lowres_grid=grid.coarsen(scale),
+        points=None,
+        seed=seed,
+    )
+
+
+class _Sums:
+    """Running float64 sums of one element: everything the exact tiled metrics need."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.s: dict[str, float] = dict.fromkeys(
+            ("t", "p", "tt", "pp", "tp", "e", "ee", "ae", "ree", "nat_ee", "nat_ae", "nat_t"), 0.0
+        )
+        self.t_min, self.t_max = math.inf, -math.inf
+        self.consistency_ee, self.consistency_n = 0.0, 0
+
+    def add(
+        self,
+        t: NDArray[np.float64],
+        p: NDArray[np.float64],
+        r: NDArray[np.float64],
+        t_nat: NDArray[np.float64],
+        p_nat: NDArray[np.float64],
+    ) -> None:
+        e = p - t
+        self.n += t.size
+        s = self.s
+        s["t"] += t.sum()
+        s["p"] += p.sum()
+        s["tt"] += (t * t).sum()
+        s["pp"] += (p * p).sum()
+        s["tp"] += (t * p).sum()
+        s["e"] += e.sum()
+        s["ee"] += (e * e).sum()
+        s["ae"] += np.abs(e).sum()
+        s["ree"] += ((r - t) ** 2).sum()
+        s["nat_ee"] += ((p_nat - t_nat) ** 2).sum()
+        s["nat_ae"] += np.abs(p_nat - t_nat).sum()
+        s["nat_t"] += t_nat.sum()
+        if t.size:
+            self.t_min, self.t_max = min(self.t_min, t.min()), max(self.t_max, t.max())
+
+    def metrics(self) -> dict[str, float]:
+        n, s = self.n, self.s
+        if n == 0:
+            return {"n": 0.0}
+        mean_t, mean_p = s["t"] / n, s["p"] / n
+        var_t, var_p = s["tt"] / n - mean_t**2, s["pp"] / n - mean_p**2
+        cov = s["tp"] / n - mean_t * mean_p
+        mse = s["ee"] / n
+        rmse = math.sqrt(mse)
+        ref = math.sqrt(s["ree"] / n)
+        data_range = self.t_max - self.t_min
+        out = {
+            "n": float(n),
+            "rmse": rmse,
+            "mae": s["ae"] / n,
+            "bias": s["e"] / n,
+            "r2": 1.0 - mse / var_t if var_t > 0 else math.nan,
+            "pearson_r": cov / math.sqrt(var_t * var_p) if var_t > 0 and var_p > 0 else math.nan,
+            "lin_ccc": 2 * cov / (var_t + var_p + (mean_t - mean_p) ** 2)
+            if var_t + var_p > 0
+            else math.nan,
+            "rmse_natural": math.sqrt(s["nat_ee"] / n),
+            "mae_natural": s["nat_ae"] / n,
+            "rmse_reference": ref,
+            "skill": 1.0 - rmse / ref if ref > 0 else math.nan,
+            "psnr": 20 * math.log10(data_range) - 10 * math.log10(mse)
+            if mse > 0 and data_range > 0
+            else math.nan,
+            "consistency": math.sqrt(self.consistency_ee / self.consistency_n)
+            if self.consistency_n
+            else math.nan,
+        }
+        return out
+
+
+@dataclass
+class TiledResult:
+    """Scores of a tiled evaluation.
+
+    Attributes:
+        metrics: per element and ``overall``, as :func:`geochem_bench.evaluation.scoring.score_fold`
+            (minus Spearman, anomaly AP/F1 and SSIM).
+        errors: per-block error sums, the same blocks as in-memory scoring.
+        n_tiles: tiles predicted.
+    """
+
+    metrics: MetricTable
+    errors: dict[str, ErrorBlocks]
+    n_tiles: int
+
+
+def evaluate_tiled(
+    scene: DiskScene,
+    scale: int,
+    model: Any,
+    *,
+    tile: int = 1024,
+    fit_cells: int = 2048,
+    seed: int = 0,
+    prediction_path: str | Path | None = None,
+    task_id: str = "tiled/grid",
+) -> TiledResult:
+    """Fit a model, predict and score a whole scene tile by tile (grid protocol).
+
+    Args:
+        scene: the built scene.
+        scale: scale factor of the lowres grid.
+        model: a fusion model; ``context_cells(scale)`` (if it has one) is the halo in fine
+            cells its prediction needs around a tile (default: six coarse cells, enough for
+            the upsampling baselines).
+        tile: tile edge in fine cells (rounded up to a multiple of the bootstrap block).
+        fit_cells: edge of the central window the model is fitted on.
+        seed: handed to the model.
+        prediction_path: also write the prediction (float32, natural units) as a GeoTIFF.
+        task_id: recorded in the inputs the model sees.
+    """
+    grid = scene.grid
+    lowres, count = tiled_lowres(scene, scale)
+    filled = fill_empty_cells(np.stack([e.to_analysis(b) for e, b in zip(scene.elements, lowres)]))
+    edge = block_edge_cells(scale)
+    _fit(model, scene, scale, lowres, count, fit_cells, task_id, seed)
+    halo_of = getattr(model, "context_cells", None)
+    # Default: bicubic taps reach 2 coarse cells, and an empty coarse cell among them takes
+    # the value of its nearest non-empty cell, at most 2*sqrt(2) cells further: 6 is enough.
+    halo = int(halo_of(scale)) if callable(halo_of) else 6 * scale
+    halo = scale * math.ceil(halo / scale)  # keep the grown window on the coarse grid
+    wy = interpolation_matrix(grid.height, filled.shape[1], scale, "bicubic")
+    wx = interpolation_matrix(grid.width, filled.shape[2], scale, "bicubic")
+    sums = [_Sums() for _ in scene.elements]
+    last = np.array([grid.height - 1]), np.array([grid.width - 1])
+    n_blocks = int(grid_block_ids(*last, grid.width, edge)[0]) + 1
+    block_n = np.zeros((len(scene.elements), n_blocks))
+    block_sse = np.zeros_like(block_n)
+    block_ref = np.zeros_like(block_n)
+    n_tiles = 0
+    with _prediction_writer(prediction_path, scene) as write:
+        for win in tiles(grid.height, grid.width, tile, edge):
+            n_tiles += 1
+            outer = win.grown(halo, grid.height, grid.width)
+            inputs = window_inputs(scene, outer, scale, lowres, count, task_id, seed)
+            predicted = _as_array(model.predict(inputs))
+            core = predicted[
+                :,
+                win.row0 - outer.row0 : win.row1 - outer.row0,
+                win.col0 - outer.col0 : win.col1 - outer.col0,
+            ]
+            write(core, win)
+            truth = scene.read("truth", win)
+            valid = inputs.valid[
+                win.row0 - outer.row0 : win.row1 - outer.row0,
+                win.col0 - outer.col0 : win.col1 - outer.col0,
+            ]
+            rows, cols = np.nonzero(valid)
+            for e, element in enumerate(scene.elements):
+                finite = np.isfinite(truth[e][rows, cols])
+                r, c = rows[finite], cols[finite]
+                t_nat = truth[e][r, c].astype(np.float64)
+                p_nat = core[e][r, c].astype(np.float64)
+                ref_an = (wx[win.col0 : win.col1] @ (wy[win.row0 : win.row1] @ filled[e]).T).T
+                t = element.to_analysis(t_nat)
+                p = element.to_analysis(p_nat)
+                # as in memory: the reference is stored in natural units as float32
+                ref_nat = element.from_analysis(ref_an[r, c]).astype(np.float32)
+                ref = element.to_analysis(ref_nat.astype(np.float64))
+                sums[e].add(t, p, ref, t_nat, p_nat)
+                # tiles are whole blocks, so each block's sum comes from one tile
+                block = grid_block_ids(r + win.row0, c + win.col0, grid.width, edge)
+                block_n[e] += np.bincount(block, minlength=n_blocks)
+                block_sse[e] += np.bincount(block, weights=(p - t) ** 2, minlength=n_blocks)
+                block_ref[e] += np.bincount(block, weights=(ref - t) ** 2, minlength=n_blocks)
+                _add_consistency(sums[e], core[e], valid, lowres[e], win, scale, element)
+    return TiledResult(
+        metrics=_table(scene, sums, scale),
+        errors=_blocks(scene, edge, block_n, block_sse, block_ref),
+        n_tiles=n_tiles,
+    )
+
+
+def _fit(
+    model: Any,
+    scene: DiskScene,
+    scale: int,
+    lowres: NDArray[np.float32],
+    count: NDArray[np.int32],
+    fit_cells: int,
+    task_id: str,
+    seed: int,
+) -> None:
+    if not callable(getattr(model, "fit", None)):
+        return
+    grid = scene.grid
+    side = scale * math.ceil(min(fit_cells, max(grid.height, grid.width)) / scale)
+    row0 = scale * max(0, (grid.height - side) // 2 // scale)
+    col0 = scale * max(0, (grid.width - side) // 2 // scale)
+    centre = Window(row0, min(row0 + side, grid.height), col0, min(col0 + side, grid.width))
+    model.fit(window_inputs(scene, centre, scale, lowres, count, task_id, seed))
+
+
+def _as_array(output: Any) -> NDArray[np.float32]:
+    mean = output.mean if isinstance(output, Prediction) else output
+    return np.asarray(mean, dtype=np.float32)
+
+
+def _add_consistency(
+    sums: _Sums,
+    prediction: NDArray[np.float32],
+    valid: NDArray[np.bool_],
+    lowres: NDArray[np.float32],
+    win: Window,
+    scale: int,
+    element: Element,
+) -> None:
+    # Wald's consistency: block means of the prediction (valid cells) against the lowres grid.
+    means, _ = block_mean(np.where(valid, prediction, np.nan), scale)
+    r0, c0 = win.row0 // scale, win.col0 // scale
+    target = lowres[r0 : r0 + means.shape[0], c0 : c0 + means.shape[1]]
+    both = np.isfinite(means) & np.isfinite(target)
+    diff = element.to_analysis(means[both].astype(np.float64)) - element.to_analysis(
+        target[both].astype(np.float64)
+    )
+    sums.consistency_ee += float((diff**2).sum())
+    sums.consistency_n += int(both.sum())
+
+
+def _table(scene: DiskScene, sums: list[_Sums], scale: int) -> MetricTable:
+    from geochem_bench import metrics
+
+    table: MetricTable = {}
+    skills, rmse_nat, mean_nat = [], [], []
+    for element, s in zip(scene.elements, sums):
+        row = s.metrics()
+        table[element.symbol] = finite_or_none(row)
+        skills.append(row.get("skill", math.nan))
+        rmse_nat.append(row.get("rmse_natural", math.nan))
+        mean_nat.append(s.s["nat_t"] / s.n if s.n else math.nan)
+    overall = {
+        "skill": float(np.mean(skills)),
+        "ergas": metrics.ergas(np.array(rmse_nat), np.array(mean_nat), scale),
+    }
+    table[OVERALL] = finite_or_none(overall)
+    return table
+
+
+def _blocks(
+    scene: DiskScene,
+    edge: int,
+    n: NDArray[np.float64],
+    sse: NDArray[np.float64],
+    ref: NDArray[np.float64],
+) -> dict[str, ErrorBlocks]:
+    return {
+        element.symbol: blocks_from_sums(edge, n[e], sse[e], ref[e])
+        for e, element in enumerate(scene.elements)
+    }
+
+
+@contextmanager
+def _prediction_writer(
+    path: str | Path | None, scene: DiskScene
+) -> Iterator[Callable[[NDArray[np.float32], Window], None]]:
+    """Write a float32 GeoTIFF window by window; it appears at ``path`` only when complete."""
+    if path is None:
+        yield lambda data, win: None
+        return
+    import rasterio
+
+    from geochem_bench.core.atomic import atomic_path
+    from geochem_bench.data.geotiff import windowed_profile
+
+    with (
+        atomic_path(path, suffix=".tif") as tmp,
+        rasterio.open(
+            tmp, "w", **windowed_profile(scene.grid, len(scene.elements), nodata=np.nan)
+        ) as dst,
+    ):
+        yield lambda data, win: dst.write(data, window=win.rasterio())
+
+
+def tiled_record(
+    scene: DiskScene,
+    submission: Any,
+    scale: int,
+    out_dir: Path,
+    *,
+    tile: int = 1024,
+    fit_cells: int = 2048,
+    seed: int = 0,
+    save_prediction: bool = False,
+) -> tuple[Any, Path]:
+    """Evaluate a submission tile by tile; write a record of task ``<scene>/all/s<k>/grid``.
+
+    The record has the layout and schema of the harness's; its dataset sha256 are those of the
+    scene's ``manifest.json`` when the build has one. Returns the record and its path.
+    """
+    import time
+
+    from geochem_bench import BENCHMARK_VERSION, __version__
+    from geochem_bench.evaluation.harness import submission_info
+    from geochem_bench.evaluation.provenance import hardware, utc_now
+    from geochem_bench.evaluation.records import (
+        DatasetInfo,
+        ResultRecord,
+        Runtime,
+        TaskInfo,
+        result_path,
+        write_result,
+    )
+
+    meta = json.loads((scene.folder / "scene.json").read_text())
+    manifest = scene.folder / "manifest.json"
+    sha = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    task_id = f"{meta['name']}/all/s{scale}/grid"
+    info = submission_info(submission)
+    path = result_path(out_dir, info.name, info.version, task_id, 0)
+    model = submission.build()
+    start = time.perf_counter()
+    result = evaluate_tiled(
+        scene,
+        scale,
+        model,
+        tile=tile,
+        fit_cells=fit_cells,
+        seed=seed,
+        task_id=task_id,
+        prediction_path=path.with_suffix(".tif") if save_prediction else None,
+    )
+    elapsed = time.perf_counter() - start
+    record = ResultRecord(
+        status="ok",
+        submission=info,
+        package_version=__version__,
+        benchmark_version=BENCHMARK_VERSION,
+        task=TaskInfo(
+            id=task_id,
+            version="1",
+            scene=meta["name"],
+            elements=[e.symbol for e in scene.elements],
+            scale=scale,
+            protocol="grid",
+            n_folds=1,
+        ),
+        fold=0,
+        dataset=DatasetInfo(
+            scene=meta["name"], version=str(meta["version"]), sha256=sha, options=meta["options"]
+        ),
+        metrics=result.metrics,
+        errors=result.errors,
+        runtime=Runtime(fit_s=0.0, predict_s=elapsed, total_s=elapsed),
+        hardware=hardware(),
+        seed=seed,
+        timestamp=utc_now(),
+    )
+    write_result(record, path)
+    return record, path

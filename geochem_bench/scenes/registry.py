@@ -1,0 +1,163 @@
+"""The catalogue of scenes and tasks: what ``geochem-bench list`` shows.
+
+Each scene registers how to load it and the tasks defined on it. Loading is lazy and cached,
+so listing tasks never generates or reads a raster.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.errors import InvalidInputError, UnknownNameError
+
+SceneLoader = Callable[..., Scene]
+
+
+@dataclass(frozen=True)
+class SceneEntry:
+    """A scene of the catalogue.
+
+    Attributes:
+        name: scene name used in task ids.
+        summary: one line for ``geochem-bench list``.
+        size: human-readable size (grid, bands, samples) known without loading.
+        licence: licence of the data.
+        loader: ``loader(**options) -> Scene``; options such as ``root`` or ``download`` are
+            passed through from the caller.
+        tasks: the tasks defined on this scene.
+        needs_download: whether the scene reads files that must be downloaded first.
+        in_suite: whether its tasks belong to the official suite of this benchmark version
+            (user surveys made with ``make-task`` do not).
+    """
+
+    name: str
+    summary: str
+    size: str
+    licence: str
+    loader: SceneLoader
+    tasks: tuple[TaskSpec, ...] = field(default_factory=tuple)
+    needs_download: bool = False
+    in_suite: bool = True
+
+
+_SCENES: dict[str, SceneEntry] = {}
+
+
+def register_scene(entry: SceneEntry) -> None:
+    """Add a scene and its tasks to the catalogue (re-registering replaces it)."""
+    for task in entry.tasks:
+        if task.scene != entry.name:
+            raise InvalidInputError(f"task {task.id} does not belong to scene {entry.name!r}")
+    _SCENES[entry.name] = entry
+
+
+def scenes() -> dict[str, SceneEntry]:
+    """All registered scenes by name."""
+    _ensure_builtin()
+    return dict(_SCENES)
+
+
+def list_tasks(patterns: list[str] | None = None) -> list[TaskSpec]:
+    """Registered tasks, optionally filtered by glob patterns on the id (``synthetic/*``).
+
+    Raises:
+        KeyError: when a pattern matches no task.
+    """
+    _ensure_builtin()
+    tasks = [t for entry in _SCENES.values() for t in entry.tasks]
+    if not patterns:
+        return tasks
+    selected: list[TaskSpec] = []
+    for pattern in patterns:
+        matched = [t for t in tasks if fnmatch.fnmatchcase(t.id, pattern)]
+        if not matched:
+            raise UnknownNameError(
+                f"no task matches {pattern!r}; run `geochem-bench list` to see the task ids"
+            )
+        selected.extend(t for t in matched if t not in selected)
+    return selected
+
+
+def suite_tasks() -> list[TaskSpec]:
+    """The tasks of the official suite: what a leaderboard submission must cover."""
+    _ensure_builtin()
+    return [t for entry in _SCENES.values() if entry.in_suite for t in entry.tasks]
+
+
+def get_task(task_id: str) -> TaskSpec:
+    """A task by its exact id."""
+    for task in list_tasks():
+        if task.id == task_id:
+            return task
+    raise UnknownNameError(
+        f"unknown task {task_id!r}; run `geochem-bench list` to see the task ids"
+    )
+
+
+def load_scene(name: str, **options: Any) -> Scene:
+    """Load (or generate) a scene; repeated calls with the same options share one copy."""
+    _ensure_builtin()
+    if name not in _SCENES:
+        raise UnknownNameError(f"unknown scene {name!r}; known scenes: {sorted(_SCENES)}")
+    return _load_cached(name, tuple(sorted(options.items())))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(name: str, options: tuple[tuple[str, Any], ...]) -> Scene:
+    return _SCENES[name].loader(**dict(options))
+
+
+def _ensure_builtin() -> None:
+    if "synthetic" not in _SCENES:
+        register_scene(_synthetic_entry())
+        from geochem_bench.scenes import REAL_SCENES
+
+        for cls in REAL_SCENES:
+            register_scene(
+                SceneEntry(
+                    name=cls.name,
+                    summary=cls.summary,
+                    size=cls.size,
+                    licence=cls.licence,
+                    loader=cls.load,
+                    tasks=cls.tasks,
+                    needs_download=True,
+                )
+            )
+
+
+def _load_synthetic(**options: Any) -> Scene:
+    from geochem_bench.scenes.synthetic import SyntheticConfig, generate_synthetic
+
+    size = options.pop("size", None)
+    if size is not None:
+        options.setdefault("height", int(size))
+        options.setdefault("width", int(size))
+    return generate_synthetic(SyntheticConfig(**options))
+
+
+def _synthetic_entry() -> SceneEntry:
+    all_elements = ("Cu", "Zn", "Pb", "Ni", "As", "Fe")
+    grid_tasks = tuple(
+        TaskSpec("synthetic", all_elements, scale, "grid", label="all") for scale in (4, 8, 16)
+    )
+    point_tasks = (
+        TaskSpec("synthetic", ("Cu",), 16, "points", n_folds=5, block_cells=2),
+        TaskSpec(
+            "synthetic", ("Cu",), 16, "transfer", n_folds=5, block_cells=2, target_fraction=0.25
+        ),
+    )
+    return SceneEntry(
+        name="synthetic",
+        summary="procedural mineralised terrain, generated on the fly (no download)",
+        size="256x256 px @ 30 m, 7 bands, 6 elements, ~350 samples",
+        licence="CC0-1.0",
+        loader=_load_synthetic,
+        tasks=grid_tasks + point_tasks,
+    )

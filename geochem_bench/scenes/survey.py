@@ -1,0 +1,394 @@
+"""Bring your own survey: covariate GeoTIFFs + a samples table -> a scene and its tasks.
+
+The scene is built on the grid of the first covariate: every other covariate is reprojected
+and resampled onto it (bilinear, nearest for integer rasters), nodata holes enclosed by data
+are filled from the nearest cell, the valid mask is where every covariate has data, samples
+are reprojected to the grid's CRS (rounded to 1 mm) and samples on nodata cells are dropped
+(the count is reported). The same protocols, spatial-block splits and metrics as the
+registered scenes apply. The result is written like a built scene (GeoTIFF, Parquet,
+manifest) plus ``tasks.json``, and registered with :func:`register_survey`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec, fill_nearest
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.data.store import read_scene, write_scene
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.scenes.registry import SceneEntry, register_scene
+
+TASKS_FILE = "tasks.json"
+
+
+class SurveyError(InvalidInputError):
+    """The survey inputs cannot make a scene; the message says what to fix."""
+
+
+def make_survey(
+    name: str,
+    covariates: list[str | Path],
+    samples: str | Path,
+    out_dir: str | Path,
+    *,
+    elements: list[str] | None = None,
+    x: str = "x",
+    y: str = "y",
+    id_column: str | None = None,
+    crs: str | None = None,
+    samples_crs: str | None = None,
+    linear: tuple[str, ...] = (),
+    unit: str = "mg/kg",
+    scales: tuple[int, ...] = (10,),
+    n_folds: int = 5,
+    block_cells: int = 2,
+    transfer_fraction: float | None = None,
+    seed: int = 0,
+) -> tuple[Scene, list[TaskSpec]]:
+    """Build a scene and its tasks from a user's files and write them to ``out_dir``.
+
+    Args:
+        name: scene name (first part of the task ids).
+        covariates: GeoTIFFs; the first defines the grid.
+        samples: CSV (with ``x``/``y`` columns) or a vector file (GeoPackage, shapefile).
+        out_dir: where the scene is written.
+        elements: element columns (default: every numeric column but x, y and id).
+        x: x column of a CSV.
+        y: y column of a CSV.
+        id_column: sample id column (default: row number from 1).
+        crs: CRS to assign to covariates that have none (never overrides an existing tag).
+        samples_crs: CRS of CSV coordinates (default: the grid's); vector files carry theirs.
+        linear: elements scored in linear space (the others in log10).
+        unit: unit of the element columns.
+        scales: scale factors of the tasks.
+        n_folds: spatial-block folds.
+        block_cells: block edge in coarse cells.
+        transfer_fraction: also make transfer tasks with the target known at this fraction of
+            training sites (the other elements everywhere).
+        seed: split seed.
+
+    Raises:
+        SurveyError: non-overlapping extents, a CRS mismatch that cannot be resolved, a
+            non-numeric element column, too few samples for the folds, ...
+    """
+    if not covariates:
+        raise SurveyError("give at least one covariate GeoTIFF")
+    grid, stack, names = _covariate_stack([Path(p) for p in covariates], crs)
+    valid: NDArray[np.bool_] = np.asarray(np.isfinite(stack).all(axis=0))
+    table, sx, sy, source_crs = _read_samples(Path(samples), x, y, samples_crs or grid.crs)
+    sx, sy = _to_grid_crs(sx, sy, source_crs, grid.crs)
+    symbols = _element_columns(table, elements, {x, y, id_column or "", "geometry"})
+    values = np.column_stack([_numeric(table, c) for c in symbols])
+    rows, cols = grid.cell_of(sx, sy)
+    inside = rows >= 0
+    if not inside.any():
+        left, bottom, right, top = grid.bounds
+        raise SurveyError(
+            f"no sample lies on the covariate grid (x {left:.1f}..{right:.1f}, y {bottom:.1f}.."
+            f"{top:.1f} in {grid.crs}); the extents do not overlap: check the samples' CRS "
+            "(--samples-crs) and the x/y columns"
+        )
+    on_data = inside.copy()
+    on_data[inside] = valid[rows[inside], cols[inside]]
+    ids = (
+        table[id_column].to_numpy().astype(np.int64) if id_column else np.arange(1, len(table) + 1)
+    )
+    element_objs = tuple(Element(s, unit, "linear" if s in linear else "log10") for s in symbols)
+    for e, element in enumerate(element_objs):
+        if element.analysis_space == "log10":
+            values[:, e] = np.where(values[:, e] > 0, values[:, e], np.nan)  # log10 needs > 0
+    points = Samples(
+        ids=ids[on_data], x=sx[on_data], y=sy[on_data], values=values[on_data], elements=symbols
+    )
+    if len(points) < 2 * n_folds:
+        raise SurveyError(
+            f"{len(points)} usable samples are too few for {n_folds} folds; use fewer folds"
+        )
+    scene = Scene(
+        name=name,
+        version="1",
+        grid=grid,
+        covariates=stack,
+        band_names=names,
+        valid=valid,
+        elements=element_objs,
+        points=points,
+        licence="user data",
+        citation="",
+        description=(
+            f"user survey: {len(points)} samples ({int((~on_data).sum())} off the grid or on "
+            f"nodata cells dropped), {len(names)} covariates"
+        ),
+        options={"covariates": [str(p) for p in covariates], "samples": str(samples)},
+    )
+    tasks = [
+        TaskSpec(
+            name, (s,), scale, "points", n_folds=n_folds, block_cells=block_cells, split_seed=seed
+        )
+        for scale in scales
+        for s in symbols
+    ]
+    if transfer_fraction is not None:
+        tasks += [
+            TaskSpec(
+                name,
+                (s,),
+                scale,
+                "transfer",
+                n_folds=n_folds,
+                block_cells=block_cells,
+                split_seed=seed,
+                target_fraction=transfer_fraction,
+            )
+            for scale in scales
+            for s in symbols
+        ]
+    from geochem_bench.tasks.protocols import split_name, task_split
+
+    for task in tasks:  # fails early, with the split's own message, when folds cannot be made
+        try:
+            scene.splits[split_name(task)] = task_split(scene, task)
+        except ValueError as exc:
+            raise SurveyError(f"task {task.id}: {exc}") from exc
+    out = Path(out_dir)
+    write_scene(scene, out)
+    (out / TASKS_FILE).write_text(json.dumps([_task_dict(t) for t in tasks], indent=2) + "\n")
+    register_survey(out)
+    return scene, tasks
+
+
+def register_survey(folder: str | Path) -> SceneEntry:
+    """Register a survey written by :func:`make_survey` so its tasks can be listed and run."""
+    folder = Path(folder)
+    if not (folder / TASKS_FILE).is_file():
+        raise SurveyError(
+            f"{folder} holds no {TASKS_FILE}; build it with `geochem-bench make-task`"
+        )
+    meta = json.loads((folder / "scene.json").read_text())
+    tasks = tuple(_task_from_dict(d) for d in json.loads((folder / TASKS_FILE).read_text()))
+
+    def loader(**_: Any) -> Scene:
+        return read_scene(folder)
+
+    entry = SceneEntry(
+        name=meta["name"],
+        summary=meta["description"],
+        size=(
+            f"{meta['grid']['height']}x{meta['grid']['width']} px, {len(meta['band_names'])} bands"
+        ),
+        licence=meta["licence"],
+        loader=loader,
+        tasks=tasks,
+        in_suite=False,
+    )
+    register_scene(entry)
+    return entry
+
+
+def _covariate_stack(
+    paths: list[Path], crs: str | None
+) -> tuple[GridSpec, NDArray[np.float32], tuple[str, ...]]:
+    import rasterio
+    from rasterio.crs import CRS
+    from rasterio.warp import Resampling, reproject
+
+    assigned = CRS.from_user_input(crs) if crs else None
+    with rasterio.open(paths[0]) as ref:
+        ref_crs = ref.crs or assigned
+        grid = GridSpec(
+            ref.height, ref.width, ref.transform, ref_crs.to_string() if ref_crs else None
+        )
+    bands: list[NDArray[np.float32]] = []
+    names: list[str] = []
+    for path in paths:
+        if not path.is_file():
+            raise SurveyError(f"covariate {path} does not exist")
+        with rasterio.open(path) as src:
+            src_crs = src.crs or assigned
+            if (src_crs is None) != (ref_crs is None):
+                raise SurveyError(
+                    f"{path.name} {'has no CRS' if src_crs is None else 'has a CRS'} while "
+                    f"{paths[0].name} {'has none' if ref_crs is None else 'has ' + str(ref_crs)}; "
+                    "assign one with --crs so the rasters can be reprojected onto one grid"
+                )
+            data = src.read().astype(np.float32)
+            for b in range(src.count):
+                if src.nodatavals[b] is not None:
+                    data[b][data[b] == src.nodatavals[b]] = np.nan
+            same_grid = (
+                (src.height, src.width) == grid.shape
+                and src.transform.almost_equals(grid.transform)
+                and (src_crs == ref_crs)
+            )
+            if not same_grid:
+                if not _overlaps(src.bounds, src_crs, grid):
+                    raise SurveyError(
+                        f"{path.name} does not overlap {paths[0].name}; check its CRS and extent"
+                    )
+                integer = np.issubdtype(np.dtype(src.dtypes[0]), np.integer)
+                out = np.full((src.count, *grid.shape), np.nan, dtype=np.float32)
+                for b in range(src.count):
+                    reproject(
+                        data[b],
+                        out[b],
+                        src_transform=src.transform,
+                        src_crs=src_crs,
+                        dst_transform=grid.transform,
+                        dst_crs=ref_crs,
+                        src_nodata=np.nan,
+                        dst_nodata=np.nan,
+                        resampling=Resampling.nearest if integer else Resampling.bilinear,
+                    )
+                data = out
+            stem = path.stem
+            descriptions = src.descriptions
+        for b in range(data.shape[0]):
+            names.append(descriptions[b] or (stem if data.shape[0] == 1 else f"{stem}_{b + 1}"))
+            bands.append(_fill_interior_holes(data[b]))
+    if len(set(names)) != len(names):
+        raise SurveyError(f"covariate band names repeat: {names}; rename the files")
+    return grid, np.stack(bands), tuple(names)
+
+
+def _fill_interior_holes(band: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Fill nodata cells enclosed by data (not connected to the raster's outer nodata)."""
+    from scipy import ndimage
+
+    finite = np.isfinite(band)
+    holes = ndimage.binary_fill_holes(finite) & ~finite
+    return (
+        fill_nearest(np.where(finite, band, 0.0), holes).astype(np.float32) if holes.any() else band
+    )
+
+
+def _overlaps(bounds: Any, src_crs: Any, grid: GridSpec) -> bool:
+    from rasterio.warp import transform_bounds
+
+    left, bottom, right, top = (
+        transform_bounds(src_crs, grid.crs, *bounds) if src_crs is not None and grid.crs else bounds
+    )
+    g_left, g_bottom, g_right, g_top = grid.bounds
+    return left < g_right and right > g_left and bottom < g_top and top > g_bottom
+
+
+def _read_samples(
+    path: Path, x: str, y: str, default_crs: str | None
+) -> tuple[Any, NDArray[np.float64], NDArray[np.float64], str | None]:
+    import pandas as pd
+
+    if not path.is_file():
+        raise SurveyError(f"samples file {path} does not exist")
+    if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
+        table = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        missing = [c for c in (x, y) if c not in table.columns]
+        if missing:
+            raise SurveyError(
+                f"{path.name} has no column {missing}; columns are {list(table.columns)} "
+                "(use --x/--y)"
+            )
+        return table, _numeric(table, x), _numeric(table, y), default_crs
+    import pyogrio
+
+    table = pyogrio.read_dataframe(path)
+    if table.geometry.geom_type.ne("Point").any():
+        raise SurveyError(
+            f"{path.name} must hold points; it has {sorted(set(table.geometry.geom_type))}"
+        )
+    crs = table.crs.to_string() if table.crs is not None else default_crs
+    return table, table.geometry.x.to_numpy(np.float64), table.geometry.y.to_numpy(np.float64), crs
+
+
+def _to_grid_crs(
+    x: NDArray[np.float64], y: NDArray[np.float64], source: str | None, target: str | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    if source is None or target is None:
+        if (source is None) != (target is None):
+            raise SurveyError(
+                "samples and covariates must both have a CRS or both be local; "
+                "pass --samples-crs or --crs"
+            )
+        return x, y
+    from pyproj import CRS, Transformer
+
+    if CRS.from_user_input(source) == CRS.from_user_input(target):
+        return x, y
+    transformer = Transformer.from_crs(source, target, always_xy=True)
+    tx, ty = transformer.transform(x, y)
+    # Rounded to 1 mm: a sample on a cell edge stays on the same side after a round trip.
+    rx = np.round(np.asarray(tx, dtype=np.float64), 3).astype(np.float64)
+    ry = np.round(np.asarray(ty, dtype=np.float64), 3).astype(np.float64)
+    return rx, ry
+
+
+def _element_columns(table: Any, elements: list[str] | None, exclude: set[str]) -> tuple[str, ...]:
+    if elements:
+        missing = [e for e in elements if e not in table.columns]
+        if missing:
+            raise SurveyError(
+                f"element columns {missing} are not in the samples table; "
+                f"columns are {list(table.columns)}"
+            )
+        for column in elements:
+            _numeric(table, column)
+        return tuple(elements)
+    numeric = [c for c in table.columns if c not in exclude and _is_numeric(table[c])]
+    if not numeric:
+        raise SurveyError(
+            "the samples table has no numeric element column; name them with --elements"
+        )
+    return tuple(numeric)
+
+
+def _is_numeric(series: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(series))
+
+
+def _numeric(table: Any, column: str) -> NDArray[np.float64]:
+    import pandas as pd
+
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = table[column][values.isna() & table[column].notna()]
+    if len(bad):
+        raise SurveyError(
+            f"column {column!r} is not numeric: {len(bad)} values such as "
+            f"{list(bad.astype(str)[:3])}; "
+            "clean them (e.g. '<0.5' detection-limit codes) or leave the column out"
+        )
+    return values.to_numpy(dtype=np.float64)
+
+
+def _task_dict(task: TaskSpec) -> dict[str, Any]:
+    return {
+        "scene": task.scene,
+        "elements": list(task.elements),
+        "scale": task.scale,
+        "protocol": task.protocol,
+        "n_folds": task.n_folds,
+        "block_cells": task.block_cells,
+        "split_seed": task.split_seed,
+        "target_fraction": task.target_fraction,
+    }
+
+
+def _task_from_dict(d: dict[str, Any]) -> TaskSpec:
+    return TaskSpec(
+        d["scene"],
+        tuple(d["elements"]),
+        int(d["scale"]),
+        d["protocol"],
+        n_folds=int(d["n_folds"]),
+        block_cells=int(d["block_cells"]),
+        split_seed=int(d["split_seed"]),
+        target_fraction=float(d["target_fraction"]),
+    )

@@ -1,0 +1,1 @@
+"""From a scene to a fold: protocols, spatial splits, exported inputs and fold plots."""

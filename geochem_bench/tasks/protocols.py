@@ -1,0 +1,187 @@
+"""Turn a scene and a task into the inputs of one fold and the values it is scored against.
+
+This module is the single place that decides what a model may see. Held-out samples never
+reach :class:`~geochem_bench.core.task.TaskInputs`: the coarse grid, the sample table and every
+other input of a fold are computed from training data only (tested in ``test_leakage.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec, block_mean, points_block_mean
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import HeldOut, TaskInputs, TaskSpec
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.tasks.splits import SampleSplit, spatial_block_kfold
+
+
+def task_split(scene: Scene, task: TaskSpec) -> SampleSplit:
+    """The sample split of a points or transfer task.
+
+    A named split of the scene (``task.split``, e.g. Jura's official validation set), or else
+    spatial blocks ``task.block_cells`` coarse cells wide and aligned with the coarse grid, so
+    a coarse cell never holds both training and held-out samples.
+    """
+    if task.protocol == "grid":
+        raise InvalidInputError(f"task {task.id} uses the grid protocol, which has no sample split")
+    points = _require_points(scene, task)
+    shipped = scene.splits.get(split_name(task))
+    if shipped is not None:
+        return shipped
+    if task.split is not None:
+        if task.split not in scene.splits:
+            raise InvalidInputError(
+                f"task {task.id} uses split {task.split!r}, which scene {scene.name!r} lacks "
+                f"(it has {sorted(scene.splits)})"
+            )
+        return scene.splits[task.split]
+    left, _, _, top = scene.grid.bounds
+    return spatial_block_kfold(
+        points.ids,
+        points.x,
+        points.y,
+        n_folds=task.n_folds,
+        block_size=task.block_cells * task.scale * scene.grid.res[0],
+        origin=(left, top),
+        seed=task.split_seed,
+    )
+
+
+def split_name(task: TaskSpec) -> str:
+    """Name of a task's split among the scene's shipped splits (file ``splits/<name>.parquet``)."""
+    return task.split or task.id.replace("/", "__")
+
+
+def build_fold(
+    scene: Scene,
+    task: TaskSpec,
+    fold: int,
+    *,
+    seed: int = 0,
+    split: SampleSplit | None = None,
+) -> tuple[TaskInputs, HeldOut]:
+    """Inputs and held-out values of one task fold.
+
+    Args:
+        scene: the task's scene.
+        task: the task.
+        fold: fold index in ``task.folds``.
+        seed: seed handed to the model.
+        split: a precomputed (or loaded) split; computed from the task when None.
+
+    Returns:
+        ``(inputs, held_out)``.
+    """
+    if scene.name != task.scene:
+        raise InvalidInputError(
+            f"task {task.id} belongs to scene {task.scene!r}, not {scene.name!r}"
+        )
+    if fold not in task.folds:
+        raise InvalidInputError(f"task {task.id} has folds 0..{task.n_folds - 1}, got fold {fold}")
+    elements = tuple(scene.element(symbol) for symbol in task.elements)
+    index = [scene.elements.index(e) for e in elements]
+    coarse = scene.grid.coarsen(task.scale)
+
+    if task.protocol == "grid":
+        if scene.truth is None:
+            raise InvalidInputError(
+                f"scene {scene.name!r} has no exhaustive truth; the grid protocol needs one"
+            )
+        truth = scene.truth[index].copy()
+        truth[:, ~scene.valid] = np.nan
+        lowres, count = block_mean(truth, task.scale)
+        inputs = _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=None)
+        return inputs, HeldOut(truth=truth)
+
+    points = _require_points(scene, task)
+    split = split if split is not None else task_split(scene, task)
+    if not np.array_equal(split.sample_ids, points.ids):
+        raise InvalidInputError(
+            "the split file does not list the scene's samples in order; rebuild it"
+        )
+    if split.n_folds != task.n_folds:
+        raise InvalidInputError(
+            f"task {task.id} expects {task.n_folds} folds, its split has {split.n_folds}"
+        )
+    test = split.test_mask(fold)
+    train = ~test
+    columns = [points.index(e.symbol) for e in elements]
+
+    if task.protocol == "points":
+        visible = points.subset(train)
+        known = visible.values[:, columns]
+        lowres, count = points_block_mean(coarse, visible.x, visible.y, known)
+    else:  # transfer: target known at a fraction of training sites, covariables everywhere
+        known_rows = _transfer_subset(points.values[:, columns], train, task, fold)
+        targets = tuple(e.symbol for e in elements)
+        visible = points.with_hidden(targets, ~known_rows)
+        if task.covariables is not None:
+            covariables = {scene.element(s).symbol for s in task.covariables}
+            hidden = tuple(s for s in points.elements if s not in covariables and s not in targets)
+            visible = visible.with_hidden(hidden, test)
+        lowres, count = points_block_mean(coarse, visible.x, visible.y, visible.values[:, columns])
+
+    rows, cols = scene.grid.cell_of(points.x[test], points.y[test])
+    held_out = HeldOut(
+        rows=rows,
+        cols=cols,
+        values=points.values[test][:, columns].copy(),
+        sample_ids=points.ids[test],
+    )
+    inputs = _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=visible)
+    return inputs, held_out
+
+
+def _transfer_subset(
+    target_values: NDArray[np.float64], train: NDArray[np.bool_], task: TaskSpec, fold: int
+) -> NDArray[np.bool_]:
+    """Training sites where the target stays known: a seeded fraction of the measured ones."""
+    candidates = np.flatnonzero(train & np.isfinite(target_values).all(axis=1))
+    n_known = max(1, math.ceil(task.target_fraction * len(candidates)))
+    rng = np.random.default_rng([task.split_seed, fold, 0x7A])
+    chosen = np.zeros(len(train), dtype=bool)
+    chosen[rng.choice(candidates, size=n_known, replace=False)] = True
+    return chosen
+
+
+def _inputs(
+    scene: Scene,
+    task: TaskSpec,
+    fold: int,
+    seed: int,
+    elements: tuple[Element, ...],
+    lowres: NDArray[np.float32],
+    count: NDArray[np.int32],
+    coarse: GridSpec,
+    points: Samples | None,
+) -> TaskInputs:
+    return TaskInputs(
+        task_id=task.id,
+        fold=fold,
+        protocol=task.protocol,
+        scale=task.scale,
+        elements=elements,
+        covariates=scene.covariates,
+        band_names=scene.band_names,
+        valid=scene.valid,
+        grid=scene.grid,
+        lowres=lowres,
+        lowres_count=count,
+        lowres_grid=coarse,
+        points=points,
+        seed=seed,
+    )
+
+
+def _require_points(scene: Scene, task: TaskSpec) -> Samples:
+    if scene.points is None:
+        raise InvalidInputError(
+            f"scene {scene.name!r} has no samples; the {task.protocol} protocol needs them"
+        )
+    return scene.points
