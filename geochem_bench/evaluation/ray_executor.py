@@ -1,13 +1,13 @@
 """Running a suite on Ray: every task fold is a Ray task, on a local or an existing cluster.
 
 Each Ray task runs :func:`geochem_bench.evaluation.harness.run_fold`, the same unit of work as
-the local executor (so a fold's model still runs in its own child process with the timeout,
-and a model crash is a failed record). The driver alone writes records, atomically and at the same paths,
-so the two executors produce the same files; only the provenance fields (timestamp, runtimes,
-memory, hardware) differ. A Ray worker that dies mid-task (killed, out of memory) becomes a
-failed record of kind ``crash`` for that fold and the other folds go on; Ray does not retry it,
-so a rerun with ``--retry-failed`` decides. Resuming skips folds with a reusable record before
-anything is sent to the cluster.
+the local executor (so a fold's model still runs in its own child process with the timeout, and
+a model crash is a failed record). The driver alone writes records, atomically and at the same
+paths, so the two executors produce the same files; only the provenance fields (timestamp,
+runtimes, memory, hardware) differ. A Ray worker that dies mid-task (killed, out of memory)
+becomes a failed record of kind ``crash`` for that fold and the other folds go on; Ray does not
+retry it, so a rerun with ``--retry-failed`` decides. Resuming skips folds with a reusable
+record before anything is sent to the cluster.
 """
 
 from __future__ import annotations
