@@ -4,20 +4,26 @@ from pathlib import Path
 
 import pytest
 
+from geochem_bench import resources
 from geochem_bench.cli.demo import FIRST_BASELINES
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.submission import load_submission
 from geochem_bench.models import BicubicUpsampling
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("name", sorted(FIRST_BASELINES))
-def test_baseline_folders_match_the_builtin_list(name):
-    sub = load_submission(ROOT / "baselines" / name)
-    model, params = FIRST_BASELINES[name]
-    assert (sub.name, sub.model, sub.params) == (name, model, params)
-    assert (ROOT / "baselines" / name / "README.md").is_file()
+@pytest.mark.parametrize("name", FIRST_BASELINES)
+def test_demo_baselines_load_by_name_from_the_package(name):
+    sub = load_submission(name)
+    assert sub.name == name and sub.folder == resources.baseline_dir(name).resolve()
+    assert (sub.folder / "README.md").is_file()
     assert sub.build() is not None
+
+
+def test_unknown_baseline_name_lists_the_known_ones():
+    with pytest.raises(InvalidInputError, match="ordinary-kriging"):
+        load_submission("ordinary-krigin")
 
 
 def test_module_reference_with_config(tmp_path):

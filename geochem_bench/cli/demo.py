@@ -10,36 +10,19 @@ from pathlib import Path
 
 import numpy as np
 
-from geochem_bench import __version__
+from geochem_bench import resources
 from geochem_bench.evaluation.executors import evaluate
 from geochem_bench.evaluation.harness import RunOptions
 from geochem_bench.evaluation.records import ResultRecord, result_path
 from geochem_bench.evaluation.submission import Submission, load_submission
 
-#: The baselines of the foundation, as shipped in ``baselines/<name>/submission.toml``. Used
-#: when the package is installed without the repository's ``baselines/`` folder.
-FIRST_BASELINES: dict[str, tuple[str, dict[str, object]]] = {
-    "nearest": ("geochem_bench.models:NearestUpsampling", {}),
-    "bilinear": ("geochem_bench.models:BilinearUpsampling", {}),
-    "bicubic": ("geochem_bench.models:BicubicUpsampling", {"a": -0.5}),
-    "idw": ("geochem_bench.models:InverseDistanceWeighting", {"power": 2.0, "neighbours": 12}),
-}
-
-REPO_BASELINES = Path(__file__).resolve().parents[1] / "baselines"
+#: The baselines of the foundation, run from their packaged folders.
+FIRST_BASELINES: tuple[str, ...] = ("nearest", "bilinear", "bicubic", "idw")
 
 
 def first_baselines() -> list[Submission]:
-    """The foundation baselines, from the repository folders when present."""
-    submissions = []
-    for name, (model, params) in FIRST_BASELINES.items():
-        folder = REPO_BASELINES / name
-        if (folder / "submission.toml").is_file():
-            submissions.append(load_submission(folder))
-        else:
-            submissions.append(
-                Submission(name=name, version=__version__, model=model, params=dict(params))
-            )
-    return submissions
+    """The foundation baselines, loaded from the package like any baseline by name."""
+    return [load_submission(resources.baseline_dir(name)) for name in FIRST_BASELINES]
 
 
 def run_demo(

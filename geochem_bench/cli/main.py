@@ -43,12 +43,23 @@ def _parser() -> argparse.ArgumentParser:
         help="folder made by make-task whose tasks to include (repeatable)",
     )
 
+    p = sub.add_parser("baselines", help="list the packaged baselines, one line each")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser(
+        "init-submission", help="write the documented example submission into a new folder"
+    )
+    p.add_argument("folder", help="folder to create (must not exist or be empty)")
+
     p = sub.add_parser("info", help="describe one task: scene, elements, grid, folds, licence")
     p.add_argument("task")
     _scene_args(p)
 
     p = sub.add_parser("evaluate", help="run a submission on tasks and write result records")
-    p.add_argument("submission", help="submission folder, 'module:Class' or 'path/file.py:Class'")
+    p.add_argument(
+        "submission",
+        help="submission folder, baseline name, 'module:Class' or 'path/file.py:Class'",
+    )
     p.add_argument(
         "--tasks", nargs="+", metavar="PATTERN", help="task ids or glob patterns (default: all)"
     )
@@ -263,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
         "list": _cmd_list,
+        "baselines": _cmd_baselines,
+        "init-submission": _cmd_init_submission,
         "info": _cmd_info,
         "evaluate": _cmd_evaluate,
         "score": _cmd_score,
@@ -291,6 +304,68 @@ def main(argv: list[str] | None = None) -> int:
     except (GeochemBenchError, OSError, ImportError) as exc:
         print(f"geochem-bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _cmd_baselines(args: argparse.Namespace) -> int:
+    from geochem_bench import resources
+    from geochem_bench.evaluation.submission import load_submission
+
+    rows = []
+    for name, folder in resources.baselines().items():
+        submission = load_submission(folder)
+        rows.append(
+            {
+                "name": name,
+                "version": submission.version,
+                "model": submission.model,
+                "summary": _card_summary(folder / "README.md"),
+                "folder": str(folder),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    import shutil
+    import textwrap
+
+    width = max(len(r["name"]) for r in rows)
+    room = max(shutil.get_terminal_size((100, 24)).columns - width - 3, 40)
+    for row in rows:
+        summary = textwrap.shorten(row["summary"], room, placeholder=" ...")
+        print(f"{row['name']:<{width}}  {summary}")
+    print(f"\nrun one: geochem-bench evaluate {rows[0]['name']} --tasks 'synthetic/*'")
+    return 0
+
+
+def _card_summary(card: Path) -> str:
+    """The first sentence of a model card's first paragraph (after the title)."""
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    if text.startswith("---"):  # YAML front matter
+        text = text.split("---", 2)[-1]
+    for block in text.split("\n\n"):
+        block = " ".join(block.split())
+        if block and not block.startswith(("#", "|", "```", "-", "<")):
+            return block.split(". ")[0].rstrip(".") + "."
+    return ""
+
+
+def _cmd_init_submission(args: argparse.Namespace) -> int:
+    import shutil
+
+    from geochem_bench import resources
+
+    target = Path(args.folder)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidInputError(f"{target} exists and is not an empty folder; choose a new one")
+    shutil.copytree(
+        resources.example_submission_dir(),
+        target,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    print(f"wrote {target}/ (model.py, submission.toml); try it:")
+    print(f"  geochem-bench evaluate {target} --tasks 'synthetic/*'")
+    return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -533,13 +608,10 @@ def _cmd_train_cnn(args: argparse.Namespace) -> int:
     from geochem_bench.scenes.registry import get_task, load_scene
     from geochem_bench.tasks.protocols import build_fold
 
-    default = Path(__file__).resolve().parents[1] / "baselines" / "fusion-cnn"
     params = (
         load_submission("geochem_bench.models.fusion_cnn:FusionCNN", config=args.config).params
         if args.config
-        else load_submission(default).params
-        if default.is_dir()
-        else {}
+        else load_submission("fusion-cnn").params
     )
     task = get_task(args.task)
     scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))

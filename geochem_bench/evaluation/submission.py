@@ -81,7 +81,9 @@ def load_submission(
     """Resolve a submission from a folder, ``module:Class`` or ``file.py:Class``.
 
     Args:
-        spec: a folder with ``submission.toml``, or a model reference.
+        spec: a folder with ``submission.toml``, the name of a packaged baseline
+            (``ordinary-kriging``; a folder of that name in the working directory wins), or a
+            model reference.
         config: a TOML file with ``[params]`` (and optionally ``[submission]``) for a model
             reference.
         name: override of the submission name.
@@ -97,7 +99,7 @@ def load_submission(
         if not config_path.is_file():
             raise FileNotFoundError(
                 f"{path} has no {CONFIG_NAME}; a submission folder needs one "
-                "(see baselines/bicubic/submission.toml for an example)"
+                "(geochem-bench init-submission DIR writes a working example)"
             )
         table = _read_toml(config_path)
         meta = dict(table.get("submission", {}))
@@ -116,9 +118,16 @@ def load_submission(
         )
     text = str(spec)
     if ":" not in text:
+        from geochem_bench import resources
+
+        if text in resources.baselines():  # a packaged baseline by name
+            return load_submission(
+                resources.baseline_dir(text), config=config, name=name, version=version
+            )
         raise InvalidInputError(
-            f"{text!r} is neither a submission folder nor a model reference; use a folder with "
-            f"{CONFIG_NAME}, 'package.module:Class' or 'path/to/file.py:Class'"
+            f"{text!r} is neither a submission folder, a baseline name nor a model reference; "
+            f"use a folder with {CONFIG_NAME}, a baseline ({', '.join(resources.baselines())}), "
+            "'package.module:Class' or 'path/to/file.py:Class'"
         )
     table = _read_toml(Path(config)) if config else {}
     meta = dict(table.get("submission", {}))

@@ -17,9 +17,8 @@ from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.sources import RawFile, default_root, fetch
 from geochem_bench.data.store import check_manifest, is_built, read_scene, write_scene
 from geochem_bench.errors import SceneNotFoundError
+from geochem_bench.resources import dataset_card
 from geochem_bench.tasks.protocols import split_name, task_split
-
-CARDS = Path(__file__).resolve().parents[2] / "datasets"
 
 
 class RealScene(ABC):
@@ -102,8 +101,8 @@ class RealScene(ABC):
             if task.protocol != "grid" and task.split is None:
                 scene.splits[split_name(task)] = task_split(scene, task)
         write_scene(scene, out)
-        card = CARDS / cls.name / "README.md"
-        if card.is_file():  # the Hugging Face card travels with the build
+        card = dataset_card(cls.name)
+        if card is not None:  # the Hugging Face card travels with the build
             shutil.copyfile(card, out / "README.md")
         return read_scene(out)
 
