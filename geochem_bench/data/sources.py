@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,8 +93,13 @@ def fetch(
     checksum: bool = True,
     progress: bool = True,
     timeout: float = 60.0,
+    retries: int = 3,
 ) -> Path:
     """Make ``raw`` present and verified under ``raw_dir``; download it if missing.
+
+    Downloads go through pooch (retries with back-off, a progress bar on a terminal, a
+    temporary file renamed into place only after its sha256 matched), with the declared
+    sha256 as pooch's registry. A local mirror folder is copied with the same guarantees.
 
     Args:
         raw: the file to fetch.
@@ -102,7 +108,8 @@ def fetch(
             ``$GEOCHEM_BENCH_MIRROR``, else the upstream URL).
         checksum: verify an already present file too (new downloads are always verified).
         progress: show a progress bar.
-        timeout: network timeout in seconds.
+        timeout: network timeout in seconds, per request.
+        retries: further attempts after a failed or corrupt download.
 
     Returns:
         The local path.
@@ -118,17 +125,53 @@ def fetch(
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     source = source_of(raw, mirror)
+    if source.startswith(("http://", "https://")):
+        _download(raw, source, Path(raw_dir), progress=progress, timeout=timeout, retries=retries)
+    else:
+        _copy(raw, Path(source), dest, progress=progress)
+    return dest
+
+
+def _download(
+    raw: RawFile, url: str, raw_dir: Path, *, progress: bool, timeout: float, retries: int
+) -> None:
+    import pooch
+    import requests
+
+    pooch.get_logger().setLevel("WARNING")  # our own messages say what is fetched
+    store = pooch.create(
+        path=raw_dir,
+        base_url="",
+        registry={raw.path: f"sha256:{raw.sha256}"},
+        urls={raw.path: url},
+        retry_if_failed=retries,
+        allow_updates=False,
+    )
+    downloader = pooch.HTTPDownloader(progressbar=progress and sys.stderr.isatty(), timeout=timeout)
+    try:
+        store.fetch(raw.path, downloader=downloader)
+    except requests.RequestException as exc:
+        raise OSError(f"cannot download {raw.path} from {url}: {exc}") from exc
+    except ValueError as exc:  # pooch's hash mismatch, after its retries
+        got = re.search(r"got (?:sha256:)?([0-9a-f]{64})", str(exc))
+        actual = got.group(1) if got else f"another hash ({exc})"
+        raise ChecksumError(f"{raw.path} (from {url})", raw.sha256, actual) from exc
+
+
+def _copy(raw: RawFile, source: Path, dest: Path, *, progress: bool) -> None:
+    if not source.is_file():
+        raise OSError(f"cannot read {raw.path}: {source} does not exist (check the mirror folder)")
     digest = hashlib.sha256()
     with atomic_path(dest, suffix=".part") as tmp:
-        with open(tmp, "wb") as out:
-            for chunk in _stream(source, raw, progress, timeout):
+        with open(source, "rb") as fh, open(tmp, "wb") as out:
+            chunks = iter(lambda: fh.read(_CHUNK), b"")
+            for chunk in _with_progress(chunks, raw.path, source.stat().st_size, progress):
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         if digest.hexdigest() != raw.sha256:
             raise ChecksumError(f"{raw.path} (from {source})", raw.sha256, digest.hexdigest())
-    return dest
 
 
 def source_of(raw: RawFile, mirror: str | None = None) -> str:
@@ -140,26 +183,6 @@ def source_of(raw: RawFile, mirror: str | None = None) -> str:
         return mirror.rstrip("/") + "/" + raw.path
     folder = Path(mirror.removeprefix("file://"))
     return str(folder / raw.path)
-
-
-def _stream(source: str, raw: RawFile, progress: bool, timeout: float) -> Iterator[bytes]:
-    if source.startswith(("http://", "https://")):
-        import requests
-
-        try:
-            with requests.get(source, stream=True, timeout=timeout) as response:
-                response.raise_for_status()
-                total = int(response.headers.get("Content-Length") or raw.size or 0)
-                yield from _with_progress(response.iter_content(_CHUNK), raw.path, total, progress)
-        except requests.RequestException as exc:
-            raise OSError(f"cannot download {raw.path} from {source}: {exc}") from exc
-        return
-    path = Path(source)
-    if not path.is_file():
-        raise OSError(f"cannot read {raw.path}: {path} does not exist (check the mirror folder)")
-    with open(path, "rb") as fh:
-        total = path.stat().st_size
-        yield from _with_progress(iter(lambda: fh.read(_CHUNK), b""), raw.path, total, progress)
 
 
 def _with_progress(
