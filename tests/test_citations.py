@@ -4,15 +4,15 @@ import re
 
 import pytest
 
-from geochem_bench.board.citations import ALWAYS, SCENE_REFERENCES, bibtex, citation_keys
+from geochem_bench.board.citations import ALWAYS, bibtex, citation_keys, scene_references
 from geochem_bench.cli.main import main
 from geochem_bench.scenes.registry import scenes
 
 
 def test_every_scene_has_references_and_every_key_resolves():
-    assert set(scenes()) <= set(SCENE_REFERENCES)
+    assert set(scenes()) <= set(scene_references())
     keys = citation_keys(
-        (name, p) for name in SCENE_REFERENCES for p in ("grid", "points", "transfer")
+        (name, p) for name in scene_references() for p in ("grid", "points", "transfer")
     )
     text = bibtex(keys)
     assert len(re.findall(r"^@\w+\{", text, flags=re.M)) == len(keys)
@@ -22,7 +22,7 @@ def test_every_scene_has_references_and_every_key_resolves():
 def test_cite_prints_exactly_what_the_tasks_used(capsys):
     assert main(["cite", "jura/cd/s10/points"]) == 0
     keys = re.findall(r"^@\w+\{([^,]+),", capsys.readouterr().out, flags=re.M)
-    assert keys == [*ALWAYS, *SCENE_REFERENCES["jura"]]
+    assert keys == [*ALWAYS, *scene_references()["jura"]]
     assert main(["cite", "olinda/all/s8/grid"]) == 0
     keys = re.findall(r"^@\w+\{([^,]+),", capsys.readouterr().out, flags=re.M)
     assert "wald1997fusion" in keys and "goovaerts1997geostatistics" not in keys

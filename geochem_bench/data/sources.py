@@ -45,6 +45,31 @@ class RawFile:
     size: int | None = None
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """A pinned upstream location: a URL template, the commit it is pinned to, a raw folder.
+
+    Attributes:
+        template: URL with ``{commit}`` and ``{file}`` placeholders, e.g.
+            ``"https://raw.githubusercontent.com/cran/gstat/{commit}/data/{file}"``.
+        commit: the upstream commit (or release) every file of this upstream is read at.
+        folder: the files' folder in the raw data layout (``"meuse"``).
+    """
+
+    template: str
+    commit: str
+    folder: str
+
+    def file(self, name: str, sha256: str, size: int | None = None) -> RawFile:
+        """The raw file ``name`` (relative to the template's ``{file}`` and to ``folder``)."""
+        return RawFile(
+            f"{self.folder}/{name}",
+            self.template.format(commit=self.commit, file=name),
+            sha256,
+            size,
+        )
+
+
 class ChecksumError(InvalidInputError):
     """A file's bytes do not match its declared sha256."""
 

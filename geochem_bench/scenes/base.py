@@ -10,7 +10,7 @@ import json
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
@@ -21,23 +21,55 @@ from geochem_bench.resources import dataset_card
 from geochem_bench.tasks.protocols import split_name, task_split
 
 
-class RealScene(ABC):
-    """A scene built from downloaded public data.
+class SceneDeclaration(ABC):
+    """Everything the package knows about one scene, declared in one module.
 
-    Subclasses declare ``name``, ``version`` (of the build recipe), ``files`` (raw files),
-    ``licence``, ``citation``, ``summary``, ``size`` and ``tasks``, and implement
-    :meth:`build`. :meth:`load` is the only way a scene is read, by the harness and by the
-    dataset classes alike.
+    A scene module defines one subclass with these class attributes; the catalogue
+    (:mod:`geochem_bench.scenes.registry`), ``geochem-bench cite``, the TorchGeo dataset class
+    and its datamodule are all derived from it, and its dataset card ships as
+    ``geochem_bench/resources/datasets/<name>/README.md``. See ``docs/adding-a-scene.md``.
+
+    Attributes:
+        name: scene name used in task ids (``"meuse"``).
+        version: version of the build recipe; a built folder of another version is rebuilt.
+        licence: licence of the data (SPDX id where one exists).
+        citation: one human-readable line: whom the data come from.
+        citations: BibTeX entries of the data and the papers that define it, or keys of
+            entries declared elsewhere (another scene, :mod:`geochem_bench.board.citations`).
+        summary: one line for ``geochem-bench list``.
+        size: grid, bands and samples, known without loading.
+        tasks: the tasks defined on the scene.
+        needs_download: whether :meth:`load` reads raw files that must be downloaded.
+        in_suite: whether its tasks belong to the official suite.
     """
 
     name: ClassVar[str]
     version: ClassVar[str]
-    files: ClassVar[tuple[RawFile, ...]]
     licence: ClassVar[str]
     citation: ClassVar[str]
+    citations: ClassVar[tuple[str, ...]] = ()
     summary: ClassVar[str]
     size: ClassVar[str]
     tasks: ClassVar[tuple[TaskSpec, ...]]
+    needs_download: ClassVar[bool] = True
+    in_suite: ClassVar[bool] = True
+
+    @classmethod
+    @abstractmethod
+    def load(cls, **options: Any) -> Scene:
+        """Load (or generate) the scene."""
+
+
+class RealScene(SceneDeclaration):
+    """A scene built from downloaded public data.
+
+    Besides the :class:`SceneDeclaration` attributes, subclasses declare ``files`` (raw files
+    with URLs pinned to a commit and their sha256, usually through
+    :class:`~geochem_bench.data.sources.Upstream`) and implement :meth:`build`. :meth:`load`
+    is the only way a scene is read, by the harness and by the dataset classes alike.
+    """
+
+    files: ClassVar[tuple[RawFile, ...]]
 
     @classmethod
     @abstractmethod
@@ -50,7 +82,7 @@ class RealScene(ABC):
         return Path(root or default_root()) / cls.name
 
     @classmethod
-    def load(
+    def load(  # type: ignore[override]  # the download options of every real scene
         cls,
         root: str | Path | None = None,
         download: bool = False,

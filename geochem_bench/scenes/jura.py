@@ -27,7 +27,7 @@ from geochem_bench.core.grid import GridSpec
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.data.sources import RawFile
+from geochem_bench.data.sources import Upstream
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
 from geochem_bench.tasks.splits import SampleSplit
@@ -37,6 +37,33 @@ LANDUSES = ("Forest", "Pasture", "Meadow", "Tillage")
 ELEMENTS = ("Cd", "Co", "Cr", "Cu", "Ni", "Pb", "Zn")
 _CELL = 50.0  # m
 _X0, _Y1 = 300.0, 5900.0  # first and last grid-node coordinates (m)
+
+
+_ATTEIA1994JURA = """@article{atteia1994jura,
+  title = {Geostatistical analysis of soil contamination in the {Swiss Jura}},
+  author = {Atteia, Olivier and Dubois, Jean-Pierre and Webster, Richard},
+  journal = {Environmental Pollution},
+  volume = {86},
+  number = {3},
+  pages = {315--327},
+  year = {1994}
+}"""
+
+_WEBSTER1994JURA = """@article{webster1994jura,
+  title = {Coregionalization of trace metals in the soil in the {Swiss Jura}},
+  author = {Webster, Richard and Atteia, Olivier and Dubois, Jean-Pierre},
+  journal = {European Journal of Soil Science},
+  volume = {45},
+  number = {2},
+  pages = {205--218},
+  year = {1994}
+}"""
+
+_UPSTREAM = Upstream(
+    "https://raw.githubusercontent.com/cran/gstat/{commit}/data/{file}",
+    "450a450643cea4c75fc74f60c7545bbd9b07e7a8",
+    "jura",
+)
 
 
 class Jura(RealScene):
@@ -49,12 +76,17 @@ class Jura(RealScene):
         "Goovaerts (1997), Geostatistics for Natural Resources Evaluation, OUP, App. C; "
         "Atteia et al. (1994); Webster et al. (1994); R package gstat (Pebesma 2004)"
     )
+    citations = (
+        "goovaerts1997geostatistics",
+        _ATTEIA1994JURA,
+        _WEBSTER1994JURA,
+        "pebesma2004gstat",
+    )
     summary = "Swiss Jura topsoil: Cd, Co, Cr, Cu, Ni, Pb, Zn; rock type and land use"
     size = "117x97 px @ 50 m (local), 9 bands, 259 + 100 samples"
     files = (
-        RawFile(
-            "jura/jura.rda",
-            "https://raw.githubusercontent.com/cran/gstat/450a450643cea4c75fc74f60c7545bbd9b07e7a8/data/jura.rda",
+        _UPSTREAM.file(
+            "jura.rda",
             "b047231523618d49129619b4698431ed29d721af45c54f603274dd042914cc58",
             11352,
         ),

@@ -30,7 +30,7 @@ from geochem_bench.core.grid import GridSpec
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.data.sources import RawFile
+from geochem_bench.data.sources import Upstream
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
 
@@ -38,6 +38,38 @@ ELEMENTS = (
     "Al", "Ba", "Ca", "Co", "Cr", "Cu", "Fe", "K", "La", "Li", "Mg",
     "Mn", "Ni", "P", "Sc", "Sr", "Th", "Ti", "V", "Y", "Zn", "Zr",
 )  # fmt: skip
+
+
+_SALMINEN1995TILL = """@techreport{salminen1995till,
+  title = {Alueellinen geokemiallinen kartoitus {Suomessa} vuosina 1982--1994
+           ({Regional} geochemical mapping in {Finland} in 1982--1994)},
+  editor = {Salminen, Reijo},
+  institution = {Geological Survey of Finland},
+  type = {Report of Investigation},
+  number = {130},
+  year = {1995}
+}"""
+
+_GTK_OPEN_DATA = """@misc{gtk_open_data,
+  title = {Regional till geochemistry, Bedrock of Finland 1:1 000 000 and airborne geophysics
+           of the {Central Lapland} test area},
+  author = {{Geological Survey of Finland (GTK)}},
+  howpublished = {Packaged by the EIS project in eis\\_toolkit,
+                  \\url{https://github.com/GispoCoding/eis_toolkit}},
+  note = {CC BY 4.0; contains data from the Geological Survey of Finland}
+}"""
+
+_UPSTREAM_1 = Upstream(
+    "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/{commit}/tests/data/Primary_data/{file}",
+    "8210a1cb5bafae894900d8d1dbffeceff9bc6e10",
+    "lapland_iocg",
+)
+
+_UPSTREAM_2 = Upstream(
+    "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/{commit}/tests/data/remote/{file}",
+    "a445a513851683dca21a99c06e797961add50176",
+    "lapland_iocg",
+)
 
 
 class LaplandIOCG(RealScene):
@@ -52,110 +84,94 @@ class LaplandIOCG(RealScene):
         "Finland 1:1M (DigiKP), GTK airborne geophysics; test area packaging by the EIS "
         "project / eis_toolkit (GispoCoding)"
     )
+    citations = (_SALMINEN1995TILL, _GTK_OPEN_DATA)
     summary = (
         "Central Lapland IOCG belt (FI): 1112 till samples x 22 elements; AEM, lithology, faults"
     )
     size = "1642x1361 px @ 50 m, 25 bands, 1112 samples"
     files = (
-        RawFile(
-            "lapland_iocg/AEM/IOCG_AEM_1.tif",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/AEM/IOCG_AEM_1.tif",
+        _UPSTREAM_1.file(
+            "AEM/IOCG_AEM_1.tif",
             "cfb3b9b93f7039eb6ff2a2bd6a54b3b76ede12cc7cfe3cff2af6e80ae92a1d6d",
             2113588,
         ),
-        RawFile(
-            "lapland_iocg/IOCG_CLB_Till_Geochem_reg_511p.gpkg",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/a445a513851683dca21a99c06e797961add50176/tests/data/remote/IOCG_CLB_Till_Geochem_reg_511p.gpkg",
+        _UPSTREAM_2.file(
+            "IOCG_CLB_Till_Geochem_reg_511p.gpkg",
             "dc3cfdf98412149e2a35c8ac832b177da145573e85ded575f4d0f048497b756c",
             520192,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.shp",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.shp",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Lith_Asstn_1M.shp",
             "03a03ed1d69e27d08030aace45660e0921f894bdeca24446c5fe4a729283dbec",
             95256,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.shx",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.shx",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Lith_Asstn_1M.shx",
             "1f30b305ad8a76e7a5a1f2213354d7208d0c4f47105ef3af46be71b1cfa12b28",
             748,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.dbf",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.dbf",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Lith_Asstn_1M.dbf",
             "c113efeee60387743048e309dad0c1d5590848a11ae4685befef21e19374235e",
             185327,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.prj",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.prj",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Lith_Asstn_1M.prj",
             "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
             399,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Lith_Asstn_1M.cpg",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Lith_Asstn_1M.cpg",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Lith_Asstn_1M.cpg",
             "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
             5,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Structures_1M.shp",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.shp",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Structures_1M.shp",
             "3cfbc5dbb50476b5c6b71fae1329c1b9650b2cbe2ace416bb2fd460140d5bf34",
             22540,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Structures_1M.shx",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.shx",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Structures_1M.shx",
             "dea326c19a9fe758ad35009cfed49a49f3eac9d80bab21972ccad590410f5fb6",
             780,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Structures_1M.dbf",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.dbf",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Structures_1M.dbf",
             "8af4d064fc20d2b06eee3bfd1c87434ed2262ef040947294e8c3a355774ad5b2",
             17258,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Structures_1M.prj",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.prj",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Structures_1M.prj",
             "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
             399,
         ),
-        RawFile(
-            "lapland_iocg/shps/IOCG_CLB_Structures_1M.cpg",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/IOCG_CLB_Structures_1M.cpg",
+        _UPSTREAM_1.file(
+            "shps/IOCG_CLB_Structures_1M.cpg",
             "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
             5,
         ),
-        RawFile(
-            "lapland_iocg/shps/EIS_IOCG_target_area.shp",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.shp",
+        _UPSTREAM_1.file(
+            "shps/EIS_IOCG_target_area.shp",
             "3dc7de5f614ad80aae19eeaa11d34152e12254d3080aeaabb9f684e09dfae3fb",
             16028,
         ),
-        RawFile(
-            "lapland_iocg/shps/EIS_IOCG_target_area.shx",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.shx",
+        _UPSTREAM_1.file(
+            "shps/EIS_IOCG_target_area.shx",
             "93f33edf2be54622fc2ba00ca3908afbdf8283d6f6bee3d846689505ad954d10",
             108,
         ),
-        RawFile(
-            "lapland_iocg/shps/EIS_IOCG_target_area.dbf",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.dbf",
+        _UPSTREAM_1.file(
+            "shps/EIS_IOCG_target_area.dbf",
             "8d36fa647df56f050c14b8ebcd3f4778953972fccb7d675e5723da8b38b9ccce",
             714,
         ),
-        RawFile(
-            "lapland_iocg/shps/EIS_IOCG_target_area.prj",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.prj",
+        _UPSTREAM_1.file(
+            "shps/EIS_IOCG_target_area.prj",
             "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
             399,
         ),
-        RawFile(
-            "lapland_iocg/shps/EIS_IOCG_target_area.cpg",
-            "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/8210a1cb5bafae894900d8d1dbffeceff9bc6e10/tests/data/Primary_data/shps/EIS_IOCG_target_area.cpg",
+        _UPSTREAM_1.file(
+            "shps/EIS_IOCG_target_area.cpg",
             "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
             5,
         ),

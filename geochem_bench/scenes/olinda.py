@@ -32,7 +32,7 @@ from geochem_bench.core.grid import GridSpec
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.random_fields import gaussian_random_field
-from geochem_bench.data.sources import RawFile
+from geochem_bench.data.sources import Upstream
 from geochem_bench.scenes.base import RealScene
 
 BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
@@ -76,6 +76,20 @@ SIMULATION = Simulation(
 )
 
 
+_LANDSAT7_OLINDA = """@misc{landsat7_olinda,
+  title = {{Landsat-7 ETM+} scene of {Olinda}, {Brazil} (example data of the {R} package stars)},
+  author = {{U.S. Geological Survey} and Pebesma, Edzer},
+  howpublished = {\\url{https://github.com/r-spatial/stars}},
+  note = {Landsat imagery courtesy of the U.S. Geological Survey}
+}"""
+
+_UPSTREAM = Upstream(
+    "https://raw.githubusercontent.com/r-spatial/stars/{commit}/inst/tif/{file}",
+    "d4cedb523970878fe5e06028a2d9ce89190c4ced",
+    "olinda",
+)
+
+
 class Olinda(RealScene):
     """The Olinda scene (grid protocol, simulated truth on real remote sensing)."""
 
@@ -88,18 +102,17 @@ class Olinda(RealScene):
     citation = (
         "Landsat-7 ETM+ image courtesy of the U.S. Geological Survey; R package stars (E. Pebesma)"
     )
+    citations = (_LANDSAT7_OLINDA,)
     summary = "Olinda (BR): real Landsat 7 ETM+ + DEM, simulated Fe, Cu, Zn"
     size = "352x349 px @ 28.5 m, 7 bands, exhaustive (simulated)"
     files = (
-        RawFile(
-            "olinda/L7_ETMs.tif",
-            "https://raw.githubusercontent.com/r-spatial/stars/d4cedb523970878fe5e06028a2d9ce89190c4ced/inst/tif/L7_ETMs.tif",
+        _UPSTREAM.file(
+            "L7_ETMs.tif",
             "3b722bf4470144b6691bf720bac08f47c99464acff4dd258252891c06312678e",
             798453,
         ),
-        RawFile(
-            "olinda/olinda_dem_utm25s.tif",
-            "https://raw.githubusercontent.com/r-spatial/stars/d4cedb523970878fe5e06028a2d9ce89190c4ced/inst/tif/olinda_dem_utm25s.tif",
+        _UPSTREAM.file(
+            "olinda_dem_utm25s.tif",
             "6954774429a04c827c8330943ee43a176a29d52be2f220100f352894c4b9f173",
             49922,
         ),

@@ -115,10 +115,9 @@ def _load_cached(name: str, options: tuple[tuple[str, Any], ...]) -> Scene:
 
 def _ensure_builtin() -> None:
     if "synthetic" not in _SCENES:
-        register_scene(_synthetic_entry())
-        from geochem_bench.scenes import REAL_SCENES
+        from geochem_bench.scenes import SCENES
 
-        for cls in REAL_SCENES:
+        for cls in SCENES:
             register_scene(
                 SceneEntry(
                     name=cls.name,
@@ -127,37 +126,7 @@ def _ensure_builtin() -> None:
                     licence=cls.licence,
                     loader=cls.load,
                     tasks=cls.tasks,
-                    needs_download=True,
+                    needs_download=cls.needs_download,
+                    in_suite=cls.in_suite,
                 )
             )
-
-
-def _load_synthetic(**options: Any) -> Scene:
-    from geochem_bench.scenes.synthetic import SyntheticConfig, generate_synthetic
-
-    size = options.pop("size", None)
-    if size is not None:
-        options.setdefault("height", int(size))
-        options.setdefault("width", int(size))
-    return generate_synthetic(SyntheticConfig(**options))
-
-
-def _synthetic_entry() -> SceneEntry:
-    all_elements = ("Cu", "Zn", "Pb", "Ni", "As", "Fe")
-    grid_tasks = tuple(
-        TaskSpec("synthetic", all_elements, scale, "grid", label="all") for scale in (4, 8, 16)
-    )
-    point_tasks = (
-        TaskSpec("synthetic", ("Cu",), 16, "points", n_folds=5, block_cells=2),
-        TaskSpec(
-            "synthetic", ("Cu",), 16, "transfer", n_folds=5, block_cells=2, target_fraction=0.25
-        ),
-    )
-    return SceneEntry(
-        name="synthetic",
-        summary="procedural mineralised terrain, generated on the fly (no download)",
-        size="256x256 px @ 30 m, 7 bands, 6 elements, ~350 samples",
-        licence="CC0-1.0",
-        loader=_load_synthetic,
-        tasks=grid_tasks + point_tasks,
-    )

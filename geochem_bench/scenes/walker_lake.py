@@ -22,9 +22,33 @@ from geochem_bench.core.grid import GridSpec
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.data.sources import RawFile
+from geochem_bench.data.sources import Upstream
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
+
+_ISAAKS1989GEOSTATISTICS = """@book{isaaks1989geostatistics,
+  title = {An Introduction to Applied Geostatistics},
+  author = {Isaaks, Edward H. and Srivastava, R. Mohan},
+  publisher = {Oxford University Press},
+  address = {New York},
+  year = {1989}
+}"""
+
+_PEBESMA2004GSTAT = """@article{pebesma2004gstat,
+  title = {Multivariable geostatistics in {S}: the gstat package},
+  author = {Pebesma, Edzer J.},
+  journal = {Computers \\& Geosciences},
+  volume = {30},
+  number = {7},
+  pages = {683--691},
+  year = {2004}
+}"""
+
+_UPSTREAM = Upstream(
+    "https://raw.githubusercontent.com/cran/gstat/{commit}/data/{file}",
+    "450a450643cea4c75fc74f60c7545bbd9b07e7a8",
+    "walker_lake",
+)
 
 
 class WalkerLake(RealScene):
@@ -36,12 +60,12 @@ class WalkerLake(RealScene):
     citation = (
         "Isaaks & Srivastava (1989), An Introduction to Applied Geostatistics, OUP; R package gstat"
     )
+    citations = (_ISAAKS1989GEOSTATISTICS, _PEBESMA2004GSTAT)
     summary = "Walker Lake exhaustive data set: V (target) guided by U (covariate)"
     size = "300x260 px @ 1 m (local), 1 band, exhaustive + 470 samples"
     files = (
-        RawFile(
-            "walker_lake/walker.rda",
-            "https://raw.githubusercontent.com/cran/gstat/450a450643cea4c75fc74f60c7545bbd9b07e7a8/data/walker.rda",
+        _UPSTREAM.file(
+            "walker.rda",
             "80346b74649510076bfaf23feb2559fa1769b7d1820e90c19f1eccf0d27bd8f7",
             392184,
         ),
