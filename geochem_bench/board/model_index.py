@@ -7,21 +7,26 @@ the results on the model page. Each geochem-bench task becomes one result: the t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geochem_bench.board.hub import DEFAULT_REPO
 from geochem_bench.board.leaderboard import Leaderboard
 from geochem_bench.errors import UnknownNameError
 
+if TYPE_CHECKING:
+    from huggingface_hub import ModelCardData
 
-def model_index(
+
+def model_card_data(
     board: Leaderboard, submission: str, version: str | None = None, repo_id: str = DEFAULT_REPO
-) -> dict[str, Any]:
-    """The ``model-index`` mapping of one submission.
+) -> ModelCardData:
+    """The Hub model-card metadata of one submission: one evaluation result per metric.
 
     Raises:
-        KeyError: the board has no scores for that submission (and version).
+        UnknownNameError: the board has no scores for that submission (and version).
     """
+    from huggingface_hub import EvalResult, ModelCardData
+
     scores = [
         t
         for t in board.tasks
@@ -37,38 +42,40 @@ def model_index(
         skill_name = "skill vs bicubic (mean over folds)"
         if t.skill.low is not None and t.skill.high is not None:
             skill_name += f", 95% CI [{t.skill.low:+.3f}, {t.skill.high:+.3f}]"
-        metrics: list[dict[str, Any]] = [
-            {"type": "skill", "name": skill_name, "value": round(t.skill.estimate, 4)}
-        ]
-        metrics += [
-            {
-                "type": "rmse",
-                "name": f"RMSE {element} (analysis space)",
-                "value": round(r.estimate, 5),
-            }
+        metrics = [("skill", skill_name, round(t.skill.estimate, 4))] + [
+            ("rmse", f"RMSE {element} (analysis space)", round(r.estimate, 5))
             for element, r in t.rmse.items()
         ]
-        results.append(
-            {
-                "task": {
-                    "type": "geochemical-fusion",
-                    "name": f"{t.protocol} protocol, x{_scale(t.task_id)}",
-                },
-                "dataset": {
-                    "type": f"geochem-bench/{t.scene}",
-                    "name": f"geochem-bench {t.task_id}",
-                    "config": t.task_id,
-                    "split": "test",
-                    "revision": f"v{board.benchmark_version}",
-                },
-                "metrics": metrics,
-                "source": {
-                    "name": "geochem-bench leaderboard",
-                    "url": f"https://huggingface.co/datasets/{repo_id}",
-                },
-            }
-        )
-    return {"model-index": [{"name": f"{submission} {scores[0].version}", "results": results}]}
+        for metric_type, metric_name, value in metrics:
+            results.append(
+                EvalResult(
+                    task_type="geochemical-fusion",
+                    task_name=f"{t.protocol} protocol, x{_scale(t.task_id)}",
+                    dataset_type=f"geochem-bench/{t.scene}",
+                    dataset_name=f"geochem-bench {t.task_id}",
+                    dataset_config=t.task_id,
+                    dataset_split="test",
+                    dataset_revision=f"v{board.benchmark_version}",
+                    metric_type=metric_type,
+                    metric_name=metric_name,
+                    metric_value=value,
+                    source_name="geochem-bench leaderboard",
+                    source_url=f"https://huggingface.co/datasets/{repo_id}",
+                )
+            )
+    return ModelCardData(model_name=f"{submission} {scores[0].version}", eval_results=results)
+
+
+def model_index(
+    board: Leaderboard, submission: str, version: str | None = None, repo_id: str = DEFAULT_REPO
+) -> dict[str, Any]:
+    """The ``model-index`` mapping of one submission, as the Hub reads it.
+
+    Raises:
+        UnknownNameError: the board has no scores for that submission (and version).
+    """
+    data = model_card_data(board, submission, version, repo_id).to_dict()
+    return {"model-index": data["model-index"]}
 
 
 def _scale(task_id: str) -> str:
@@ -77,7 +84,7 @@ def _scale(task_id: str) -> str:
 
 
 def model_index_yaml(index: dict[str, Any]) -> str:
-    """The mapping as YAML to paste into a model card's front matter."""
-    import yaml
+    """The mapping as YAML to paste into a model card's front matter (huggingface_hub's)."""
+    from huggingface_hub import ModelCardData
 
-    return str(yaml.safe_dump(index, sort_keys=False, allow_unicode=True, width=100))
+    return str(ModelCardData(**index).to_yaml()) + "\n"
