@@ -1,92 +1,177 @@
 """TorchGeo dataset classes and a data module over the benchmark's task folds.
 
-One class per scene, all built on :class:`FusionDataset`: a ``NonGeoDataset`` that tiles a
-task fold into square patches. It reads the scene through the same loader as the harness
-(:func:`geochem_bench.scenes.registry.load_scene`), and what it yields follows the protocol: the
-``train`` and ``val`` splits hold only what a model may see in that fold; only ``test`` holds
-the held-out values the fold is scored against.
+:class:`FusionDataset` is a ``NonGeoDataset`` that tiles one task fold of a registered scene
+into square patches: ``FusionDataset(scene="meuse")`` works for every scene of
+:func:`geochem_bench.scenes.registry.scenes`, user surveys included (register them first with
+:func:`geochem_bench.scenes.survey.register_survey`). The named classes (:class:`MeuseDataset`,
+...) are that class bound to one scene. A dataset reads its scene through the same loader
+as the harness (:func:`geochem_bench.scenes.registry.load_scene`), and what it yields follows
+the protocol: the ``train`` and ``val`` splits hold only what a model may see in that fold;
+only ``test`` holds the held-out values the fold is scored against. Every split tiles the
+whole scene; the splits differ in their target keys.
 
-A sample is a dict of tensors:
+A sample is a dict of tensors (``p``: patch size, ``s``: scale factor, ``C`` covariate
+bands, ``E`` task elements):
 
-* ``image``: covariates (C, p, p), NaN outside the scene or off its valid cells;
-* ``lowres``: the coarse grid at native size (E, p/s, p/s), natural units, NaN where empty;
-* ``lowres_up``: bicubic upsampling of the coarse grid in analysis space (E, p, p);
-* ``valid``: cells where a prediction is needed (p, p);
-* ``target``: ``test`` split of a grid task: the exhaustive truth (E, p, p);
-* ``sample_values`` / ``sample_mask``: point tasks: samples rasterised onto the patch
-  (E, p, p); training samples for ``train``, a spatial hold-out of them for ``val``, the
-  fold's held-out samples for ``test``.
+* ``image`` (C, p, p): covariates, in the scene's units.
+* ``valid`` (p, p), bool: cells where a prediction is needed (False off the scene's valid
+  cells and in the padding beyond its edges).
+* ``lowres`` (E, p/s, p/s): the coarse grid at its native size, natural units;
+  ``lowres_mask`` (same shape, bool): coarse cells that hold a value.
+* ``lowres_up`` (E, p, p): bicubic upsampling of the coarse grid (interpolated in each
+  element's analysis space), natural units.
+* ``mask`` (E, p, p): the regression target of a stock TorchGeo trainer
+  (:class:`torchgeo.trainers.PixelwiseRegressionTask` reads ``image`` and ``mask``), in each
+  element's **analysis space** (log10 for trace elements): the split's fine values where it
+  has them (``test`` of a grid task: the exhaustive truth; points tasks: the split's samples)
+  and the analysis-space ``lowres_up`` on the other valid cells, the finest field the split
+  may show (``train`` and ``val`` of a grid task have no fine values: their ``mask`` is the
+  upsampled lowres grid). The stock task predicts one channel: use it on a single-element
+  task. Its metrics are not benchmark scores: score with the harness.
+* ``target`` (E, p, p), ``test`` split of a grid task only: the exhaustive truth, natural
+  units.
+* ``sample_values`` (E, p, p), points tasks: samples rasterised onto the patch, natural
+  units; ``sample_mask`` (E, p, p), bool: cells holding one. Training samples for ``train``,
+  a spatial hold-out of them for ``val``, the fold's held-out samples for ``test``.
+
+Without transforms, ``image``, ``lowres_up``, ``mask`` and ``target`` are NaN off ``valid``,
+``lowres`` where ``lowres_mask`` is False and ``sample_values`` where ``sample_mask`` is
+False. The default transform, :class:`FillInvalid`, replaces every NaN by 0.0 so that a
+stock trainer sees finite tensors; the masks tell where values are real.
+:class:`FusionDataModule` standardises ``image`` with the statistics of the training split.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import kornia.augmentation as K
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from torch import Tensor, nn
 from torchgeo.datamodules import NonGeoDataModule
 from torchgeo.datasets import DatasetNotFoundError, NonGeoDataset
 
-from geochem_bench.core.task import TaskSpec
+from geochem_bench.core.task import HeldOut, TaskInputs, TaskSpec
+from geochem_bench.data.sources import default_root
 from geochem_bench.errors import InvalidInputError, SceneNotFoundError
 from geochem_bench.models.upsampling import upsample_lowres
-from geochem_bench.scenes.registry import get_task, list_tasks, load_scene
+from geochem_bench.scenes.registry import get_task, load_scene, scenes
 from geochem_bench.tasks.protocols import build_fold, task_split
+
+#: A per-sample transform: sample dict in, sample dict out.
+Transform = Callable[[dict[str, Tensor]], dict[str, Tensor]]
+
+
+class FillInvalid:
+    """Replace NaN in every floating-point tensor of a sample by a fill value.
+
+    The default transform of :class:`FusionDataset`. NaN marks cells without a value (off
+    the scene's valid cells, in the padding beyond its edges, empty coarse cells, cells
+    without a sample); a stock trainer turns one NaN into a NaN loss. Every NaN becomes
+    ``fill`` (0.0 unless overridden per key), and the sample's masks tell where values are
+    real: ``valid`` for ``image``, ``lowres_up``, ``mask`` and ``target``; ``lowres_mask`` for
+    ``lowres``; ``sample_mask`` for ``sample_values``.
+
+    Why 0.0: in natural units (``lowres``, ``lowres_up``, ``target``, ``sample_values``) a
+    concentration of 0 is never data (it has no log10, and the analysis space maps it to
+    NaN), so a filled cell cannot pass for a measurement. For ``image``, 0.0 is in the
+    covariates' own units; :class:`FusionDataModule` sets ``image`` off ``valid`` to 0.0
+    again after standardising, i.e. to the training mean of each band, which adds no
+    signal. For ``mask`` (analysis space) the fill only lies off ``valid``, where no
+    prediction is scored.
+
+    Args:
+        fill: value replacing NaN.
+        fills: per-key values overriding ``fill``, e.g. ``{"image": -1.0}``.
+
+    Example:
+        ``FusionDataset(scene="synthetic", transforms=None)`` yields the raw NaN;
+        ``transforms=FillInvalid(fills={"image": -1.0})`` another image fill.
+    """
+
+    def __init__(self, fill: float = 0.0, fills: Mapping[str, float] | None = None) -> None:
+        self.fill = float(fill)
+        self.fills = {key: float(value) for key, value in (fills or {}).items()}
+
+    def __call__(self, sample: dict[str, Tensor]) -> dict[str, Tensor]:
+        """A copy of ``sample`` whose floating-point tensors hold no NaN."""
+        out = dict(sample)
+        for key, value in sample.items():
+            if isinstance(value, Tensor) and value.is_floating_point():
+                fill = self.fills.get(key, self.fill)
+                out[key] = torch.where(torch.isnan(value), torch.full_like(value, fill), value)
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(fill={self.fill!r}, fills={self.fills!r})"
+
+
+#: The transform a dataset applies unless told otherwise.
+DEFAULT_TRANSFORMS = FillInvalid()
 
 
 class FusionDataset(NonGeoDataset):
-    """Patches of one task fold of a scene.
-
-    Subclasses set ``scene_name`` and ``default_task``.
+    """Patches of one task fold of a registered scene (sample keys: see the module docstring).
 
     Args:
-        root: data root of the real scenes (ignored by the synthetic scene).
+        root: data root of the scenes that are downloaded and built (default: the CLI's,
+            ``$GEOCHEM_BENCH_DATA`` or ``~/.cache/geochem-bench``); ignored by the scenes
+            that need no download (synthetic, user surveys).
         split: ``"train"``, ``"val"`` or ``"test"`` (see the module docstring).
-        task: task id (default: the class's ``default_task``).
+        task: task id (default: the scene's first registered task).
         fold: fold index of the task.
         patch_size: patch edge in fine cells, a multiple of the task's scale factor
             (default: 8 coarse cells).
-        transforms: a function applied to each sample dict.
+        transforms: a function applied to each sample dict; the default,
+            :class:`FillInvalid`, replaces NaN by 0.0. A function of yours replaces it
+            (compose it with :class:`FillInvalid` to keep the fill); None yields raw NaN.
         download: download and build the scene if missing.
         checksum: verify raw and built files against their sha256.
         mirror: folder or base URL replacing the upstream hosts.
+        scene: name of a registered scene (default: the class's ``scene``, else the scene of
+            ``task``).
 
     Raises:
         DatasetNotFoundError: the scene is not in ``root`` and ``download`` is False.
-        ValueError: an invalid split, task, fold or patch size.
+        ValueError: an invalid split, scene, task, fold or patch size.
     """
 
-    scene_name: ClassVar[str]
-    default_task: ClassVar[str]
+    #: Scene of a named subclass (None: given by ``scene`` or ``task``).
+    scene: ClassVar[str | None] = None
     valid_splits: ClassVar[tuple[str, ...]] = ("train", "val", "test")
 
     def __init__(
         self,
-        root: str | Path = "data",
+        root: str | Path | None = None,
         split: str = "train",
         task: str | None = None,
         fold: int = 0,
         patch_size: int | None = None,
-        transforms: Any = None,
+        transforms: Transform | None = DEFAULT_TRANSFORMS,
         download: bool = False,
         checksum: bool = False,
         mirror: str | None = None,
+        *,
+        scene: str | None = None,
     ) -> None:
         if split not in self.valid_splits:
             raise InvalidInputError(f"split must be one of {self.valid_splits}, got {split!r}")
-        self.root = root
+        self.root = Path(root) if root is not None else default_root()
         self.split = split
         self.download = download
         self.checksum = checksum
         self.transforms = transforms
-        self.task: TaskSpec = get_task(task or self.default_task)
-        if self.task.scene != self.scene_name:
-            choices = [t.id for t in list_tasks([f"{self.scene_name}/*"])]
-            raise InvalidInputError(
-                f"task {self.task.id} is not a {self.scene_name} task; choose from {choices}"
-            )
+        self.scene_name = self._resolve_scene(scene, task)
+        entry = scenes()[self.scene_name]
+        if task is None:
+            if not entry.tasks:
+                raise InvalidInputError(f"scene {self.scene_name!r} has no registered task")
+            task = entry.tasks[0].id
+        self.task: TaskSpec = get_task(task)  # of this scene: _resolve_scene checked it
         patch_size = patch_size or 8 * self.task.scale
         if patch_size % self.task.scale:
             raise InvalidInputError(
@@ -94,37 +179,81 @@ class FusionDataset(NonGeoDataset):
             )
         self.patch_size = patch_size
         options: dict[str, Any] = {}
-        if self.scene_name != "synthetic":
-            options = {"root": root, "download": download, "checksum": checksum, "mirror": mirror}
+        if entry.needs_download:
+            options = {
+                "root": self.root,
+                "download": download,
+                "checksum": checksum,
+                "mirror": mirror,
+            }
         try:
-            scene = load_scene(self.scene_name, **options)
+            loaded = load_scene(self.scene_name, **options)
         except SceneNotFoundError as exc:
             raise DatasetNotFoundError(self) from exc
-        inputs, held_out = build_fold(scene, self.task, fold)
+        inputs, held_out = build_fold(loaded, self.task, fold)
         self.inputs, self.fold = inputs, fold
-        self._fields = self._assemble(scene, inputs, held_out)
+        self._fields = self._assemble(loaded, inputs, held_out)
         height, width = inputs.grid.shape
         p = patch_size
         corners = [(r, c) for r in range(0, height, p) for c in range(0, width, p)]
         self._corners = [(r, c) for r, c in corners if inputs.valid[r : r + p, c : c + p].any()]
 
-    def _assemble(self, scene: Any, inputs: Any, held_out: Any) -> dict[str, NDArray[np.float32]]:
-        shape = inputs.output_shape
+    def _resolve_scene(self, scene: str | None, task: str | None) -> str:
+        known = scenes()
+        candidates = {
+            "scene": scene,
+            f"{type(self).__name__}.scene": type(self).scene,
+            "task": get_task(task).scene if task is not None else None,
+        }
+        named = {source: name for source, name in candidates.items() if name is not None}
+        if not named:
+            raise InvalidInputError(
+                f"{type(self).__name__} needs a scene or a task; scenes: {sorted(known)}"
+            )
+        name = next(iter(named.values()))
+        if len(set(named.values())) > 1:
+            tasks = [t.id for t in known[name].tasks] if name in known else []
+            raise InvalidInputError(f"scene and task disagree: {named}; {name} tasks: {tasks}")
+        if name not in known:
+            raise InvalidInputError(
+                f"unknown scene {name!r}; registered scenes: {sorted(known)} (register a "
+                "survey with geochem_bench.scenes.survey.register_survey)"
+            )
+        return name
+
+    def _assemble(
+        self, scene: Any, inputs: TaskInputs, held_out: HeldOut
+    ) -> dict[str, NDArray[np.float32]]:
+        lowres_up = upsample_lowres(inputs, "bicubic")
         fields: dict[str, NDArray[np.float32]] = {
             "image": np.where(inputs.valid, inputs.covariates, np.nan).astype(np.float32),
-            "lowres_up": upsample_lowres(inputs, "bicubic"),
+            "lowres_up": lowres_up,
             "valid": inputs.valid.astype(np.float32),
         }
         if self.task.protocol == "grid":
+            fine = None
             if self.split == "test":
-                fields["target"] = held_out.truth.astype(np.float32)
-            return fields
-        values = np.full(shape, np.nan, dtype=np.float32)
+                assert held_out.truth is not None
+                fine = fields["target"] = held_out.truth.astype(np.float32)
+        else:
+            fine = fields["sample_values"] = self._sample_raster(scene, inputs, held_out)
+            fields["sample_mask"] = np.isfinite(fine).astype(np.float32)
+        fields["mask"] = self._regression_target(inputs, lowres_up, fine)
+        return fields
+
+    def _sample_raster(
+        self, scene: Any, inputs: TaskInputs, held_out: HeldOut
+    ) -> NDArray[np.float32]:
+        """The split's samples on the fine grid (E, H, W), natural units, NaN elsewhere."""
+        values = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         symbols = [e.symbol for e in inputs.elements]
         if self.split == "test":
+            assert held_out.rows is not None and held_out.cols is not None
+            assert held_out.values is not None
             rows, cols, table = held_out.rows, held_out.cols, held_out.values
         else:
             pts = inputs.points
+            assert pts is not None
             rows, cols = inputs.grid.cell_of(pts.x, pts.y)
             table = pts.values[:, [pts.index(s) for s in symbols]]
             keep = self._val_rows(scene, pts.ids)
@@ -134,9 +263,23 @@ class FusionDataset(NonGeoDataset):
         for e in range(len(symbols)):
             ok = np.isfinite(table[:, e])
             values[e, rows[ok], cols[ok]] = table[ok, e]  # last sample wins in a shared cell
-        fields["sample_values"] = values
-        fields["sample_mask"] = np.isfinite(values).astype(np.float32)
-        return fields
+        return values
+
+    @staticmethod
+    def _regression_target(
+        inputs: TaskInputs,
+        lowres_up: NDArray[np.float32],
+        fine: NDArray[np.float32] | None,
+    ) -> NDArray[np.float32]:
+        """``mask``: fine values where known, else the upsampled lowres, analysis space."""
+        out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
+        for e, element in enumerate(inputs.elements):
+            band = element.to_analysis(lowres_up[e])
+            if fine is not None:
+                known = element.to_analysis(fine[e])
+                band = np.where(np.isfinite(known), known, band)
+            out[e] = np.where(inputs.valid, band, np.nan)
+        return out
 
     def _val_rows(self, scene: Any, visible_ids: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Training samples set aside for validation: those of the next fold's blocks."""
@@ -151,16 +294,15 @@ class FusionDataset(NonGeoDataset):
         """Number of patches with at least one valid cell."""
         return len(self._corners)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        """One patch as a dict of tensors (NaN-padded at the scene edges)."""
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        """One patch as a dict of tensors (see the module docstring), transformed."""
         r, c = self._corners[index]
         p, s = self.patch_size, self.task.scale
         sample = {key: torch.from_numpy(_crop(a, r, c, p)) for key, a in self._fields.items()}
-        sample["valid"] = (
-            sample["valid"][0] > 0.5 if sample["valid"].ndim == 3 else sample["valid"] > 0.5
-        )
-        lowres = _crop(self.inputs.lowres, r // s, c // s, p // s)
-        sample["lowres"] = torch.from_numpy(lowres)
+        sample["valid"] = sample["valid"][0] > 0.5
+        lowres = torch.from_numpy(_crop(self.inputs.lowres, r // s, c // s, p // s))
+        sample["lowres"] = lowres
+        sample["lowres_mask"] = torch.isfinite(lowres)
         if "sample_mask" in sample:
             sample["sample_mask"] = sample["sample_mask"] > 0.5
         if self.transforms is not None:
@@ -168,12 +310,17 @@ class FusionDataset(NonGeoDataset):
         return sample
 
     def plot(
-        self, sample: dict[str, torch.Tensor], show_titles: bool = True, suptitle: str | None = None
+        self, sample: dict[str, Tensor], show_titles: bool = True, suptitle: str | None = None
     ) -> Any:
-        """Plot a sample: covariates RGB, lowres, target or samples, and ``prediction`` if present.
+        """Plot a sample: covariates RGB, lowres, truth or samples, and ``prediction``.
+
+        Fields are drawn in analysis space, on a common colour scale, blank where their mask
+        says there is no value (filled or NaN alike).
 
         Args:
-            sample: a sample from ``__getitem__``, optionally with a ``prediction`` (E, p, p).
+            sample: a sample from ``__getitem__``, optionally with a ``prediction`` in the
+                space of ``mask`` (analysis space), (E, p, p) or (p, p) (a stock TorchGeo
+                trainer's output).
             show_titles: title each panel.
             suptitle: figure title.
 
@@ -185,35 +332,28 @@ class FusionDataset(NonGeoDataset):
         from geochem_bench.tasks.plotting import rgb_band_indices, stretch_rgb
 
         element = self.inputs.elements[0]
-        rgb_idx = rgb_band_indices(self.inputs.band_names)
+        valid = sample["valid"].numpy().astype(bool)
+
+        def first(key: str) -> NDArray[np.float64]:
+            array = sample[key].detach().cpu().numpy().astype(np.float64)
+            return array[0] if array.ndim == 3 else array
+
+        def natural(key: str, where: NDArray[np.bool_]) -> NDArray[np.float64]:
+            return np.where(where, element.to_analysis(first(key)), np.nan)
+
+        image = sample["image"].numpy()[rgb_band_indices(self.inputs.band_names)]
         panels: list[tuple[str, NDArray[np.float64], bool]] = [
-            ("covariates", stretch_rgb(sample["image"].numpy()[rgb_idx]), True),
-            (
-                f"lowres {element.symbol}",
-                element.to_analysis(sample["lowres_up"].numpy()[0]),
-                False,
-            ),
+            ("covariates", stretch_rgb(np.where(valid, image, np.nan)), True),
+            (f"lowres {element.symbol}", natural("lowres_up", valid), False),
         ]
         if "target" in sample:
-            panels.append(
-                (f"truth {element.symbol}", element.to_analysis(sample["target"].numpy()[0]), False)
-            )
+            panels.append((f"truth {element.symbol}", natural("target", valid), False))
         if "sample_values" in sample:
-            panels.append(
-                (
-                    f"samples {element.symbol}",
-                    element.to_analysis(sample["sample_values"].numpy()[0]),
-                    False,
-                )
-            )
+            where = sample["sample_mask"].numpy()[0].astype(bool)
+            panels.append((f"samples {element.symbol}", natural("sample_values", where), False))
         if "prediction" in sample:
-            panels.append(
-                (
-                    f"prediction {element.symbol}",
-                    element.to_analysis(sample["prediction"].numpy()[0]),
-                    False,
-                )
-            )
+            prediction = np.where(valid, first("prediction"), np.nan)
+            panels.append((f"prediction {element.symbol}", prediction, False))
         fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
         finite = [p for _, p, rgb in panels if not rgb and np.isfinite(p).any()]
         vmin = min(float(np.nanmin(p)) for p in finite) if finite else 0.0
@@ -239,63 +379,148 @@ def _crop(array: NDArray[Any], r: int, c: int, p: int) -> NDArray[np.float32]:
     return out
 
 
-class SyntheticDataset(FusionDataset):
-    """The procedural synthetic scene (no download)."""
+# One named class per built-in scene, for discoverability; all behaviour is FusionDataset's
+# and the registry's (tests check that every built-in scene has one).
 
-    scene_name = "synthetic"
-    default_task = "synthetic/all/s8/grid"
+
+class SyntheticDataset(FusionDataset):
+    """:class:`FusionDataset` of the ``synthetic`` scene (generated, no download)."""
+
+    scene = "synthetic"
 
 
 class OlindaDataset(FusionDataset):
-    """Olinda: real Landsat 7 + DEM, simulated geochemistry (grid protocol)."""
+    """:class:`FusionDataset` of the ``olinda`` scene."""
 
-    scene_name = "olinda"
-    default_task = "olinda/all/s8/grid"
+    scene = "olinda"
 
 
 class WalkerLakeDataset(FusionDataset):
-    """Walker Lake: V guided by U (grid protocol)."""
+    """:class:`FusionDataset` of the ``walker-lake`` scene."""
 
-    scene_name = "walker-lake"
-    default_task = "walker-lake/v/s10/grid"
+    scene = "walker-lake"
 
 
 class MeuseDataset(FusionDataset):
-    """Meuse: floodplain heavy metals (points protocol)."""
+    """:class:`FusionDataset` of the ``meuse`` scene."""
 
-    scene_name = "meuse"
-    default_task = "meuse/zn/s10/points"
+    scene = "meuse"
 
 
 class LaplandIOCGDataset(FusionDataset):
-    """Lapland IOCG: regional till geochemistry at ~2 km (points and transfer)."""
+    """:class:`FusionDataset` of the ``lapland-iocg`` scene."""
 
-    scene_name = "lapland-iocg"
-    default_task = "lapland-iocg/cu/s40/points"
+    scene = "lapland-iocg"
 
 
 class JuraDataset(FusionDataset):
-    """Jura: Swiss topsoil heavy metals, official 259/100 split."""
+    """:class:`FusionDataset` of the ``jura`` scene."""
 
-    scene_name = "jura"
-    default_task = "jura/cd/s10/points"
+    scene = "jura"
+
+
+def band_statistics(dataset: FusionDataset) -> tuple[Tensor, Tensor]:
+    """Per-band mean and standard deviation of ``image`` over the valid cells of a dataset.
+
+    Patches tile the scene without overlap, so every cell counts once. A band without
+    spread gets a standard deviation of 1.
+
+    Args:
+        dataset: the dataset whose samples are read (with its transforms).
+
+    Returns:
+        ``(mean, std)``, float32 tensors of shape (C,).
+    """
+    moments: Tensor | None = None  # (count, sum, sum of squares) per band
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        image = sample["image"].double().flatten(1)
+        keep = sample["valid"].flatten()[None] & torch.isfinite(image)
+        values = torch.where(keep, image, 0.0)
+        m = torch.stack([keep.sum(1).double(), values.sum(1), (values**2).sum(1)])
+        moments = m if moments is None else moments + m
+    if moments is None:
+        raise InvalidInputError("the dataset is empty: no statistics")
+    count, total, squares = moments
+    mean = total / count.clamp(min=1.0)
+    std = (squares / count.clamp(min=1.0) - mean**2).clamp(min=0.0).sqrt()
+    std = torch.where((std > 0) & (count > 0), std, 1.0)
+    return mean.float(), std.float()
+
+
+class _Standardise(nn.Module):
+    """Kornia normalisation of ``image``, then 0 (the training mean) off ``valid``."""
+
+    def __init__(self, mean: Tensor, std: Tensor) -> None:
+        super().__init__()
+        self.normalize = K.AugmentationSequential(
+            K.Normalize(mean=mean, std=std), data_keys=None, keepdim=True
+        )
+
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        batch = self.normalize(batch)
+        if "valid" in batch:
+            valid = batch["valid"].unsqueeze(1).to(batch["image"].device)
+            batch["image"] = batch["image"].masked_fill(~valid, 0.0)
+        return batch
 
 
 class FusionDataModule(NonGeoDataModule):
-    """A Lightning data module over a :class:`FusionDataset` subclass.
+    """A Lightning data module over the patches of one task fold of a registered scene.
+
+    ``image`` is standardised per band after the batch reaches the device (torchgeo's
+    ``on_after_batch_transfer`` with ``kornia.augmentation.Normalize``), with the mean and
+    standard deviation of the valid cells of the **training split** only, computed in
+    ``setup`` (``setup("fit")``, or any stage that runs first), then set to 0 off ``valid``.
+    ``mean`` and ``std`` go into the module's ``state_dict``, hence into checkpoints.
 
     Args:
-        dataset_class: e.g. :class:`MeuseDataset`.
+        scene: a registered scene name (default: the scene of ``task``).
         batch_size: patches per batch.
         num_workers: data loader workers.
-        **kwargs: passed to the dataset (root, task, fold, patch_size, download, ...).
+        dataset_class: the dataset class (a :class:`FusionDataset` subclass of yours).
+        **kwargs: passed to the dataset (root, task, fold, patch_size, transforms, download,
+            checksum, mirror).
     """
 
     def __init__(
         self,
-        dataset_class: type[FusionDataset],
+        scene: str | None = None,
         batch_size: int = 8,
         num_workers: int = 0,
+        dataset_class: type[FusionDataset] = FusionDataset,
         **kwargs: Any,
     ) -> None:
+        if scene is not None:
+            kwargs["scene"] = scene
         super().__init__(dataset_class, batch_size, num_workers, **kwargs)
+        self.fusion_dataset_class = dataset_class
+        self.statistics: tuple[Tensor, Tensor] | None = None
+
+    def setup(self, stage: str) -> None:
+        """Build the stage's datasets; compute the statistics from the training split once.
+
+        Args:
+            stage: ``"fit"``, ``"validate"``, ``"test"`` or ``"predict"``.
+        """
+        super().setup(stage)
+        if self.statistics is None:
+            train = self.train_dataset or self.fusion_dataset_class(split="train", **self.kwargs)
+            assert isinstance(train, FusionDataset)
+            self._set_statistics(*band_statistics(train))
+
+    def _set_statistics(self, mean: Tensor, std: Tensor) -> None:
+        self.statistics = (mean, std)
+        self.mean, self.std = mean, std
+        self.aug = _Standardise(mean, std)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The training statistics (``mean``, ``std``), once computed."""
+        if self.statistics is None:
+            return {}
+        return {"mean": self.statistics[0].tolist(), "std": self.statistics[1].tolist()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the training statistics of :meth:`state_dict`."""
+        if "mean" in state_dict:
+            self._set_statistics(torch.tensor(state_dict["mean"]), torch.tensor(state_dict["std"]))
