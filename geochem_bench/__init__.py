@@ -11,3 +11,7 @@ __version__ = "0.1.0"
 BENCHMARK_VERSION = "1.0"
 
 __all__ = ["BENCHMARK_VERSION", "__version__"]
+
+from geochem_bench import _v1_paths  # noqa: E402  (v1 flat module paths keep importing)
+
+_v1_paths.install()

@@ -64,10 +64,10 @@ def test_no_import_cycles_between_modules() -> None:
 
 def test_no_flat_modules_beyond_the_entry_points() -> None:
     flat = sorted(p.name for p in PACKAGE.glob("*.py"))
-    # __init__ (versions), errors (the exception base) and task (the v1 import path that
-    # existing submissions use) are the only top-level modules; everything else is in a
-    # subpackage by role.
-    assert flat == ["__init__.py", "errors.py", "task.py"]
+    # __init__ (versions), errors (the exception base), task (the v1 import path that
+    # existing submissions use) and _v1_paths (aliases of the other v1 paths) are the only
+    # top-level modules; everything else is in a subpackage by role.
+    assert flat == ["__init__.py", "_v1_paths.py", "errors.py", "task.py"]
 
 
 def test_v1_import_paths_still_work() -> None:
@@ -76,3 +76,22 @@ def test_v1_import_paths_still_work() -> None:
     from geochem_bench.task import TaskInputs
 
     assert TaskInputs is Core
+
+
+def test_v1_flat_module_paths_alias_the_new_modules_with_a_warning():
+    import importlib
+    import sys
+
+    import pytest
+
+    from geochem_bench._v1_paths import MOVED
+
+    for old, new in MOVED.items():
+        if old in {"torch_data", "ray_executor"}:
+            continue  # heavy optional imports; same mechanism
+        sys.modules.pop(f"geochem_bench.{old}", None)
+        with pytest.warns(DeprecationWarning, match=f"geochem_bench.{new}"):
+            alias = importlib.import_module(f"geochem_bench.{old}")
+        assert alias is importlib.import_module(f"geochem_bench.{new}")
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("geochem_bench.no_such_module")

@@ -92,3 +92,24 @@ def test_config_with_a_model_key_loads_with_a_model_reference():
     sub = load_submission("geochem_bench.models.fusion_cnn:FusionCNN", config=config)
     assert sub.name == "fusion-cnn-single-factor" and sub.params["mixed_resolution"] is False
     assert SubmissionCard.from_submission(sub).model == "geochem_bench.models.fusion_cnn:FusionCNN"
+
+
+def test_overrides_and_config_rules_for_folders(tmp_path, monkeypatch):
+    sub = load_submission("bicubic", name="my-bicubic", version="2")
+    assert (sub.name, sub.version) == ("my-bicubic", "2") and "name" not in sub.metadata
+    config = tmp_path / "c.toml"
+    config.write_text("[params]\na = -0.75\n")
+    with pytest.raises(InvalidInputError, match="--config applies to a 'module:Class'"):
+        load_submission("bicubic", config=config)
+    # a results folder that shares a baseline's name does not hide the baseline
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bicubic").mkdir()
+    assert load_submission("bicubic").folder == resources.baseline_dir("bicubic").resolve()
+
+
+def test_init_submission_names_the_submission_after_its_folder(tmp_path):
+    from geochem_bench.cli.main import main
+
+    assert main(["init-submission", str(tmp_path / "model-b")]) == 0
+    assert load_submission(tmp_path / "model-b").name == "model-b"
+    assert main(["init-submission", str(tmp_path / "model-b")]) == 2  # not empty any more

@@ -301,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     # Errors a user can cause derive from GeochemBenchError; OSError (disk, permissions) and
     # ImportError (an optional extra not installed) are reported the same way. Anything else is
     # a bug and keeps its traceback.
+    except BrokenPipeError:  # the reader of our output went away (| head): not an error
+        sys.stderr.close()
+        return 0
     except (GeochemBenchError, OSError, ImportError) as exc:
         print(f"geochem-bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -350,9 +353,11 @@ def _card_summary(card: Path) -> str:
 
 
 def _cmd_init_submission(args: argparse.Namespace) -> int:
+    import re
     import shutil
 
     from geochem_bench import resources
+    from geochem_bench.evaluation.records import safe_name
 
     target = Path(args.folder)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -363,6 +368,11 @@ def _cmd_init_submission(args: argparse.Namespace) -> int:
         dirs_exist_ok=True,
         ignore=shutil.ignore_patterns("__pycache__"),
     )
+    # Two submissions made from the example must not share a name (their records would mix).
+    config = target / resources.SUBMISSION_CONFIG
+    text = config.read_text(encoding="utf-8")
+    name = safe_name(target.resolve().name)
+    config.write_text(re.sub(r'(?m)^name = ".*"$', f'name = "{name}"', text, count=1))
     print(f"wrote {target}/ (model.py, submission.toml); try it:")
     print(f"  geochem-bench evaluate {target} --tasks 'synthetic/*'")
     return 0

@@ -174,7 +174,10 @@ def _download(
     )
     downloader = pooch.HTTPDownloader(progressbar=progress and sys.stderr.isatty(), timeout=timeout)
     try:
-        store.fetch(raw.path, downloader=downloader)
+        path = Path(store.fetch(raw.path, downloader=downloader))
+        mask = os.umask(0)  # pooch's temporary file is 0600; give the mode open() would
+        os.umask(mask)
+        path.chmod(0o666 & ~mask)
     except requests.RequestException as exc:
         raise OSError(f"cannot download {raw.path} from {url}: {exc}") from exc
     except ValueError as exc:  # pooch's hash mismatch, after its retries

@@ -94,7 +94,19 @@ def load_submission(
         ValueError: a malformed spec or config.
     """
     path = Path(spec)
+    if path.is_dir() and not (path / CONFIG_NAME).is_file() and str(spec) in _baseline_names():
+        # A folder that merely shares a baseline's name (e.g. a results folder --out bicubic)
+        # must not hide the packaged baseline.
+        from geochem_bench import resources
+
+        path = resources.baseline_dir(str(spec))
     if path.is_dir():
+        if config is not None:
+            raise InvalidInputError(
+                f"--config applies to a 'module:Class' reference, not to the submission folder "
+                f"{path}; edit its {CONFIG_NAME} (geochem-bench init-submission DIR gives a copy "
+                "to edit) or pass the folder's model reference with --config"
+            )
         config_path = path / CONFIG_NAME
         if not config_path.is_file():
             raise FileNotFoundError(
@@ -107,9 +119,11 @@ def load_submission(
             raise InvalidInputError(
                 f"{config_path}: [submission] needs a 'model = \"module:Class\"' entry"
             )
+        # pop both keys before the overrides win, so they never end up in the metadata
+        folder_name, folder_version = meta.pop("name", path.name), meta.pop("version", "0")
         return Submission(
-            name=name or meta.pop("name", path.name),
-            version=version or str(meta.pop("version", "0")),
+            name=name or folder_name,
+            version=version or str(folder_version),
             model=meta.pop("model"),
             params=dict(table.get("params", {})),
             folder=path.resolve(),
@@ -138,9 +152,10 @@ def load_submission(
         revision = git_revision(Path(module_part).resolve().parent) or _file_digest(
             Path(module_part)
         )
+    config_name, config_version = meta.pop("name", text.rsplit(":", 1)[1]), meta.pop("version", "0")
     return Submission(
-        name=name or meta.pop("name", text.rsplit(":", 1)[1]),
-        version=version or str(meta.pop("version", "0")),
+        name=name or config_name,
+        version=version or str(config_version),
         model=text,
         params=dict(table.get("params", {})),
         folder=None,
@@ -266,3 +281,9 @@ def read_card(path: str | Path) -> SubmissionCard:
         return SubmissionCard.model_validate_json(Path(path).read_text())
     except ValueError as exc:
         raise InvalidInputError(f"{path} is not a valid submission card: {exc}") from exc
+
+
+def _baseline_names() -> set[str]:
+    from geochem_bench import resources
+
+    return set(resources.baselines())
