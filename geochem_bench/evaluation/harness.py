@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -25,20 +24,23 @@ from typing import Any, Literal
 
 import numpy as np
 
-from geochem_bench import BENCHMARK_VERSION, __version__
+from geochem_bench import BENCHMARK_VERSION
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import HeldOut, Prediction, TaskInputs, TaskSpec
 from geochem_bench.data.geotiff import read_prediction, write_prediction
 from geochem_bench.errors import InvalidPrediction
-from geochem_bench.evaluation.provenance import hardware, utc_now
+from geochem_bench.evaluation.record_factory import (
+    gpu_name,
+    make_record,
+    peak_rss_mb,
+    submission_info,
+)
 from geochem_bench.evaluation.records import (
-    DatasetInfo,
     Failure,
     FailureKind,
     ResultRecord,
     Runtime,
     SubmissionInfo,
-    TaskInfo,
     read_result,
     result_path,
     write_result,
@@ -111,16 +113,6 @@ def run_local(
         One record per task fold, in task and fold order (resumed ones included).
     """
     return _run_suite(submission_info(submission), tasks, options, _model(submission, options))
-
-
-def submission_info(submission: Submission) -> SubmissionInfo:
-    """How a record names the submission that produced it."""
-    return SubmissionInfo(
-        name=submission.name,
-        version=submission.version,
-        revision=submission.revision,
-        model=submission.model,
-    )
 
 
 def _model(submission: Submission, options: RunOptions) -> Producer:
@@ -267,10 +259,7 @@ def _record(
         except InvalidPrediction as exc:
             failure = Failure(kind="invalid_prediction", message=str(exc))
             outcome.prediction = None
-    host = hardware()
-    if outcome.gpu:
-        host = host.model_copy(update={"gpu": outcome.gpu})
-    return _make_record(
+    return make_record(
         info,
         task,
         fold,
@@ -281,52 +270,7 @@ def _record(
         failure=failure,
         runtime=outcome.runtime,
         peak_memory_mb=outcome.peak_memory_mb,
-        host=host,
-    )
-
-
-def failed_record(
-    info: SubmissionInfo, task: TaskSpec, fold: int, scene: Scene, failure: Failure, seed: int
-) -> ResultRecord:
-    """The record of a fold that produced no prediction at all (e.g. its worker died)."""
-    return _make_record(info, task, fold, scene, seed=seed, failure=failure, host=hardware())
-
-
-def _make_record(
-    info: SubmissionInfo,
-    task: TaskSpec,
-    fold: int,
-    scene: Scene,
-    *,
-    seed: int,
-    host: Any,
-    metrics: Any = None,
-    errors: Any = None,
-    failure: Failure | None = None,
-    runtime: Runtime | None = None,
-    peak_memory_mb: float | None = None,
-) -> ResultRecord:
-    return ResultRecord(
-        status="ok" if failure is None else "failed",
-        submission=info,
-        package_version=__version__,
-        benchmark_version=BENCHMARK_VERSION,
-        task=TaskInfo(**task.to_dict()),
-        fold=fold,
-        dataset=DatasetInfo(
-            scene=scene.name,
-            version=scene.version,
-            sha256=scene.fingerprint(),
-            options=dict(scene.options),
-        ),
-        metrics=metrics,
-        errors=errors,
-        failure=failure,
-        runtime=runtime,
-        peak_memory_mb=peak_memory_mb,
-        hardware=host,
-        seed=seed,
-        timestamp=utc_now(),
+        gpu=outcome.gpu,
     )
 
 
@@ -351,17 +295,6 @@ def _fit_predict(submission: Submission, inputs: TaskInputs, seed: int) -> tuple
     return output, Runtime(fit_s=t1 - t0, predict_s=t2 - t1, total_s=t2 - t0)
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
-
-
-def _gpu_name() -> str | None:
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        return str(torch.cuda.get_device_name(0))
-    return None
-
-
 def _exception_failure(exc: BaseException, kind: FailureKind = "exception") -> Failure:
     return Failure(
         kind=kind, message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
@@ -374,7 +307,7 @@ def _run_inline(submission: Submission, inputs: TaskInputs, seed: int) -> _Outco
     except Exception as exc:
         return _Outcome(failure=_exception_failure(exc))
     return _Outcome(
-        prediction=output, runtime=runtime, peak_memory_mb=_peak_rss_mb(), gpu=_gpu_name()
+        prediction=output, runtime=runtime, peak_memory_mb=peak_rss_mb(), gpu=gpu_name()
     )
 
 
@@ -385,7 +318,7 @@ def _child_main(
         output, runtime = _fit_predict(submission, inputs, seed)
         arrays = _output_arrays(output)
         np.savez(out_path, **arrays)  # type: ignore[arg-type]  # numpy stubs miss **kwds
-        conn.send({"runtime": runtime.model_dump(), "peak": _peak_rss_mb(), "gpu": _gpu_name()})
+        conn.send({"runtime": runtime.model_dump(), "peak": peak_rss_mb(), "gpu": gpu_name()})
     except InvalidPrediction as exc:
         conn.send({"failure": Failure(kind="invalid_prediction", message=str(exc)).model_dump()})
     except BaseException as exc:

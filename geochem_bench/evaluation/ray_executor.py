@@ -15,13 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.evaluation.harness import (
-    RunOptions,
-    failed_record,
-    reusable_record,
-    run_fold,
-    submission_info,
-)
+from geochem_bench.evaluation.harness import RunOptions, reusable_record, run_fold
+from geochem_bench.evaluation.record_factory import failed_record, submission_info
 from geochem_bench.evaluation.records import Failure, ResultRecord, result_path, write_result
 from geochem_bench.evaluation.submission import Submission
 from geochem_bench.scenes.registry import load_scene

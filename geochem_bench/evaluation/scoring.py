@@ -4,6 +4,9 @@ Metrics are computed per element in its analysis space (log10 for trace elements
 valid fine cells (grid protocol) or the held-out samples (points protocols). Natural-unit
 RMSE and MAE are reported too, as the literature does for Jura and Meuse. Skill compares the
 RMSE with that of bicubic upsampling of the same fold's lowres grid.
+
+Moment-based metrics come from the streaming engine (:mod:`geochem_bench.metrics.streaming`)
+with the whole fold as one chunk, the same code tiled scoring feeds tile by tile.
 """
 
 from __future__ import annotations
@@ -24,6 +27,28 @@ OVERALL = "overall"
 #: are correlated over a few coarse cells, so blocks span at least 32 fine cells and a whole
 #: number of coarse cells.
 MIN_BLOCK_EDGE_CELLS = 32
+#: Order of the metrics in a record's row ("anomaly" stands for every ``ap_pXX``/``f1_pXX``).
+#: Records are compared and rendered by key, but a stable order keeps the files diffable.
+ROW_ORDER: tuple[str, ...] = (
+    "n",
+    "rmse",
+    "mae",
+    "bias",
+    "r2",
+    "pearson_r",
+    "spearman_rho",
+    "lin_ccc",
+    "rmse_natural",
+    "mae_natural",
+    "rmse_reference",
+    "skill",
+    "anomaly",
+    "psnr",
+    "ssim",
+    "consistency",
+    "crps",
+    "coverage_90",
+)
 
 
 def validate_prediction(output: object, inputs: TaskInputs) -> Prediction:
@@ -96,42 +121,33 @@ def score_fold(
         _, ref_nat = held_out.pairs(reference, e)
         t, p = element.to_analysis(truth_nat), element.to_analysis(pred_nat)
         ref = element.to_analysis(ref_nat)
-        row: dict[str, float] = {
-            "n": float(t.size),
-            "rmse": metrics.rmse(t, p),
-            "mae": metrics.mae(t, p),
-            "bias": metrics.bias(t, p),
-            "r2": metrics.r2(t, p),
-            "pearson_r": metrics.pearson_r(t, p),
-            "spearman_rho": metrics.spearman_rho(t, p),
-            "lin_ccc": metrics.lin_ccc(t, p),
-            "rmse_natural": metrics.rmse(truth_nat, pred_nat),
-            "mae_natural": metrics.mae(truth_nat, pred_nat),
-            "rmse_reference": metrics.rmse(t, ref),
-        }
-        row["skill"] = (
-            1.0 - row["rmse"] / row["rmse_reference"] if row["rmse_reference"] > 0 else float("nan")
-        )
-        row.update(metrics.anomaly_metrics(t, p))
+        # Moment-based metrics: the one-chunk case of the engine tiled scoring streams through.
+        moments = metrics.ElementMoments()
+        moments.update(t, p, ref, truth_nat, pred_nat)
+        # Metrics that need every cell at once.
+        whole: dict[str, float] = {"spearman_rho": metrics.spearman_rho(t, p)}
+        whole.update(metrics.anomaly_metrics(t, p))
         if grid_protocol:
             assert held_out.truth is not None
             truth_field = element.to_analysis(held_out.truth[e])
             pred_field = element.to_analysis(prediction.mean[e])
             mask = inputs.valid & np.isfinite(truth_field)
-            data_range = float(t.max() - t.min()) if t.size else 0.0
-            row["psnr"] = metrics.psnr(t, p, data_range)
-            row["ssim"] = metrics.ssim(truth_field, pred_field, mask, data_range=data_range)
+            data_range = moments.analysis.data_range
+            whole["ssim"] = metrics.ssim(truth_field, pred_field, mask, data_range=data_range)
             masked_pred = np.where(inputs.valid, prediction.mean[e], np.nan)
-            row["consistency"] = metrics.consistency(
-                masked_pred, inputs.lowres[e], inputs.scale, element.to_analysis
+            moments.update_consistency(
+                *metrics.consistency_pairs(
+                    masked_pred, inputs.lowres[e], inputs.scale, element.to_analysis
+                )
             )
         if prediction.std is not None:
             s = held_out.scored(prediction.std, e)
-            row["crps"] = metrics.crps_gaussian(t, p, s)
-            row["coverage_90"] = metrics.interval_coverage(t, p, s, 0.9)
+            whole["crps"] = metrics.crps_gaussian(t, p, s)
+            whole["coverage_90"] = metrics.interval_coverage(t, p, s, 0.9)
+        row = in_record_order(moments.row(grid=grid_protocol) | whole)
         table[element.symbol] = finite_or_none(row)
         rmse_nat.append(row["rmse_natural"])
-        mean_nat.append(float(np.mean(truth_nat)) if truth_nat.size else float("nan"))
+        mean_nat.append(moments.natural.truth_mean)
         skills.append(row["skill"])
     # Only unit-free summaries across elements: RMSEs in different spaces do not average.
     overall: dict[str, float] = {"skill": float(np.mean(skills))}
@@ -139,6 +155,19 @@ def score_fold(
         overall["ergas"] = metrics.ergas(np.array(rmse_nat), np.array(mean_nat), inputs.scale)
     table[OVERALL] = finite_or_none(overall)
     return table
+
+
+def in_record_order(row: dict[str, float]) -> dict[str, float]:
+    """A metric row with its keys in the order records have always listed them.
+
+    Anomaly metrics (``ap_pXX``, ``f1_pXX``) keep their own order, after ``skill``.
+    """
+
+    def rank(key: str) -> int:
+        slot = "anomaly" if key.startswith(("ap_p", "f1_p")) else key
+        return ROW_ORDER.index(slot) if slot in ROW_ORDER else len(ROW_ORDER)
+
+    return dict(sorted(row.items(), key=lambda item: rank(item[0])))
 
 
 def block_edge_cells(scale: int) -> int:

@@ -10,20 +10,22 @@ sums:
    (the whole scene when it is smaller);
 3. each tile is predicted from a window with a halo of ``model.context_cells(scale)`` fine
    cells (the model's receptive field), cropped to the tile, optionally written to a GeoTIFF
-   by windows, and scored into running sums.
+   by windows, and scored into streaming moments.
 
 Scores are exact, not approximations: RMSE, MAE, bias, R², Pearson r, Lin's CCC, natural-unit
-RMSE/MAE, skill against bicubic upsampling, PSNR, Wald's consistency and ERGAS are sums over
-cells (accumulated in float64), and the per-block error sums of the bootstrap are the same
-blocks as in memory, so a small scene scores the same tiled and in memory (tested to 1e-9).
-Metrics that need all cells at once (Spearman's rank correlation, anomaly average precision,
-SSIM) are not computed in tiled mode.
+RMSE/MAE, skill against bicubic upsampling, PSNR, Wald's consistency and ERGAS come from the
+streaming engine of :mod:`geochem_bench.metrics.streaming` (per-tile moments merged with Chan
+et al.'s update, the code in-memory scoring runs on one chunk), and the per-block error sums of
+the bootstrap are the same blocks as in memory, so a small scene scores the same tiled and in
+memory (tested to 1e-9). Metrics that need all cells at once (Spearman's rank correlation,
+anomaly average precision, SSIM) are not computed in tiled mode.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,10 +38,23 @@ from numpy.typing import NDArray
 
 from geochem_bench.core.elements import Element
 from geochem_bench.core.grid import GridSpec, block_mean
-from geochem_bench.core.task import Prediction, TaskInputs
+from geochem_bench.core.task import Prediction, TaskInputs, TaskSpec
 from geochem_bench.core.tiling import Window, tiles
 from geochem_bench.errors import InvalidInputError
-from geochem_bench.evaluation.records import ErrorBlocks
+from geochem_bench.evaluation.record_factory import (
+    built_dataset_info,
+    gpu_name,
+    make_record,
+    peak_rss_mb,
+    submission_info,
+)
+from geochem_bench.evaluation.records import (
+    ErrorBlocks,
+    ResultRecord,
+    Runtime,
+    result_path,
+    write_result,
+)
 from geochem_bench.evaluation.scoring import (
     OVERALL,
     MetricTable,
@@ -47,7 +62,10 @@ from geochem_bench.evaluation.scoring import (
     blocks_from_sums,
     finite_or_none,
     grid_block_ids,
+    in_record_order,
 )
+from geochem_bench.evaluation.submission import Submission
+from geochem_bench.metrics import ElementMoments, consistency_pairs, ergas
 from geochem_bench.models.upsampling import fill_empty_cells, interpolation_matrix
 
 
@@ -152,78 +170,6 @@ def window_inputs(
     )
 
 
-class _Sums:
-    """Running float64 sums of one element: everything the exact tiled metrics need."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.s: dict[str, float] = dict.fromkeys(
-            ("t", "p", "tt", "pp", "tp", "e", "ee", "ae", "ree", "nat_ee", "nat_ae", "nat_t"), 0.0
-        )
-        self.t_min, self.t_max = math.inf, -math.inf
-        self.consistency_ee, self.consistency_n = 0.0, 0
-
-    def add(
-        self,
-        t: NDArray[np.float64],
-        p: NDArray[np.float64],
-        r: NDArray[np.float64],
-        t_nat: NDArray[np.float64],
-        p_nat: NDArray[np.float64],
-    ) -> None:
-        e = p - t
-        self.n += t.size
-        s = self.s
-        s["t"] += t.sum()
-        s["p"] += p.sum()
-        s["tt"] += (t * t).sum()
-        s["pp"] += (p * p).sum()
-        s["tp"] += (t * p).sum()
-        s["e"] += e.sum()
-        s["ee"] += (e * e).sum()
-        s["ae"] += np.abs(e).sum()
-        s["ree"] += ((r - t) ** 2).sum()
-        s["nat_ee"] += ((p_nat - t_nat) ** 2).sum()
-        s["nat_ae"] += np.abs(p_nat - t_nat).sum()
-        s["nat_t"] += t_nat.sum()
-        if t.size:
-            self.t_min, self.t_max = min(self.t_min, t.min()), max(self.t_max, t.max())
-
-    def metrics(self) -> dict[str, float]:
-        n, s = self.n, self.s
-        if n == 0:
-            return {"n": 0.0}
-        mean_t, mean_p = s["t"] / n, s["p"] / n
-        var_t, var_p = s["tt"] / n - mean_t**2, s["pp"] / n - mean_p**2
-        cov = s["tp"] / n - mean_t * mean_p
-        mse = s["ee"] / n
-        rmse = math.sqrt(mse)
-        ref = math.sqrt(s["ree"] / n)
-        data_range = self.t_max - self.t_min
-        out = {
-            "n": float(n),
-            "rmse": rmse,
-            "mae": s["ae"] / n,
-            "bias": s["e"] / n,
-            "r2": 1.0 - mse / var_t if var_t > 0 else math.nan,
-            "pearson_r": cov / math.sqrt(var_t * var_p) if var_t > 0 and var_p > 0 else math.nan,
-            "lin_ccc": 2 * cov / (var_t + var_p + (mean_t - mean_p) ** 2)
-            if var_t + var_p > 0
-            else math.nan,
-            "rmse_natural": math.sqrt(s["nat_ee"] / n),
-            "mae_natural": s["nat_ae"] / n,
-            "rmse_reference": ref,
-            "skill": 1.0 - rmse / ref if ref > 0 else math.nan,
-            "psnr": 20 * math.log10(data_range) - 10 * math.log10(mse)
-            if mse > 0 and data_range > 0
-            else math.nan,
-            "consistency": math.sqrt(self.consistency_ee / self.consistency_n)
-            if self.consistency_n
-            else math.nan,
-        }
-        return out
-
-
 @dataclass
 class TiledResult:
     """Scores of a tiled evaluation.
@@ -277,7 +223,7 @@ def evaluate_tiled(
     halo = scale * math.ceil(halo / scale)  # keep the grown window on the coarse grid
     wy = interpolation_matrix(grid.height, filled.shape[1], scale, "bicubic")
     wx = interpolation_matrix(grid.width, filled.shape[2], scale, "bicubic")
-    sums = [_Sums() for _ in scene.elements]
+    moments = [ElementMoments() for _ in scene.elements]
     last = np.array([grid.height - 1]), np.array([grid.width - 1])
     n_blocks = int(grid_block_ids(*last, grid.width, edge)[0]) + 1
     block_n = np.zeros((len(scene.elements), n_blocks))
@@ -313,15 +259,15 @@ def evaluate_tiled(
                 # as in memory: the reference is stored in natural units as float32
                 ref_nat = element.from_analysis(ref_an[r, c]).astype(np.float32)
                 ref = element.to_analysis(ref_nat.astype(np.float64))
-                sums[e].add(t, p, ref, t_nat, p_nat)
+                moments[e].update(t, p, ref, t_nat, p_nat)
                 # tiles are whole blocks, so each block's sum comes from one tile
                 block = grid_block_ids(r + win.row0, c + win.col0, grid.width, edge)
                 block_n[e] += np.bincount(block, minlength=n_blocks)
                 block_sse[e] += np.bincount(block, weights=(p - t) ** 2, minlength=n_blocks)
                 block_ref[e] += np.bincount(block, weights=(ref - t) ** 2, minlength=n_blocks)
-                _add_consistency(sums[e], core[e], valid, lowres[e], win, scale, element)
+                _add_consistency(moments[e], core[e], valid, lowres[e], win, scale, element)
     return TiledResult(
-        metrics=_table(scene, sums, scale),
+        metrics=_table(scene, moments, scale),
         errors=_blocks(scene, edge, block_n, block_sse, block_ref),
         n_tiles=n_tiles,
     )
@@ -353,7 +299,7 @@ def _as_array(output: Any) -> NDArray[np.float32]:
 
 
 def _add_consistency(
-    sums: _Sums,
+    moments: ElementMoments,
     prediction: NDArray[np.float32],
     valid: NDArray[np.bool_],
     lowres: NDArray[np.float32],
@@ -362,31 +308,31 @@ def _add_consistency(
     element: Element,
 ) -> None:
     # Wald's consistency: block means of the prediction (valid cells) against the lowres grid.
-    means, _ = block_mean(np.where(valid, prediction, np.nan), scale)
+    # Tiles are whole coarse cells, so each coarse cell is compared in exactly one tile.
     r0, c0 = win.row0 // scale, win.col0 // scale
-    target = lowres[r0 : r0 + means.shape[0], c0 : c0 + means.shape[1]]
-    both = np.isfinite(means) & np.isfinite(target)
-    diff = element.to_analysis(means[both].astype(np.float64)) - element.to_analysis(
-        target[both].astype(np.float64)
+    h, w = math.ceil(prediction.shape[0] / scale), math.ceil(prediction.shape[1] / scale)
+    moments.update_consistency(
+        *consistency_pairs(
+            np.where(valid, prediction, np.nan),
+            lowres[r0 : r0 + h, c0 : c0 + w],
+            scale,
+            element.to_analysis,
+        )
     )
-    sums.consistency_ee += float((diff**2).sum())
-    sums.consistency_n += int(both.sum())
 
 
-def _table(scene: DiskScene, sums: list[_Sums], scale: int) -> MetricTable:
-    from geochem_bench import metrics
-
+def _table(scene: DiskScene, moments: list[ElementMoments], scale: int) -> MetricTable:
     table: MetricTable = {}
     skills, rmse_nat, mean_nat = [], [], []
-    for element, s in zip(scene.elements, sums):
-        row = s.metrics()
+    for element, m in zip(scene.elements, moments):
+        row = in_record_order(m.row(grid=True))
         table[element.symbol] = finite_or_none(row)
-        skills.append(row.get("skill", math.nan))
-        rmse_nat.append(row.get("rmse_natural", math.nan))
-        mean_nat.append(s.s["nat_t"] / s.n if s.n else math.nan)
+        skills.append(row["skill"])
+        rmse_nat.append(row["rmse_natural"])
+        mean_nat.append(m.natural.truth_mean)
     overall = {
         "skill": float(np.mean(skills)),
-        "ergas": metrics.ergas(np.array(rmse_nat), np.array(mean_nat), scale),
+        "ergas": ergas(np.array(rmse_nat), np.array(mean_nat), scale),
     }
     table[OVERALL] = finite_or_none(overall)
     return table
@@ -429,7 +375,7 @@ def _prediction_writer(
 
 def tiled_record(
     scene: DiskScene,
-    submission: Any,
+    submission: Submission,
     scale: int,
     out_dir: Path,
     *,
@@ -437,32 +383,20 @@ def tiled_record(
     fit_cells: int = 2048,
     seed: int = 0,
     save_prediction: bool = False,
-) -> tuple[Any, Path]:
+) -> tuple[ResultRecord, Path]:
     """Evaluate a submission tile by tile; write a record of task ``<scene>/all/s<k>/grid``.
 
-    The record has the layout and schema of the harness's; its dataset sha256 are those of the
-    scene's ``manifest.json`` when the build has one. Returns the record and its path.
+    The record comes from :func:`~geochem_bench.evaluation.record_factory.make_record`, as
+    the harness's do, so it has the same layout, schema and provenance; its dataset sha256
+    are those of the scene's ``manifest.json`` when the build has one. Returns the record
+    and its path.
     """
-    import time
-
-    from geochem_bench import BENCHMARK_VERSION, __version__
-    from geochem_bench.evaluation.harness import submission_info
-    from geochem_bench.evaluation.provenance import hardware, utc_now
-    from geochem_bench.evaluation.records import (
-        DatasetInfo,
-        ResultRecord,
-        Runtime,
-        TaskInfo,
-        result_path,
-        write_result,
+    dataset = built_dataset_info(scene.folder)
+    task = TaskSpec(
+        dataset.scene, tuple(e.symbol for e in scene.elements), scale, "grid", label="all"
     )
-
-    meta = json.loads((scene.folder / "scene.json").read_text())
-    manifest = scene.folder / "manifest.json"
-    sha = json.loads(manifest.read_text()) if manifest.is_file() else {}
-    task_id = f"{meta['name']}/all/s{scale}/grid"
     info = submission_info(submission)
-    path = result_path(out_dir, info.name, info.version, task_id, 0)
+    path = result_path(out_dir, info.name, info.version, task.id, 0)
     model = submission.build()
     start = time.perf_counter()
     result = evaluate_tiled(
@@ -472,34 +406,22 @@ def tiled_record(
         tile=tile,
         fit_cells=fit_cells,
         seed=seed,
-        task_id=task_id,
+        task_id=task.id,
         prediction_path=path.with_suffix(".tif") if save_prediction else None,
     )
     elapsed = time.perf_counter() - start
-    record = ResultRecord(
-        status="ok",
-        submission=info,
-        package_version=__version__,
-        benchmark_version=BENCHMARK_VERSION,
-        task=TaskInfo(
-            id=task_id,
-            version="1",
-            scene=meta["name"],
-            elements=[e.symbol for e in scene.elements],
-            scale=scale,
-            protocol="grid",
-            n_folds=1,
-        ),
-        fold=0,
-        dataset=DatasetInfo(
-            scene=meta["name"], version=str(meta["version"]), sha256=sha, options=meta["options"]
-        ),
+    record = make_record(
+        info,
+        task,
+        0,
+        dataset,
+        seed=seed,
         metrics=result.metrics,
         errors=result.errors,
+        # evaluate_tiled fits, reads, predicts and scores in one go; all of it is predict time
         runtime=Runtime(fit_s=0.0, predict_s=elapsed, total_s=elapsed),
-        hardware=hardware(),
-        seed=seed,
-        timestamp=utc_now(),
+        peak_memory_mb=peak_rss_mb(),
+        gpu=gpu_name(),
     )
     write_result(record, path)
     return record, path

@@ -10,6 +10,7 @@ from scipy import ndimage
 
 from geochem_bench.core.grid import block_mean
 from geochem_bench.errors import InvalidInputError
+from geochem_bench.metrics.streaming import PairedMoments
 
 Array = NDArray[np.floating]
 
@@ -19,14 +20,7 @@ def psnr(truth: Array, pred: Array, data_range: float) -> float:
 
     Returns inf for a perfect prediction and NaN when ``data_range`` is zero (constant truth).
     """
-    t = np.asarray(truth, dtype=np.float64)
-    p = np.asarray(pred, dtype=np.float64)
-    if t.size == 0 or data_range <= 0:
-        return float("nan")
-    mse = float(np.mean((p - t) ** 2))
-    if mse == 0:
-        return float("inf")
-    return float(10.0 * np.log10(data_range**2 / mse))
+    return PairedMoments.of(truth, pred).psnr(data_range)
 
 
 def ssim(
@@ -110,12 +104,29 @@ def consistency(
         scale: the scale factor.
         to_analysis: transform to analysis space (identity when None).
     """
+    lowres, means = consistency_pairs(pred_natural, lowres_natural, scale, to_analysis)
+    return PairedMoments.of(lowres, means).rmse
+
+
+def consistency_pairs(
+    pred_natural: Array,
+    lowres_natural: Array,
+    scale: int,
+    to_analysis: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The coarse cells Wald's consistency compares, for the streaming engine.
+
+    Args are those of :func:`consistency`; ``lowres_natural`` must have the shape of the
+    block means of ``pred_natural`` (a tile's slice of the lowres grid, in tiled scoring).
+
+    Returns:
+        ``(lowres, block means of the prediction)``, both in analysis space, over the coarse
+        cells where both are finite.
+    """
     coarse, _ = block_mean(np.asarray(pred_natural, dtype=np.float64)[None], scale)
     a = coarse[0].astype(np.float64)
     b = np.asarray(lowres_natural, dtype=np.float64)
     if to_analysis is not None:
         a, b = to_analysis(a), to_analysis(b)
     keep = np.isfinite(a) & np.isfinite(b)
-    if not keep.any():
-        return float("nan")
-    return float(np.sqrt(np.mean((a[keep] - b[keep]) ** 2)))
+    return b[keep], a[keep]
