@@ -1,7 +1,8 @@
 """Patch sampling throughput on the same GeoTIFF: our dataset vs TorchGeo vs raw rasterio.
 
 The Lapland scene (1642 x 1361 cells, 25 covariate bands, float32) is built from the raw data
-(``$GEOCHEM_BENCH_RAW`` or ``../shared/raw``); each round draws 500 random 80 x 80 patches:
+(``$GEOCHEM_BENCH_RAW`` or ``../shared/raw``; marked ``real_data``, skipped when it is absent);
+each round draws 500 random 80 x 80 patches:
 
 - ``geochem-bench LaplandIOCGDataset``: the task fold is assembled once in memory (covariates,
   lowres grid, upsampled lowres, valid mask, rasterised samples), then patches are crops;
@@ -14,26 +15,22 @@ Run: pytest benchmarks/test_bench_sampling.py --benchmark-enable --benchmark-gro
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.real_data
+
 PATCH = 80
 DRAWS = 500
-RAW = Path(
-    os.environ.get("GEOCHEM_BENCH_RAW", Path(__file__).resolve().parents[2] / "shared" / "raw")
-)
 GROUP = f"{DRAWS} random {PATCH}x{PATCH} patches, 25 bands"
 
 
 @pytest.fixture(scope="module")
-def lapland_root(tmp_path_factory):
+def lapland_root(tmp_path_factory, raw_dir):
     from geochem_bench.scenes.registry import load_scene
 
     root = tmp_path_factory.mktemp("data")
-    load_scene("lapland-iocg", root=root, download=True, mirror=str(RAW))
+    load_scene("lapland-iocg", root=root, download=True, mirror=str(raw_dir))
     return root
 
 

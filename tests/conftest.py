@@ -28,12 +28,14 @@ def point_task(request: pytest.FixtureRequest):
 
 # --- real and fake raw data ----------------------------------------------------------------
 
+import dataclasses  # noqa: E402
 import functools  # noqa: E402
 import http.server  # noqa: E402
 import importlib.util  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
 
 from geochem_bench.data.sources import RawFile, sha256_of  # noqa: E402
 
@@ -41,16 +43,41 @@ from geochem_bench.data.sources import RawFile, sha256_of  # noqa: E402
 RAW_DIR = Path(
     os.environ.get("GEOCHEM_BENCH_RAW", Path(__file__).resolve().parents[2] / "shared" / "raw")
 )
+#: Why a ``real_data`` test is skipped: the one reason, the same for every such test.
+RAW_MISSING = (
+    f"real raw data absent: no SOURCES.json in {RAW_DIR} "
+    "(set GEOCHEM_BENCH_RAW to the raw data folder to run the real_data tests)"
+)
+#: Seeded fake-data generators, one folder per scene, named like the scene (TorchGeo pattern).
 DATA = Path(__file__).with_name("data")
+#: Fixtures that read the real raw data: a test that uses one is a ``real_data`` test.
+REAL_DATA_FIXTURES = frozenset({"raw_dir", "raw_server", "built_root"})
+
+
+def raw_present() -> bool:
+    return (RAW_DIR / "SOURCES.json").is_file()
 
 
 def require_raw() -> Path:
-    if not (RAW_DIR / "SOURCES.json").is_file():
-        raise FileNotFoundError(
-            f"the real raw data is not at {RAW_DIR}; "
-            "set GEOCHEM_BENCH_RAW to the folder with SOURCES.json"
-        )
+    """The real raw data folder; skips (with :data:`RAW_MISSING`) when it is absent.
+
+    Tests that reach it must carry the ``real_data`` marker (or use a fixture of
+    :data:`REAL_DATA_FIXTURES`), so that ``-m "not real_data"`` deselects them.
+    """
+    if not raw_present():
+        pytest.skip(RAW_MISSING)
     return RAW_DIR
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that needs the real raw data ``real_data``; skip them when it is absent."""
+    present = raw_present()
+    for item in items:
+        if REAL_DATA_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_data)
+        if not present and item.get_closest_marker("real_data") is not None:
+            item.add_marker(pytest.mark.skip(reason=RAW_MISSING))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -66,10 +93,37 @@ def serve_folder(folder: Path):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+@pytest.fixture()
+def hf_offline(monkeypatch):
+    """Hugging Face offline mode for one test, without leaking into later tests.
+
+    ``huggingface_hub`` and ``datasets`` read HF_HUB_OFFLINE when first imported, so setting
+    the variable alone would either do nothing (already imported) or stick for the rest of
+    the session (imported under it). Both are imported first, then the variables and the
+    constants read from them are patched, and restored after the test.
+    """
+    import huggingface_hub.constants
+
+    import datasets
+
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(var, "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
+    return datasets
+
+
 @pytest.fixture(scope="session")
-def raw_server():
+def raw_dir() -> Path:
+    """The real raw data folder (the test is skipped when it is absent)."""
+    return require_raw()
+
+
+@pytest.fixture(scope="session")
+def raw_server(raw_dir):
     """A local HTTP server on 127.0.0.1 serving the real raw data, like an upstream mirror."""
-    server, url = serve_folder(require_raw())
+    server, url = serve_folder(raw_dir)
     yield url
     server.shutdown()
 
@@ -85,21 +139,118 @@ def built_root(tmp_path_factory, raw_server):
     return root
 
 
-def load_generator(scene: str):
-    spec = importlib.util.spec_from_file_location(f"fake_{scene}", DATA / scene / "data.py")
+def load_fake_module(scene: str) -> ModuleType:
+    """The fake-data generator module ``tests/data/<scene>/data.py``."""
+    path = DATA / scene / "data.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"scene {scene!r} has no fake-data generator {path}")
+    spec = importlib.util.spec_from_file_location(f"fake_{scene.replace('-', '_')}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.generate
+    return module
+
+
+def load_generator(scene: str):
+    return load_fake_module(scene).generate
 
 
 def fake_files(mirror: Path, scene_folder: str) -> tuple[RawFile, ...]:
     """RawFile declarations for generated fake files (their sha256, an unreachable URL)."""
     return tuple(
         RawFile(
-            f"{scene_folder}/{p.name}",
-            f"https://example.invalid/{scene_folder}/{p.name}",
+            p.relative_to(mirror).as_posix(),
+            f"https://example.invalid/{p.relative_to(mirror).as_posix()}",
             sha256_of(p),
             p.stat().st_size,
         )
-        for p in sorted((mirror / scene_folder).iterdir())
+        for p in sorted((mirror / scene_folder).rglob("*"))
+        if p.is_file()
     )
+
+
+def raw_folder(cls) -> str:
+    """The folder of a scene's raw files in the raw data layout (``walker_lake``)."""
+    folders = {f.path.split("/")[0] for f in cls.files}
+    assert len(folders) == 1, f"{cls.name}: raw files in several folders {sorted(folders)}"
+    return folders.pop()
+
+
+def generate_fakes(cls, mirror: Path, seed: int = 0) -> tuple[RawFile, ...]:
+    """Generate a scene's fake raw files under ``mirror`` (raw data layout).
+
+    Returns the scene's own ``files`` declarations (paths, URLs) with the sha256 and sizes of
+    the fakes, to be swapped in for the real ones.
+
+    Raises:
+        AssertionError: the generator did not write exactly the declared files.
+    """
+    folder = raw_folder(cls)
+    load_generator(cls.name)(mirror / folder, seed=seed)
+    made = {
+        p.relative_to(mirror).as_posix(): p for p in (mirror / folder).rglob("*") if p.is_file()
+    }
+    declared = [f.path for f in cls.files]
+    missing, extra = sorted(set(declared) - set(made)), sorted(set(made) - set(declared))
+    assert not missing and not extra, (
+        f"tests/data/{cls.name}/data.py must write exactly the files {cls.__name__}.files "
+        f"declares; missing {missing}, not declared {extra}"
+    )
+    return tuple(
+        dataclasses.replace(f, sha256=sha256_of(made[f.path]), size=made[f.path].stat().st_size)
+        for f in cls.files
+    )
+
+
+class FakeData:
+    """Fake raw data of every real scene, generated, served and built on demand, once each.
+
+    The fakes are written in the raw data layout under ``mirror`` and served over HTTP on
+    127.0.0.1 like an upstream mirror; each scene is downloaded from there and built under
+    ``root`` with its ``files`` declarations swapped for the fakes' sha256 only while it
+    builds (the real declarations stay in place for the ``real_data`` tests).
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.mirror, self.root = base / "mirror", base / "root"
+        self.mirror.mkdir(parents=True)
+        self._files: dict[str, tuple[RawFile, ...]] = {}
+        self._server = None
+        self._url = ""
+
+    @staticmethod
+    def scene_class(name: str):
+        from geochem_bench.scenes import REAL_SCENES
+
+        return {cls.name: cls for cls in REAL_SCENES}[name]
+
+    def files(self, name: str) -> tuple[RawFile, ...]:
+        """The fake declarations of a scene (its fakes are generated on first use)."""
+        if name not in self._files:
+            self._files[name] = generate_fakes(self.scene_class(name), self.mirror)
+        return self._files[name]
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            self._server, self._url = serve_folder(self.mirror)
+        return self._url
+
+    def build(self, name: str, root: Path | None = None):
+        """Download the fakes of scene ``name`` from the server and build it (once per root)."""
+        cls = self.scene_class(name)
+        files = self.files(name)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cls, "files", files)
+            return cls.load(root=root or self.root, download=True, mirror=self.url, progress=False)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def fake_data(tmp_path_factory):
+    """The fake raw data of every real scene (see :class:`FakeData`)."""
+    fakes = FakeData(tmp_path_factory.mktemp("fake"))
+    yield fakes
+    fakes.close()

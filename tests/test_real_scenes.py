@@ -1,4 +1,8 @@
-"""End to end on the real raw files: served on 127.0.0.1, downloaded, verified, built."""
+"""End to end on the real raw files: served on 127.0.0.1, downloaded, verified, built.
+
+Every test here needs the real raw data (``real_data``; skipped when it is absent). The same
+checks run hermetically on seeded fakes in ``test_datasets.py``.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from geochem_bench.scenes import (
     LaplandIOCG,
     Meuse,
     Olinda,
-    SceneNotFoundError,
     WalkerLake,
 )
 from geochem_bench.scenes.registry import list_tasks
@@ -26,6 +29,7 @@ from geochem_bench.tasks.protocols import build_fold, task_split
 from .conftest import RAW_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.real_data
 
 
 def test_builds_are_byte_identical(tmp_path, raw_server, built_root):
@@ -128,11 +132,6 @@ def test_olinda_masks_and_partial_information(built_root):
         assert 0.2 < r2 < 0.8, (scene.elements[e].symbol, r2)
 
 
-def test_missing_scene_says_how_to_get_it(tmp_path):
-    with pytest.raises(SceneNotFoundError, match="geochem-bench download meuse"):
-        Meuse.load(root=tmp_path)
-
-
 def test_manifest_check_catches_a_changed_build(tmp_path, raw_server):
     Jura.load(root=tmp_path, download=True, mirror=raw_server, progress=False)
     samples = tmp_path / "jura" / "samples.parquet"
@@ -141,11 +140,8 @@ def test_manifest_check_catches_a_changed_build(tmp_path, raw_server):
         Jura.load(root=tmp_path, checksum=True)
 
 
-def test_built_folder_loads_with_hf_datasets_offline(built_root, monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    import datasets
-
+def test_built_folder_loads_with_hf_datasets_offline(built_root, hf_offline, tmp_path):
+    datasets = hf_offline
     cache = str(tmp_path / "cache")  # a fresh cache: a reused temp path must not hit old rows
     for name, n in (("meuse", 155), ("jura", 359), ("walker-lake", 470), ("lapland-iocg", 1112)):
         table = datasets.load_dataset(

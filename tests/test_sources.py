@@ -26,6 +26,7 @@ def meuse_dem() -> RawFile:
     )
 
 
+@pytest.mark.real_data
 def test_download_from_http_mirror(tmp_path, raw_server, meuse_dem):
     dest = fetch(meuse_dem, tmp_path, mirror=raw_server, progress=False)
     assert dest == tmp_path / "meuse" / "dem.tif"
@@ -33,11 +34,13 @@ def test_download_from_http_mirror(tmp_path, raw_server, meuse_dem):
     assert not list(dest.parent.glob(".*part"))
 
 
+@pytest.mark.real_data
 def test_download_from_folder_mirror(tmp_path, meuse_dem):
     dest = fetch(meuse_dem, tmp_path, mirror=str(RAW_DIR), progress=True)
     assert sha256_of(dest) == meuse_dem.sha256
 
 
+@pytest.mark.real_data
 def test_checksum_mismatch_names_file_and_hashes_and_leaves_nothing(
     tmp_path, raw_server, meuse_dem
 ):
@@ -50,6 +53,7 @@ def test_checksum_mismatch_names_file_and_hashes_and_leaves_nothing(
     assert not list((tmp_path / "meuse").iterdir())  # no partial file either
 
 
+@pytest.mark.real_data
 def test_present_but_corrupt_file_is_caught_with_checksum(tmp_path, meuse_dem):
     dest = tmp_path / "meuse" / "dem.tif"
     dest.parent.mkdir(parents=True)
@@ -59,6 +63,7 @@ def test_present_but_corrupt_file_is_caught_with_checksum(tmp_path, meuse_dem):
     assert fetch(meuse_dem, tmp_path, checksum=False, progress=False) == dest  # trusted when asked
 
 
+@pytest.mark.real_data
 def test_missing_upstream_file_is_a_clear_error(tmp_path, raw_server):
     ghost = RawFile("meuse/ghost.tif", "https://example.invalid/ghost.tif", "0" * 64)
     with pytest.raises(OSError, match=r"cannot download meuse/ghost\.tif"):
@@ -96,6 +101,7 @@ def test_interrupted_transfer_leaves_no_file(tmp_path):
         server.shutdown()
 
 
+@pytest.mark.real_data
 def test_mirror_resolution(monkeypatch, meuse_dem):
     monkeypatch.delenv(MIRROR_ENV, raising=False)
     assert source_of(meuse_dem) == meuse_dem.url

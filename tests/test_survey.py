@@ -17,6 +17,8 @@ from geochem_bench.scenes.survey import SurveyError, make_survey
 
 from .conftest import RAW_DIR, require_raw
 
+pytestmark = pytest.mark.real_data  # the survey is made of the real Meuse files
+
 STEMS = (
     "landimg2",
     "landimg3",

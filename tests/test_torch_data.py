@@ -28,32 +28,25 @@ from geochem_bench.torch.datasets import (
     WalkerLakeDataset,
 )
 
-from .conftest import RAW_DIR, fake_files, load_generator, require_raw
+from .conftest import generate_fakes
 
 matplotlib.use("Agg")
 
-# dataset class, scene class, raw folder, fake generator (None: the real files are tiny)
+# dataset class, scene class; every scene runs on its seeded fakes (tests/data/<scene>/data.py)
 CASES = {
-    "meuse": (MeuseDataset, Meuse, "meuse", "meuse"),
-    "olinda": (OlindaDataset, Olinda, "olinda", "olinda"),
-    "jura": (JuraDataset, Jura, "jura", None),
-    "walker-lake": (WalkerLakeDataset, WalkerLake, "walker_lake", None),
-    "lapland-iocg": (LaplandIOCGDataset, LaplandIOCG, "lapland_iocg", None),
+    "meuse": (MeuseDataset, Meuse),
+    "olinda": (OlindaDataset, Olinda),
+    "jura": (JuraDataset, Jura),
+    "walker-lake": (WalkerLakeDataset, WalkerLake),
+    "lapland-iocg": (LaplandIOCGDataset, LaplandIOCG),
 }
 
 
 @pytest.fixture(params=sorted(CASES))
 def case(request, tmp_path, monkeypatch):
-    dataset_cls, scene_cls, folder, fake = CASES[request.param]
+    dataset_cls, scene_cls = CASES[request.param]
     mirror = tmp_path / "mirror"
-    if fake:
-        load_generator(fake)(mirror / folder)
-        monkeypatch.setattr(scene_cls, "files", fake_files(mirror, folder))
-    else:
-        require_raw()
-        for raw in scene_cls.files:
-            (mirror / raw.path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(RAW_DIR / raw.path, mirror / raw.path)
+    monkeypatch.setattr(scene_cls, "files", generate_fakes(scene_cls, mirror))
     return dataset_cls, scene_cls, mirror, tmp_path / "root"
 
 
@@ -103,7 +96,8 @@ def test_not_downloaded(case):
 def test_checksum_mismatch(case):
     dataset_cls, scene_cls, mirror, root = case
     victim = mirror / scene_cls.files[0].path
-    victim.write_bytes(victim.read_bytes()[:-1] + b"\0")
+    data = victim.read_bytes()
+    victim.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # a changed byte, whatever it was
     with pytest.raises(ChecksumError, match=scene_cls.files[0].path):
         dataset_cls(root=root, download=True, mirror=str(mirror))
 

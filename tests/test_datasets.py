@@ -1,0 +1,343 @@
+"""Every real scene on seeded fake raw data: hermetic, no download, no /work/shared.
+
+The fakes (``tests/data/<scene>/data.py``, TorchGeo's pattern) are tiny raw files in the
+formats, layouts and quirks of the real ones. They are served on 127.0.0.1 like an upstream
+mirror and built through ``RealScene.load`` with the scene's ``files`` declarations swapped for
+the fakes' sha256 (``conftest.FakeData``). The same checks on the real files live in
+``test_real_scenes.py`` (marked ``real_data``).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geochem_bench.cli.main import main
+from geochem_bench.data.store import read_scene
+from geochem_bench.scenes import REAL_SCENES, SceneNotFoundError
+from geochem_bench.scenes.registry import list_tasks, scenes
+from geochem_bench.tasks.protocols import build_fold, task_split
+
+from .conftest import DATA, generate_fakes, load_fake_module, raw_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = {cls.name: cls for cls in REAL_SCENES}
+NAMES = sorted(REAL)
+
+
+def _read_rda(path: Path) -> dict:
+    import rdata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rdata.read_rda(path)
+
+
+# --- every scene has fakes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(scenes()))
+def test_every_downloaded_scene_has_a_fake_data_generator(name):
+    entry = scenes()[name]
+    if name == "synthetic":
+        assert entry.needs_download is False  # generated on the fly: exempt
+    if entry.needs_download:
+        assert (DATA / name / "data.py").is_file(), (
+            f"scene {name!r} downloads raw files but has no fake-data generator "
+            f"tests/data/{name}/data.py (a generate(folder, seed=0) writing tiny raw files in "
+            "the real formats and layout, with their quirks; see the other scenes')"
+        )
+
+
+def test_fake_data_folders_are_named_after_registered_scenes():
+    folders = {p.parent.name for p in DATA.glob("*/data.py")}
+    assert folders <= set(scenes()), sorted(folders - set(scenes()))
+    assert folders == set(REAL)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fakes_are_the_declared_files_tiny_and_seeded(name, fake_data, tmp_path):
+    """Exactly the declared files, small, and the same scene again from the same seed."""
+    cls = REAL[name]
+    files = fake_data.files(name)  # asserts the generator wrote exactly the declared files
+    assert [f.path for f in files] == [f.path for f in cls.files]
+    assert [f.url for f in files] == [f.url for f in cls.files]
+    big = [(f, real) for f, real in zip(files, cls.files) if (real.size or 0) > 1000]
+    assert big and all(f.sha256 != real.sha256 for f, real in big)  # not copies of the real data
+    total = sum(f.size for f in files)
+    assert total < 400_000, f"{name} fakes take {total} bytes; keep them tiny"
+    built = fake_data.build(name)
+    for seed, same in ((0, True), (1, False)):
+        generate_fakes(cls, tmp_path / f"seed{seed}", seed=seed)
+        again = cls.build(tmp_path / f"seed{seed}")
+        assert (again.fingerprint() == built.fingerprint()) is same, (name, seed)
+
+
+# --- every scene builds, and every task builds its folds -----------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fake_scene_builds_and_every_task_builds_its_folds(name, fake_data):
+    cls = REAL[name]
+    scene = fake_data.build(name)
+    assert scene.name == name and scene.version == cls.version
+    assert scene.covariates.shape[0] == len(scene.band_names)
+    assert scene.valid.any() and np.isfinite(scene.covariates[:, scene.valid]).all()
+    assert np.isnan(scene.covariates[:, ~scene.valid]).all()
+    if scene.truth is not None:
+        assert np.isfinite(scene.truth[:, scene.valid]).all()
+    assert cls.tasks
+    for task in cls.tasks:
+        for fold in task.folds:
+            inputs, held_out = build_fold(scene, task, fold)
+            assert inputs.lowres.shape[0] == len(task.elements)
+            if task.protocol == "grid":
+                assert held_out.truth is not None
+            else:
+                assert len(held_out.sample_ids) > 0
+                assert not np.isin(
+                    held_out.sample_ids,
+                    inputs.points.ids[np.isfinite(inputs.points.column(task.elements[0]))],
+                ).any()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fake_build_is_byte_identical_and_round_trips(name, fake_data, tmp_path):
+    first = json.loads((fake_data.root / name / "manifest.json").read_text())
+    fake_data.build(name)
+    fake_data.build(name, root=tmp_path)
+    second = json.loads((tmp_path / name / "manifest.json").read_text())
+    assert first == second and len(first) >= 4
+    assert (tmp_path / "raw" / raw_folder(REAL[name])).is_dir()  # downloaded from the server
+    assert read_scene(tmp_path / name).fingerprint() == REAL[name].load(root=tmp_path).fingerprint()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_manifest_check_catches_a_changed_build(name, fake_data, tmp_path):
+    cls = REAL[name]
+    fake_data.build(name, root=tmp_path)
+    cls.load(root=tmp_path, checksum=True)  # intact: passes
+    manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+    victim = tmp_path / name / sorted(manifest)[0]
+    victim.write_bytes(victim.read_bytes() + b"tampered")
+    with pytest.raises(ValueError, match=rf"{sorted(manifest)[0]}.* changed"):
+        cls.load(root=tmp_path, checksum=True)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_missing_scene_says_how_to_get_it(name, tmp_path):
+    with pytest.raises(SceneNotFoundError, match=f"geochem-bench download {name}"):
+        REAL[name].load(root=tmp_path)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fake_scene_evaluates_through_the_cli(name, fake_data, tmp_path):
+    fake_data.build(name)
+    tasks = REAL[name].tasks
+    picked = [next(t for t in tasks if t.protocol == p) for p in ("grid", "points", "transfer")
+              if any(t.protocol == p for t in tasks)]  # fmt: skip
+    out = tmp_path / "res"
+    argv = ["evaluate", str(ROOT / "baselines" / "idw"), "--tasks", *(t.id for t in picked)]
+    argv += ["--root", str(fake_data.root), "--out", str(out), "--isolation", "inline"]
+    assert main(argv) == 0
+    records = sorted(out.rglob("fold-*.json"))
+    assert len(records) == sum(t.n_folds for t in picked)
+    for path in records:
+        record = json.loads(path.read_text())
+        assert record["status"] == "ok", (path, record.get("error"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_built_folder_loads_with_hf_datasets_offline(name, fake_data, hf_offline, tmp_path):
+    import pyarrow.parquet as pq
+    import yaml
+
+    datasets = hf_offline
+    scene = fake_data.build(name)
+    folder = fake_data.root / name
+    card = (folder / "README.md").read_text()
+    assert card.startswith("---\n"), f"{name}: the build ships no Hugging Face card"
+    configs = yaml.safe_load(card.split("---\n")[1]).get("configs", [])
+    tables = {p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")}
+    assert {c["data_files"] for c in configs} == tables  # every shipped table is a config
+    assert ("samples.parquet" in tables) == (scene.points is not None)
+    cache = str(tmp_path / "cache")
+    for config in configs:
+        table = datasets.load_dataset(
+            str(folder), config["config_name"], split="train", cache_dir=cache
+        )
+        assert table.num_rows == pq.read_metadata(folder / config["data_files"]).num_rows
+        if config["config_name"] == "samples":
+            assert table.num_rows == len(scene.points)
+            np.testing.assert_array_equal(table["id"], scene.points.ids)
+        else:  # split_<name>: the folds of the scene's split of that name
+            split = scene.splits[config["config_name"].removeprefix("split_")]
+            np.testing.assert_array_equal(table["fold"], split.folds)
+
+
+# --- the quirks of each scene, reproduced by its fakes -------------------------------------
+
+
+def test_meuse_quirks(fake_data):
+    import pyogrio
+    import rasterio
+
+    scene = fake_data.build("meuse")
+    raw = fake_data.mirror / "meuse"
+    with rasterio.open(raw / "dem.tif") as src:
+        assert src.crs is None  # no CRS tag: the scene assigns RD New
+        dem = src.read(1)
+    assert scene.grid.crs == "EPSG:28992" and scene.grid.res == (40.0, 40.0)
+    table = pyogrio.read_dataframe(raw / "meuse.shp")
+    rows, cols = scene.grid.cell_of(table.geometry.x.to_numpy(), table.geometry.y.to_numpy())
+    mask = dem != -99999
+    assert mask[rows, cols].all()  # samples inside the study area: the mask is the DEM's
+    np.testing.assert_array_equal(scene.valid, mask)
+    elevation = scene.covariates[scene.band_names.index("elevation_m")]
+    np.testing.assert_allclose(elevation[mask], dem[mask] * 0.01, rtol=1e-6)  # cm -> m
+    with rasterio.open(raw / "twi.tif") as src:
+        assert (src.read(1)[mask] == -99999).any()  # the fake has holes inside the mask ...
+    assert np.isfinite(scene.covariates[:, scene.valid]).all()  # ... filled by the build
+    with rasterio.open(raw / "landimg2.tif") as src:
+        assert (src.read(1) != -1).all()  # image bands cover the full rectangle ...
+    assert np.isnan(scene.covariates[:, ~scene.valid]).all()  # ... and are cut to the mask
+    assert len(scene.points) == len(table)
+    for column, symbol in (("cadmium", "Cd"), ("zinc", "Zn")):
+        np.testing.assert_array_equal(scene.points.column(symbol), table[column].to_numpy())
+
+
+def test_olinda_masks(fake_data):
+    import rasterio
+
+    scene = fake_data.build("olinda")
+    with rasterio.open(fake_data.mirror / "olinda" / "L7_ETMs.tif") as src:
+        dn = src.read()
+        assert src.nodata is None
+    with rasterio.open(fake_data.mirror / "olinda" / "olinda_dem_utm25s.tif") as src:
+        assert src.crs.to_epsg() != 31985  # the custom, EPSG-less WKT
+    assert scene.grid.crs == "EPSG:31985"
+    assert not scene.valid[-1].any()  # the DEM stops short of the southern edge
+    assert not scene.valid[(dn == 255).any(axis=0)].any()  # saturation
+    assert not scene.valid[dn[3] < 25].any()  # the sea
+    assert 0.5 < scene.valid.mean() < 0.95
+    assert (
+        np.isfinite(scene.truth[:, scene.valid]).all() and (scene.truth[:, scene.valid] > 0).all()
+    )
+
+
+def test_jura_official_split_units_and_off_grid_samples(fake_data):
+    fake = load_fake_module("jura")
+    scene = fake_data.build("jura")
+    data = _read_rda(fake_data.mirror / "jura" / "jura.rda")
+    pred, val, nodes = data["jura.pred"], data["jura.val"], data["jura.grid"]
+    assert (len(pred), len(val)) == (fake.N_PRED, fake.N_VAL)
+    split = task_split(scene, list_tasks(["jura/cd/s10/points"])[0])
+    assert split.method == "official"
+    assert split.test_mask(0).sum() == len(val) and (split.folds == -1).sum() == len(pred)
+    np.testing.assert_array_equal(split.test_mask(0), np.arange(len(scene.points)) >= len(pred))
+    # km -> m, prediction samples first
+    np.testing.assert_allclose(scene.points.x, np.r_[pred.Xloc, val.Xloc] * 1000.0)
+    np.testing.assert_allclose(scene.points.y, np.r_[pred.Yloc, val.Yloc] * 1000.0)
+    np.testing.assert_array_equal(scene.points.column("Cd"), np.r_[pred.Cd, val.Cd])
+    assert scene.grid.res == (50.0, 50.0) and scene.grid.crs is None
+    assert scene.grid.shape == (117, 97)  # the lattice of the real jura.grid, X 0.3-5.1 km
+    one_hot = scene.covariates[:, scene.valid]
+    np.testing.assert_array_equal(one_hot[:5].sum(axis=0), 1)  # one rock type per cell
+    np.testing.assert_array_equal(one_hot[5:].sum(axis=0), 1)  # one land use per cell
+    rows, cols = scene.grid.cell_of(nodes.Xloc.to_numpy() * 1000, nodes.Yloc.to_numpy() * 1000)
+    on_grid = np.zeros_like(scene.valid)
+    on_grid[rows, cols] = True
+    off = scene.valid & ~on_grid  # cells added for samples off jura.grid
+    assert off.sum() == len(fake.OFF_GRID)
+    assert (scene.covariates[scene.band_names.index("rock_quaternary")][off] == 1).all()
+    rock = scene.covariates[:5, rows, cols].argmax(axis=0)
+    np.testing.assert_array_equal(rock, nodes.Rock.cat.codes.to_numpy())  # factor levels kept
+
+
+def test_jura_transfer_keeps_ni_zn_at_validation_sites(fake_data):
+    scene = fake_data.build("jura")
+    task = list_tasks(["jura/cd/s10/transfer"])[0]
+    inputs, held_out = build_fold(scene, task, 0)
+    test = np.isin(inputs.points.ids, held_out.sample_ids)
+    assert test.sum() == load_fake_module("jura").N_VAL
+    assert np.isfinite(inputs.points.column("Ni")[test]).all()
+    assert np.isfinite(inputs.points.column("Zn")[test]).all()
+    for hidden in ("Cd", "Co", "Cr", "Cu", "Pb"):
+        assert np.isnan(inputs.points.column(hidden)[test]).all(), hidden
+
+
+def test_walker_lake_rows_top_down_match_the_exhaustive_table(fake_data):
+    fake = load_fake_module("walker-lake")
+    scene = fake_data.build("walker-lake")
+    table = fake.exhaustive()  # X, Y, V, U per cell, like the independent CSV export
+    assert scene.grid.shape == (fake.NY, fake.NX) and scene.grid.res == (1.0, 1.0)
+    assert scene.grid.crs is None
+    rows, cols = scene.grid.cell_of(table.X.to_numpy(), table.Y.to_numpy())
+    assert (rows >= 0).all()
+    np.testing.assert_array_equal(scene.truth[0][rows, cols], table.V.to_numpy(np.float32))
+    np.testing.assert_array_equal(scene.covariates[0][rows, cols], table.U.to_numpy(np.float32))
+    assert (scene.truth[0] == 0).any() and scene.valid.all()  # zeros are values, not nodata
+    # the survey: V only, ids as in the file; one sample disagrees with its cell, as upstream
+    pts = scene.points
+    assert pts.elements == ("V",)
+    np.testing.assert_array_equal(np.sort(pts.ids), np.arange(1, fake.N_SAMPLES + 1))
+    r, c = scene.grid.cell_of(pts.x, pts.y)
+    agree = np.isclose(pts.column("V"), np.round(scene.truth[0][r, c], 1), atol=0.051)
+    assert pts.ids[~agree].tolist() == [fake.INCONSISTENT_ID]
+
+
+def test_lapland_quirks(fake_data):
+    import pyogrio
+    import rasterio
+    import shapely
+
+    fake = load_fake_module("lapland-iocg")
+    scene = fake_data.build("lapland-iocg")
+    raw = fake_data.mirror / "lapland_iocg"
+    with rasterio.open(raw / "AEM" / "IOCG_AEM_1.tif") as src:
+        assert src.dtypes[0] == "uint32" and src.nodata is None
+        assert src.crs.to_epsg() == 25835  # the TM35FIN WKT that rasterio reads as 25835
+        aem_raw = src.read(1)
+    assert scene.grid.crs == "EPSG:3067" and scene.grid.res == (50.0, 50.0)
+    till = pyogrio.read_dataframe(raw / "IOCG_CLB_Till_Geochem_reg_511p.gpkg")
+    assert len(scene.points) == len(till) and len(scene.points.elements) == 22
+    np.testing.assert_array_equal(scene.points.ids, till.OBJECTID.to_numpy())
+    censored = np.isnan(scene.points.values).sum(axis=0)
+    for el in scene.points.elements:
+        below, zeros = fake.CENSORED.get(el, (0, 0))
+        assert censored[scene.points.index(el)] == below + zeros, el  # "<" zeros and bare zeros
+        flags = till[f"{el}_511P_T"]
+        assert (flags == "<").sum() == below, el
+    assert (till["Zr_511P_T"] == "!").any()  # the "!" flag is kept as a value, not censoring
+    assert (scene.points.values[np.isfinite(scene.points.values)] > 0).all()
+    aem = scene.covariates[scene.band_names.index("aem_inphase")]
+    assert np.isnan(aem[~scene.valid]).all() and np.isfinite(aem[scene.valid]).all()
+    assert (aem[scene.valid] == 0).any()  # negative in-phase written as 0: kept inside
+    assert (aem_raw[~scene.valid] == 0).all()  # outside-polygon nodata written as 0: dropped
+    area = pyogrio.read_dataframe(raw / "shps" / "EIS_IOCG_target_area.shp")
+    assert area.Area_km2.iloc[0] > 300_000  # the parent region's attributes, ignored
+    points = shapely.points(till.geometry.x.to_numpy(), till.geometry.y.to_numpy())
+    outside = ~shapely.contains(area.geometry.iloc[0], points)
+    assert outside.any()
+    rows, cols = scene.grid.cell_of(scene.points.x, scene.points.y)
+    assert scene.valid[rows, cols].all()  # samples outside the polygon extend the mask
+    lith = scene.covariates[2:, scene.valid]
+    assert scene.band_names[2:] == tuple(f"lith_{c}" for c in sorted(fake.ROCKS))
+    assert set(np.unique(lith.sum(axis=0))) == {0.0, 1.0}  # at most one association; gaps
+    faults = scene.covariates[scene.band_names.index("fault_distance_m")][scene.valid]
+    assert (faults == 0).any() and faults.max() > 1000
+    transfer = list_tasks(["lapland-iocg/cr/s40/transfer"])[0]
+    inputs, held_out = build_fold(scene, transfer, 0)
+    test = np.isin(inputs.points.ids, held_out.sample_ids)
+    assert np.isfinite(inputs.points.column("Cu")[test]).all()  # Cu known at held-out sites
+    assert np.isnan(inputs.points.column("Ni")[test]).all()  # other elements are not
+
+
+def test_fake_data_fixture_restores_the_real_declarations(fake_data):
+    fake_data.build("meuse")
+    real = REAL["meuse"].files
+    assert all(f.sha256 != g.sha256 for f, g in zip(real, fake_data.files("meuse")))
