@@ -61,15 +61,16 @@ class _AliasLoader(importlib.abc.Loader):
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         warnings.warn(
-            f"{spec.name} moved to {self.target} in geochem-bench 0.2; import it from there",
+            f"{spec.name} is a v1 module path; import {self.target} instead",
             DeprecationWarning,
             stacklevel=2,
         )
         return importlib.import_module(self.target)
 
     def exec_module(self, module: ModuleType) -> None:
-        # The target is already executed; re-point the alias at it for later imports.
-        sys.modules[module.__spec__.name if module.__spec__ else ""] = module
+        # create_module returned the target, already executed; the import system itself
+        # records it under the alias name in sys.modules.
+        pass
 
 
 class V1PathFinder(importlib.abc.MetaPathFinder):

@@ -24,16 +24,17 @@ def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
         yield Path(tmp)
         # mkstemp makes the file 0600; a shared data or results folder needs the mode a plain
         # open() would have given (0666 minus the umask).
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _umask() -> int:
+def default_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0666 minus the process umask."""
     mask = os.umask(0)  # reading the umask means setting it; put it straight back
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

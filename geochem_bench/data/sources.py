@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from geochem_bench.core.atomic import atomic_path
+from geochem_bench.core.atomic import atomic_path, default_file_mode
 from geochem_bench.errors import InvalidInputError
 
 MIRROR_ENV = "GEOCHEM_BENCH_MIRROR"
@@ -175,9 +175,7 @@ def _download(
     downloader = pooch.HTTPDownloader(progressbar=progress and sys.stderr.isatty(), timeout=timeout)
     try:
         path = Path(store.fetch(raw.path, downloader=downloader))
-        mask = os.umask(0)  # pooch's temporary file is 0600; give the mode open() would
-        os.umask(mask)
-        path.chmod(0o666 & ~mask)
+        path.chmod(default_file_mode())  # pooch renames its 0600 temporary file into place
     except requests.RequestException as exc:
         raise OSError(f"cannot download {raw.path} from {url}: {exc}") from exc
     except ValueError as exc:  # pooch's hash mismatch, after its retries

@@ -29,12 +29,8 @@ from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import HeldOut, Prediction, TaskInputs, TaskSpec
 from geochem_bench.data.geotiff import read_prediction, write_prediction
 from geochem_bench.errors import InvalidPrediction
-from geochem_bench.evaluation.record_factory import (
-    gpu_name,
-    make_record,
-    peak_rss_mb,
-    submission_info,
-)
+from geochem_bench.evaluation.provenance import gpu_name, peak_rss_mb
+from geochem_bench.evaluation.record_factory import make_record, submission_info
 from geochem_bench.evaluation.records import (
     Failure,
     FailureKind,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import resource
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -28,18 +29,13 @@ def hardware() -> Hardware:
     memory_gb = None
     with contextlib.suppress(ValueError, OSError, AttributeError):
         memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
-    gpu = None
-    if "torch" in sys.modules:  # never import torch just to ask
-        torch = sys.modules["torch"]
-        if torch.cuda.is_available():
-            gpu = torch.cuda.get_device_name(0)
     return Hardware(
         platform=platform.platform(),
         python=platform.python_version(),
         cpu=cpu,
         n_cpus=os.cpu_count() or 1,
         memory_gb=memory_gb,
-        gpu=gpu,
+        gpu=gpu_name(),
     )
 
 
@@ -64,6 +60,19 @@ def git_revision(folder: str | Path) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{rev}-dirty" if dirty else rev
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def gpu_name() -> str | None:
+    """The GPU torch would use, if torch is loaded and sees one (never imports torch)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return str(torch.cuda.get_device_name(0))
+    return None
 
 
 def utc_now() -> datetime:

@@ -10,8 +10,6 @@ different paths cannot drift apart.
 from __future__ import annotations
 
 import json
-import resource
-import sys
 from pathlib import Path
 
 from geochem_bench import BENCHMARK_VERSION, __version__
@@ -65,19 +63,6 @@ def built_dataset_info(folder: str | Path) -> DatasetInfo:
     )
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
-
-
-def gpu_name() -> str | None:
-    """The GPU torch would use, if torch is loaded and sees one (never imports torch)."""
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        return str(torch.cuda.get_device_name(0))
-    return None
-
-
 def make_record(
     submission: SubmissionInfo,
     task: TaskSpec,
@@ -106,7 +91,8 @@ def make_record(
         failure: why the fold has no score; the record's status is "failed" when given.
         runtime: seconds spent in the model.
         peak_memory_mb: peak memory of the process that ran the model.
-        gpu: the GPU the model ran on, as the process that ran it saw it (:func:`gpu_name`);
+        gpu: the GPU the model ran on, as the process that ran it saw it
+            (:func:`~geochem_bench.evaluation.provenance.gpu_name`);
             it overrides the GPU of :func:`~geochem_bench.evaluation.provenance.hardware`,
             which is cached from before the model loaded torch, or from another process.
     """

@@ -41,11 +41,10 @@ from geochem_bench.core.grid import GridSpec, block_mean
 from geochem_bench.core.task import Prediction, TaskInputs, TaskSpec
 from geochem_bench.core.tiling import Window, tiles
 from geochem_bench.errors import InvalidInputError
+from geochem_bench.evaluation.provenance import gpu_name, peak_rss_mb
 from geochem_bench.evaluation.record_factory import (
     built_dataset_info,
-    gpu_name,
     make_record,
-    peak_rss_mb,
     submission_info,
 )
 from geochem_bench.evaluation.records import (

@@ -43,20 +43,6 @@ SCENES: tuple[type[SceneDeclaration], ...] = _discover()
 REAL_SCENES: tuple[type[RealScene], ...] = tuple(
     cls for cls in SCENES if issubclass(cls, RealScene)
 )
-_BY_NAME = {cls.name: cls for cls in SCENES}
-
-
-def scene_declaration(name: str) -> type[SceneDeclaration]:
-    """The declaration of the scene ``name``.
-
-    Raises:
-        KeyError: no scene module declares it.
-    """
-    from geochem_bench.errors import UnknownNameError
-
-    if name not in _BY_NAME:
-        raise UnknownNameError(f"unknown scene {name!r}; known scenes: {sorted(_BY_NAME)}")
-    return _BY_NAME[name]
 
 
 def __getattr__(name: str) -> type[SceneDeclaration]:
@@ -73,5 +59,4 @@ __all__ = [
     "RealScene",
     "SceneDeclaration",
     "SceneNotFoundError",
-    "scene_declaration",
 ]
