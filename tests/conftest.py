@@ -254,3 +254,21 @@ def fake_data(tmp_path_factory):
     fakes = FakeData(tmp_path_factory.mktemp("fake"))
     yield fakes
     fakes.close()
+
+
+def assert_every_fold_builds(scene, tasks) -> None:
+    """Every fold of ``tasks`` builds, and no held-out sample is among the fold's inputs."""
+    from geochem_bench.tasks.protocols import build_fold
+
+    for task in tasks:
+        for fold in task.folds:
+            inputs, held_out = build_fold(scene, task, fold)
+            assert inputs.lowres.shape[0] == len(task.elements)
+            if task.protocol == "grid":
+                assert held_out.truth is not None
+            else:
+                assert len(held_out.sample_ids) > 0
+                assert not np.isin(
+                    held_out.sample_ids,
+                    inputs.points.ids[np.isfinite(inputs.points.column(task.elements[0]))],
+                ).any()

@@ -22,7 +22,13 @@ from geochem_bench.scenes import REAL_SCENES, SceneNotFoundError
 from geochem_bench.scenes.registry import list_tasks, scenes
 from geochem_bench.tasks.protocols import build_fold, task_split
 
-from .conftest import DATA, generate_fakes, load_fake_module, raw_folder
+from .conftest import (
+    DATA,
+    assert_every_fold_builds,
+    generate_fakes,
+    load_fake_module,
+    raw_folder,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = {cls.name: cls for cls in REAL_SCENES}
@@ -91,18 +97,7 @@ def test_fake_scene_builds_and_every_task_builds_its_folds(name, fake_data):
     if scene.truth is not None:
         assert np.isfinite(scene.truth[:, scene.valid]).all()
     assert cls.tasks
-    for task in cls.tasks:
-        for fold in task.folds:
-            inputs, held_out = build_fold(scene, task, fold)
-            assert inputs.lowres.shape[0] == len(task.elements)
-            if task.protocol == "grid":
-                assert held_out.truth is not None
-            else:
-                assert len(held_out.sample_ids) > 0
-                assert not np.isin(
-                    held_out.sample_ids,
-                    inputs.points.ids[np.isfinite(inputs.points.column(task.elements[0]))],
-                ).any()
+    assert_every_fold_builds(scene, cls.tasks)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -26,7 +26,7 @@ from geochem_bench.scenes import (
 from geochem_bench.scenes.registry import list_tasks
 from geochem_bench.tasks.protocols import build_fold, task_split
 
-from .conftest import RAW_DIR
+from .conftest import RAW_DIR, assert_every_fold_builds
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.real_data
@@ -45,18 +45,7 @@ def test_builds_are_byte_identical(tmp_path, raw_server, built_root):
 def test_every_task_builds_its_folds(built_root, cls):
     scene = cls.load(root=built_root)
     assert scene.name == cls.name
-    for task in cls.tasks:
-        for fold in task.folds:
-            inputs, held_out = build_fold(scene, task, fold)
-            assert inputs.lowres.shape[0] == len(task.elements)
-            if task.protocol == "grid":
-                assert held_out.truth is not None
-            else:
-                assert len(held_out.sample_ids) > 0
-                assert not np.isin(
-                    held_out.sample_ids,
-                    inputs.points.ids[np.isfinite(inputs.points.column(task.elements[0]))],
-                ).any()
+    assert_every_fold_builds(scene, cls.tasks)
 
 
 def test_meuse_quirks(built_root):

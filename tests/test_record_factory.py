@@ -8,7 +8,7 @@ from pathlib import Path
 
 import geochem_bench
 from geochem_bench import BENCHMARK_VERSION, __version__
-from geochem_bench.evaluation import record_factory
+from geochem_bench.evaluation import provenance
 from geochem_bench.evaluation.record_factory import (
     built_dataset_info,
     dataset_info,
@@ -60,7 +60,7 @@ def test_factory_fills_provenance(scene, monkeypatch):
     failure = Failure(kind="crash", message="worker died")
     failed = failed_record(info, task, 0, dataset_info(scene), failure, seed=7)
     assert failed.status == "failed" and failed.failure == failure and failed.metrics is None
-    assert failed.dataset == record.dataset and failed.hardware.gpu == record_factory.gpu_name()
+    assert failed.dataset == record.dataset and failed.hardware.gpu == provenance.gpu_name()
 
 
 def test_tiled_records_carry_the_same_provenance_as_harness_records(tmp_path):
