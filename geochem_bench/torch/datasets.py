@@ -43,6 +43,7 @@ stock trainer sees finite tensors; the masks tell where values are real.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -58,6 +59,7 @@ from torchgeo.datasets import DatasetNotFoundError, NonGeoDataset
 from geochem_bench.core.task import HeldOut, TaskInputs, TaskSpec
 from geochem_bench.data.sources import default_root
 from geochem_bench.errors import InvalidInputError, SceneNotFoundError
+from geochem_bench.metrics.streaming import PairedMoments
 from geochem_bench.models.upsampling import upsample_lowres
 from geochem_bench.scenes.registry import get_task, load_scene, scenes
 from geochem_bench.tasks.protocols import build_fold, task_split
@@ -431,20 +433,21 @@ def band_statistics(dataset: FusionDataset) -> tuple[Tensor, Tensor]:
     Returns:
         ``(mean, std)``, float32 tensors of shape (C,).
     """
-    moments: Tensor | None = None  # (count, sum, sum of squares) per band
+    if len(dataset) == 0:
+        raise InvalidInputError("the dataset is empty: no statistics")
+    # The package's one streaming moment engine (Chan et al. merges, never E[x^2] - E[x]^2);
+    # a band is paired with itself, so the truth-side moments are the band's.
+    bands: list[PairedMoments] | None = None
     for i in range(len(dataset)):
         sample = dataset[i]
-        image = sample["image"].double().flatten(1)
-        keep = sample["valid"].flatten()[None] & torch.isfinite(image)
-        values = torch.where(keep, image, 0.0)
-        m = torch.stack([keep.sum(1).double(), values.sum(1), (values**2).sum(1)])
-        moments = m if moments is None else moments + m
-    if moments is None:
-        raise InvalidInputError("the dataset is empty: no statistics")
-    count, total, squares = moments
-    mean = total / count.clamp(min=1.0)
-    std = (squares / count.clamp(min=1.0) - mean**2).clamp(min=0.0).sqrt()
-    std = torch.where((std > 0) & (count > 0), std, 1.0)
+        image = sample["image"].double().flatten(1).numpy()
+        keep = sample["valid"].flatten().numpy()[None] & np.isfinite(image)
+        parts = [PairedMoments.of(band[k], band[k]) for band, k in zip(image, keep)]
+        bands = parts if bands is None else [a.merge(b) for a, b in zip(bands, parts)]
+    assert bands is not None
+    mean = torch.tensor([b.mean_t if b.n else 0.0 for b in bands], dtype=torch.float64)
+    std = torch.tensor([math.sqrt(b.var_t) if b.n else 0.0 for b in bands], dtype=torch.float64)
+    std = torch.where(std > 0, std, 1.0)
     return mean.float(), std.float()
 
 
