@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +64,9 @@ def test_broken_submissions_become_failed_records(tmp_path, model, kind, message
     assert record.failure.kind == kind and message in record.failure.message
     on_disk = read_result(tmp_path / "results" / model / "0" / GRID / "fold-0.json")
     assert on_disk.failure.kind == kind
-    assert not list((tmp_path / "results" / ".tmp").iterdir())  # no stray prediction files
+    # the model's private folder is gone, and nothing but records went to the results folder
+    assert not (tmp_path / "results" / ".tmp").exists()
+    assert not list(Path(tempfile.gettempdir()).glob("geochem-bench-fold-*"))
 
 
 def test_timeout_is_enforced_and_the_run_goes_on(tmp_path):

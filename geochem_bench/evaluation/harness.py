@@ -1,24 +1,31 @@
 """The evaluation harness: run a submission over tasks x folds and record scored results.
 
-Each task fold runs the model in its own child process (``isolation="process"``), so a crash,
-a hang past the timeout, or an invalid prediction becomes a *failed* record with the reason,
-and the run goes on. Records are written atomically as they finish; rerunning skips folds
-that already have a record for the same benchmark, task version and data, so an interrupted
-run resumes where it stopped.
+Each task fold runs the model in a confined process started by the model server
+(:mod:`geochem_bench.evaluation.model_server`): a fresh interpreter that never held a scene,
+forking one sandboxed worker per fold. The model receives only the fold's
+:class:`~geochem_bench.core.task.TaskInputs`; the held-out values are built only after it has
+returned. A crash, a hang past the timeout, running out of memory or an invalid prediction
+becomes a *failed* record with the reason, and the run goes on.
+
+Records are written atomically as they finish, and listed with their sha256 in the results
+folder's run manifest. Rerunning reuses a record only when this harness wrote it (it is in the
+manifest, unchanged) and it was made by the same submission (fingerprint of model, params,
+code, seed and package version) on the same benchmark, task version and data; so an
+interrupted run resumes where it stopped, and nothing else slips in.
+
+With ``canary=True`` the first fold of every task is run a second time with every held-out
+value the harness keeps (in the scene and in the data folder the model is pointed at) replaced
+by noise: an honest model cannot tell, a model that reads held-out values changes its
+prediction and its record is flagged.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import random
-import sys
 import tempfile
-import time
-import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,11 +36,15 @@ from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import HeldOut, Prediction, TaskInputs, TaskSpec
 from geochem_bench.data.geotiff import read_prediction, write_prediction
 from geochem_bench.errors import InvalidPrediction
+from geochem_bench.evaluation import model_server
+from geochem_bench.evaluation.canary import canary_check, noisy_scene
+from geochem_bench.evaluation.model_server import ModelServer
 from geochem_bench.evaluation.provenance import gpu_name, peak_rss_mb
 from geochem_bench.evaluation.record_factory import make_record, submission_info
 from geochem_bench.evaluation.records import (
+    CanaryCheck,
     Failure,
-    FailureKind,
+    Isolation,
     ResultRecord,
     Runtime,
     SubmissionInfo,
@@ -41,6 +52,8 @@ from geochem_bench.evaluation.records import (
     result_path,
     write_result,
 )
+from geochem_bench.evaluation.run_manifest import RunManifest
+from geochem_bench.evaluation.sandbox import hidden, landlock_abi
 from geochem_bench.evaluation.scoring import (
     error_blocks,
     score_fold,
@@ -49,10 +62,18 @@ from geochem_bench.evaluation.scoring import (
 from geochem_bench.evaluation.submission import Submission, SubmissionCard, card_path, write_card
 from geochem_bench.models.upsampling import upsample_lowres
 from geochem_bench.scenes.registry import load_scene
-from geochem_bench.tasks.protocols import build_fold, task_split
+from geochem_bench.tasks.protocols import build_held_out, build_inputs, task_split
 
-Isolation = Literal["process", "inline"]
+IsolationMode = Literal["process", "inline"]
 Executor = Literal["local", "ray"]
+
+
+def default_memory_limit() -> int | None:
+    """75 % of this machine's physical memory, in bytes (None where it cannot be read)."""
+    try:
+        return int(0.75 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 @dataclass
@@ -63,9 +84,10 @@ class RunOptions:
         out_dir: results folder (records go to ``<out>/<submission>/<version>/<task>/``).
         seed: seed handed to the model and set in numpy, random and torch before it runs.
         timeout_s: wall-clock limit of one fold (fit + predict), process isolation only.
-        isolation: ``"process"`` (a child process per fold; crash- and timeout-safe) or
-            ``"inline"`` (same process; for debugging, no timeout).
-        resume: skip folds that already have a matching record.
+        isolation: ``"process"`` (a confined process per fold from the model server; crash-,
+            timeout- and cheat-safe) or ``"inline"`` (same process; for debugging only: no
+            timeout, no sandbox, recorded as such).
+        resume: reuse records this harness wrote for the same submission fingerprint.
         retry_failed: with ``resume``, run failed folds again.
         save_predictions: also write each prediction as GeoTIFF next to its record.
         progress: show a progress bar on stderr.
@@ -73,12 +95,23 @@ class RunOptions:
         executor: ``"local"`` (folds one after another on this machine) or ``"ray"`` (folds as
             Ray tasks on a local or existing cluster; ``pip install geochem-bench[ray]``).
         ray_address: address of an existing Ray cluster (default: start a local one).
+        memory_limit_bytes: address-space limit of the model process (default 75 % of RAM;
+            None: no limit).
+        canary: rerun the first fold of every task with the held-out values replaced by noise
+            and flag the record if the prediction changes.
+        canary_tolerance: relative change of a prediction the canary attributes to
+            nondeterminism rather than to a leak.
+        require_sandbox: fail folds instead of running them without Landlock.
+        sandbox: use Landlock where the kernel has it (False: for debugging a model that
+            needs files the sandbox hides; the record says so).
+        protected_paths: more folders the model must not read (e.g. a raw-data mirror); the
+            data root, ``$GEOCHEM_BENCH_RAW``, the Hugging Face cache and ``out_dir`` always are.
     """
 
     out_dir: Path
     seed: int = 0
     timeout_s: float = 1800.0
-    isolation: Isolation = "process"
+    isolation: IsolationMode = "process"
     resume: bool = True
     retry_failed: bool = False
     save_predictions: bool = False
@@ -86,6 +119,12 @@ class RunOptions:
     scene_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     executor: Executor = "local"
     ray_address: str | None = None
+    memory_limit_bytes: int | None = field(default_factory=default_memory_limit)
+    canary: bool = False
+    canary_tolerance: float = 1e-5
+    require_sandbox: bool = False
+    protected_paths: tuple[Path, ...] = ()
+    sandbox: bool = True
 
 
 @dataclass
@@ -95,9 +134,17 @@ class _Outcome:
     runtime: Runtime | None = None
     peak_memory_mb: float | None = None
     gpu: str | None = None
+    isolation: Isolation | None = None
 
 
-Producer = Callable[[TaskSpec, int, TaskInputs], _Outcome]
+class Producer:
+    """Where predictions come from: a model run, or files of precomputed predictions."""
+
+    def __call__(
+        self, task: TaskSpec, fold: int, inputs: TaskInputs, data_root: Path | None = None
+    ) -> _Outcome:
+        """The outcome of one fold; ``data_root`` is the data folder shown to the model."""
+        raise NotImplementedError
 
 
 def run_local(
@@ -108,27 +155,41 @@ def run_local(
     Returns:
         One record per task fold, in task and fold order (resumed ones included).
     """
-    return _run_suite(submission_info(submission), tasks, options, _model(submission, options))
+    info = submission_info(submission, options.seed)
+    with _ModelRunner(submission, options) as produce:
+        return _run_suite(info, tasks, options, produce)
 
 
-def _model(submission: Submission, options: RunOptions) -> Producer:
-    """Run the submission's model on a fold, in a child process or inline per ``isolation``."""
+class _ModelRunner(Producer):
+    """Runs the submission's model on a fold, confined by the model server or inline."""
 
-    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
-        if options.isolation == "inline":
-            return _run_inline(submission, inputs, options.seed)
-        return _run_in_child(submission, inputs, options)
+    def __init__(self, submission: Submission, options: RunOptions) -> None:
+        self.submission = submission
+        self.options = options
+        self.server = ModelServer() if options.isolation == "process" else None
 
-    return produce
+    def __enter__(self) -> _ModelRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    def __call__(
+        self, task: TaskSpec, fold: int, inputs: TaskInputs, data_root: Path | None = None
+    ) -> _Outcome:
+        if self.server is None:
+            return _run_inline(self.submission, inputs, self.options.seed)
+        return _run_confined(self.server, self.submission, inputs, self.options, data_root)
 
 
 def reusable_record(
     task: TaskSpec, fold: int, info: SubmissionInfo, options: RunOptions
 ) -> ResultRecord | None:
-    """The existing record of a fold if resuming may keep it (same benchmark, task, data)."""
+    """The existing record of a fold if resuming may keep it (see the module docstring)."""
     scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
     path = result_path(options.out_dir, info.name, info.version, task.id, fold)
-    return _reusable(path, task, scene, options)
+    return _reusable(path, info, task, scene, options)
 
 
 def run_fold(
@@ -136,13 +197,19 @@ def run_fold(
 ) -> ResultRecord:
     """Run and score one task fold in this process (the model itself per ``isolation``).
 
-    The unit of work of every executor: the local one loops over it, the Ray executor runs it
-    as a remote task. Writes nothing; the caller writes the record.
+    The unit of work of the Ray executor, which runs it as a remote task. Writes nothing;
+    the caller writes the record.
     """
     scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
     split = task_split(scene, task) if task.protocol != "grid" else None
-    produce = _model(submission, options)
-    return _fold_record(submission_info(submission), task, fold, scene, split, options, produce)
+    with _ModelRunner(submission, options) as produce:
+        info = submission_info(submission, options.seed)
+        record, prediction = _fold_record(info, task, fold, scene, split, options, produce)
+        if options.canary and fold == 0 and prediction is not None:
+            with tempfile.TemporaryDirectory(prefix="geochem-bench-canary-") as tmp:
+                check = _canary(task, scene, split, options, produce, prediction, Path(tmp))
+            record = record.model_copy(update={"canary": check})
+        return record
 
 
 def score_predictions(
@@ -157,24 +224,33 @@ def score_predictions(
 
     For models that are not in Python. A missing or malformed file is a failed record.
     """
-    pred_dir = Path(pred_dir)
+    pred_root = Path(pred_dir)
     info = SubmissionInfo(name=name, version=version, source="predictions")
     if not card_path(options.out_dir, name, version).is_file():
         # a card the submitter completed by hand (authors, licence, ...) is kept
         write_card(SubmissionCard(name=name, version=version), options.out_dir)
+    none = Isolation(process="none")
 
-    def produce(task: TaskSpec, fold: int, inputs: TaskInputs) -> _Outcome:
-        path = pred_dir / task.id / f"fold-{fold}.tif"
-        if not path.is_file():
-            return _Outcome(
-                failure=Failure(kind="missing_prediction", message=f"no prediction file {path}")
-            )
-        try:
-            return _Outcome(prediction=read_prediction(path, inputs.grid, inputs.elements))
-        except InvalidPrediction as exc:
-            return _Outcome(failure=Failure(kind="invalid_prediction", message=str(exc)))
+    class _FromFiles(Producer):
+        def __call__(
+            self, task: TaskSpec, fold: int, inputs: TaskInputs, data_root: Path | None = None
+        ) -> _Outcome:
+            path = pred_root / task.id / f"fold-{fold}.tif"
+            if not path.is_file():
+                return _Outcome(
+                    failure=Failure(
+                        kind="missing_prediction", message=f"no prediction file {path}"
+                    ),
+                    isolation=none,
+                )
+            try:
+                prediction = read_prediction(path, inputs.grid, inputs.elements)
+            except InvalidPrediction as exc:
+                failure = Failure(kind="invalid_prediction", message=str(exc))
+                return _Outcome(failure=failure, isolation=none)
+            return _Outcome(prediction=prediction, isolation=none)
 
-    return _run_suite(info, tasks, options, produce)
+    return _run_suite(info, tasks, replace(options, canary=False), _FromFiles())
 
 
 def _run_suite(
@@ -182,19 +258,32 @@ def _run_suite(
 ) -> list[ResultRecord]:
     records: list[ResultRecord] = []
     total = sum(t.n_folds for t in tasks)
-    with _progress(options.progress, total) as advance:
+    manifest = RunManifest(options.out_dir, info.name, info.version)
+    with ExitStack() as stack:
+        advance = stack.enter_context(_progress(options.progress, total))
+        canary_dir: Path | None = None
         for task in tasks:
             scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
             split = task_split(scene, task) if task.protocol != "grid" else None
             for fold in task.folds:
                 advance(f"{info.name} {task.id} fold {fold}")
                 path = result_path(options.out_dir, info.name, info.version, task.id, fold)
-                previous = _reusable(path, task, scene, options)
+                previous = _reusable(path, info, task, scene, options, manifest)
                 if previous is not None:
                     records.append(previous)
                     continue
-                record = _fold_record(info, task, fold, scene, split, options, produce)
+                record, prediction = _fold_record(info, task, fold, scene, split, options, produce)
+                if options.canary and fold == 0 and prediction is not None:
+                    if canary_dir is None:
+                        canary_dir = Path(
+                            stack.enter_context(
+                                tempfile.TemporaryDirectory(prefix="geochem-bench-canary-")
+                            )
+                        )
+                    check = _canary(task, scene, split, options, produce, prediction, canary_dir)
+                    record = record.model_copy(update={"canary": check})
                 write_result(record, path)
+                manifest.add(path)
                 records.append(record)
     return records
 
@@ -207,19 +296,52 @@ def _fold_record(
     split: Any,
     options: RunOptions,
     produce: Producer,
-) -> ResultRecord:
-    inputs, held_out = build_fold(scene, task, fold, seed=options.seed, split=split)
+) -> tuple[ResultRecord, Prediction | None]:
+    inputs = build_inputs(scene, task, fold, seed=options.seed, split=split)
     outcome = produce(task, fold, inputs)
+    # only now, with the model gone, do the held-out values exist
+    held_out = build_held_out(scene, task, fold, split=split)
     record = _record(info, task, fold, scene, inputs, held_out, outcome, options)
     if options.save_predictions and outcome.prediction is not None:
         path = result_path(options.out_dir, info.name, info.version, task.id, fold)
         write_prediction(path.with_suffix(".tif"), outcome.prediction, inputs.grid, inputs.elements)
-    return record
+    return record, outcome.prediction
 
 
-def _reusable(path: Path, task: TaskSpec, scene: Scene, options: RunOptions) -> ResultRecord | None:
+def _canary(
+    task: TaskSpec,
+    scene: Scene,
+    split: Any,
+    options: RunOptions,
+    produce: Producer,
+    prediction: Prediction,
+    workdir: Path,
+) -> CanaryCheck:
+    """Rerun fold 0 where every held-out value the harness keeps is noise; compare."""
+    data_root = workdir / "data"
+    noisy = noisy_scene(scene, seed=options.seed, data_root=data_root)
+    inputs = build_inputs(scene, task, 0, seed=options.seed, split=split)
+    outcome = produce(task, 0, inputs, data_root=data_root)
+    held_out = build_held_out(noisy, task, 0, split=split)
+    del held_out  # built to mirror a real fold; the comparison needs only the predictions
+    return canary_check(
+        prediction, outcome.prediction, outcome.failure, inputs, options.canary_tolerance
+    )
+
+
+def _reusable(
+    path: Path,
+    info: SubmissionInfo,
+    task: TaskSpec,
+    scene: Scene,
+    options: RunOptions,
+    manifest: RunManifest | None = None,
+) -> ResultRecord | None:
     if not options.resume or not path.is_file():
         return None
+    manifest = manifest or RunManifest(options.out_dir, info.name, info.version)
+    if not manifest.wrote(path):
+        return None  # not written by this harness (or edited since): run the fold again
     try:
         record = read_result(path)
     except ValueError:
@@ -228,6 +350,10 @@ def _reusable(path: Path, task: TaskSpec, scene: Scene, options: RunOptions) -> 
         record.benchmark_version == BENCHMARK_VERSION
         and record.task.version == task.version
         and record.dataset.sha256 == scene.fingerprint()
+        and record.submission.fingerprint is not None
+        and record.submission.fingerprint == info.fingerprint
+        and record.seed == options.seed
+        and (record.canary is not None or not options.canary or record.fold != 0)
     )
     if not same or (record.status == "failed" and options.retry_failed):
         return None
@@ -267,136 +393,158 @@ def _record(
         runtime=outcome.runtime,
         peak_memory_mb=outcome.peak_memory_mb,
         gpu=outcome.gpu,
+        isolation=outcome.isolation,
     )
 
 
 # --- running the model ---------------------------------------------------------------------
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002 - legacy global state some models still use
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
-
-
-def _fit_predict(submission: Submission, inputs: TaskInputs, seed: int) -> tuple[Any, Runtime]:
-    model = submission.build()
-    _seed_everything(seed)  # after build: the model's imports (torch) are loaded by now
-    t0 = time.perf_counter()
-    model.fit(inputs)
-    t1 = time.perf_counter()
-    output = model.predict(inputs)
-    t2 = time.perf_counter()
-    return output, Runtime(fit_s=t1 - t0, predict_s=t2 - t1, total_s=t2 - t0)
-
-
-def _exception_failure(exc: BaseException, kind: FailureKind = "exception") -> Failure:
-    return Failure(
-        kind=kind, message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
-    )
-
-
 def _run_inline(submission: Submission, inputs: TaskInputs, seed: int) -> _Outcome:
+    inline = Isolation(process="inline")
     try:
-        output, runtime = _fit_predict(submission, inputs, seed)
+        output, runtime = model_server.fit_predict(submission, inputs, seed)
     except Exception as exc:
-        return _Outcome(failure=_exception_failure(exc))
+        return _Outcome(failure=model_server.exception_failure(exc), isolation=inline)
     return _Outcome(
-        prediction=output, runtime=runtime, peak_memory_mb=peak_rss_mb(), gpu=gpu_name()
+        prediction=output,
+        runtime=runtime,
+        peak_memory_mb=peak_rss_mb(),
+        gpu=gpu_name(),
+        isolation=inline,
     )
 
 
-def _child_main(
-    conn: Any, submission: Submission, inputs: TaskInputs, seed: int, out_path: str
-) -> None:
+def protected_roots(options: RunOptions) -> list[Path]:
+    """Folders a model may not read or write: data, raw files, results, Hub cache and token."""
+    from geochem_bench.data.sources import default_root
+
+    roots = [default_root(), Path(options.out_dir), *options.protected_paths]
+    for variable in ("GEOCHEM_BENCH_RAW", "HF_HOME"):
+        if os.environ.get(variable):
+            roots.append(Path(os.environ[variable]))
+    roots.append(Path.home() / ".cache" / "huggingface")
+    return [Path(os.path.realpath(p)) for p in roots]
+
+
+def _run_confined(
+    server: ModelServer,
+    submission: Submission,
+    inputs: TaskInputs,
+    options: RunOptions,
+    data_root: Path | None,
+) -> _Outcome:
+    import pickle
+
+    protected = protected_roots(options)
+    private = Path(tempfile.mkdtemp(prefix="geochem-bench-fold-"))
     try:
-        output, runtime = _fit_predict(submission, inputs, seed)
-        arrays = _output_arrays(output)
-        np.savez(out_path, **arrays)  # type: ignore[arg-type]  # numpy stubs miss **kwds
-        conn.send({"runtime": runtime.model_dump(), "peak": peak_rss_mb(), "gpu": gpu_name()})
-    except InvalidPrediction as exc:
-        conn.send({"failure": Failure(kind="invalid_prediction", message=str(exc)).model_dump()})
-    except BaseException as exc:
-        conn.send({"failure": _exception_failure(exc).model_dump()})
+        real = Path(os.path.realpath(private))
+        if any(real.is_relative_to(root) for root in protected):
+            raise model_server.ModelServerError(
+                f"the temporary folder {private} lies inside a protected folder; set TMPDIR "
+                "to a folder outside the data root and the results folder"
+            )
+        for sub in ("tmp", "cache", "home-data"):
+            (private / sub).mkdir()
+        with open(private / model_server.JOB_FILE, "wb") as handle:
+            pickle.dump((submission, inputs, options.seed), handle)
+        env = {
+            "TMPDIR": str(private / "tmp"),
+            "XDG_CACHE_HOME": str(private / "cache"),
+            "MPLCONFIGDIR": str(private / "cache"),
+            # what the package's own data API sees: nothing, or the canary's noise
+            "GEOCHEM_BENCH_DATA": str(data_root or private / "home-data"),
+        }
+        job = {
+            "private_dir": str(private),
+            "protected": [str(p) for p in protected],
+            "memory_limit_bytes": options.memory_limit_bytes,
+            "require_sandbox": options.require_sandbox,
+            "landlock": options.sandbox,
+            "env": env,
+        }
+        # without Landlock, the data and raw folders are made unreadable while the model runs
+        hide = [] if options.sandbox and landlock_abi() > 0 else _hideable(protected, options)
+        with hidden(hide):
+            code, confined = server.run(job, options.timeout_s)
+        return _collect(private, code, confined, options)
     finally:
-        conn.close()
+        model_server.remove_private(private)
 
 
-def _output_arrays(output: Any) -> dict[str, np.ndarray]:
-    if isinstance(output, Prediction):
-        arrays = {"mean": output.mean}
-        if output.std is not None:
-            arrays["std"] = output.std
-    else:
-        arrays = {"mean": output}
-    for key, value in arrays.items():
-        if not isinstance(value, np.ndarray) or value.dtype == object:
-            raise InvalidPrediction(
-                f"predict() returned {type(value).__name__} for {key}; return a float32 numpy "
-                "array (E, H, W) or a geochem_bench.core.task.Prediction"
-            )
-    return arrays
+def _hideable(protected: list[Path], options: RunOptions) -> list[Path]:
+    """The protected folders that can be hidden by their permissions.
+
+    The data folders only: not the results folder (the harness writes to it between folds),
+    not the Hugging Face cache (other programs use it meanwhile), nor folders owned by someone
+    else (a shared data folder).
+    """
+    from geochem_bench.data.sources import default_root
+
+    data = [default_root(), *options.protected_paths]
+    if os.environ.get("GEOCHEM_BENCH_RAW"):
+        data.append(Path(os.environ["GEOCHEM_BENCH_RAW"]))
+    wanted = {Path(os.path.realpath(p)) for p in data}
+    return [p for p in protected if p in wanted and p.is_dir() and p.stat().st_uid == os.getuid()]
 
 
-def _run_in_child(submission: Submission, inputs: TaskInputs, options: RunOptions) -> _Outcome:
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    ctx: Any = multiprocessing.get_context(method)
-    tmp_dir = Path(options.out_dir) / ".tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, out_path = tempfile.mkstemp(dir=tmp_dir, suffix=".npz")
-    os.close(fd)
-    receiver, sender = ctx.Pipe(duplex=False)
-    # Not a daemon: a daemonic process may not start its own workers, and models do
-    # (scikit-learn's n_jobs=-1, DataLoader workers). A timeout still kills it.
-    process = ctx.Process(
-        target=_child_main, args=(sender, submission, inputs, options.seed, out_path), daemon=False
-    )
+def _collect(
+    private: Path, code: int | None, confined: dict[str, Any], options: RunOptions
+) -> _Outcome:
+    """Turn what the model left in its private folder into an outcome (nothing trusted).
+
+    ``confined`` comes from the worker, reported before any submission code ran.
+    """
+    note = model_server.read_note(private) or {}
+    isolation = _isolation(confined)
+    if code is None:
+        message = f"fit + predict did not finish within {options.timeout_s:g} s and was stopped"
+        return _Outcome(failure=Failure(kind="timeout", message=message), isolation=isolation)
+    if "failure" in note:
+        try:
+            failure = Failure.model_validate(note["failure"])
+        except ValueError:
+            failure = Failure(kind="crash", message="the model left an unreadable failure note")
+        return _Outcome(failure=failure, isolation=isolation)
+    if code != 0 or "runtime" not in note:
+        killed = code is not None and code > 128
+        reason = f"killed by signal {code - 128}" if killed else f"exit code {code}"
+        tail = model_server.log_tail(private)
+        limit = options.memory_limit_bytes
+        hint = (
+            f" (out of memory? the limit is {limit / 2**30:.1f} GiB, see --memory-limit)"
+            if killed and limit
+            else ""
+        )
+        failure = Failure(
+            kind="crash",
+            message=f"model process died ({reason}){hint}",
+            traceback=tail or None,
+        )
+        return _Outcome(failure=failure, isolation=isolation)
     try:
-        process.start()
-        sender.close()
-        message = receiver.recv() if receiver.poll(options.timeout_s) else None
-        process.join(timeout=10 if message is not None else 0)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        if message is None:
-            if process.exitcode not in (None, 0) and process.exitcode != -9:
-                return _Outcome(
-                    failure=Failure(
-                        kind="crash",
-                        message=f"model process died with exit code {process.exitcode}",
-                    )
-                )
-            return _Outcome(
-                failure=Failure(
-                    kind="timeout",
-                    message=(
-                        f"fit + predict did not finish within {options.timeout_s:g} s "
-                        "and was stopped"
-                    ),
-                )
-            )
-        if "failure" in message:
-            return _Outcome(failure=Failure(**message["failure"]))
-        with np.load(out_path, allow_pickle=False) as data:
+        with np.load(private / model_server.PREDICTION_FILE, allow_pickle=False) as data:
             prediction = Prediction(mean=data["mean"], std=data.get("std"))
-        return _Outcome(
-            prediction=prediction,
-            runtime=Runtime(**message["runtime"]),
-            peak_memory_mb=message["peak"],
-            gpu=message["gpu"],
-        )
-    except EOFError:  # the child closed the pipe without a word: it died
-        process.join(timeout=10)
-        return _Outcome(
-            failure=Failure(
-                kind="crash", message=f"model process died with exit code {process.exitcode}"
-            )
-        )
-    finally:
-        receiver.close()
-        Path(out_path).unlink(missing_ok=True)
+        runtime = Runtime.model_validate(note["runtime"])
+    except (OSError, ValueError, KeyError) as exc:
+        failure = Failure(kind="invalid_prediction", message=f"unreadable prediction: {exc}")
+        return _Outcome(failure=failure, isolation=isolation)
+    peak, gpu = note.get("peak"), note.get("gpu")
+    return _Outcome(
+        prediction=prediction,
+        runtime=runtime,
+        peak_memory_mb=float(peak) if isinstance(peak, int | float) else None,
+        gpu=gpu if isinstance(gpu, str) else None,
+        isolation=isolation,
+    )
+
+
+def _isolation(confined: dict[str, Any]) -> Isolation:
+    try:
+        return Isolation(process="sandboxed", **confined)
+    except (TypeError, ValueError):
+        return Isolation(process="sandboxed")
 
 
 @contextmanager

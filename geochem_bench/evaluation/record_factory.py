@@ -20,6 +20,7 @@ from geochem_bench.evaluation.records import (
     DatasetInfo,
     ErrorBlocks,
     Failure,
+    Isolation,
     ResultRecord,
     Runtime,
     SubmissionInfo,
@@ -29,13 +30,20 @@ from geochem_bench.evaluation.scoring import MetricTable
 from geochem_bench.evaluation.submission import Submission
 
 
-def submission_info(submission: Submission) -> SubmissionInfo:
-    """How a record names the submission that produced it."""
+def submission_info(submission: Submission, seed: int | None = None) -> SubmissionInfo:
+    """How a record names the submission that produced it.
+
+    Args:
+        submission: the submission.
+        seed: the run's seed; with it, the record carries the submission's fingerprint
+            (:meth:`~geochem_bench.evaluation.submission.Submission.fingerprint`).
+    """
     return SubmissionInfo(
         name=submission.name,
         version=submission.version,
         revision=submission.revision,
         model=submission.model,
+        fingerprint=None if seed is None else submission.fingerprint(seed),
     )
 
 
@@ -76,6 +84,7 @@ def make_record(
     runtime: Runtime | None = None,
     peak_memory_mb: float | None = None,
     gpu: str | None = None,
+    isolation: Isolation | None = None,
 ) -> ResultRecord:
     """The record of one task fold, scored (no ``failure``) or failed.
 
@@ -95,6 +104,7 @@ def make_record(
             (:func:`~geochem_bench.evaluation.provenance.gpu_name`);
             it overrides the GPU of :func:`~geochem_bench.evaluation.provenance.hardware`,
             which is cached from before the model loaded torch, or from another process.
+        isolation: how the model process was confined.
     """
     host = hardware()
     if gpu:
@@ -115,6 +125,7 @@ def make_record(
         hardware=host,
         seed=seed,
         timestamp=utc_now(),
+        isolation=isolation,
     )
 
 

@@ -19,9 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.errors import InvalidInputError
 
-SCHEMA_VERSION: Final = "1.1.0"
+SCHEMA_VERSION: Final = "1.2.0"
 
-FailureKind = Literal["exception", "timeout", "invalid_prediction", "crash", "missing_prediction"]
+FailureKind = Literal[
+    "exception", "timeout", "invalid_prediction", "crash", "missing_prediction", "memory"
+]
 
 
 class _Strict(BaseModel):
@@ -36,6 +38,11 @@ class SubmissionInfo(_Strict):
     revision: str | None = Field(None, description="VCS revision of the submission's code")
     model: str | None = Field(None, description="'module:Class' of a Python submission")
     source: Literal["python", "predictions"] = "python"
+    fingerprint: str | None = Field(
+        None,
+        description="sha256 of what determines the predictions: model reference, params, code "
+        "digest, seed and package version (schema >= 1.2.0); resume reuses only a match",
+    )
 
 
 class TaskInfo(_Strict):
@@ -114,10 +121,44 @@ class ErrorBlocks(_Strict):
         return self
 
 
+class Isolation(_Strict):
+    """How the model process was confined (schema >= 1.2.0)."""
+
+    process: Literal["sandboxed", "inline", "none"] = Field(
+        description="'sandboxed': a fresh process from the model server; 'inline': the "
+        "harness's own process (debugging); 'none': predictions scored from files"
+    )
+    filesystem: Literal["landlock", "none"] = Field(
+        "none", description="'landlock': data cache, raw files and results unreadable"
+    )
+    network: Literal["namespace", "open"] = Field(
+        "open", description="'namespace': no network in the model process"
+    )
+    processes: Literal["pid-namespace", "process-group", "none"] = Field(
+        "none", description="how the model's process tree is killed on timeout"
+    )
+    memory_limit_mb: int | None = None
+
+
+class CanaryCheck(_Strict):
+    """A fold rerun with every held-out value replaced by noise (schema >= 1.2.0).
+
+    An honest model cannot tell the difference, so its prediction must not change; a model
+    that reads the held-out values from anywhere sees the noise and changes its prediction.
+    """
+
+    changed: bool = Field(description="whether the prediction changed: a leak")
+    max_abs_diff: float | None = Field(
+        None, description="largest change of the prediction (natural units); None if failed"
+    )
+    tolerance: float = Field(description="relative change allowed for nondeterminism")
+    message: str | None = None
+
+
 class ResultRecord(_Strict):
     """One scored (or failed) task fold of one submission."""
 
-    schema_version: Literal["1.0.0", "1.1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0.0", "1.1.0", "1.2.0"] = SCHEMA_VERSION
     status: Literal["ok", "failed"]
     submission: SubmissionInfo
     package_version: str
@@ -137,6 +178,8 @@ class ResultRecord(_Strict):
     hardware: Hardware
     seed: int
     timestamp: datetime
+    isolation: Isolation | None = Field(None, description="confinement of the model process")
+    canary: CanaryCheck | None = Field(None, description="canary rerun of this fold, if any")
 
     @model_validator(mode="after")
     def _status_matches_payload(self) -> ResultRecord:

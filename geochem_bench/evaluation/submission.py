@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import json
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -69,6 +70,71 @@ class Submission:
                     "geochem_bench.models.FusionModel (fit(inputs), predict(inputs))"
                 )
         return model
+
+    def code_digest(self) -> str:
+        """sha256 of the source the model is built from, found without importing it.
+
+        A submission folder: every file in it except results, caches and VCS data. A
+        ``module:Class`` reference: the top-level package (or module) the class lives in.
+        """
+        module_part = self.model.rpartition(":")[0]
+        if module_part.endswith(".py"):
+            file = Path(module_part)
+            if not file.is_absolute() and self.folder is not None:
+                file = self.folder / file
+            root = self.folder if self.folder is not None else file.parent
+        elif self.folder is not None:
+            root = self.folder
+        else:
+            spec = importlib.util.find_spec(module_part.split(".")[0])
+            origin = None if spec is None else spec.origin
+            if origin is None:
+                return "unknown"
+            root = Path(origin).parent if Path(origin).name == "__init__.py" else Path(origin)
+        return _tree_digest(root)
+
+    def fingerprint(self, seed: int) -> str:
+        """sha256 of everything that determines this submission's predictions.
+
+        Model reference, params, code digest, seed and package version: resume reuses a
+        record only when its fingerprint matches, so records of other params, seeds or code
+        are never mixed under one name and version.
+        """
+        from geochem_bench import __version__
+
+        facts = {
+            "model": self.model,
+            "params": self.params,
+            "code": self.code_digest(),
+            "seed": seed,
+            "package": __version__,
+        }
+        blob = json.dumps(facts, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+_SKIPPED_DIRS = {"__pycache__", ".git", ".hg", "results", ".ipynb_checkpoints"}
+
+
+def _tree_digest(root: Path) -> str:
+    """sha256 over the relative paths and bytes of the source files under ``root``."""
+    digest = hashlib.sha256()
+    files = (
+        [root]
+        if root.is_file()
+        else sorted(
+            p
+            for p in root.rglob("*")
+            if p.is_file()
+            and p.suffix in {".py", ".toml", ".json", ".yaml", ".yml", ".cfg", ".txt"}
+            and not _SKIPPED_DIRS.intersection(p.relative_to(root).parts)
+        )
+    )
+    for file in files:
+        digest.update(str(file.relative_to(root) if file != root else file.name).encode())
+        digest.update(b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 def load_submission(

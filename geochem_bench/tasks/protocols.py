@@ -78,6 +78,69 @@ def build_fold(
     Returns:
         ``(inputs, held_out)``.
     """
+    inputs = build_inputs(scene, task, fold, seed=seed, split=split)
+    return inputs, build_held_out(scene, task, fold, split=split)
+
+
+def build_inputs(
+    scene: Scene,
+    task: TaskSpec,
+    fold: int,
+    *,
+    seed: int = 0,
+    split: SampleSplit | None = None,
+) -> TaskInputs:
+    """What a model receives for one task fold, and nothing it is scored against.
+
+    The harness calls this before the model runs and :func:`build_held_out` only after it has
+    returned, so the held-out values do not exist anywhere while a model runs.
+    """
+    elements, index = _targets(scene, task, fold)
+    coarse = scene.grid.coarsen(task.scale)
+    if task.protocol == "grid":
+        lowres, count = block_mean(_grid_truth(scene, index), task.scale)
+        return _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=None)
+
+    points, split = _checked_split(scene, task, split)
+    train = ~split.test_mask(fold)
+    columns = [points.index(e.symbol) for e in elements]
+    if task.protocol == "points":
+        visible = points.subset(train)
+        known = visible.values[:, columns]
+        lowres, count = points_block_mean(coarse, visible.x, visible.y, known)
+    else:  # transfer: target known at a fraction of training sites, covariables everywhere
+        test = ~train
+        known_rows = _transfer_subset(points.values[:, columns], train, task, fold)
+        targets = tuple(e.symbol for e in elements)
+        visible = points.with_hidden(targets, ~known_rows)
+        if task.covariables is not None:
+            covariables = {scene.element(s).symbol for s in task.covariables}
+            hidden = tuple(s for s in points.elements if s not in covariables and s not in targets)
+            visible = visible.with_hidden(hidden, test)
+        lowres, count = points_block_mean(coarse, visible.x, visible.y, visible.values[:, columns])
+    return _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=visible)
+
+
+def build_held_out(
+    scene: Scene, task: TaskSpec, fold: int, *, split: SampleSplit | None = None
+) -> HeldOut:
+    """What one task fold is scored against (never given to a model)."""
+    elements, index = _targets(scene, task, fold)
+    if task.protocol == "grid":
+        return HeldOut(truth=_grid_truth(scene, index))
+    points, split = _checked_split(scene, task, split)
+    test = split.test_mask(fold)
+    columns = [points.index(e.symbol) for e in elements]
+    rows, cols = scene.grid.cell_of(points.x[test], points.y[test])
+    return HeldOut(
+        rows=rows,
+        cols=cols,
+        values=points.values[test][:, columns].copy(),
+        sample_ids=points.ids[test],
+    )
+
+
+def _targets(scene: Scene, task: TaskSpec, fold: int) -> tuple[tuple[Element, ...], list[int]]:
     if scene.name != task.scene:
         raise InvalidInputError(
             f"task {task.id} belongs to scene {task.scene!r}, not {scene.name!r}"
@@ -85,20 +148,22 @@ def build_fold(
     if fold not in task.folds:
         raise InvalidInputError(f"task {task.id} has folds 0..{task.n_folds - 1}, got fold {fold}")
     elements = tuple(scene.element(symbol) for symbol in task.elements)
-    index = [scene.elements.index(e) for e in elements]
-    coarse = scene.grid.coarsen(task.scale)
+    return elements, [scene.elements.index(e) for e in elements]
 
-    if task.protocol == "grid":
-        if scene.truth is None:
-            raise InvalidInputError(
-                f"scene {scene.name!r} has no exhaustive truth; the grid protocol needs one"
-            )
-        truth = scene.truth[index].copy()
-        truth[:, ~scene.valid] = np.nan
-        lowres, count = block_mean(truth, task.scale)
-        inputs = _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=None)
-        return inputs, HeldOut(truth=truth)
 
+def _grid_truth(scene: Scene, index: list[int]) -> NDArray[np.float32]:
+    if scene.truth is None:
+        raise InvalidInputError(
+            f"scene {scene.name!r} has no exhaustive truth; the grid protocol needs one"
+        )
+    truth = scene.truth[index].copy()
+    truth[:, ~scene.valid] = np.nan
+    return truth
+
+
+def _checked_split(
+    scene: Scene, task: TaskSpec, split: SampleSplit | None
+) -> tuple[Samples, SampleSplit]:
     points = _require_points(scene, task)
     split = split if split is not None else task_split(scene, task)
     if not np.array_equal(split.sample_ids, points.ids):
@@ -109,33 +174,7 @@ def build_fold(
         raise InvalidInputError(
             f"task {task.id} expects {task.n_folds} folds, its split has {split.n_folds}"
         )
-    test = split.test_mask(fold)
-    train = ~test
-    columns = [points.index(e.symbol) for e in elements]
-
-    if task.protocol == "points":
-        visible = points.subset(train)
-        known = visible.values[:, columns]
-        lowres, count = points_block_mean(coarse, visible.x, visible.y, known)
-    else:  # transfer: target known at a fraction of training sites, covariables everywhere
-        known_rows = _transfer_subset(points.values[:, columns], train, task, fold)
-        targets = tuple(e.symbol for e in elements)
-        visible = points.with_hidden(targets, ~known_rows)
-        if task.covariables is not None:
-            covariables = {scene.element(s).symbol for s in task.covariables}
-            hidden = tuple(s for s in points.elements if s not in covariables and s not in targets)
-            visible = visible.with_hidden(hidden, test)
-        lowres, count = points_block_mean(coarse, visible.x, visible.y, visible.values[:, columns])
-
-    rows, cols = scene.grid.cell_of(points.x[test], points.y[test])
-    held_out = HeldOut(
-        rows=rows,
-        cols=cols,
-        values=points.values[test][:, columns].copy(),
-        sample_ids=points.ids[test],
-    )
-    inputs = _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=visible)
-    return inputs, held_out
+    return points, split
 
 
 def _transfer_subset(

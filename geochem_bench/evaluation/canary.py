@@ -1,0 +1,111 @@
+"""Canary folds: rerun a fold where every held-out value is noise, and see if the model notices.
+
+An honest model sees only its :class:`~geochem_bench.core.task.TaskInputs`, which the canary
+leaves bit-for-bit unchanged, so its prediction cannot change. A model that reads held-out
+values from anywhere else (the harness's memory, the data cache the package's own API points
+at) reads noise in the canary run and predicts something else: its record is flagged.
+
+The canary replaces the values in every place the harness keeps them: the scene it scores
+against, and the data folder the model process is told about (``$GEOCHEM_BENCH_DATA``), which
+holds a build of the noisy scene. The real data cache is unreadable to a sandboxed model in
+both runs.
+
+A procedural scene (``synthetic``) can be regenerated from the package's public code; the
+canary cannot tell that apart from an honest model. Held-out realisations with unpublished
+seeds are the remedy, not a canary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.scene import Scene
+from geochem_bench.core.task import Prediction, TaskInputs
+from geochem_bench.data.store import write_scene
+from geochem_bench.evaluation.records import CanaryCheck, Failure
+
+_NOISE_LOG10_SD = 0.5  # half an order of magnitude: any model that copies it moves a lot
+
+
+def noisy_scene(scene: Scene, seed: int, data_root: Path | None = None) -> Scene:
+    """A copy of ``scene`` with its truth and every sample value replaced by noise.
+
+    Args:
+        scene: the real scene.
+        seed: seed of the noise.
+        data_root: if given, the noisy scene is also built there (``<data_root>/<name>/``),
+            where the package's data API finds it.
+    """
+    rng = np.random.default_rng([seed, 0xCA7A])
+
+    def noise(values: np.ndarray) -> np.ndarray:
+        factor = 10.0 ** rng.normal(0.0, _NOISE_LOG10_SD, values.shape)
+        return (values * factor).astype(values.dtype)
+
+    truth = None if scene.truth is None else noise(scene.truth)
+    points = scene.points
+    if points is not None:
+        points = Samples(
+            ids=points.ids,
+            x=points.x,
+            y=points.y,
+            values=noise(points.values),
+            elements=points.elements,
+        )
+    noisy = dataclasses.replace(scene, truth=truth, points=points, _fingerprint=None)
+    if data_root is not None:
+        write_scene(noisy, data_root / scene.name)
+    return noisy
+
+
+def canary_check(
+    prediction: Prediction,
+    canary: Prediction | None,
+    failure: Failure | None,
+    inputs: TaskInputs,
+    tolerance: float,
+) -> CanaryCheck:
+    """Compare the real run's prediction with the canary run's, where a prediction is due.
+
+    Args:
+        prediction: the validated prediction of the real run.
+        canary: the canary run's prediction (None if it failed).
+        failure: why the canary run failed, if it did.
+        inputs: the fold's inputs (where predictions are required).
+        tolerance: relative change allowed (nondeterministic models, e.g. GPU kernels).
+    """
+    if canary is None:
+        reason = failure.message if failure is not None else "no prediction"
+        return CanaryCheck(
+            changed=True,
+            tolerance=tolerance,
+            message=f"the model succeeded on the real fold but not on its canary: {reason}",
+        )
+    real = np.asarray(prediction.mean, dtype=np.float64)
+    other = np.asarray(canary.mean, dtype=np.float64)
+    if real.shape != other.shape:
+        return CanaryCheck(
+            changed=True, tolerance=tolerance, message="the canary prediction has another shape"
+        )
+    where = np.broadcast_to(inputs.valid, real.shape)
+    a, b = real[where], other[where]
+    same_nan = np.isnan(a) == np.isnan(b)
+    finite = np.isfinite(a) & np.isfinite(b)
+    diff = np.abs(a[finite] - b[finite])
+    allowed = tolerance * np.maximum(np.abs(a[finite]), np.abs(b[finite])) + 1e-12
+    changed = bool(not same_nan.all() or (diff > allowed).any())
+    return CanaryCheck(
+        changed=changed,
+        max_abs_diff=float(diff.max()) if diff.size else 0.0,
+        tolerance=tolerance,
+        message=(
+            "the prediction changed when the held-out values were replaced by noise: the model "
+            "reads them from somewhere other than its inputs"
+            if changed
+            else None
+        ),
+    )

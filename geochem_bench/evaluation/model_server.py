@@ -1,0 +1,458 @@
+"""Running an untrusted model on one fold: a clean fork server and its confined workers.
+
+The harness starts one *model server* per run (a new ``python`` running :func:`serve`): a
+fresh interpreter that has never seen a scene or a
+held-out value, that preloads the trusted scientific stack (numpy, scipy, the package's models)
+and then, for each fold, forks a worker. The worker starts its own session, leaves the
+server's pipes (its stdout and stderr go to a log file in the fold's private folder), enters
+new user/network/PID namespaces where the kernel allows, and forks the model process, which
+caps its memory, applies the Landlock ruleset (:mod:`geochem_bench.evaluation.sandbox`), and
+only then unpickles the fold's inputs and imports the submission's code.
+
+The harness talks only to the server, over its stdin/stdout, and never reads anything the
+model could hold open: the model returns its prediction as ``prediction.npz`` plus a small
+JSON note in its private folder, which the harness reads with size limits and without pickle.
+Every wait has a deadline; on timeout the harness kills the worker's process group, and the
+model (PID 1 of its namespace, or adopted by the server as subreaper) takes every process it
+started down with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from geochem_bench.core.task import Prediction, TaskInputs
+from geochem_bench.errors import GeochemBenchError, InvalidPrediction
+from geochem_bench.evaluation.provenance import gpu_name, peak_rss_mb
+from geochem_bench.evaluation.records import Failure, FailureKind, Runtime
+from geochem_bench.evaluation.sandbox import (
+    Confined,
+    SandboxPolicy,
+    become_subreaper,
+    die_with_parent,
+    drop_capabilities,
+    enter_namespaces,
+    landlock_abi,
+    limit_memory,
+    restrict_filesystem,
+)
+from geochem_bench.evaluation.submission import Submission
+
+JOB_FILE = "job.pkl"
+NOTE_FILE = "result.json"
+PREDICTION_FILE = "prediction.npz"
+LOG_FILE = "model.log"
+
+#: Environment variables a model never sees (tokens, and where the data lives).
+SECRET_ENV = (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_API_TOKEN",
+    "GEOCHEM_BENCH_DATA",
+    "GEOCHEM_BENCH_RAW",
+)
+_NOTE_LIMIT = 1 << 20  # a result note is a few hundred bytes; refuse anything huge
+
+
+class ModelServerError(GeochemBenchError, RuntimeError):
+    """The model server could not be started or stopped answering."""
+
+
+# --- the model side (runs in the confined process) ------------------------------------------
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy's legacy global state, and torch when the model has loaded it."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - legacy global state some models still use
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def fit_predict(submission: Submission, inputs: TaskInputs, seed: int) -> tuple[Any, Runtime]:
+    """Build the submission's model, fit it on the fold and predict (timed)."""
+    model = submission.build()
+    seed_everything(seed)  # after build: the model's imports (torch) are loaded by now
+    t0 = time.perf_counter()
+    model.fit(inputs)
+    t1 = time.perf_counter()
+    output = model.predict(inputs)
+    t2 = time.perf_counter()
+    return output, Runtime(fit_s=t1 - t0, predict_s=t2 - t1, total_s=t2 - t0)
+
+
+def exception_failure(exc: BaseException, kind: FailureKind = "exception") -> Failure:
+    """A failure record from the exception being handled."""
+    if isinstance(exc, MemoryError):
+        kind = "memory"
+    return Failure(
+        kind=kind, message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
+    )
+
+
+def output_arrays(output: Any) -> dict[str, np.ndarray]:
+    """The arrays of a model's output (a Prediction or a bare array), checked to be numeric."""
+    if isinstance(output, Prediction):
+        arrays = {"mean": output.mean}
+        if output.std is not None:
+            arrays["std"] = output.std
+    else:
+        arrays = {"mean": output}
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray) or value.dtype == object:
+            raise InvalidPrediction(
+                f"predict() returned {type(value).__name__} for {key}; return a float32 numpy "
+                "array (E, H, W) or a geochem_bench.core.task.Prediction"
+            )
+    return arrays
+
+
+def _model_main(job: dict[str, Any], namespaces: bool, report_fd: int) -> int:
+    """The model process: confine, report the confinement, load the fold, fit and predict.
+
+    The confinement is reported through ``report_fd`` to the (trusted) worker *before* any
+    submission code is imported, so a model cannot lie about the sandbox it ran in.
+    """
+    private = Path(job["private_dir"])
+    note: dict[str, Any] = {}
+    try:
+        policy = SandboxPolicy(
+            protected=tuple(job["protected"]),
+            private_dir=str(private),
+            memory_limit_bytes=job["memory_limit_bytes"],
+        )
+        filesystem = "none"
+        if job["landlock"] and landlock_abi() > 0:
+            try:
+                restrict_filesystem(policy)
+                filesystem = "landlock"
+            except OSError:
+                filesystem = "none"
+        limit_memory(policy.memory_limit_bytes)
+        drop_capabilities()
+        confined = Confined(
+            filesystem=filesystem,
+            network="namespace" if namespaces else "open",
+            processes="pid-namespace" if namespaces else "process-group",
+            memory_limit_mb=(
+                None
+                if policy.memory_limit_bytes is None
+                else int(policy.memory_limit_bytes // 2**20)
+            ),
+        )
+        os.write(report_fd, json.dumps(asdict(confined)).encode())
+        os.close(report_fd)
+        if filesystem == "none" and job["require_sandbox"]:
+            raise ModelServerError(
+                "Landlock is not available on this machine (Linux >= 5.13 with Landlock "
+                "enabled is needed), and this run requires a sandbox (--require-sandbox)"
+            )
+        for key in SECRET_ENV:
+            os.environ.pop(key, None)
+        os.environ.update(job["env"])
+        os.chdir(private)
+        with open(private / JOB_FILE, "rb") as handle:
+            submission, inputs, seed = pickle.load(handle)  # written by the harness
+        output, runtime = fit_predict(submission, inputs, seed)
+        arrays = output_arrays(output)
+        np.savez(private / PREDICTION_FILE, **arrays)  # type: ignore[arg-type]
+        note.update(runtime=runtime.model_dump(), peak=peak_rss_mb(), gpu=gpu_name())
+    except InvalidPrediction as exc:
+        note["failure"] = Failure(kind="invalid_prediction", message=str(exc)).model_dump()
+    except BaseException as exc:
+        note["failure"] = exception_failure(exc).model_dump()
+    try:
+        (private / NOTE_FILE).write_text(json.dumps(note))
+    except OSError:
+        return 71
+    return 0
+
+
+def _close_all_but(keep: int) -> None:
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+
+
+def _worker(job: dict[str, Any], report_fd: int) -> int:
+    """The forked worker: own session, no inherited pipes, namespaces, then the model.
+
+    The worker runs no submission code: it relays the model's confinement report (read
+    before the model imports anything) to the server through ``report_fd``.
+    """
+    os.setsid()
+    private = Path(job["private_dir"])
+    log = os.open(private / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    _close_all_but(report_fd)  # the server's pipes to the harness included
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - fd 1 outlives us
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    namespaces = enter_namespaces()
+    model_r, model_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(model_r)
+        os.close(report_fd)
+        die_with_parent()
+        code = 70
+        try:
+            code = _model_main(job, namespaces, model_w)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(model_w)
+    report = _read_all(model_r, 65536)
+    os.close(model_r)
+    os.write(report_fd, report)
+    os.close(report_fd)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    data = b""
+    while len(data) < limit:
+        chunk = os.read(fd, limit - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _kill_orphans() -> None:
+    """Kill and reap every child the server adopted as subreaper (a model's leftovers)."""
+    me = os.getpid()
+    for _ in range(3):
+        children: list[int] = []
+        for task in Path(f"/proc/{me}/task").iterdir():
+            try:
+                children += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        if not children:
+            return
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def serve() -> None:
+    """The server loop: one JSON job per stdin line; JSON events on stdout."""
+    # warm the trusted stack once, so each forked worker starts in milliseconds
+    import scipy.ndimage  # noqa: F401
+
+    import geochem_bench.models
+    import geochem_bench.models.upsampling  # noqa: F401
+
+    become_subreaper()
+    out = sys.stdout.buffer
+
+    def send(event: dict[str, Any]) -> None:
+        out.write(json.dumps(event).encode() + b"\n")
+        out.flush()
+
+    send({"event": "ready", "pid": os.getpid()})
+    for line in sys.stdin.buffer:
+        job = json.loads(line)
+        if job.get("op") == "stop":
+            break
+        report_r, report_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                os.close(report_r)
+                code = _worker(job, report_w)
+            finally:
+                os._exit(code)
+        os.close(report_w)
+        send({"event": "started", "pid": pid})
+        _, status = os.waitpid(pid, 0)
+        _kill_orphans()
+        report = _read_all(report_r, 65536)
+        os.close(report_r)
+        try:
+            confined = json.loads(report) if report else None
+        except ValueError:
+            confined = None
+        send({"event": "exited", "code": os.waitstatus_to_exitcode(status), "confined": confined})
+
+
+# --- the harness side -------------------------------------------------------------------------
+
+
+# -c rather than -m: runpy warns when the package import has already loaded the module
+_SERVER_MAIN = "from geochem_bench.evaluation.model_server import serve; serve()"
+
+
+class ModelServer:
+    """The harness's handle on a model server (started lazily, restarted when it dies)."""
+
+    def __init__(self, startup_timeout_s: float = 120.0) -> None:
+        self.startup_timeout_s = startup_timeout_s
+        self._process: subprocess.Popen[bytes] | None = None
+        self._buffer = b""
+
+    def __enter__(self) -> ModelServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+        # the server must import the same code as the harness (editable installs, tests)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).exists())
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        process = subprocess.Popen(
+            [sys.executable, "-c", _SERVER_MAIN],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd="/",
+            close_fds=True,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the harness, not the server
+        )
+        self._process, self._buffer = process, b""
+        ready = self._read_event(self.startup_timeout_s)
+        if ready is None or ready.get("event") != "ready":
+            self.close()
+            raise ModelServerError(
+                f"the model server did not start; run `python -c '{_SERVER_MAIN}'` to see why"
+            )
+        return process
+
+    def _read_event(self, timeout_s: float) -> dict[str, Any] | None:
+        """The server's next event, or None when ``timeout_s`` passes or the server died."""
+        assert self._process is not None and self._process.stdout is not None
+        fd = self._process.stdout.fileno()
+        deadline = time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        event: dict[str, Any] = json.loads(line)
+        return event
+
+    def run(self, job: dict[str, Any], timeout_s: float) -> tuple[int | None, dict[str, Any]]:
+        """Run one job: its exit code (None when killed at the timeout) and confinement.
+
+        Raises:
+            ModelServerError: the server died or stopped answering (it is restarted next time).
+        """
+        process = self._process
+        if process is None or process.poll() is not None:
+            process = self._start()
+        assert process.stdin is not None
+        try:
+            process.stdin.write(json.dumps(job).encode() + b"\n")
+            process.stdin.flush()
+        except OSError as exc:
+            self.close()
+            raise ModelServerError(f"the model server stopped: {exc}") from exc
+        started = self._read_event(60.0)
+        if started is None or started.get("event") != "started":
+            self.close()
+            raise ModelServerError("the model server did not start the fold")
+        worker = int(started["pid"])
+        try:
+            exited = self._read_event(timeout_s)
+        except BaseException:  # Ctrl-C: take the model down before going
+            self._kill(worker)
+            self.close()
+            raise
+        if exited is not None:
+            return int(exited["code"]), exited.get("confined") or {}
+        self._kill(worker)
+        exited = self._read_event(30.0)
+        if exited is None:
+            self.close()
+        return None, (exited or {}).get("confined") or {}
+
+    @staticmethod
+    def _kill(worker: int) -> None:
+        for kill in (os.killpg, os.kill):
+            with contextlib.suppress(OSError):
+                kill(worker, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Stop the server and everything it started."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            if process.poll() is None and process.stdin is not None:
+                process.stdin.write(b'{"op": "stop"}\n')
+                process.stdin.flush()
+                process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        if process.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def read_note(private: Path) -> dict[str, Any] | None:
+    """The model's result note, or None when it left none (or something absurd)."""
+    path = private / NOTE_FILE
+    try:
+        if path.stat().st_size > _NOTE_LIMIT:
+            return None
+        note = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return note if isinstance(note, dict) else None
+
+
+def log_tail(private: Path, limit: int = 4000) -> str:
+    """The end of what the model printed (for failure messages)."""
+    try:
+        with open(private / LOG_FILE, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - limit))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def remove_private(private: Path) -> None:
+    """Delete a fold's private folder (the model may have left read-only files in it)."""
+    shutil.rmtree(private, ignore_errors=True)

@@ -1,0 +1,272 @@
+"""Confining a model process: what it may read, write and reach, and how much memory it gets.
+
+A submission is untrusted code. The harness runs it in a process that is confined before the
+submission's own code is imported, with the strongest means this Linux machine offers without
+root:
+
+* **Landlock** (kernel >= 5.13, through the ``landlock`` binding): the process may read the
+  whole file system *except* the protected roots (the data cache with the built scenes, the
+  raw files, the results folder, the Hugging Face cache with its token) and may write only
+  its private fold folder and ``/dev/shm``. A Landlock domain also forbids ``ptrace`` of, and
+  ``/proc/<pid>/mem`` or ``environ`` access to, any process outside it, so the model cannot
+  read the harness's memory.
+* **User, network and PID namespaces** (unprivileged user namespaces): the model has no
+  network (only a loopback interface that is down), and it is PID 1 of its own PID namespace,
+  so when it dies or is killed every process it started dies with it.
+* **Resource limits**: ``RLIMIT_AS`` caps its address space (``--memory-limit``).
+* **No capabilities**: a model started as root (containers, CI) drops every capability, so
+  file permissions bind it like any user.
+
+Where Landlock or namespaces are missing the model still runs in a fresh process with its
+inputs copied to a private folder, the cache location withheld from its environment, and its
+process group (plus any orphan, through a subreaper) killed on timeout; the record states
+which confinement was in force (:class:`~geochem_bench.evaluation.records.Confinement`), and
+canary folds catch models that read the cache through the package's own API.
+
+Landlock has no "deny" rule: a ruleset lists what is allowed. "Everything except the protected
+roots" is therefore expanded into allow rules for every sibling along the path from ``/`` to
+each protected root (:func:`read_roots`); no maintained library does this expansion.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+# clone(2) flags (linux/sched.h)
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_CLONE_NEWPID = 0x20000000
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_CAPBSET_DROP = 24
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """What a model process may touch.
+
+    Attributes:
+        protected: roots the model may neither read nor write (cache, raw files, results).
+        private_dir: the fold's private folder, the only place it may write (with /dev/shm).
+        memory_limit_bytes: address-space limit, or None for none.
+        network: whether the model may use the network.
+    """
+
+    protected: tuple[str, ...]
+    private_dir: str
+    memory_limit_bytes: int | None
+    network: bool = False
+
+
+@dataclass(frozen=True)
+class Confined:
+    """The confinement actually in force in a model process (filled in by the child)."""
+
+    filesystem: str  # "landlock" or "none"
+    network: str  # "namespace" (off), "open"
+    processes: str  # "pid-namespace" or "process-group"
+    memory_limit_mb: int | None
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def become_subreaper() -> None:
+    """Adopt orphaned descendants, so a model's detached grandchildren can still be killed."""
+    _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def die_with_parent() -> None:
+    """Get SIGKILL when the parent dies (the parent is killed on timeout)."""
+    import signal
+
+    _libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def enter_namespaces() -> bool:
+    """Move this (single-threaded) process into new user, network and PID namespaces.
+
+    The user namespace maps the current uid/gid onto themselves, so file ownership and
+    permission checks are unchanged. The network namespace has only a loopback interface,
+    down: no network. The next child of this process becomes PID 1 of the new PID namespace.
+
+    Returns:
+        True when it worked; False where the kernel forbids unprivileged user namespaces.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    libc = _libc()
+    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWPID) != 0:
+        return False
+    try:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    except OSError:
+        return False
+    return True
+
+
+def drop_capabilities() -> None:
+    """Give up every capability, for good (bounding set included, so exec regains none).
+
+    A model run as root (containers, CI) would otherwise bypass file permissions with
+    CAP_DAC_OVERRIDE, and in a user namespace it holds every capability of that namespace.
+    """
+    libc = _libc()
+    for cap in range(64):
+        libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly past the last cap
+
+    class _Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class _Data(ctypes.Structure):
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
+
+    header = _Header(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_Data * 2)()  # all zero: no capability left
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed")
+
+
+def limit_memory(limit_bytes: int | None) -> None:
+    """Cap the address space of this process and its children."""
+    if limit_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+
+def landlock_abi() -> int:
+    """Landlock ABI version of the running kernel (0: not available)."""
+    try:
+        from landlock import landlock_abi_version
+    except ImportError:
+        return 0
+    try:
+        return int(landlock_abi_version())
+    except Exception:
+        return 0
+
+
+def read_roots(protected: list[Path]) -> list[Path]:
+    """Paths whose subtrees together cover the whole file system except ``protected``.
+
+    Every directory on the way from ``/`` to a protected root is expanded into its entries;
+    entries that are (or lead to, through a symlink) a protected root are left out; every
+    other entry is kept whole.
+    """
+    targets = [Path(os.path.realpath(p)) for p in protected]
+
+    def related(path: Path) -> bool:
+        return any(path == t or t.is_relative_to(path) or path.is_relative_to(t) for t in targets)
+
+    roots: list[Path] = []
+
+    def visit(directory: Path) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            real = Path(os.path.realpath(path))
+            if entry.is_symlink():
+                if not related(real):
+                    roots.append(real)
+                continue
+            if not related(path):
+                roots.append(path)
+            elif entry.is_dir(follow_symlinks=False) and path not in targets:
+                visit(path)
+
+    visit(Path("/"))
+    return roots
+
+
+def restrict_filesystem(policy: SandboxPolicy) -> None:
+    """Apply the Landlock ruleset of ``policy`` to this process (irreversible).
+
+    Raises:
+        OSError: Landlock is unavailable or refused the ruleset.
+    """
+    from landlock import FSAccess, Ruleset
+
+    # ioctl on devices stays allowed (GPU drivers need it); everything else is handled
+    handled = FSAccess.all() & ~FSAccess.IOCTL_DEV
+    read_dir = FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE
+    read_file = FSAccess.READ_FILE | FSAccess.EXECUTE
+    ruleset = Ruleset(restrict_rules=handled)
+    for root in read_roots([Path(p) for p in policy.protected]):
+        try:
+            rules = read_dir if root.is_dir() else read_file
+            ruleset.allow(root, rules=rules)
+        except OSError:
+            continue  # vanished or unreadable entries need no rule
+    for writable in (policy.private_dir, "/dev/shm"):
+        if Path(writable).is_dir():
+            ruleset.allow(writable, rules=handled)
+    for device in ("/dev/null", "/dev/zero", "/dev/full"):
+        if Path(device).exists():
+            ruleset.allow(device, rules=read_file | FSAccess.WRITE_FILE)
+    ruleset.apply()
+
+
+@contextmanager
+def hidden(folders: list[Path]) -> Iterator[None]:
+    """Make ``folders`` unreadable (mode 000) for the duration of the block, then restore.
+
+    The fallback where no Landlock exists: a model running as the same user could change the
+    mode back, so this only stops the careless; canary folds and verification catch the rest.
+    """
+    modes: list[tuple[Path, int]] = []
+    try:
+        for folder in folders:
+            try:
+                modes.append((folder, stat.S_IMODE(folder.stat().st_mode)))
+                folder.chmod(0)
+            except OSError:
+                continue
+        yield
+    finally:
+        for folder, mode in reversed(modes):
+            with suppress(OSError):
+                folder.chmod(mode)
+
+
+@lru_cache(maxsize=1)
+def namespaces_available() -> bool:
+    """Whether unprivileged user namespaces work here (probed once, in a fresh interpreter).
+
+    A fresh interpreter, not a fork: unshare(CLONE_NEWUSER) needs a single-threaded process
+    whose state nothing else shares.
+    """
+    import subprocess
+    import sys
+
+    probe = "from geochem_bench.evaluation.sandbox import enter_namespaces as e; exit(not e())"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, check=False)
+    return result.returncode == 0
+
+
+def describe_available() -> str:
+    """One line on the confinement this machine offers (for ``geochem-bench doctor``-like use)."""
+    abi = landlock_abi()
+    parts = [
+        f"landlock ABI {abi}" if abi else "no landlock",
+        "user/network/PID namespaces" if namespaces_available() else "no user namespaces",
+    ]
+    return ", ".join(parts)

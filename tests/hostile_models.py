@@ -1,0 +1,140 @@
+"""Hostile submissions: each tries one way to see the test, forge results or escape limits.
+
+The integrity tests run them through the harness and assert they gain nothing: refused,
+flagged, failed, or scoring no better than an honest model.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from geochem_bench.models.upsampling import upsample_lowres
+
+
+class _Honest:
+    """Bicubic upsampling, the fallback every cheat returns when its trick fails."""
+
+    def fit(self, inputs):
+        pass
+
+    def predict(self, inputs):
+        return upsample_lowres(inputs, "bicubic")
+
+
+def _paste(prediction, rows, cols, values):
+    for e in range(prediction.shape[0]):
+        known = np.isfinite(values[:, e])
+        prediction[e, rows[known], cols[known]] = values[known, e]
+    return prediction
+
+
+class StackReader(_Honest):
+    """Looks through every live object of its process for the held-out values."""
+
+    def predict(self, inputs):
+        prediction = super().predict(inputs)
+        from geochem_bench.core.task import HeldOut
+
+        for obj in gc.get_objects():
+            if isinstance(obj, HeldOut):
+                if obj.truth is not None and obj.truth.shape == prediction.shape:
+                    return np.where(np.isfinite(obj.truth), obj.truth, prediction).astype(
+                        np.float32
+                    )
+                if obj.values is not None:
+                    return _paste(prediction, obj.rows, obj.cols, obj.values)
+        return prediction
+
+
+class CacheReader(_Honest):
+    """Opens the built scene in the data cache and copies the held-out samples."""
+
+    def predict(self, inputs):
+        prediction = super().predict(inputs)
+        try:
+            from geochem_bench.data.sources import default_root
+            from geochem_bench.data.store import read_scene
+
+            scene_name = inputs.task_id.split("/")[0]
+            roots = [default_root(), Path(os.environ.get("HOSTILE_DATA_ROOT", "/nonexistent"))]
+            for root in roots:
+                if (root / scene_name / "scene.json").is_file():
+                    scene = read_scene(root / scene_name)
+                    break
+            else:
+                return prediction
+            points = scene.points
+            seen = set(inputs.points.ids.tolist())
+            hidden = np.array([i not in seen for i in points.ids.tolist()])
+            rows, cols = scene.grid.cell_of(points.x[hidden], points.y[hidden])
+            columns = [points.index(e.symbol) for e in inputs.elements]
+            return _paste(prediction, rows, cols, points.values[hidden][:, columns])
+        except OSError:
+            return prediction
+
+
+class CacheWriter(_Honest):
+    """Appends garbage to the built scene's samples in the data cache."""
+
+    def fit(self, inputs):
+        scene = Path(os.environ["HOSTILE_DATA_ROOT"]) / inputs.task_id.split("/")[0]
+        with (scene / "samples.parquet").open("ab") as handle:
+            handle.write(b"garbage")
+
+
+class ResultsForger(_Honest):
+    """Writes a record for a fold it never ran into the results folder."""
+
+    def fit(self, inputs):
+        target = Path(os.environ["HOSTILE_RESULTS"]) / "forged.json"
+        target.write_text("{}")
+
+
+class ClosesFds(_Honest):
+    """Closes every inherited descriptor (the harness's pipe included), then hangs."""
+
+    def fit(self, inputs):
+        os.closerange(3, 4096)
+        time.sleep(600)
+
+
+class Grandchild(_Honest):
+    """Starts a detached grandchild that outlives the model, then hangs."""
+
+    def fit(self, inputs):
+        marker = os.environ["HOSTILE_MARKER"]
+        subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(600)", marker],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(600)
+
+
+class MemoryHog(_Honest):
+    """Allocates far more memory than the limit allows."""
+
+    def fit(self, inputs):
+        self.ballast = np.ones(int(os.environ["HOSTILE_BYTES"]) // 8)
+
+
+class Networked(_Honest):
+    """Phones home (a local server the test runs) before predicting."""
+
+    def fit(self, inputs):
+        port = int(os.environ["HOSTILE_PORT"])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                conn.sendall(b"leak")
+        except OSError:
+            pass

@@ -1,0 +1,209 @@
+"""Hostile submissions against the harness: none may see the test, escape a limit or forge.
+
+Each test runs one model of ``tests/hostile_models.py`` and asserts the exact outcome: it
+scores no better than the honest model it falls back to, fails with a stated reason, or is
+flagged by its canary fold. Where this machine lacks Landlock or user namespaces the tests
+assert the fallback's behaviour (and the record's ``isolation`` says which was in force).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from geochem_bench.data.store import write_scene
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
+from geochem_bench.evaluation.records import result_path
+from geochem_bench.evaluation.sandbox import landlock_abi, namespaces_available
+from geochem_bench.evaluation.submission import load_submission
+from geochem_bench.scenes.registry import list_tasks, load_scene
+
+HOSTILE = Path(__file__).with_name("hostile_models.py")
+POINTS = "synthetic/cu/s16/points"
+GRID = "synthetic/all/s16/grid"
+LANDLOCK = landlock_abi() > 0
+
+
+def run(tmp_path: Path, model: str, task: str = POINTS, **kw):
+    options = RunOptions(out_dir=tmp_path / "results", progress=False, **kw)
+    return evaluate(load_submission(f"{HOSTILE}:{model}"), list_tasks([task]), options)
+
+
+def skills(records) -> list[float | None]:
+    return [r.metrics["overall"]["skill"] if r.metrics else None for r in records]
+
+
+@pytest.fixture
+def cache_with_scene(tmp_path, monkeypatch) -> Path:
+    """A data cache holding the synthetic scene's build, held-out samples included."""
+    root = tmp_path / "cache"
+    write_scene(load_scene("synthetic"), root / "synthetic")
+    monkeypatch.setenv("GEOCHEM_BENCH_DATA", str(root))
+    monkeypatch.setenv("HOSTILE_DATA_ROOT", str(root))
+    return root
+
+
+@pytest.mark.parametrize("task", [POINTS, GRID])
+def test_reading_the_harness_memory_finds_nothing(tmp_path, task):
+    honest = run(tmp_path / "honest", "_Honest", task)
+    cheat = run(tmp_path / "cheat", "StackReader", task)
+    assert skills(cheat) == skills(honest)
+    assert all(r.status == "ok" and r.isolation.process == "sandboxed" for r in cheat)
+
+
+def test_the_data_cache_is_out_of_reach(tmp_path, cache_with_scene):
+    honest = run(tmp_path / "honest", "_Honest")
+    cheat = run(tmp_path / "cheat", "CacheReader")
+    assert skills(cheat) == skills(honest)  # before the sandbox: +1.000 on every fold
+    assert cheat[0].isolation.filesystem == ("landlock" if LANDLOCK else "none")
+
+
+def test_without_landlock_the_cache_is_hidden_by_permissions(tmp_path, cache_with_scene):
+    honest = run(tmp_path / "honest", "_Honest")
+    cheat = run(tmp_path / "cheat", "CacheReader", sandbox=False)
+    assert skills(cheat) == skills(honest)
+    assert cheat[0].isolation.filesystem == "none"
+    assert os.access(cache_with_scene, os.R_OK)  # permissions restored after the run
+
+
+def test_a_model_cannot_write_the_cache(tmp_path, cache_with_scene):
+    before = {p: p.read_bytes() for p in cache_with_scene.rglob("*") if p.is_file()}
+    (record, *_) = run(tmp_path, "CacheWriter")
+    after = {p: p.read_bytes() for p in cache_with_scene.rglob("*") if p.is_file()}
+    assert after == before
+    assert record.status == "failed" and "PermissionError" in record.failure.message
+
+
+def test_a_model_cannot_write_into_the_results_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOSTILE_RESULTS", str(tmp_path / "results"))
+    (record, *_) = run(tmp_path, "ResultsForger")
+    assert not (tmp_path / "results" / "forged.json").exists()
+    assert record.status == "failed" and "PermissionError" in record.failure.message
+
+
+def test_canary_flags_a_model_that_reads_the_data_api(tmp_path, cache_with_scene):
+    # fallback mode (no Landlock): the cheat reads whatever $GEOCHEM_BENCH_DATA shows it,
+    # which is nothing in the real run and the canary's noise in the canary run
+    honest = run(tmp_path / "honest", "_Honest", canary=True, sandbox=False)
+    cheat = run(tmp_path / "cheat", "CacheReader", canary=True, sandbox=False)
+    assert honest[0].canary is not None and honest[0].canary.changed is False
+    assert cheat[0].canary is not None and cheat[0].canary.changed is True
+    assert "reads them from somewhere" in cheat[0].canary.message
+    assert all(r.canary is None for r in cheat[1:])  # one canary fold per task
+
+
+def test_canary_leaves_honest_models_unflagged_on_every_protocol(tmp_path):
+    for task in (POINTS, GRID):
+        records = run(tmp_path / task.replace("/", "_"), "_Honest", task, canary=True)
+        assert records[0].canary.changed is False and records[0].canary.max_abs_diff == 0.0
+
+
+def test_closing_inherited_descriptors_does_not_escape_the_timeout(tmp_path):
+    done: list = []
+    worker = threading.Thread(
+        target=lambda: done.append(run(tmp_path, "ClosesFds", timeout_s=2)), daemon=True
+    )
+    worker.start()
+    worker.join(120)  # before: the harness waited on the closed pipe forever
+    assert done, "the harness did not return after the model closed its descriptors"
+    assert {r.failure.kind for r in done[0]} == {"timeout"}
+
+
+def _alive(marker: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_a_detached_grandchild_dies_with_the_model(tmp_path, monkeypatch):
+    marker = f"hostile-{uuid.uuid4().hex}"
+    monkeypatch.setenv("HOSTILE_MARKER", marker)
+    records = run(tmp_path, "Grandchild", timeout_s=3)
+    assert {r.failure.kind for r in records} == {"timeout"}
+    assert _alive(marker) == []  # before: one survivor per fold
+
+
+def test_memory_limit_is_enforced(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOSTILE_BYTES", str(2 * 2**30))
+    records = run(tmp_path, "MemoryHog", memory_limit_bytes=512 * 2**20)
+    assert {r.failure.kind for r in records} == {"memory"}
+    assert records[0].isolation.memory_limit_mb == 512
+
+
+def test_the_model_has_no_network(tmp_path, monkeypatch):
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    monkeypatch.setenv("HOSTILE_PORT", str(server.getsockname()[1]))
+    accepted: list = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept())
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        records = run(tmp_path, "Networked")
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    assert all(r.status == "ok" for r in records)
+    if namespaces_available():
+        assert accepted == [] and records[0].isolation.network == "namespace"
+    else:
+        assert records[0].isolation.network == "open"
+
+
+def test_held_out_values_are_built_only_after_the_model_returned(tmp_path, monkeypatch):
+    import geochem_bench.evaluation.harness as harness
+
+    calls: list[str] = []
+    real_inputs, real_held_out = harness.build_inputs, harness.build_held_out
+    monkeypatch.setattr(
+        harness, "build_inputs", lambda *a, **k: calls.append("inputs") or real_inputs(*a, **k)
+    )
+    monkeypatch.setattr(
+        harness,
+        "build_held_out",
+        lambda *a, **k: calls.append("held_out") or real_held_out(*a, **k),
+    )
+    real_run = harness.ModelServer.run
+    monkeypatch.setattr(
+        harness.ModelServer,
+        "run",
+        lambda self, *a, **k: calls.append("model") or real_run(self, *a, **k),
+    )
+    run(tmp_path, "_Honest", GRID)
+    assert calls == ["inputs", "model", "held_out"]
+
+
+def test_resume_refuses_records_it_did_not_write_and_other_fingerprints(tmp_path):
+    first = run(tmp_path, "_Honest")
+    path = result_path(tmp_path / "results", "_Honest", "0", POINTS, 1)
+    # a record written by someone else (here: a copy of fold 0 edited into fold 1's place)
+    forged = first[0].model_copy(update={"fold": 1}).model_dump_json()
+    path.write_text(forged.replace('"skill": 0.0', '"skill": 0.9'))
+    again = run(tmp_path, "_Honest")
+    assert again[1].timestamp != first[1].timestamp  # rerun, not kept
+    assert again[0].timestamp == first[0].timestamp  # its own records are reused
+    # another seed is another fingerprint: nothing is reused
+    other = run(tmp_path, "_Honest", seed=1)
+    assert all(o.timestamp != a.timestamp for o, a in zip(other, again, strict=True))
+    assert len({r.submission.fingerprint for r in again + other}) == 2
