@@ -250,6 +250,7 @@ def test_one_submission_folder_of_a_shared_results_folder_can_be_submitted(resul
 def test_records_the_board_would_skip_are_refused(hub, results):
     path = next(p for p in _record_files(results) if "meuse/zn" in p.as_posix())
     data = json.loads(path.read_text())
+    data_rmse = json.loads(path.read_text())["metrics"]
     data["metrics"]["Zn"]["rmse"] *= 0.5  # the error blocks still give the true RMSE
     path.write_text(json.dumps(data))
     stale = next(p for p in _record_files(results) if "jura/cd/s10/points" in p.as_posix())
@@ -259,5 +260,7 @@ def test_records_the_board_would_skip_are_refused(hub, results):
     with pytest.raises(SubmissionRefused) as info:
         submit(results, REPO)
     message = str(info.value)
-    assert "error blocks give RMSE" in message and "version 0 is stale" in message
+    half, true = data_rmse["Zn"]["rmse"] * 0.5, data_rmse["Zn"]["rmse"]
+    assert f"{path}: Zn rmse is {half:.6g}, its error blocks give {true:.6g}" in message
+    assert f"{stale}: task jura/cd/s10/points version 0 is stale: rerun it" in message
     assert hub.requests == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,6 +63,11 @@ def _edit(path: Path, change) -> None:
     path.write_text(json.dumps(data))
 
 
+def _block_rmse(path: Path, element: str = "Cu") -> str:
+    blocks = json.loads(path.read_text())["errors"][element]
+    return f"{math.sqrt(math.fsum(blocks['sse']) / sum(blocks['n'])):.6g}"
+
+
 def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
     out = _copy(tmp_path, "bicubic", "idw")
     idw = next((out / "idw").iterdir())
@@ -75,7 +81,7 @@ def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
         d["metrics"][element]["rmse"] *= 0.5  # the blocks still say the true RMSE
 
     _edit(files[3], contradict)
-    _edit(files[4], lambda d: d["dataset"]["sha256"].update(truth="0" * 64))
+    _edit(files[4], lambda d: d["dataset"]["sha256"].update(covariates="0" * 64))
     _edit(files[5], lambda d: d["submission"].update(name="../../etc/passwd"))
     hostile = out / "idw" / idw.name / "synthetic" / "fold-0.json"
     hostile.write_text(json.dumps({"status": "ok", "metrics": {"Cu": {"rmse": "NaN"}}}))
@@ -85,9 +91,17 @@ def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
     rel = [str(f.relative_to(out)) for f in files]
     assert "not a valid geochem-bench result" in reasons[rel[0]]
     assert "benchmark version 0.9" in reasons[rel[1]]
-    assert "impossible values" in reasons[rel[2]]
-    assert "error blocks give RMSE" in reasons[rel[3]]
-    assert "other data" in reasons[rel[4]]
+    assert reasons[rel[2]] == f"Cu rmse is 1e+300, its error blocks give {_block_rmse(files[2])}"
+    half = json.loads(files[3].read_text())["metrics"]["Cu"]["rmse"]
+    assert (
+        reasons[rel[3]] == f"Cu rmse is {half:.6g}, its error blocks give {_block_rmse(files[3])}"
+    )
+    task = json.loads(files[4].read_text())["task"]
+    assert reasons[rel[4]] == (
+        f"computed on other data than the official {task['id']} (dataset sha256 of "
+        f"covariates differs from the pinned one): rebuild the scene (geochem-bench download "
+        f"{task['scene']} --force) and rerun"
+    )
     assert "wrong path" in reasons[rel[5]]
     assert str(hostile.relative_to(out)) in reasons
     # the broken tasks drop out of idw's score and are said to; bicubic is untouched

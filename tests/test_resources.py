@@ -110,3 +110,4 @@ def test_wheel_contains_every_baseline_card_and_example(tmp_path):
     assert not missing, f"the wheel lacks {missing[:5]} (see [tool.setuptools.package-data])"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert "geochem_bench/py.typed" in names
+    assert "geochem_bench/resources/pins/benchmark-1.0.json" in names  # the board's pins

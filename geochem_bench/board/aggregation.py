@@ -154,10 +154,26 @@ def _fold_replicates(
     n = weights @ np.asarray(blocks.n, dtype=np.float64)
     sse = weights @ np.asarray(blocks.sse)
     sse_ref = weights @ np.asarray(blocks.sse_reference)
-    rmse = np.sqrt(sse / n)
+    return rmse_from_sums(sse, n), skill_from_sums(sse, sse_ref)
+
+
+def rmse_from_sums(
+    sse: NDArray[np.float64] | float, n: NDArray[np.float64] | float
+) -> NDArray[np.float64]:
+    """RMSE from summed squared errors and the number of scored cells or samples."""
+    return np.asarray(np.sqrt(sse / n))
+
+
+def skill_from_sums(
+    sse: NDArray[np.float64] | float, sse_ref: NDArray[np.float64] | float
+) -> NDArray[np.float64]:
+    """Skill ``1 - RMSE / RMSE(bicubic)`` from the two squared-error sums (NaN when undefined).
+
+    Both RMSEs share their ``n``, so it cancels: the one formula of skill from error sums, used
+    for bootstrap replicates and to check a record's metrics.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        skill = np.where(sse_ref > 0, 1.0 - np.sqrt(sse / sse_ref), np.nan)
-    return rmse, skill
+        return np.asarray(np.where(sse_ref > 0, 1.0 - np.sqrt(sse / sse_ref), np.nan))
 
 
 def _percentiles(replicates: NDArray[np.float64]) -> tuple[float | None, float | None]:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from geochem_bench import BENCHMARK_VERSION
 from geochem_bench.board.leaderboard import record_problem
-from geochem_bench.errors import GeochemBenchError
+from geochem_bench.errors import GeochemBenchError, InvalidInputError
 from geochem_bench.evaluation.records import ResultRecord, read_result, safe_name
 from geochem_bench.evaluation.submission import CARD_NAME, SubmissionCard, read_card
 from geochem_bench.scenes.registry import suite_tasks
@@ -46,8 +46,29 @@ CARD_PATH: Final = "README.md"
 T = TypeVar("T")
 
 
-class SubmissionRefused(ValueError):
+class SubmissionRefused(InvalidInputError):
     """A results folder that cannot be submitted; the message lists what to fix."""
+
+
+class MissingToken(GeochemBenchError, PermissionError):
+    """No Hugging Face token was found; nothing was sent."""
+
+
+def require_token(token: str | None = None) -> str:
+    """The token to upload with: ``token``, else huggingface_hub's lookup; checked offline.
+
+    Raises:
+        MissingToken: none was given or found (checked before any request is made).
+    """
+    from huggingface_hub import get_token
+
+    found = token or get_token()
+    if not found:
+        raise MissingToken(
+            "no Hugging Face token found, nothing was sent: run `hf auth login` or set "
+            "HF_TOKEN to a token with write access, then submit again"
+        )
+    return found
 
 
 class HubUnavailable(GeochemBenchError, RuntimeError):
@@ -234,12 +255,13 @@ def submit(
     Raises:
         SubmissionRefused: invalid or incomplete results, or the submission's namespace
             already exists in the repository.
+        MissingToken: no Hub token (nothing is sent).
         HubUnavailable: the Hub could not be reached.
     """
     from huggingface_hub import CommitOperationAdd
 
     bundle = results if isinstance(results, SubmissionBundle) else prepare_submission(results)
-    api = _api(token)
+    api = _api(require_token(token))  # before any request: a missing token sends nothing
     info = with_retries(
         lambda: api.repo_info(repo_id, repo_type="dataset", files_metadata=False),
         f"reading {repo_id}",

@@ -1,15 +1,15 @@
 """Building the leaderboard from a folder of result records: load, verify, aggregate.
 
-A board never crashes on a bad file: records that do not parse, sit at the wrong path, belong
-to another benchmark version or task version, were computed on other data than the rest of
-their task, or whose error blocks contradict their metrics are skipped and listed with the
-reason. Scores come from :mod:`geochem_bench.board.aggregation`.
+A board never crashes on a bad file: records that do not parse (too big, too deep, not the
+schema), sit at the wrong path, or that :mod:`geochem_bench.board.validation` refuses (another
+benchmark or task version, other data than the pinned official task, numbers their error
+blocks or the pinned reference contradict) are skipped and listed with the reason. Scores come
+from :mod:`geochem_bench.board.aggregation`.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,21 +24,24 @@ from geochem_bench.board.aggregation import (
     score_suite,
     score_task,
 )
+from geochem_bench.board.pins import Pins, load_pins
+from geochem_bench.board.validation import check_record
+from geochem_bench.board.verification import (
+    Verification,
+    collect_verifications,
+    verification_status,
+)
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.evaluation.records import ResultRecord, read_result, result_path
-from geochem_bench.evaluation.scoring import OVERALL
+from geochem_bench.evaluation.records import (
+    ResultRecord,
+    Skipped,
+    VerificationReport,
+    result_path,
+    scan_results,
+)
 from geochem_bench.scenes.registry import suite_tasks
 
-#: Relative tolerance between a record's RMSE and the one its error blocks give.
-_BLOCK_TOLERANCE = 1e-6
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A results file left out of the board, and why."""
-
-    path: str
-    reason: str
+__all__ = ["Leaderboard", "Skipped", "build_leaderboard", "collect_records", "load_leaderboard"]
 
 
 @dataclass
@@ -52,6 +55,8 @@ class Leaderboard:
         skipped: files that were not used, with the reason.
         suite_task_ids: the tasks of the official suite.
         benchmark_version: the benchmark version the board is for.
+        verification: per (submission, version), whether a rerun verified it; absent means
+            self-reported.
     """
 
     suite: list[SuiteScore]
@@ -60,61 +65,63 @@ class Leaderboard:
     skipped: list[Skipped] = field(default_factory=list)
     suite_task_ids: list[str] = field(default_factory=list)
     benchmark_version: str = BENCHMARK_VERSION
+    verification: dict[tuple[str, str], Verification] = field(default_factory=dict)
+
+    def verified(self, submission: str, version: str) -> Verification:
+        """The verification of one submission (self-reported when none is known)."""
+        return self.verification.get((submission, version), Verification(verified=False))
 
 
-def collect_records(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], list[Skipped]]:
-    """Read every ``fold-*.json`` under ``root``; invalid or stale files are skipped."""
+def collect_records(
+    root: str | Path, pins: Pins | None = None
+) -> tuple[list[tuple[Path, ResultRecord]], list[Skipped]]:
+    """Read every ``fold-*.json`` under ``root``; invalid, stale or refused files are skipped.
+
+    Args:
+        root: the results folder.
+        pins: the pinned reference facts (default: the packaged ones).
+    """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(
             f"results folder {root} does not exist; pass the --out folder of "
             "`geochem-bench evaluate` or a downloaded results dataset"
         )
+    pins = pins or load_pins()
     expected = {t.id: t for t in suite_tasks()}
+    parsed, skipped = scan_results(root)
     found: list[tuple[Path, ResultRecord]] = []
-    skipped: list[Skipped] = []
-    for path in sorted(root.rglob("fold-*.json")):
-        shown = str(path.relative_to(root))
-        try:
-            record = read_result(path)
-        except (ValueError, OSError) as exc:
-            skipped.append(Skipped(shown, _first_line(str(exc))))
-            continue
-        reason = record_problem(record, path, root, expected)
+    for path, record in parsed:
+        reason = record_problem(record, path, root, expected, pins)
         if reason is not None:
-            skipped.append(Skipped(shown, reason))
+            skipped.append(Skipped(str(path.relative_to(root)), reason))
         else:
             found.append((path, record))
-    kept, stale = _same_data(found, root)
-    return kept, skipped + stale
-
-
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return " ".join(lines[:3]) if lines else text
+    return found, sorted(skipped, key=lambda s: s.path)
 
 
 def record_problem(
-    record: ResultRecord, path: Path, root: Path, expected: Mapping[str, TaskSpec] | None = None
+    record: ResultRecord,
+    path: Path,
+    root: Path,
+    expected: Mapping[str, TaskSpec] | None = None,
+    pins: Pins | None = None,
 ) -> str | None:
     """Why a valid record cannot count on the board (None if it can).
 
-    Another benchmark or task version, a task outside the suite, a path that is not the one
-    its submission, version, task and fold give, impossible metric values, or error blocks
-    that contradict its RMSE. ``expected``: the suite's tasks by id (default: looked up).
+    A task outside the suite, a path that is not the one its submission, version, task and
+    fold give, or any problem :func:`~geochem_bench.board.validation.check_record` finds
+    (another benchmark or task version, other data, numbers its error blocks contradict).
+    ``expected``: the suite's tasks by id; ``pins``: the pinned facts (defaults: looked up).
     """
     if expected is None:
         expected = {t.id: t for t in suite_tasks()}
-    if record.benchmark_version != BENCHMARK_VERSION:
-        return (
-            f"benchmark version {record.benchmark_version}, this board is {BENCHMARK_VERSION}: "
-            "rerun with the current geochem-bench"
-        )
-    task = expected.get(record.task.id)
-    if task is None:
+    pins = pins or load_pins()
+    reasons = check_record(record, pins)
+    if reasons:
+        return "; ".join(reasons)
+    if record.task.id not in expected:
         return f"task {record.task.id!r} is not in the v{BENCHMARK_VERSION} suite"
-    if task.version != record.task.version:
-        return f"task {record.task.id} version {record.task.version} is stale: rerun it"
     try:
         where = result_path(
             root, record.submission.name, record.submission.version, record.task.id, record.fold
@@ -127,58 +134,7 @@ def record_problem(
             f"{record.task.id} fold {record.fold} found at the wrong path (expected "
             f"{where.relative_to(root)})"
         )
-    if record.status == "ok":
-        return _metrics_problem(record)
     return None
-
-
-def _metrics_problem(record: ResultRecord) -> str | None:
-    assert record.metrics is not None
-    for symbol in record.task.elements:
-        row = record.metrics.get(symbol)
-        if row is None or row.get("rmse") is None or row.get("skill") is None:
-            return f"metrics of {symbol} are missing"
-        rmse, skill = float(row["rmse"]), float(row["skill"])  # type: ignore[arg-type]
-        if not (0 <= rmse < 1e12) or skill > 1 + 1e-9:
-            return f"{symbol}: rmse {rmse} / skill {skill} are impossible values"
-        if record.errors is None:
-            continue
-        blocks = record.errors.get(symbol)
-        if blocks is None:
-            return f"error blocks of {symbol} are missing"
-        n = sum(blocks.n)
-        from_blocks = math.sqrt(sum(blocks.sse) / n)
-        if not math.isclose(from_blocks, rmse, rel_tol=_BLOCK_TOLERANCE, abs_tol=1e-12):
-            return f"{symbol}: error blocks give RMSE {from_blocks:.6g}, metrics say {rmse:.6g}"
-    if record.metrics.get(OVERALL, {}).get("skill") is None:
-        return "overall skill is missing"
-    return None
-
-
-def _same_data(
-    found: list[tuple[Path, ResultRecord]], root: Path
-) -> tuple[list[tuple[Path, ResultRecord]], list[Skipped]]:
-    # Records of one task must describe the same arrays; the majority defines "current".
-    def key(record: ResultRecord) -> tuple[tuple[str, str], ...]:
-        return tuple(sorted(record.dataset.sha256.items()))
-
-    by_task: dict[str, Counter[tuple[tuple[str, str], ...]]] = defaultdict(Counter)
-    for _, record in found:
-        by_task[record.task.id][key(record)] += 1
-    kept, stale = [], []
-    for path, record in found:
-        majority = by_task[record.task.id].most_common(1)[0][0]
-        if key(record) == majority:
-            kept.append((path, record))
-        else:
-            stale.append(
-                Skipped(
-                    str(path.relative_to(root)),
-                    f"computed on other data than the other {record.task.id} records "
-                    "(dataset sha256 differs): rerun on the current data",
-                )
-            )
-    return kept, stale
 
 
 def build_leaderboard(
@@ -187,15 +143,20 @@ def build_leaderboard(
     n_boot: int = N_BOOTSTRAP,
     seed: int = 0,
     suite_task_ids: list[str] | None = None,
+    reports: Mapping[tuple[str, str], VerificationReport] | None = None,
 ) -> Leaderboard:
-    """Aggregate verified records into task scores, suite scores and ranks.
+    """Aggregate checked records into task scores, suite scores and ranks.
+
+    Verified and self-reported submissions are ranked separately (verified first).
 
     Args:
-        records: verified records (see :func:`collect_records`).
+        records: checked records (see :func:`collect_records`).
         skipped: files already left out, carried into the board.
         n_boot: bootstrap replicates.
         seed: seed of the bootstrap streams.
         suite_task_ids: the tasks a complete submission covers (default: the official suite).
+        reports: verification reports by (submission, version)
+            (see :func:`~geochem_bench.board.verification.collect_verifications`).
     """
     suite_ids = suite_task_ids or [t.id for t in suite_tasks()]
     groups: dict[tuple[str, str], dict[str, list[ResultRecord]]] = defaultdict(
@@ -221,16 +182,33 @@ def build_leaderboard(
         task_scores.extend(mine)
         if mine:
             suite.append(score_suite(mine, suite_ids))
+    reports = reports or {}
+    verification = {
+        key: verification_status(reports.get(key), [r for rs in by_task.values() for r in rs])
+        for key, by_task in groups.items()
+    }
+    verified = [s for s in suite if verification[(s.submission, s.version)].verified]
+    self_reported = [s for s in suite if not verification[(s.submission, s.version)].verified]
     return Leaderboard(
-        suite=rank(suite),
+        suite=rank(verified) + rank(self_reported),
         tasks=task_scores,
         incomplete=incomplete,
         skipped=list(skipped or []),
         suite_task_ids=suite_ids,
+        verification=verification,
     )
 
 
-def load_leaderboard(root: str | Path, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> Leaderboard:
-    """Collect, verify and aggregate every record under ``root``."""
+def load_board_inputs(
+    root: str | Path,
+) -> tuple[list[ResultRecord], dict[tuple[str, str], VerificationReport], list[Skipped]]:
+    """The accepted records and verification reports under ``root``, and every file skipped."""
     found, skipped = collect_records(root)
-    return build_leaderboard([r for _, r in found], skipped, n_boot=n_boot, seed=seed)
+    reports, bad_reports = collect_verifications(root)
+    return [r for _, r in found], reports, sorted(skipped + bad_reports, key=lambda s: s.path)
+
+
+def load_leaderboard(root: str | Path, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> Leaderboard:
+    """Collect, check and aggregate every record (and verification) under ``root``."""
+    records, reports, skipped = load_board_inputs(root)
+    return build_leaderboard(records, skipped, n_boot=n_boot, seed=seed, reports=reports)

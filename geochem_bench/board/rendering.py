@@ -34,10 +34,32 @@ _METHOD = (
     "submissions missing tasks are listed without a rank. MAE is in natural units (mg/kg; Fe "
     "in %, V on walker-lake in ppm), mean over folds."
 )
+_VERIFIED_NOTE = (
+    "Verified submissions were rerun by `geochem-bench verify` and reproduced their records on "
+    "the folds listed; self-reported ones were not rerun. Every record of both was checked "
+    "against its error blocks and the pinned reference of its task. The two are ranked "
+    "separately."
+)
 
 
 def _label(score: SuiteScore | TaskScore) -> str:
     return f"{score.submission} {score.version}"
+
+
+#: Characters with a meaning in Markdown (headings, emphasis, links, tables, code). HTML's
+#: ``<``, ``>`` and ``&`` become entities.
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+!|~")
+
+
+def markdown_text(text: str) -> str:
+    r"""``text`` as literal Markdown on one line: a name cannot add a heading, cell or tag.
+
+    Line breaks and other control characters become spaces, HTML is escaped as entities and
+    Markdown punctuation gets a backslash, so ``"x | # y\\n<script>"`` renders as typed.
+    """
+    one_line = "".join(" " if not c.isprintable() else c for c in text)
+    escaped = html.escape(one_line, quote=False)
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in escaped)
 
 
 def _rank_text(score: SuiteScore) -> str:
@@ -78,14 +100,15 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
     suite = Table(
         title=f"geochem-bench v{board.benchmark_version}: suite score (IQM of task skills)"
     )
-    for column in ("rank", "submission", "IQM skill [95% CI]", "tasks"):
-        suite.add_column(column, justify="left" if column == "submission" else "right")
+    for column in ("rank", "submission", "IQM skill [95% CI]", "tasks", "status"):
+        suite.add_column(column, justify="left" if column in ("submission", "status") else "right")
     for score in board.suite:
         suite.add_row(
             _rank_text(score),
             _label(score),
             score.iqm.format(),
             f"{score.n_tasks}/{score.n_suite_tasks}",
+            board.verified(score.submission, score.version).label,
         )
     matrix = Table(title="task skill (mean over folds)")
     longest = max((len(t) for t in board.suite_task_ids), default=4)
@@ -111,10 +134,16 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
     console.print(suite)
     console.print(matrix)
     if board.skipped:
-        console.print(f"{len(board.skipped)} file(s) skipped:")
+        console.print(f"{len(board.skipped)} file(s) refused:")
         for item in board.skipped:
             console.print(f"  {item.path}: {item.reason}", markup=False, highlight=False)
     return console.export_text()
+
+
+def _split(board: Leaderboard) -> tuple[list[SuiteScore], list[SuiteScore]]:
+    """The suite rows of verified and of self-reported submissions, each in rank order."""
+    verified = [s for s in board.suite if board.verified(s.submission, s.version).verified]
+    return verified, [s for s in board.suite if s not in verified]
 
 
 # --- Markdown ------------------------------------------------------------------------------
@@ -129,17 +158,24 @@ def render_markdown(board: Leaderboard) -> str:
         "",
         _METHOD,
         "",
-        "## Suite",
-        "",
-        "| rank | submission | version | IQM skill | 95 % CI | tasks |",
-        "|---:|---|---|---:|---|---:|",
+        _VERIFIED_NOTE,
     ]
-    for s in board.suite:
-        lines.append(
-            f"| {_rank_text(s)} | {s.submission} | {s.version} | {s.iqm.estimate:+.3f} "
-            f"| {_ci_text(s.iqm)} "
-            f"| {s.n_tasks}/{s.n_suite_tasks} |"
-        )
+    verified, self_reported = _split(board)
+    for title, rows in (("Suite: verified", verified), ("Suite: self-reported", self_reported)):
+        lines += ["", f"## {title}", ""]
+        if not rows:
+            lines.append("No submission yet.")
+            continue
+        lines += [
+            "| rank | submission | version | IQM skill | 95 % CI | tasks | status |",
+            "|---:|---|---|---:|---|---:|---|",
+        ]
+        for s in rows:
+            lines.append(
+                f"| {_rank_text(s)} | {markdown_text(s.submission)} | {markdown_text(s.version)} "
+                f"| {s.iqm.estimate:+.3f} | {_ci_text(s.iqm)} | {s.n_tasks}/{s.n_suite_tasks} "
+                f"| {board.verified(s.submission, s.version).label} |"
+            )
     by_task = _by_task(board)
     for scene, task_ids in _scenes(board).items():
         lines += ["", f"## {scene}"]
@@ -162,15 +198,19 @@ def render_markdown(board: Leaderboard) -> str:
             for t in scores:
                 rmse = " | ".join(t.rmse[e].format(signed=False) for e in elements)
                 mae = " | ".join(f"{t.mae_natural[e]:.4g}" for e in elements)
-                lines.append(f"| {_label(t)} | {t.skill.format()} | {rmse} | {mae} |")
+                lines.append(
+                    f"| {markdown_text(_label(t))} | {t.skill.format()} | {rmse} | {mae} |"
+                )
     if board.incomplete:
         lines += ["", "## Not scored", "", "| submission | task | why |", "|---|---|---|"]
         lines += [
-            f"| {i.submission} {i.version} | {i.task_id} | {i.reason} |" for i in board.incomplete
+            f"| {markdown_text(f'{i.submission} {i.version}')} | {markdown_text(i.task_id)} "
+            f"| {markdown_text(i.reason)} |"
+            for i in board.incomplete
         ]
     if board.skipped:
         lines += ["", "## Skipped files", "", "| file | why |", "|---|---|"]
-        lines += [f"| `{s.path}` | {s.reason} |" for s in board.skipped]
+        lines += [f"| {markdown_text(s.path)} | {markdown_text(s.reason)} |" for s in board.skipped]
     return "\n".join(lines) + "\n"
 
 
@@ -180,6 +220,7 @@ CSV_COLUMNS: Final = (
     "submission",
     "version",
     "rank",
+    "status",
     "task",
     "scene",
     "protocol",
@@ -210,6 +251,7 @@ def render_csv(board: Leaderboard) -> str:
                 s.submission,
                 s.version,
                 s.rank or "",
+                board.verified(s.submission, s.version).status,
                 "suite",
                 "",
                 "",
@@ -219,7 +261,8 @@ def render_csv(board: Leaderboard) -> str:
             ]
         )
     for t in sorted(board.tasks, key=lambda t: (t.submission, t.version, t.task_id)):
-        head = [t.submission, t.version, ranks.get((t.submission, t.version)) or "", t.task_id]
+        head = [t.submission, t.version, ranks.get((t.submission, t.version)) or ""]
+        head += [board.verified(t.submission, t.version).status, t.task_id]
         head += [t.scene, t.protocol]
         writer.writerow(
             [*head, "", "skill"]
@@ -309,12 +352,29 @@ def _interval_marker(
 def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
     """A static page: suite table, the plot, per-task tables; no scripts needed to view it."""
     esc = html.escape
-    rows = "\n".join(
-        f"<tr><td>{_rank_text(s)}</td><td>{esc(s.submission)}</td><td>{esc(s.version)}</td>"
-        f"<td>{s.iqm.estimate:+.3f}</td><td>{_ci_text(s.iqm)}</td>"
-        f"<td>{s.n_tasks}/{s.n_suite_tasks}</td></tr>"
-        for s in board.suite
-    )
+    suite_tables = []
+    for table_id, title, suite_scores in zip(
+        ("suite-verified", "suite"),
+        ("Suite: verified", "Suite: self-reported"),
+        _split(board),
+        strict=True,
+    ):
+        if not suite_scores:
+            suite_tables.append(f"<h2>{title}</h2>\n<p id='{table_id}'>No submission yet.</p>")
+            continue
+        rows = "\n".join(
+            f"<tr><td>{_rank_text(s)}</td><td>{esc(s.submission)}</td><td>{esc(s.version)}</td>"
+            f"<td>{s.iqm.estimate:+.3f}</td><td>{_ci_text(s.iqm)}</td>"
+            f"<td>{s.n_tasks}/{s.n_suite_tasks}</td>"
+            f"<td>{esc(board.verified(s.submission, s.version).label)}</td></tr>"
+            for s in suite_scores
+        )
+        suite_tables.append(
+            f'<h2>{title}</h2>\n<table id="{table_id}"><thead><tr><th>rank</th>'
+            "<th>submission</th><th>version</th><th>IQM skill</th>\n<th>95 % CI</th><th>tasks</th>"
+            f"<th>status</th></tr></thead><tbody>\n{rows}\n</tbody></table>"
+        )
+    suites = "\n".join(suite_tables)
     sections = []
     by_task = _by_task(board)
     for scene, task_ids in _scenes(board).items():
@@ -363,10 +423,8 @@ p.method {{ color: #444; font-size: 0.9rem; }}
 <body>
 <h1>geochem-bench v{esc(board.benchmark_version)} leaderboard</h1>
 <p class="method">{esc(_METHOD)}</p>
-<table id="suite"><thead><tr><th>rank</th><th>submission</th><th>version</th><th>IQM skill</th>
-<th>95 % CI</th><th>tasks</th></tr></thead><tbody>
-{rows}
-</tbody></table>
+<p class="method">{esc(_VERIFIED_NOTE)}</p>
+{suites}
 <img id="plot" src="{esc(plot_name)}" onload="this.dataset.loaded = 'yes'"
  alt="suite IQM and task skills with 95 % confidence intervals">
 {"".join(sections)}

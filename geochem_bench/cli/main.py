@@ -697,13 +697,12 @@ def _cmd_evaluate_tiled(args: argparse.Namespace) -> int:
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from geochem_bench.board.aggregation import N_BOOTSTRAP
-    from geochem_bench.board.leaderboard import build_leaderboard, collect_records
+    from geochem_bench.board.leaderboard import build_leaderboard, load_board_inputs
     from geochem_bench.board.rendering import render_terminal, write_board
 
-    found, skipped = collect_records(_results_folder(args.source, args.repo))
-    records = [r for _, r in found]
+    records, reports, skipped = load_board_inputs(_results_folder(args.source, args.repo))
     board = build_leaderboard(
-        records, skipped, n_boot=args.bootstrap or N_BOOTSTRAP, seed=args.seed
+        records, skipped, n_boot=args.bootstrap or N_BOOTSTRAP, seed=args.seed, reports=reports
     )
     print(render_terminal(board), end="")
     if args.render:
@@ -737,6 +736,14 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_refused(skipped: list[Any]) -> None:
+    # Refused files are named on stderr: stdout stays the clean BibTeX / YAML being asked for.
+    if skipped:
+        print(f"{len(skipped)} file(s) refused:", file=sys.stderr)
+        for item in skipped:
+            print(f"  {item.path}: {item.reason}", file=sys.stderr)
+
+
 def _cmd_cite(args: argparse.Namespace) -> int:
     from geochem_bench.board.citations import bibtex, citation_keys
     from geochem_bench.scenes.registry import list_tasks
@@ -745,7 +752,8 @@ def _cmd_cite(args: argparse.Namespace) -> int:
     if args.results:
         from geochem_bench.board.leaderboard import collect_records
 
-        found, _ = collect_records(args.results)
+        found, skipped = collect_records(args.results)
+        _print_refused(skipped)
         pairs = sorted({(r.task.scene, r.task.protocol) for _, r in found})
         if not pairs:
             raise InvalidInputError(f"no valid result records under {args.results}")
@@ -760,6 +768,7 @@ def _cmd_model_index(args: argparse.Namespace) -> int:
     from geochem_bench.board.model_index import model_index, model_index_yaml
 
     board = load_leaderboard(_results_folder(args.source, args.repo))
+    _print_refused(board.skipped)
     print(model_index_yaml(model_index(board, args.submission, args.submission_version)), end="")
     return 0
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -20,6 +21,14 @@ from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.errors import InvalidInputError
 
 SCHEMA_VERSION: Final = "1.2.0"
+#: Largest result, card or verification file read (bytes). Honest records are tens of kB (the
+#: largest official one is under 1 MB); a cap keeps one hostile upload from exhausting memory.
+MAX_FILE_BYTES: Final = 5_000_000
+#: Deepest nesting of arrays/objects accepted. Records nest about 5 levels; the cap stops a file
+#: like ``[[[[...`` before the JSON parser recurses past Python's stack limit.
+MAX_JSON_DEPTH: Final = 64
+#: Name of the verification report ``geochem-bench verify`` writes next to a submission's records.
+VERIFICATION_NAME: Final = "verification.json"
 
 FailureKind = Literal[
     "exception", "timeout", "invalid_prediction", "crash", "missing_prediction", "memory"
@@ -217,23 +226,148 @@ def write_result(record: ResultRecord, path: str | Path) -> None:
     write_text_atomic(path, record.model_dump_json(indent=2) + "\n")
 
 
+class VerifiedFold(_Strict):
+    """One task fold that ``geochem-bench verify`` reran, and whether it reproduced."""
+
+    task: str
+    fold: int
+    match: bool
+    max_abs_diff: float | None = None
+    reason: str | None = None
+
+
+class VerificationReport(_Strict):
+    """What ``geochem-bench verify`` found when it reran a submission's code.
+
+    Written as ``<results>/<name>/<version>/verification.json``; the board reads it to mark a
+    submission *verified* (see :mod:`geochem_bench.board.verification`).
+    """
+
+    schema_version: Literal["1"] = "1"
+    name: str
+    version: str
+    verified_at: datetime = Field(description="when the rerun finished (ISO-8601, UTC)")
+    package_version: str
+    isolation: str = Field(description="the sandbox the rerun used")
+    tolerance: float = Field(description="largest accepted absolute metric difference")
+    folds: list[VerifiedFold]
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left out (of a board, a submission, a citation list), and why."""
+
+    path: str
+    reason: str
+
+
+def _nesting_depth(text: str) -> int:
+    # Strings may hold brackets: blank them out first (one regex pass, fast on 5 MB), then the
+    # depth is a running count over the remaining brackets.
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    depth = deepest = 0
+    for bracket in re.findall(r"[\[\]{}]", bare):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """Parse an untrusted JSON file: refused, never crashing, when too big or too deep.
+
+    The one reader of result records, submission cards and verification reports.
+
+    Args:
+        path: the file.
+        what: what the file should be, for the message (``"geochem-bench result"``).
+
+    Raises:
+        InvalidInputError: naming the file, when it is over :data:`MAX_FILE_BYTES`, nested
+            deeper than :data:`MAX_JSON_DEPTH`, unreadable text or not JSON.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InvalidInputError(
+            f"{path} is not a valid {what}: {size} bytes, over the {MAX_FILE_BYTES} byte limit"
+        )
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path} is not a valid {what}: not UTF-8 text ({exc})") from exc
+    depth = _nesting_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidInputError(
+            f"{path} is not a valid {what}: JSON nested {depth} levels deep, over the "
+            f"limit of {MAX_JSON_DEPTH}"
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(f"{path} is not a valid {what}: {exc}") from exc
+
+
 def read_result(path: str | Path) -> ResultRecord:
     """Read and validate one record.
 
     Raises:
-        ValueError: naming the file, when it is not a valid record.
+        InvalidInputError: naming the file, when it is not a valid record (too big, too deep,
+            not JSON, or not the schema).
     """
+    what = f"geochem-bench result (schema {SCHEMA_VERSION})"
+    data = read_json(path, what)
     try:
-        return ResultRecord.model_validate(json.loads(Path(path).read_text()))
-    except (ValidationError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(
-            f"{path} is not a valid geochem-bench result (schema {SCHEMA_VERSION}): {exc}"
-        ) from exc
+        return ResultRecord.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(f"{path} is not a valid {what}: {exc}") from exc
+
+
+def read_verification(path: str | Path) -> VerificationReport:
+    """Read and validate a ``verification.json``.
+
+    Raises:
+        InvalidInputError: naming the file, when it is not a valid verification report.
+    """
+    data = read_json(path, "verification report")
+    try:
+        return VerificationReport.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(f"{path} is not a valid verification report: {exc}") from exc
+
+
+def scan_results(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], list[Skipped]]:
+    """Every ``fold-*.json`` under ``root`` that parses, and the files that do not, with why.
+
+    Skipped paths are relative to ``root``; reasons are the first lines of the error.
+    """
+    root = Path(root)
+    found: list[tuple[Path, ResultRecord]] = []
+    skipped: list[Skipped] = []
+    for path in sorted(root.rglob("fold-*.json")):
+        try:
+            found.append((path, read_result(path)))
+        except (ValueError, OSError) as exc:
+            skipped.append(Skipped(str(path.relative_to(root)), first_lines(str(exc))))
+    return found, skipped
+
+
+def first_lines(text: str, n: int = 3) -> str:
+    """The first ``n`` lines of an error message joined on one line (for tables of reasons)."""
+    lines = text.strip().splitlines()
+    return " ".join(lines[:n]) if lines else text
 
 
 def load_results(out_dir: str | Path) -> list[ResultRecord]:
-    """All records under a results folder, sorted by submission, task and fold."""
-    records = [read_result(p) for p in sorted(Path(out_dir).rglob("fold-*.json"))]
+    """All records under a results folder, sorted by submission, task and fold.
+
+    Raises:
+        InvalidInputError: naming the first file that is not a valid record.
+    """
+    found, skipped = scan_results(out_dir)
+    if skipped:
+        raise InvalidInputError(f"{Path(out_dir) / skipped[0].path}: {skipped[0].reason}")
+    records = [record for _, record in found]
     return sorted(
         records, key=lambda r: (r.submission.name, r.submission.version, r.task.id, r.fold)
     )

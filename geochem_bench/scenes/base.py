@@ -41,6 +41,10 @@ class SceneDeclaration(ABC):
         tasks: the tasks defined on the scene.
         needs_download: whether :meth:`load` reads raw files that must be downloaded.
         in_suite: whether its tasks belong to the official suite.
+        bit_reproducible: whether a build gives byte-identical arrays on every machine. The
+            board then requires a result's dataset sha256 to equal the pinned one (see
+            :mod:`geochem_bench.board.pins`); otherwise it compares reference error sums within
+            a tolerance instead.
     """
 
     name: ClassVar[str]
@@ -53,6 +57,7 @@ class SceneDeclaration(ABC):
     tasks: ClassVar[tuple[TaskSpec, ...]]
     needs_download: ClassVar[bool] = True
     in_suite: ClassVar[bool] = True
+    bit_reproducible: ClassVar[bool] = True
 
     @classmethod
     @abstractmethod

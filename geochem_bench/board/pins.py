@@ -1,0 +1,211 @@
+"""Pinned reference facts of every official task, the yardstick result records are checked by.
+
+A result record carries the error sums of bicubic upsampling (``sse_reference``, per bootstrap
+block) that its skill is computed against, and the sha256 of the data it ran on. Neither can be
+trusted as sent: scaling ``sse_reference`` by 100 turns any model into the best one. The
+harness builds every official task deterministically, so these facts are known in advance and
+ship with the package as ``resources/pins/benchmark-<BENCHMARK_VERSION>.json``: per task fold
+and element, the number of blocks, the scored cells or samples, and the sum and sum of squares
+of ``sse_reference`` (computed exactly as the harness computes them); per scene, its
+fingerprint. :mod:`geochem_bench.board.validation` compares records with them.
+
+Maintainers regenerate the file after a change to a scene, task or the reference (which must
+come with a new task or benchmark version)::
+
+    python -m geochem_bench.board.pins --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from geochem_bench import BENCHMARK_VERSION
+from geochem_bench.core.task import Prediction
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.evaluation.records import DatasetInfo, ErrorBlocks, TaskInfo, read_json
+
+#: Where the pins of this benchmark version ship inside the package.
+PINS_FOLDER: Final = "pins"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ElementPin(_Strict):
+    """Reference error facts of one element on one task fold (analysis space).
+
+    Attributes:
+        n_blocks: bootstrap blocks with at least one scored cell or sample.
+        n: scored cells or samples, over all blocks.
+        sse_reference: sum over blocks of bicubic upsampling's squared-error sums.
+        sse_reference_sq: sum over blocks of the squared block sums (catches mass moved
+            between blocks, which keeps the total but changes the bootstrap).
+    """
+
+    n_blocks: int
+    n: int
+    sse_reference: float
+    sse_reference_sq: float
+
+
+class TaskPin(_Strict):
+    """The pinned facts of one task: its spec as records write it, and each fold's elements."""
+
+    task: TaskInfo
+    folds: list[dict[str, ElementPin]]
+
+
+class ScenePin(_Strict):
+    """The data of one scene as the official tasks use it.
+
+    Attributes:
+        dataset: name, version, build options and sha256 of every array.
+        bit_reproducible: whether the sha256 is the same on every machine (the scene's
+            declaration); when False only the reference sums are compared.
+    """
+
+    dataset: DatasetInfo
+    bit_reproducible: bool
+
+
+class Pins(_Strict):
+    """Every pinned fact of one benchmark version."""
+
+    benchmark_version: str
+    scenes: dict[str, ScenePin]
+    tasks: dict[str, TaskPin]
+
+
+def element_pin(blocks: ErrorBlocks) -> ElementPin:
+    """The facts of one element's error blocks that a pin holds.
+
+    ``math.fsum`` makes the sums exact and independent of block order.
+    """
+    return ElementPin(
+        n_blocks=len(blocks.n),
+        n=sum(blocks.n),
+        sse_reference=math.fsum(blocks.sse_reference),
+        sse_reference_sq=math.fsum(v * v for v in blocks.sse_reference),
+    )
+
+
+def compute_pins(root: str | Path | None = None) -> Pins:
+    """Build every official scene and compute the pins of every official task.
+
+    The reference error blocks come from the harness's own functions: the fold from
+    :func:`~geochem_bench.tasks.protocols.build_fold`, bicubic upsampling from
+    :func:`~geochem_bench.models.upsampling.upsample_lowres` and the blocks from
+    :func:`~geochem_bench.evaluation.scoring.error_blocks` (scoring the reference as the
+    prediction: only its ``sse_reference`` is kept).
+
+    Args:
+        root: data root of the real scenes (default ``$GEOCHEM_BENCH_DATA``); missing scenes
+            are built from the raw files there (``geochem-bench download`` first).
+    """
+    from geochem_bench.evaluation.record_factory import dataset_info
+    from geochem_bench.evaluation.scoring import error_blocks
+    from geochem_bench.models.upsampling import upsample_lowres
+    from geochem_bench.scenes import SCENES, RealScene
+    from geochem_bench.tasks.protocols import build_fold, task_split
+
+    scenes: dict[str, ScenePin] = {}
+    tasks: dict[str, TaskPin] = {}
+    for cls in SCENES:
+        if not cls.in_suite:
+            continue
+        scene = cls.load(root=root) if issubclass(cls, RealScene) else cls.load()
+        scenes[cls.name] = ScenePin(
+            dataset=dataset_info(scene), bit_reproducible=cls.bit_reproducible
+        )
+        for task in cls.tasks:
+            split = task_split(scene, task) if task.protocol != "grid" else None
+            folds = []
+            for fold in task.folds:
+                inputs, held_out = build_fold(scene, task, fold, split=split)
+                reference = upsample_lowres(inputs, "bicubic")
+                blocks = error_blocks(inputs, held_out, Prediction(mean=reference), reference)
+                folds.append({symbol: element_pin(b) for symbol, b in blocks.items()})
+            tasks[task.id] = TaskPin(task=TaskInfo(**task.to_dict()), folds=folds)
+    return Pins(benchmark_version=BENCHMARK_VERSION, scenes=scenes, tasks=tasks)
+
+
+def pins_path(benchmark_version: str = BENCHMARK_VERSION) -> Path:
+    """The packaged pins file of a benchmark version."""
+    from geochem_bench import resources
+
+    return resources.root() / PINS_FOLDER / f"benchmark-{benchmark_version}.json"
+
+
+def read_pins(path: str | Path) -> Pins:
+    """Read and validate a pins file.
+
+    Raises:
+        InvalidInputError: naming the file, when it is not a valid pins file.
+    """
+    data = read_json(path, "pins file")
+    try:
+        return Pins.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(
+            f"{path} is not a valid pins file: {exc}; regenerate it with "
+            "`python -m geochem_bench.board.pins --write`"
+        ) from exc
+
+
+@lru_cache(maxsize=2)
+def load_pins(benchmark_version: str = BENCHMARK_VERSION) -> Pins:
+    """The packaged pins of a benchmark version (read once).
+
+    Raises:
+        InvalidInputError: the package has no pins for that version.
+    """
+    path = pins_path(benchmark_version)
+    if not path.is_file():
+        raise InvalidInputError(
+            f"no pinned reference facts for benchmark v{benchmark_version} ({path} is missing); "
+            "maintainers create it with `python -m geochem_bench.board.pins --write`"
+        )
+    return read_pins(path)
+
+
+def pins_json(pins: Pins) -> str:
+    """The pins file's text: compact, one task per line, so that diffs stay readable."""
+    head = pins.model_dump_json(exclude={"tasks"}, indent=1)
+    tasks = ",\n".join(
+        f'  "{task_id}": {pin.model_dump_json()}' for task_id, pin in pins.tasks.items()
+    )
+    return head[:-2] + ',\n "tasks": {\n' + tasks + "\n }\n}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m geochem_bench.board.pins [--write] [--root DIR]``: print or write the pins."""
+    from geochem_bench.core.atomic import write_text_atomic
+
+    parser = argparse.ArgumentParser(
+        prog="python -m geochem_bench.board.pins",
+        description="compute the pinned reference facts of every official task",
+    )
+    parser.add_argument("--write", action="store_true", help=f"write {pins_path()}")
+    parser.add_argument("--root", help="data root of the real scenes ($GEOCHEM_BENCH_DATA)")
+    args = parser.parse_args(argv)
+    text = pins_json(compute_pins(args.root))
+    if args.write:
+        path = pins_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, text)
+        print(f"wrote {path} ({len(text.encode())} bytes)")
+    else:
+        print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
