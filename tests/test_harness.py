@@ -56,7 +56,10 @@ def test_seed_controls_random_models(tmp_path):
         ("Crashes", "crash", "exit code 3"),
     ],
 )
-def test_broken_submissions_become_failed_records(tmp_path, model, kind, message):
+def test_broken_submissions_become_failed_records(tmp_path, model, kind, message, monkeypatch):
+    private_parent = tmp_path / "tmp"
+    private_parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private_parent))
     sub = load_submission(f"{BROKEN}:{model}")
     records = evaluate(sub, list_tasks([GRID]), options(tmp_path))
     (record,) = records
@@ -66,7 +69,7 @@ def test_broken_submissions_become_failed_records(tmp_path, model, kind, message
     assert on_disk.failure.kind == kind
     # the model's private folder is gone, and nothing but records went to the results folder
     assert not (tmp_path / "results" / ".tmp").exists()
-    assert not list(Path(tempfile.gettempdir()).glob("geochem-bench-fold-*"))
+    assert not list(private_parent.iterdir())
 
 
 def test_timeout_is_enforced_and_the_run_goes_on(tmp_path):

@@ -27,12 +27,14 @@ def record(tmp_path_factory) -> ResultRecord:
 
 def test_record_carries_provenance(record):
     assert record.status == "ok"
-    assert record.benchmark_version == "1.0" and record.schema_version == "1.1.0"
+    assert record.benchmark_version == "1.0" and record.schema_version == "1.2.0"
     assert set(record.dataset.sha256) == {"covariates", "valid", "truth", "points"}
     assert record.dataset.options["height"] == 256
     assert record.runtime.total_s > 0 and record.peak_memory_mb > 0
     assert record.hardware.n_cpus >= 1
     assert record.timestamp.tzinfo is not None
+    assert record.isolation.process == "sandboxed"
+    assert len(record.submission.fingerprint) == 64
 
 
 def test_schema_rejects_inconsistent_records(record):

@@ -19,6 +19,7 @@ from geochem_bench.evaluation.record_factory import make_record
 from geochem_bench.evaluation.records import (
     MAX_FILE_BYTES,
     MAX_JSON_DEPTH,
+    SCHEMA_VERSION,
     VERIFICATION_NAME,
     ResultRecord,
     VerificationReport,
@@ -195,7 +196,7 @@ def test_hostile_file_is_skipped_with_a_reason_by_every_command(tmp_path, capsys
     else:
         victim.write_text(" " * (MAX_FILE_BYTES + 1))
         why = f"{MAX_FILE_BYTES + 1} bytes, over the {MAX_FILE_BYTES} byte limit"
-    reason = f"{victim} is not a valid geochem-bench result (schema 1.1.0): {why}"
+    reason = f"{victim} is not a valid geochem-bench result (schema {SCHEMA_VERSION}): {why}"
     argv = {
         "leaderboard": ["leaderboard", "--source", str(out), "--bootstrap", "20"],
         "submit": ["submit", str(out), "--dry-run"],

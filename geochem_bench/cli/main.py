@@ -86,6 +86,35 @@ def _parser() -> argparse.ArgumentParser:
         help="run folds here one by one (local) or as Ray tasks (needs geochem-bench[ray])",
     )
     p.add_argument("--ray-address", help="existing Ray cluster (default: start a local one)")
+    p.add_argument(
+        "--canary",
+        action="store_true",
+        help="rerun the first fold of each task with the held-out values replaced by noise and "
+        "flag the record if the prediction changes (required by submit)",
+    )
+    _sandbox_args(p)
+    _scene_args(p)
+
+    p = sub.add_parser(
+        "verify",
+        help="rerun a submission's code in the sandbox and check its records (verified badge)",
+    )
+    p.add_argument("submission", help="submission folder (with submission.toml) or baseline name")
+    p.add_argument("results", help="results folder holding <name>/<version>/<task>/fold-<k>.json")
+    p.add_argument(
+        "--sample", type=int, default=5, help="scored folds to rerun, spread over tasks (default 5)"
+    )
+    p.add_argument("--all", dest="all_folds", action="store_true", help="rerun every scored fold")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-9,
+        help="largest metric difference accepted, relative (default 1e-9: deterministic CPU)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds per task fold (default 1800)"
+    )
+    _sandbox_args(p)
     _scene_args(p)
 
     p = sub.add_parser(
@@ -233,6 +262,68 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _memory_limit(text: str) -> int | None:
+    """``75%`` of RAM, ``8GiB``/``512MiB``, or ``none``."""
+    from geochem_bench.evaluation.harness import default_memory_limit
+
+    value = text.strip().lower()
+    if value in {"none", "off", "0"}:
+        return None
+    units = {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+    try:
+        if value.endswith("%"):
+            total = default_memory_limit()
+            fraction = float(value[:-1]) / 100
+            if total is None or not 0 < fraction <= 1:
+                raise ValueError
+            return int(total / 0.75 * fraction)
+        for unit, size in units.items():
+            if value.endswith(unit):
+                amount = float(value[: -len(unit)]) * size
+                if amount < 64 * 2**20:
+                    raise ValueError
+                return int(amount)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a memory limit; use a share of RAM (75%), a size of at least 64MiB "
+        "(512MiB, 8GiB) or none"
+    )
+
+
+def _sandbox_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--memory-limit",
+        type=_memory_limit,
+        default="75%",
+        help="address-space limit of the model process: 75%% of RAM (default), 8GiB, none",
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=["auto", "require", "off"],
+        default="auto",
+        help="Landlock sandbox of the model: use where available (auto), fail without it "
+        "(require), or off for debugging; the record says which was in force",
+    )
+    p.add_argument(
+        "--protect",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another folder the model must not read (e.g. a raw-data mirror); repeatable",
+    )
+
+
+def _sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "memory_limit_bytes": args.memory_limit,
+        "sandbox": args.sandbox != "off",
+        "require_sandbox": args.sandbox == "require",
+        "protected_paths": tuple(Path(p) for p in args.protect),
+        "timeout_s": args.timeout,
+    }
+
+
 def _scene_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
@@ -278,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "init-submission": _cmd_init_submission,
         "info": _cmd_info,
         "evaluate": _cmd_evaluate,
+        "verify": _cmd_verify,
         "score": _cmd_score,
         "export": _cmd_export,
         "plot": _cmd_plot,
@@ -501,15 +593,44 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     options = _run_options(
         args,
         seed=args.seed,
-        timeout_s=args.timeout,
         isolation=args.isolation,
         resume=not args.no_resume,
         retry_failed=args.retry_failed,
         save_predictions=args.save_predictions,
         executor=args.executor,
         ray_address=args.ray_address,
+        canary=args.canary,
+        **_sandbox_options(args),
     )
-    return _print_outcome(evaluate(submission, tasks, options), args.out)
+    records = evaluate(submission, tasks, options)
+    leaks = [r for r in records if r.canary is not None and r.canary.changed]
+    for r in leaks:
+        print(f"LEAK? {r.task.id}: {r.canary.message}", file=sys.stderr)  # type: ignore[union-attr]
+    return _print_outcome(records, args.out) or (1 if leaks else 0)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from geochem_bench.evaluation.rerun import verify_submission
+    from geochem_bench.evaluation.submission import load_submission
+
+    submission = load_submission(args.submission)
+    args.out = args.results  # scene options only; reruns are scored in a temporary folder
+    options = _run_options(args, progress=False, **_sandbox_options(args))
+    report = verify_submission(
+        submission,
+        args.results,
+        options,
+        sample=args.sample,
+        all_folds=args.all_folds,
+        tolerance=args.tolerance,
+    )
+    for fold in report.folds:
+        mark = "ok  " if fold.match else "FAIL"
+        detail = fold.reason or f"max relative difference {fold.max_abs_diff:.2g}"
+        print(f"{mark} {fold.task} fold {fold.fold}: {detail}")
+    verdict = "verified" if report.passed else "NOT verified"
+    print(f"{submission.name} {submission.version}: {verdict} on {len(report.folds)} fold(s)")
+    return 0 if report.passed else 1
 
 
 def _cmd_score(args: argparse.Namespace) -> int:

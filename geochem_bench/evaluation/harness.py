@@ -448,7 +448,7 @@ def _run_confined(
         for sub in ("tmp", "cache", "home-data"):
             (private / sub).mkdir()
         with open(private / model_server.JOB_FILE, "wb") as handle:
-            pickle.dump((submission, inputs, options.seed), handle)
+            pickle.dump((submission.resolved(), inputs, options.seed), handle)
         env = {
             "TMPDIR": str(private / "tmp"),
             "XDG_CACHE_HOME": str(private / "cache"),

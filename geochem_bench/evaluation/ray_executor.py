@@ -18,6 +18,7 @@ from geochem_bench.core.task import TaskSpec
 from geochem_bench.evaluation.harness import RunOptions, reusable_record, run_fold
 from geochem_bench.evaluation.record_factory import failed_record, submission_info
 from geochem_bench.evaluation.records import Failure, ResultRecord, result_path, write_result
+from geochem_bench.evaluation.run_manifest import RunManifest
 from geochem_bench.evaluation.submission import Submission
 from geochem_bench.scenes.registry import load_scene
 
@@ -59,7 +60,8 @@ def evaluate_on_ray(
 def _run(
     ray: Any, submission: Submission, tasks: list[TaskSpec], options: RunOptions
 ) -> list[ResultRecord]:
-    info = submission_info(submission)
+    info = submission_info(submission, options.seed)
+    manifest = RunManifest(options.out_dir, info.name, info.version)
     remote_fold = ray.remote(max_retries=0)(_remote_fold)
     order = [(task, fold) for task in tasks for fold in task.folds]
     done: dict[tuple[str, int], ResultRecord] = {}
@@ -78,7 +80,9 @@ def _run(
             record = ResultRecord.model_validate_json(ray.get(ref))
         except Exception as exc:  # the worker died or Ray failed: this fold only
             record = _crash_record(submission, task, fold, options, exc)
-        write_result(record, result_path(options.out_dir, info.name, info.version, task.id, fold))
+        path = result_path(options.out_dir, info.name, info.version, task.id, fold)
+        write_result(record, path)
+        manifest.add(path)
         done[(task.id, fold)] = record
     return [done[(task.id, fold)] for task, fold in order]
 
@@ -95,4 +99,6 @@ def _crash_record(
     failure = Failure(
         kind="crash", message=f"Ray task failed: {type(exc).__name__}: {lines[0] if lines else ''}"
     )
-    return failed_record(submission_info(submission), task, fold, scene, failure, options.seed)
+    return failed_record(
+        submission_info(submission, options.seed), task, fold, scene, failure, options.seed
+    )

@@ -23,7 +23,7 @@ import importlib.util
 import json
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,15 @@ class Submission:
                     "geochem_bench.models.FusionModel (fit(inputs), predict(inputs))"
                 )
         return model
+
+    def resolved(self) -> Submission:
+        """A copy whose file paths are absolute (the model process runs in another folder)."""
+        module_part, _, attr = self.model.rpartition(":")
+        folder = None if self.folder is None else self.folder.resolve()
+        model = self.model
+        if module_part.endswith(".py") and not Path(module_part).is_absolute():
+            model = f"{((folder or Path.cwd()) / module_part).resolve()}:{attr}"
+        return replace(self, model=model, folder=folder)
 
     def code_digest(self) -> str:
         """sha256 of the source the model is built from, found without importing it.

@@ -1,0 +1,169 @@
+"""Verifying a submission: rerun its code in the sandbox and compare with its uploaded records.
+
+A record is a claim. ``geochem-bench verify SUBMISSION_DIR RESULTS_DIR`` reruns the
+submission's code, confined exactly as ``evaluate`` confines it, on a seeded sample of the
+task folds it has records for (all with ``all_folds=True``), and compares every metric with the
+uploaded record: exactly, up to ``tolerance``, for deterministic CPU runs; a declared tolerance
+otherwise. The report (``verification.json`` beside the records) is what the board reads to mark
+the submission *verified* rather than *self-reported*
+(:mod:`geochem_bench.board.verification`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from geochem_bench import __version__
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.evaluation.harness import RunOptions, run_fold
+from geochem_bench.evaluation.provenance import utc_now
+from geochem_bench.evaluation.records import (
+    VERIFICATION_NAME,
+    ResultRecord,
+    VerificationReport,
+    VerifiedFold,
+    safe_name,
+    scan_results,
+)
+from geochem_bench.evaluation.submission import Submission
+from geochem_bench.scenes.registry import get_task
+
+#: Folds rerun by default: enough to catch a fabricated board, cheap enough to run per PR.
+DEFAULT_SAMPLE = 5
+
+
+def verify_submission(
+    submission: Submission,
+    results_dir: str | Path,
+    options: RunOptions,
+    *,
+    sample: int = DEFAULT_SAMPLE,
+    all_folds: bool = False,
+    tolerance: float = 1e-9,
+    sample_seed: int = 0,
+) -> VerificationReport:
+    """Rerun ``submission`` on some of its recorded folds and write ``verification.json``.
+
+    Args:
+        submission: the submission's code (a folder with ``submission.toml``, usually).
+        results_dir: the results folder holding its records
+            (``<results>/<name>/<version>/<task>/fold-<k>.json``).
+        options: how to run the model (sandbox, timeout, memory limit); ``out_dir`` is
+            ignored: reruns are scored in a temporary folder and never touch the records.
+        sample: number of scored folds to rerun (ignored with ``all_folds``).
+        all_folds: rerun every scored fold.
+        tolerance: largest accepted difference of a metric, relative to max(1, |value|).
+        sample_seed: seed of the fold sample (the same seed picks the same folds).
+
+    Raises:
+        InvalidInputError: the results folder has no scored records of this submission.
+    """
+    root = Path(results_dir) / safe_name(submission.name) / safe_name(submission.version)
+    found, _skipped = scan_results(root)
+    scored = [(path, r) for path, r in found if r.status == "ok"]
+    if not scored:
+        raise InvalidInputError(
+            f"{root} has no scored records of {submission.name} {submission.version}; run "
+            f"`geochem-bench evaluate {submission.folder or submission.model} --out "
+            f"{results_dir}` first, or point RESULTS_DIR at the folder holding them"
+        )
+    chosen = scored if all_folds else _sample(scored, sample, sample_seed)
+    folds = []
+    with tempfile.TemporaryDirectory(prefix="geochem-bench-verify-") as tmp:
+        for _path, claimed in chosen:
+            folds.append(
+                _rerun(submission, claimed, replace(options, out_dir=Path(tmp)), tolerance)
+            )
+    report = VerificationReport(
+        name=submission.name,
+        version=submission.version,
+        verified_at=utc_now(),
+        package_version=__version__,
+        isolation=_isolation_label(options),
+        tolerance=tolerance,
+        folds=folds,
+        passed=all(f.match for f in folds),
+    )
+    (root / VERIFICATION_NAME).write_text(report.model_dump_json(indent=2) + "\n")
+    return report
+
+
+def _sample(
+    scored: list[tuple[Path, ResultRecord]], n: int, seed: int
+) -> list[tuple[Path, ResultRecord]]:
+    """A seeded sample spread over tasks: round-robin over tasks in a shuffled order."""
+    if n < 1:
+        raise InvalidInputError(f"--sample must be >= 1, got {n}")
+    rng = random.Random(seed)
+    by_task: dict[str, list[tuple[Path, ResultRecord]]] = {}
+    for item in scored:
+        by_task.setdefault(item[1].task.id, []).append(item)
+    tasks = sorted(by_task)
+    rng.shuffle(tasks)
+    for items in by_task.values():
+        rng.shuffle(items)
+    chosen: list[tuple[Path, ResultRecord]] = []
+    while len(chosen) < min(n, len(scored)):
+        for task in tasks:
+            if by_task[task] and len(chosen) < n:
+                chosen.append(by_task[task].pop())
+    return chosen
+
+
+def _rerun(
+    submission: Submission, claimed: ResultRecord, options: RunOptions, tolerance: float
+) -> VerifiedFold:
+    task_id, fold = claimed.task.id, claimed.fold
+    try:
+        task = get_task(task_id)
+    except KeyError:
+        return VerifiedFold(task=task_id, fold=fold, match=False, reason="unknown task")
+    if task.version != claimed.task.version:
+        return VerifiedFold(
+            task=task_id,
+            fold=fold,
+            match=False,
+            reason=f"record of task version {claimed.task.version}, this package has "
+            f"{task.version}",
+        )
+    record = run_fold(submission, task, fold, replace(options, seed=claimed.seed, canary=False))
+    if record.status != "ok" or record.metrics is None:
+        reason = record.failure.message if record.failure else "no metrics"
+        return VerifiedFold(task=task_id, fold=fold, match=False, reason=f"rerun failed: {reason}")
+    assert claimed.metrics is not None  # scored records only
+    worst = 0.0
+    for group, values in claimed.metrics.items():
+        for key, value in values.items():
+            again = record.metrics.get(group, {}).get(key)
+            if value is None or again is None:
+                if value != again:
+                    return VerifiedFold(
+                        task=task_id, fold=fold, match=False, reason=f"{group}.{key} missing"
+                    )
+                continue
+            diff = abs(value - again)
+            if not math.isfinite(diff):
+                return VerifiedFold(
+                    task=task_id, fold=fold, match=False, reason=f"{group}.{key} not finite"
+                )
+            worst = max(worst, diff / max(1.0, abs(value)))
+    match = worst <= tolerance
+    return VerifiedFold(
+        task=task_id,
+        fold=fold,
+        match=match,
+        max_abs_diff=worst,
+        reason=None if match else f"metrics differ by up to {worst:.3g} (tolerance {tolerance:g})",
+    )
+
+
+def _isolation_label(options: RunOptions) -> str:
+    from geochem_bench.evaluation.sandbox import describe_available
+
+    if options.isolation == "inline":
+        return "inline (no sandbox)"
+    return f"sandboxed: {describe_available()}" if options.sandbox else "process, no Landlock"

@@ -1,0 +1,72 @@
+"""`geochem-bench verify`: a sandboxed rerun reproduces honest records and exposes edited ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from geochem_bench.cli.main import main
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.evaluation.executors import evaluate
+from geochem_bench.evaluation.harness import RunOptions
+from geochem_bench.evaluation.records import VERIFICATION_NAME, read_verification, result_path
+from geochem_bench.evaluation.rerun import verify_submission
+from geochem_bench.evaluation.submission import load_submission
+from geochem_bench.scenes.registry import list_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = ["synthetic/cu/s16/points", "synthetic/all/s16/grid"]
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    out = tmp_path / "results"
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    evaluate(sub, list_tasks(TASKS), RunOptions(out_dir=out, progress=False))
+    return out
+
+
+def test_honest_records_are_verified(results, tmp_path):
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    report = verify_submission(sub, results, RunOptions(out_dir=tmp_path), all_folds=True)
+    assert report.passed and len(report.folds) == 6
+    assert all(f.match and f.max_abs_diff == 0.0 for f in report.folds)
+    written = read_verification(results / "bicubic" / sub.version / VERIFICATION_NAME)
+    assert written == report
+
+
+def test_an_edited_record_fails_verification(results, tmp_path, capsys):
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    path = result_path(results, "bicubic", sub.version, TASKS[0], 2)
+    record = json.loads(path.read_text())
+    record["metrics"]["Cu"]["rmse"] *= 0.9
+    path.write_text(json.dumps(record))
+    code = main(["verify", str(ROOT / "baselines" / "bicubic"), str(results), "--all"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"FAIL {TASKS[0]} fold 2: metrics differ by up to" in out
+    assert "NOT verified on 6 fold(s)" in out
+
+
+def test_the_sample_is_seeded_and_spread_over_tasks(results, tmp_path):
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    a = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=2)
+    b = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=2)
+    assert [(f.task, f.fold) for f in a.folds] == [(f.task, f.fold) for f in b.folds]
+    assert {f.task for f in a.folds} == set(TASKS)
+
+
+def test_verify_without_records_says_what_to_run(tmp_path):
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    with pytest.raises(InvalidInputError, match="has no scored records of bicubic"):
+        verify_submission(sub, tmp_path / "empty", RunOptions(out_dir=tmp_path))
+
+
+@pytest.mark.parametrize("bad", ["12", "0%", "150%", "10MiB", "lots"])
+def test_memory_limit_argument_is_validated(bad, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "bicubic", "--memory-limit", bad])
+    assert exc.value.code == 2
+    assert "is not a memory limit" in capsys.readouterr().err
