@@ -218,7 +218,17 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
-        "make-task", help="build a scene and tasks from your covariate GeoTIFFs and samples"
+        "make-task",
+        help="build a scene and tasks from your covariate GeoTIFFs and samples",
+        description=(
+            "Build a scene and its tasks from your covariate GeoTIFFs and samples. Without "
+            "--elements only columns named by an element symbol (Cu, CU, cu) become tasks; "
+            "the ignored columns are listed. Element values must be finite and > 0; an empty "
+            "cell means not measured. Censored values such as '<0.5', and inf, zero or "
+            "negative values, are refused with their column, row and value: replace them "
+            "with the number your censoring convention gives (e.g. half the limit) or leave "
+            "the cell empty."
+        ),
     )
     p.add_argument(
         "--name",
