@@ -10,6 +10,7 @@ refuses a result outside its root whatever slipped through.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -63,19 +64,22 @@ def sanitize_name(value: str) -> str:
 def path_within(root: str | Path, *parts: str) -> Path:
     """``root / parts...``, refused unless it stays under ``root``.
 
+    The check is on the path as written (``..`` and absolute parts), not on where symbolic
+    links lead: the Hugging Face cache and shared data folders are made of links, and the
+    folders a run writes to are kept out of the model's reach by the harness's isolation.
+
     Args:
         root: the folder everything must stay in (``--out``, a build folder).
         parts: path components or relative paths below it.
 
     Raises:
-        InvalidInputError: a part is absolute or climbs out with ``..`` (or a symbolic link).
+        InvalidInputError: a part is absolute or climbs out with ``..``.
     """
-    base = Path(root).resolve()
-    path = Path(root).joinpath(*parts)
-    resolved = path.resolve()  # resolves '..' and symbolic links, as the OS would
-    if not resolved.is_relative_to(base) or (parts and resolved == base):
+    base = os.path.normpath(Path(root).absolute())
+    joined = os.path.normpath(os.path.join(base, *parts))
+    if not parts or os.path.commonpath([base, joined]) != base or joined == base:
         raise InvalidInputError(
-            f"refusing the path {path}: it is not inside {root}; a name in "
-            f"{'/'.join(parts)!r} climbs out of the folder (names may use {ALLOWED})"
+            f"refusing the path {Path(root).joinpath(*parts)}: it is not inside {root}; a name "
+            f"in {'/'.join(parts)!r} climbs out of the folder (names may use {ALLOWED})"
         )
-    return path
+    return Path(root).joinpath(*parts)
