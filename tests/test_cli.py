@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from geochem_bench.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,3 +173,124 @@ def test_demo(tmp_path):
     assert len(records) == 4 * 13
     assert (tmp_path / "demo.png").stat().st_size > 50_000
     assert "RMSE" in (tmp_path / "results.txt").read_text()
+
+
+# --- hostile or mistaken input --------------------------------------------------------------
+
+
+def test_ctrl_c_stops_with_one_line_exit_130_and_no_temp_file(tmp_path):
+    """SIGINT to a running evaluate: one line on stderr, status 130, complete records only."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "res"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    argv = [sys.executable, "-m", "geochem_bench.cli.main", "evaluate"]
+    argv += ["tests.broken_models:SlowBicubic", "--tasks", "synthetic/cu/s16/points"]
+    argv += ["--isolation", "inline", "--out", str(out)]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.rglob("fold-*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"geochem-bench evaluate: interrupted; partial results kept in {out}"
+    )
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert written and not [p for p in written if p.name.startswith(".")]  # no temp file
+    for path in written:
+        if path.suffix == ".json":
+            json.loads(path.read_text())  # complete, parseable
+
+
+def test_ctrl_c_in_any_command_is_one_line(monkeypatch, capsys):
+    cli = sys.modules["geochem_bench.cli.main"]
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_list", interrupted)
+    assert main(["list"]) == 130
+    assert capsys.readouterr().err == (
+        "geochem-bench list: interrupted; no file was left half-written\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["evaluate", "bicubic", "--timeout", "0"],
+            "argument --timeout: must be a finite number of seconds > 0, got 0",
+        ),
+        (
+            ["evaluate", "bicubic", "--timeout", "nan"],
+            "argument --timeout: must be a finite number of seconds > 0, got nan",
+        ),
+        (["evaluate", "bicubic", "--seed", "-1"], "argument --seed: must be >= 0, got -1"),
+        (
+            ["evaluate", "bicubic", "--seed", "1.5"],
+            "argument --seed: expected a whole number, got '1.5'",
+        ),
+        (
+            ["evaluate", "bicubic", "--synthetic-size", "8"],
+            "argument --synthetic-size: must be between 16 and 8192, got 8",
+        ),
+        (
+            ["evaluate", "bicubic", "--name", "../x"],
+            "argument --name: submission name '../x' contains a path separator or '..'",
+        ),
+        (
+            ["evaluate", "bicubic", "--submission-version", "1/2"],
+            "argument --submission-version: submission version '1/2' contains a path separator",
+        ),
+        (
+            ["score", "p", "--name", "a b"],
+            "argument --name: submission name 'a b' may only use letters, digits and . _ + -",
+        ),
+        (["leaderboard", "--bootstrap", "10"], "argument --bootstrap: must be >= 100, got 10"),
+        (
+            ["demo", "--synthetic-size", "100000"],
+            "argument --synthetic-size: must be between 16 and 8192, got 100000",
+        ),
+        (
+            ["export", "synthetic/cu/s16/points", "--fold", "-1", "--out", "x"],
+            "argument --fold: must be >= 0, got -1",
+        ),
+    ],
+)
+def test_bad_option_values_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_submission_toml_name_that_is_not_a_name_is_refused(tmp_path, capsys):
+    folder = tmp_path / "sub"
+    assert main(["init-submission", str(folder)]) == 0
+    toml = folder / "submission.toml"
+    toml.write_text(toml.read_text().replace('name = "sub"', 'name = "../../evil"'))
+    capsys.readouterr()
+    argv = [
+        "evaluate",
+        str(folder),
+        "--tasks",
+        "synthetic/cu/s16/points",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    assert main(argv) == 2
+    assert "submission name (--name or name in submission.toml) '../../evil' contains" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "r").exists()

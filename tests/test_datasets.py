@@ -10,6 +10,7 @@ the fakes' sha256 (``conftest.FakeData``). The same checks on the real files liv
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from geochem_bench.cli.main import main
+from geochem_bench.data.sources import ChecksumError
 from geochem_bench.data.store import read_scene
 from geochem_bench.scenes import REAL_SCENES, SceneNotFoundError
 from geochem_bench.scenes.registry import list_tasks, scenes
@@ -112,15 +114,81 @@ def test_fake_build_is_byte_identical_and_round_trips(name, fake_data, tmp_path)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_manifest_check_catches_a_changed_build(name, fake_data, tmp_path):
+def test_every_load_catches_a_changed_build(name, fake_data, tmp_path, monkeypatch):
+    """An edited built file is an error on the next load, by default and with checksum."""
     cls = REAL[name]
     fake_data.build(name, root=tmp_path)
+    monkeypatch.setattr(cls, "files", fake_data.files(name))  # the fakes' sha256 pins
     cls.load(root=tmp_path, checksum=True)  # intact: passes
     manifest = json.loads((tmp_path / name / "manifest.json").read_text())
     victim = tmp_path / name / sorted(manifest)[0]
     victim.write_bytes(victim.read_bytes() + b"tampered")
-    with pytest.raises(ValueError, match=rf"{sorted(manifest)[0]}.* changed"):
-        cls.load(root=tmp_path, checksum=True)
+    expected = (
+        rf"checksum mismatch for built file {victim}: expected sha256 "
+        rf"{manifest[sorted(manifest)[0]]}, got [0-9a-f]{{64}}\. "
+        rf"Run `geochem-bench download {name} --force`"
+    )
+    for checksum in (False, True):
+        with pytest.raises(ChecksumError, match=expected):
+            cls.load(root=tmp_path, checksum=checksum)
+
+
+def test_edited_samples_are_not_scored(fake_data, tmp_path, monkeypatch, capsys):
+    """The issue's case: every Cu of meuse's samples set to 50 scored RMSE 0; now refused."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fake_data.build("meuse", root=tmp_path)
+    monkeypatch.setattr(REAL["meuse"], "files", fake_data.files("meuse"))
+    samples = tmp_path / "meuse" / "samples.parquet"
+    table = pq.read_table(samples)
+    cu = table.column_names.index("Cu")
+    pq.write_table(table.set_column(cu, "Cu", pa.array(np.full(table.num_rows, 50.0))), samples)
+    out = tmp_path / "res"
+    argv = ["evaluate", "geochem_bench.models:NearestUpsampling", "--tasks", "meuse/cu/s10/points"]
+    assert main([*argv, "--root", str(tmp_path), "--out", str(out), "--isolation", "inline"]) == 2
+    err = capsys.readouterr().err
+    assert f"checksum mismatch for built file {samples}" in err
+    assert "geochem-bench download meuse --force" in err
+    assert not list(out.rglob("fold-*.json"))
+    # the fix the message names restores the scene
+    assert (
+        main(["download", "meuse", "--root", str(tmp_path), "--mirror", fake_data.url, "--force"])
+        == 0
+    )
+    assert REAL["meuse"].load(root=tmp_path).points.column("Cu").std() > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_corrupt_raw_file_is_not_rebuilt(name, fake_data, tmp_path, monkeypatch, capsys):
+    """A raw file corrupted after download is caught before a rebuild and by --checksum."""
+    cls = REAL[name]
+    fake_data.build(name, root=tmp_path)
+    monkeypatch.setattr(cls, "files", fake_data.files(name))
+    victim = tmp_path / "raw" / cls.files[0].path
+    data = victim.read_bytes()
+    victim.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    message = f"checksum mismatch for {victim}: expected sha256 {cls.files[0].sha256}, got "
+    argv = ["download", name, "--root", str(tmp_path), "--mirror", fake_data.url]
+    assert main([*argv, "--checksum"]) == 2  # the build is intact; the raw file is not
+    err = capsys.readouterr().err
+    assert message in err and f"Run `geochem-bench download {name} --force`" in err
+    shutil.rmtree(tmp_path / name)
+    assert main(argv) == 2  # no silent rebuild from the corrupt file
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / name).exists()
+    assert main([*argv, "--force"]) == 0
+    assert "sha256 verified: every built file, " in (
+        main([*argv, "--checksum"]) == 0 and capsys.readouterr().out
+    )
+
+
+def test_split_files_not_in_the_manifest_are_never_read(fake_data, tmp_path, monkeypatch):
+    fake_data.build("meuse", root=tmp_path)
+    monkeypatch.setattr(REAL["meuse"], "files", fake_data.files("meuse"))
+    first = sorted((tmp_path / "meuse" / "splits").glob("*.parquet"))[0]
+    shutil.copyfile(first, first.with_name("planted.parquet"))
+    assert "planted" not in REAL["meuse"].load(root=tmp_path).splits
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -222,7 +222,7 @@ def test_leaderboard_from_the_hub_downloads_the_records(hub, tmp_path, monkeypat
     local = download_results(REPO, cache_dir=tmp_path / "cache")
     assert len(list(local.rglob("fold-*.json"))) == 6
     assert not (local.parent / "README.md").exists()  # only the records are fetched
-    assert main(["leaderboard", "--repo", REPO, "--bootstrap", "50"]) == 0
+    assert main(["leaderboard", "--repo", REPO, "--bootstrap", "100"]) == 0
     out = capsys.readouterr().out
     assert "bicubic 1.0.0" in out and "suite score" in out
 

@@ -125,8 +125,12 @@ def test_manifest_check_catches_a_changed_build(tmp_path, raw_server):
     Jura.load(root=tmp_path, download=True, mirror=raw_server, progress=False)
     samples = tmp_path / "jura" / "samples.parquet"
     samples.write_bytes(samples.read_bytes() + b"tampered")
-    with pytest.raises(ValueError, match=r"samples\.parquet changed"):
-        Jura.load(root=tmp_path, checksum=True)
+    for checksum in (False, True):  # every load checks; checksum=True rehashes everything
+        with pytest.raises(
+            ValueError,
+            match=r"built file .*samples\.parquet: .*geochem-bench download jura --force",
+        ):
+            Jura.load(root=tmp_path, checksum=checksum)
 
 
 def test_built_folder_loads_with_hf_datasets_offline(built_root, hf_offline, tmp_path):

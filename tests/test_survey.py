@@ -176,18 +176,20 @@ def test_bad_inputs_get_clear_errors(survey_folder, tmp_path):
     csv = tmp_path / "s.csv"
     pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0], "zinc": [1.0, 2.0]}).to_csv(csv, index=False)
     with pytest.raises(SurveyError, match="extents do not overlap"):
-        make_survey("a", covariates, csv, tmp_path / "o1", crs="EPSG:28992")
+        make_survey("a", covariates, csv, tmp_path / "o1", crs="EPSG:28992", elements=["zinc"])
     with pytest.raises(SurveyError, match=r"has a CRS while layer_01\.tif has none"):
         make_survey("a", covariates, csv, tmp_path / "o2")  # layer_01 has none, layer_99 has one
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"x": [179000.0] * 3, "y": [331000.0] * 3, "zinc": ["12", "<5", "30"]}).to_csv(
         bad, index=False
     )
-    with pytest.raises(SurveyError, match="not numeric"):
+    with pytest.raises(
+        SurveyError, match=r"bad\.csv: column 'zinc' row 2: value '<5' is a detection"
+    ):
         make_survey("a", covariates, bad, tmp_path / "o3", crs="EPSG:28992", elements=["zinc"])
     few = tmp_path / "few.csv"
     pd.DataFrame(
         {"x": [179000.0, 179500.0, 180000.0], "y": [331000.0] * 3, "zinc": [1.0, 2.0, 3.0]}
     ).to_csv(few, index=False)
     with pytest.raises(SurveyError, match="too few for 5 folds"):
-        make_survey("a", covariates, few, tmp_path / "o4", crs="EPSG:28992")
+        make_survey("a", covariates, few, tmp_path / "o4", crs="EPSG:28992", elements=["zinc"])

@@ -15,6 +15,75 @@ from typing import Any
 from geochem_bench.errors import GeochemBenchError, InvalidInputError, UnknownNameError
 
 DEFAULT_OUT = "geochem-bench-results"
+#: Exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
+
+
+# --- argparse types: a bad option value is a usage error naming the option -----------------
+
+
+def _int_at_least(low: int, high: int | None = None) -> Any:
+    """An argparse type: an integer in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def _name_type(what: str) -> Any:
+    """An argparse type: a name that becomes a path component (see core.names)."""
+
+    def parse(text: str) -> str:
+        from geochem_bench.core.names import check_name
+
+        try:
+            return check_name(text, what)
+        except InvalidInputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = what
+    return parse
+
+
+_SEED = _int_at_least(0)
+_FOLD = _int_at_least(0)
+#: Fewer replicates give intervals too coarse to rank by (their 2.5 % quantile is one draw).
+MIN_BOOTSTRAP = 100
+#: The synthetic generator's minimum; above the maximum one scene needs several GB of memory.
+SYNTHETIC_SIZE = (16, 8192)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,11 +134,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT})")
     p.add_argument("--config", help="TOML with [params] for a 'module:Class' submission")
-    p.add_argument("--name", help="submission name (default: from submission.toml or the class)")
-    p.add_argument("--submission-version", dest="submission_version", help="submission version")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--timeout", type=float, default=1800.0, help="seconds per task fold (default 1800)"
+        "--name",
+        type=_name_type("submission name"),
+        help="submission name (default: from submission.toml or the class)",
+    )
+    p.add_argument(
+        "--submission-version",
+        dest="submission_version",
+        type=_name_type("submission version"),
+        help="submission version",
+    )
+    p.add_argument("--seed", type=_SEED, default=0, help="seed given to the model (>= 0)")
+    p.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=1800.0,
+        help="seconds per task fold, > 0 (default 1800)",
     )
     p.add_argument("--isolation", choices=["process", "inline"], default="process")
     p.add_argument(
@@ -121,8 +202,15 @@ def _parser() -> argparse.ArgumentParser:
         "score", help="score precomputed GeoTIFF predictions <DIR>/<task id>/fold-<k>.tif"
     )
     p.add_argument("pred_dir")
-    p.add_argument("--name", required=True, help="submission name")
-    p.add_argument("--submission-version", dest="submission_version", default="0")
+    p.add_argument(
+        "--name", required=True, type=_name_type("submission name"), help="submission name"
+    )
+    p.add_argument(
+        "--submission-version",
+        dest="submission_version",
+        default="0",
+        type=_name_type("submission version"),
+    )
     p.add_argument(
         "--tasks",
         nargs="+",
@@ -136,13 +224,13 @@ def _parser() -> argparse.ArgumentParser:
         "export", help="write a task fold's inputs (GeoTIFF + CSV) for non-Python models"
     )
     p.add_argument("task")
-    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--fold", type=_FOLD, default=0)
     p.add_argument("--out", required=True)
     _scene_args(p)
 
     p = sub.add_parser("plot", help="figure of a task fold (and a prediction) as PNG")
     p.add_argument("task")
-    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--fold", type=_FOLD, default=0)
     p.add_argument("--prediction", help="prediction GeoTIFF on the task grid")
     p.add_argument("--element", help="element symbol (default: the first target)")
     p.add_argument("--out", help="PNG path (default: <task id with _>.png)")
@@ -153,13 +241,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="geochem-bench-demo")
     p.add_argument(
-        "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
+        "--synthetic-size",
+        type=_int_at_least(*SYNTHETIC_SIZE),
+        help="edge of the synthetic scene in cells, 16 to 8192 (default 256)",
     )
 
     p = sub.add_parser(
-        "make-task", help="build a scene and tasks from your covariate GeoTIFFs and samples"
+        "make-task",
+        help="build a scene and tasks from your covariate GeoTIFFs and samples",
+        description=(
+            "Build a scene and its tasks from your covariate GeoTIFFs and samples. Without "
+            "--elements only columns named by an element symbol (Cu, CU, cu) become tasks; "
+            "the ignored columns are listed. Element values must be finite and > 0; an empty "
+            "cell means not measured. Censored values such as '<0.5', and inf, zero or "
+            "negative values, are refused with their column, row and value: replace them "
+            "with the number your censoring convention gives (e.g. half the limit) or leave "
+            "the cell empty."
+        ),
     )
-    p.add_argument("--name", required=True, help="scene name (first part of the task ids)")
+    p.add_argument(
+        "--name",
+        required=True,
+        type=_name_type("scene name"),
+        help="scene name, the first part of the task ids (letters, digits, . _ + -)",
+    )
     p.add_argument(
         "--covariates", nargs="+", required=True, help="GeoTIFFs; the first defines the grid"
     )
@@ -167,7 +272,12 @@ def _parser() -> argparse.ArgumentParser:
         "--samples", required=True, help="CSV with x/y columns, or a GeoPackage/shapefile of points"
     )
     p.add_argument("--out", required=True, help="folder for the built scene")
-    p.add_argument("--elements", nargs="+", help="element columns (default: every numeric column)")
+    p.add_argument(
+        "--elements",
+        nargs="+",
+        help="element columns (default: the columns named by an element symbol, e.g. Cu or CU; "
+        "the other columns are listed as ignored)",
+    )
     p.add_argument("--x", default="x", help="x column of a CSV")
     p.add_argument("--y", default="y", help="y column of a CSV")
     p.add_argument("--id", dest="id_column", help="sample id column (default: row number)")
@@ -175,24 +285,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--samples-crs", help="CRS of CSV coordinates (default: the grid's)")
     p.add_argument("--linear", nargs="*", default=[], help="elements scored in linear space")
     p.add_argument("--unit", default="mg/kg")
-    p.add_argument("--scales", nargs="+", type=int, default=[10])
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--block-cells", type=int, default=2)
     p.add_argument(
-        "--transfer-fraction", type=float, help="also make transfer tasks at this fraction"
+        "--scales", nargs="+", type=_int_at_least(2), default=[10], help="scale factors, >= 2"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--folds", type=_int_at_least(2), default=5, help="spatial-block folds, >= 2")
+    p.add_argument(
+        "--block-cells", type=_int_at_least(1), default=2, help="block edge in coarse cells, >= 1"
+    )
+    p.add_argument(
+        "--transfer-fraction",
+        type=_fraction,
+        help="also make transfer tasks at this fraction, in (0, 1]",
+    )
+    p.add_argument("--seed", type=_SEED, default=0, help="split seed (>= 0)")
 
     p = sub.add_parser(
         "train-cnn", help="train the reference fusion CNN on a task fold; save hashed weights"
     )
     p.add_argument("task")
-    p.add_argument("--fold", type=int, default=0)
+    p.add_argument("--fold", type=_FOLD, default=0)
     p.add_argument("--out", required=True, help="folder for <element>.pt and weights.json")
     p.add_argument(
         "--config", help="TOML with [params] for FusionCNN (default: baselines/fusion-cnn)"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--accelerator", help="Lightning accelerator: cpu (default), gpu, auto")
     p.add_argument("--devices", help="Lightning devices, e.g. 4 or 'auto'")
     p.add_argument("--strategy", help="Lightning strategy, e.g. ddp for several GPUs")
@@ -204,7 +320,17 @@ def _parser() -> argparse.ArgumentParser:
         "--root", help="data root (default: $GEOCHEM_BENCH_DATA or ~/.cache/geochem-bench)"
     )
     p.add_argument("--mirror", help="folder or base URL replacing the upstream hosts")
-    p.add_argument("--checksum", action="store_true", help="verify files that are already present")
+    p.add_argument(
+        "--checksum",
+        action="store_true",
+        help="hash every built and raw file that is present against its pinned sha256",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="delete the scene's raw files and build, download them again and rebuild "
+        "(the fix for a corrupt or edited scene)",
+    )
 
     sub.add_parser("schema", help="print the JSON Schema of a result record")
 
@@ -214,14 +340,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("scene", help="built scene folder (covariates.tif, valid.tif, truth.tif)")
     p.add_argument("submission", help="submission folder, 'module:Class' or 'path/file.py:Class'")
-    p.add_argument("--scale", type=int, required=True, help="scale factor of the lowres grid")
-    p.add_argument("--tile", type=int, default=1024, help="tile edge in fine cells")
     p.add_argument(
-        "--fit-cells", type=int, default=2048, help="edge of the central window the model fits on"
+        "--scale", type=_int_at_least(2), required=True, help="scale factor of the lowres grid"
+    )
+    p.add_argument("--tile", type=_int_at_least(1), default=1024, help="tile edge in fine cells")
+    p.add_argument(
+        "--fit-cells",
+        type=_int_at_least(1),
+        default=2048,
+        help="edge of the central window the model fits on",
     )
     p.add_argument("--out", default=DEFAULT_OUT, help="results folder")
     p.add_argument("--config", help="TOML with [params] for a 'module:Class' submission")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_SEED, default=0)
     p.add_argument("--save-prediction", action="store_true", help="write the prediction GeoTIFF")
 
     p = sub.add_parser(
@@ -235,8 +366,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", help="results dataset on the Hub")
     p.add_argument("--render", metavar="DIR", help="write LEADERBOARD.md, CSV, PNG, index.html")
     p.add_argument("--publish", action="store_true", help="upload the rendering and table")
-    p.add_argument("--bootstrap", type=int, default=None, help="replicates (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    p.add_argument(
+        "--bootstrap",
+        type=_int_at_least(MIN_BOOTSTRAP),
+        default=None,
+        help=f"replicates, >= {MIN_BOOTSTRAP} (default 2000)",
+    )
+    p.add_argument("--seed", type=_SEED, default=0, help="seed of the bootstrap (>= 0)")
 
     p = sub.add_parser("submit", help="validate a results folder and upload it in one commit")
     p.add_argument("results", help="the --out folder of `geochem-bench evaluate`")
@@ -326,7 +462,9 @@ def _sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _scene_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--synthetic-size", type=int, help="edge of the synthetic scene in cells (default 256)"
+        "--synthetic-size",
+        type=_int_at_least(*SYNTHETIC_SIZE),
+        help="edge of the synthetic scene in cells, 16 to 8192 (default 256)",
     )
     p.add_argument(
         "--root",
@@ -384,12 +522,20 @@ def main(argv: list[str] | None = None) -> int:
         "cite": _cmd_cite,
         "model-index": _cmd_model_index,
     }[args.command]
-    for folder in getattr(args, "survey", None) or []:
-        from geochem_bench.scenes.survey import register_survey
-
-        register_survey(folder)
     try:
+        for folder in getattr(args, "survey", None) or []:
+            from geochem_bench.scenes.survey import register_survey
+
+            register_survey(folder)
         return handler(args)
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback. Records are written atomically one fold at a time
+        # (and temporary files are removed as the interrupt unwinds), so what was written is
+        # complete and a rerun resumes from it.
+        out = getattr(args, "out", None)
+        kept = f"partial results kept in {out}" if out else "no file was left half-written"
+        print(f"geochem-bench {args.command}: interrupted; {kept}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     # Errors a user can cause derive from GeochemBenchError; OSError (disk, permissions) and
     # ImportError (an optional extra not installed) are reported the same way. Anything else is
     # a bug and keeps its traceback.
@@ -589,6 +735,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     submission = load_submission(
         args.submission, config=args.config, name=args.name, version=args.submission_version
     )
+    _check_submission_names(submission)
     tasks = list_tasks(args.tasks)
     options = _run_options(
         args,
@@ -631,6 +778,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     verdict = "verified" if report.passed else "NOT verified"
     print(f"{submission.name} {submission.version}: {verdict} on {len(report.folds)} fold(s)")
     return 0 if report.passed else 1
+
+
+def _check_submission_names(submission: Any) -> None:
+    """Names from submission.toml or a class become result folders: check them as names."""
+    from geochem_bench.core.names import check_name
+
+    check_name(submission.name, "submission name (--name or name in submission.toml)")
+    check_name(
+        submission.version, "submission version (--submission-version or version in the toml)"
+    )
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -722,6 +879,12 @@ def _cmd_make_task(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print(f"{scene.name}: {scene.description}; written to {args.out}")
+    ignored = scene.options.get("ignored_columns")
+    if isinstance(ignored, list) and ignored:
+        print(
+            f"elements: {', '.join(e.symbol for e in scene.elements)}; ignored columns (not "
+            f"element symbols, or not named in --elements): {', '.join(str(c) for c in ignored)}"
+        )
     for task in tasks:
         print(f"  {task.id}")
     print(
@@ -758,6 +921,7 @@ def _cmd_train_cnn(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
+    from geochem_bench.data.sources import default_root
     from geochem_bench.scenes import REAL_SCENES
     from geochem_bench.scenes.registry import scenes
 
@@ -769,10 +933,25 @@ def _cmd_download(args: argparse.Namespace) -> int:
                 f"{name!r} is not a downloadable scene; choose from {sorted(by_name)}"
             )
         cls = by_name[name]
-        scene = cls.load(root=args.root, download=True, checksum=args.checksum, mirror=args.mirror)
+        scene = cls.load(
+            root=args.root,
+            download=True,
+            checksum=args.checksum,
+            mirror=args.mirror,
+            force=args.force,
+        )
+        checked = ""
+        if args.checksum:  # load hashed every present raw file; say how many there were
+            raw_dir = Path(args.root or default_root()) / "raw"
+            missing = [f.path for f in cls.files if not (raw_dir / f.path).is_file()]
+            checked = (
+                f"; sha256 verified: every built file, {len(cls.files) - len(missing)} raw file(s)"
+            )
+            if missing:
+                checked += f" ({len(missing)} raw file(s) not present, not checked)"
         print(
             f"{name}: {scene.grid.height}x{scene.grid.width} cells, {len(scene.band_names)} bands, "
-            f"built in {cls.scene_dir(args.root)}"
+            f"built in {cls.scene_dir(args.root)}{checked}"
         )
     return 0
 

@@ -19,8 +19,10 @@ def atomic_path(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
+    # Everything after mkstemp is inside the try: a Ctrl-C (KeyboardInterrupt) or any other
+    # exception at any point still runs the finally clause that removes the temporary file.
     try:
+        os.close(fd)
         yield Path(tmp)
         # mkstemp makes the file 0600; a shared data or results folder needs the mode a plain
         # open() would have given (0666 minus the umask).

@@ -10,6 +10,31 @@ from numpy.typing import ArrayLike, NDArray
 
 AnalysisSpace = Literal["log10", "linear"]
 
+#: The symbols of the 118 elements of the periodic table, in order of atomic number.
+# fmt: off
+SYMBOLS: tuple[str, ...] = (
+    "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S",
+    "Cl", "Ar", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge",
+    "As", "Se", "Br", "Kr", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd",
+    "In", "Sn", "Sb", "Te", "I", "Xe", "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd",
+    "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg",
+    "Tl", "Pb", "Bi", "Po", "At", "Rn", "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm",
+    "Bk", "Cf", "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds", "Rg", "Cn",
+    "Nh", "Fl", "Mc", "Lv", "Ts", "Og",
+)
+# fmt: on
+_BY_LOWER = {s.lower(): s for s in SYMBOLS}
+
+
+def is_element_symbol(name: str) -> bool:
+    """Whether ``name`` is a chemical element symbol, in any letter case (``Cu``, ``CU``, ``cu``).
+
+    Survey tables spell symbols in every case, so the case is ignored; ``make-task`` reports
+    which columns it took for elements, so a column such as ``no`` (nobelium) is never
+    taken silently.
+    """
+    return name.lower() in _BY_LOWER
+
 
 @dataclass(frozen=True)
 class Element:

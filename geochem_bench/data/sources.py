@@ -73,10 +73,22 @@ class Upstream:
 class ChecksumError(InvalidInputError):
     """A file's bytes do not match its declared sha256."""
 
-    def __init__(self, name: str, expected: str, actual: str) -> None:
+    def __init__(self, name: str, expected: str, actual: str, fix: str | None = None) -> None:
+        """Name the file, both hashes and what to do.
+
+        Args:
+            name: the file (its raw data path, or its path in a build).
+            expected: the pinned sha256.
+            actual: the sha256 of the bytes found.
+            fix: what to do about it; default: the advice for a fresh download.
+        """
         super().__init__(
-            f"checksum mismatch for {name}: expected sha256 {expected}, got {actual}. The file "
-            "is corrupt or was changed upstream; delete it and download again, or check the mirror."
+            f"checksum mismatch for {name}: expected sha256 {expected}, got {actual}. "
+            + (
+                fix
+                or "The file is corrupt or was changed upstream; delete it and download again, "
+                "or check the mirror."
+            )
         )
         self.name, self.expected, self.actual = name, expected, actual
 
@@ -99,15 +111,20 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def verify(raw: RawFile, path: str | Path) -> None:
-    """Check a local file against its declared sha256.
+def verify(raw: RawFile, path: str | Path, fix: str | None = None) -> None:
+    """Check a local file against its declared sha256 (always a full hash).
+
+    Args:
+        raw: the declaration.
+        path: the local file.
+        fix: what the error tells the user to do (default: download it again).
 
     Raises:
         ChecksumError: naming the file, the expected and the actual hash.
     """
     actual = sha256_of(path)
     if actual != raw.sha256:
-        raise ChecksumError(raw.path, raw.sha256, actual)
+        raise ChecksumError(str(path), raw.sha256, actual, fix)
 
 
 def fetch(
@@ -119,6 +136,7 @@ def fetch(
     progress: bool = True,
     timeout: float = 60.0,
     retries: int = 3,
+    fix: str | None = None,
 ) -> Path:
     """Make ``raw`` present and verified under ``raw_dir``; download it if missing.
 
@@ -135,6 +153,7 @@ def fetch(
         progress: show a progress bar.
         timeout: network timeout in seconds, per request.
         retries: further attempts after a failed or corrupt download.
+        fix: what the error for a corrupt present file tells the user to do.
 
     Returns:
         The local path.
@@ -146,7 +165,7 @@ def fetch(
     dest = Path(raw_dir) / raw.path
     if dest.is_file():
         if checksum:
-            verify(raw, dest)
+            verify(raw, dest, fix)
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     source = source_of(raw, mirror)

@@ -26,10 +26,12 @@ from affine import Affine
 from geochem_bench.core.atomic import atomic_path, write_text_atomic
 from geochem_bench.core.elements import Element
 from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.names import path_within
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.scene import Scene
 from geochem_bench.data.geotiff import write_raster
-from geochem_bench.data.sources import sha256_of
+from geochem_bench.data.sources import ChecksumError, sha256_of
+from geochem_bench.data.verification import file_sha256, remember
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.tasks.splits import SampleSplit
 
@@ -49,7 +51,7 @@ def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
     if scene.points is not None:
         _write_samples(out / "samples.parquet", scene.points)
     for name, split in sorted(scene.splits.items()):
-        _write_split(out / "splits" / f"{name}.parquet", split)
+        _write_split(path_within(out, "splits", f"{name}.parquet"), split)
     meta = {
         "format": STORE_FORMAT,
         "name": scene.name,
@@ -73,10 +75,12 @@ def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
         if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
     )
     manifest = {
-        str(p.relative_to(out)): sha256_of(p)
+        p.relative_to(out).as_posix(): sha256_of(p)
         for p in files
         if p.suffix in {".tif", ".parquet", ".json"}
     }
+    for name, digest in manifest.items():  # the next load need not hash them again
+        remember(out / name, digest)
     write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
@@ -86,32 +90,59 @@ def is_built(out_dir: str | Path) -> bool:
     return (Path(out_dir) / MANIFEST).is_file()
 
 
-def check_manifest(out_dir: str | Path) -> None:
+def check_manifest(out_dir: str | Path, *, full: bool = False, fix: str | None = None) -> None:
     """Verify every built file against the manifest.
 
+    The manifest's sha256 are the truth; a file unchanged on disk since this process last
+    hashed it is not hashed again unless ``full`` (see :mod:`geochem_bench.data.verification`).
+
+    Args:
+        out_dir: the build folder.
+        full: hash every file again (``--checksum``).
+        fix: what to do about a mismatch, e.g. the ``geochem-bench download SCENE --force``
+            command of a downloaded scene (default: rebuild advice without a command).
+
     Raises:
-        ValueError: naming the file that is missing or differs.
+        ChecksumError: naming the file that differs, both hashes and ``fix``.
+        InvalidInputError: the manifest or a file it lists is missing, with ``fix``.
     """
     out = Path(out_dir)
-    manifest = json.loads((out / MANIFEST).read_text())
-    for name, expected in manifest.items():
-        path = out / name
+    fix = fix or f"Rebuild {out} from its sources (a downloaded scene: geochem-bench download "
+    "SCENE --force; a survey: geochem-bench make-task ... --out with the same options)."
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"{out / MANIFEST} cannot be read ({exc}). {fix}") from exc
+    if not isinstance(manifest, dict):
+        raise InvalidInputError(f"{out / MANIFEST} is not a file -> sha256 table. {fix}")
+    for name, expected in sorted(manifest.items()):
+        path = path_within(out, *Path(name).parts)
         if not path.is_file():
-            raise InvalidInputError(
-                f"built file {path} is missing; rebuild the scene (download=True)"
-            )
-        actual = sha256_of(path)
+            raise InvalidInputError(f"built file {path} is missing. {fix}")
+        actual = file_sha256(path, full=full)
         if actual != expected:
-            raise InvalidInputError(
-                f"built file {path} changed: expected sha256 {expected}, got {actual}; rebuild it"
-            )
+            raise ChecksumError(f"built file {path}", str(expected), actual, fix)
 
 
-def read_scene(out_dir: str | Path) -> Scene:
-    """Load a built scene."""
+def read_scene(out_dir: str | Path, *, checksum: bool = False, fix: str | None = None) -> Scene:
+    """Load a built scene, after checking it against its manifest.
+
+    Only files the manifest lists are read (the split files named in ``scene.json``, not
+    whatever lies in ``splits/``), so nothing unverified reaches a task.
+
+    Args:
+        out_dir: the build folder.
+        checksum: hash every file again instead of trusting digests remembered by this process.
+        fix: what a failed check tells the user to do (see :func:`check_manifest`).
+
+    Raises:
+        ChecksumError: a built file differs from the manifest.
+        InvalidInputError: a file is missing, or the build has another format.
+    """
     import rasterio
 
     out = Path(out_dir)
+    check_manifest(out, full=checksum, fix=fix)
     meta = json.loads((out / "scene.json").read_text())
     if meta.get("format") != STORE_FORMAT:
         raise InvalidInputError(
@@ -131,8 +162,8 @@ def read_scene(out_dir: str | Path) -> Scene:
     elements = tuple(Element(**e) for e in meta["elements"])
     points = _read_samples(out / "samples.parquet") if (out / "samples.parquet").is_file() else None
     splits = {
-        p.stem: _read_split(p, meta["splits"][p.stem])
-        for p in sorted((out / "splits").glob("*.parquet"))
+        name: _read_split(path_within(out, "splits", f"{name}.parquet"), split_meta)
+        for name, split_meta in sorted(meta["splits"].items())
     }
     return Scene(
         name=meta["name"],

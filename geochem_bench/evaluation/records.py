@@ -18,6 +18,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geochem_bench.core.atomic import write_text_atomic
+from geochem_bench.core.names import ALLOWED, check_name, path_within, sanitize_name
 from geochem_bench.errors import InvalidInputError
 
 SCHEMA_VERSION: Final = "1.2.0"
@@ -201,23 +202,36 @@ class ResultRecord(_Strict):
         return self
 
 
-_SAFE = re.compile(r"[^A-Za-z0-9._+-]")
-
-
 def safe_name(name: str) -> str:
-    """A submission name or version usable as one path component."""
-    cleaned = _SAFE.sub("_", name).strip("._")
+    """A submission name or version usable as one path component.
+
+    Disallowed characters become ``_`` (see :func:`geochem_bench.core.names.sanitize_name`).
+
+    Raises:
+        InvalidInputError: nothing usable is left (``".."``, ``"/"``).
+    """
+    cleaned = sanitize_name(name)
     if not cleaned:
-        raise InvalidInputError(f"{name!r} cannot be used as a submission name or version")
+        raise InvalidInputError(
+            f"{name!r} cannot be used as a submission name or version; use {ALLOWED}"
+        )
     return cleaned
 
 
 def result_path(
     out_dir: str | Path, submission: str, version: str, task_id: str, fold: int
 ) -> Path:
-    """Where the record of one (submission, version, task, fold) lives."""
-    return (
-        Path(out_dir) / safe_name(submission) / safe_name(version) / task_id / f"fold-{fold}.json"
+    """Where the record of one (submission, version, task, fold) lives.
+
+    Raises:
+        InvalidInputError: a part of the task id is not a valid name, so the record would
+            land outside ``out_dir`` or in a folder of another task.
+    """
+    parts = task_id.split("/")
+    for part in parts:
+        check_name(part, f"task id {task_id!r}: part")
+    return path_within(
+        out_dir, safe_name(submission), safe_name(version), *parts, f"fold-{int(fold)}.json"
     )
 
 

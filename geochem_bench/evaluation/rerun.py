@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from geochem_bench import __version__
+from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.harness import RunOptions, run_fold
 from geochem_bench.evaluation.provenance import utc_now
@@ -88,7 +89,7 @@ def verify_submission(
         folds=folds,
         passed=all(f.match for f in folds),
     )
-    (root / VERIFICATION_NAME).write_text(report.model_dump_json(indent=2) + "\n")
+    write_text_atomic(root / VERIFICATION_NAME, report.model_dump_json(indent=2) + "\n")
     return report
 
 

@@ -12,10 +12,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
+from geochem_bench.core.names import path_within
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.data.sources import RawFile, default_root, fetch
-from geochem_bench.data.store import check_manifest, is_built, read_scene, write_scene
+from geochem_bench.data.sources import RawFile, default_root, fetch, verify
+from geochem_bench.data.store import is_built, read_scene, write_scene
 from geochem_bench.errors import SceneNotFoundError
 from geochem_bench.resources import dataset_card
 from geochem_bench.tasks.protocols import split_name, task_split
@@ -87,6 +88,41 @@ class RealScene(SceneDeclaration):
         return Path(root or default_root()) / cls.name
 
     @classmethod
+    def fix_command(cls) -> str:
+        """The command that replaces a corrupt or edited scene: re-fetch raw files, rebuild."""
+        return f"geochem-bench download {cls.name} --force"
+
+    @classmethod
+    def _fix(cls) -> str:
+        return (
+            f"Run `{cls.fix_command()}` to download its raw files again and rebuild it "
+            "(add --root/--mirror as for the first download)."
+        )
+
+    @classmethod
+    def verify_raw(cls, root: str | Path | None = None) -> tuple[list[str], list[str]]:
+        """Hash every present raw file of the scene against its declared sha256.
+
+        Args:
+            root: data root (raw files under ``<root>/raw/``).
+
+        Returns:
+            The raw paths verified and the raw paths not present.
+
+        Raises:
+            ChecksumError: a present raw file differs, naming it and :meth:`fix_command`.
+        """
+        raw_dir = Path(root or default_root()) / "raw"
+        verified, missing = [], []
+        for raw in cls.files:
+            if (raw_dir / raw.path).is_file():
+                verify(raw, raw_dir / raw.path, cls._fix())
+                verified.append(raw.path)
+            else:
+                missing.append(raw.path)
+        return verified, missing
+
+    @classmethod
     def load(  # type: ignore[override]  # the download options of every real scene
         cls,
         root: str | Path | None = None,
@@ -94,28 +130,42 @@ class RealScene(SceneDeclaration):
         checksum: bool = False,
         mirror: str | None = None,
         progress: bool = True,
+        force: bool = False,
     ) -> Scene:
         """Load the built scene, building it (and downloading raw files) when needed.
+
+        Every load checks the build against its manifest: files unchanged since this process
+        hashed them cost a ``stat``, others are hashed (see
+        :mod:`geochem_bench.data.verification`). Raw files are always hashed before a build.
 
         Args:
             root: data root (default ``$GEOCHEM_BENCH_DATA`` or ``~/.cache/geochem-bench``).
                 Raw files go to ``<root>/raw/``, the build to ``<root>/<name>/``.
             download: fetch missing raw files from upstream (or ``mirror``).
-            checksum: verify the raw files and the built files against their sha256.
+            checksum: hash every built file again, and every present raw file.
             mirror: folder or base URL replacing the upstream hosts.
             progress: show download progress.
+            force: delete the scene's raw files and build, download them again and rebuild
+                (implies ``download``): the fix for a corrupt or edited scene.
 
         Raises:
             SceneNotFoundError: files are missing and ``download`` is False.
-            ChecksumError: a raw file does not match its sha256.
+            ChecksumError: a raw or built file does not match its sha256; the message names
+                the file and the fix (``geochem-bench download SCENE --force``).
         """
         root = Path(root or default_root())
         out = cls.scene_dir(root)
+        raw_dir = root / "raw"
+        if force:
+            download = True
+            for raw in cls.files:
+                path_within(raw_dir, raw.path).unlink(missing_ok=True)
+            if out.is_dir():
+                shutil.rmtree(out)
         if is_built(out) and _built_version(out) == cls.version:
             if checksum:
-                check_manifest(out)
-            return read_scene(out)
-        raw_dir = root / "raw"
+                cls.verify_raw(root)
+            return read_scene(out, checksum=checksum, fix=cls._fix())
         missing = [f.path for f in cls.files if not (raw_dir / f.path).is_file()]
         if missing and not download:
             raise SceneNotFoundError(
@@ -126,13 +176,9 @@ class RealScene(SceneDeclaration):
                 "a folder that has it"
             )
         for raw in cls.files:
-            fetch(
-                raw,
-                raw_dir,
-                mirror=mirror,
-                checksum=checksum or raw.path in missing,
-                progress=progress,
-            )
+            # Every raw file is hashed before a build, present or new: a build inherits the
+            # trust of its inputs, and a corrupt raw file must not turn into a fresh manifest.
+            fetch(raw, raw_dir, mirror=mirror, checksum=True, progress=progress, fix=cls._fix())
         scene = cls.build(raw_dir)
         for task in cls.tasks:  # ship the spatial-block folds as split files
             if task.protocol != "grid" and task.split is None:
@@ -141,7 +187,7 @@ class RealScene(SceneDeclaration):
         card = dataset_card(cls.name)
         if card is not None:  # the Hugging Face card travels with the build
             shutil.copyfile(card, out / "README.md")
-        return read_scene(out)
+        return read_scene(out, fix=cls._fix())
 
 
 def _built_version(out: Path) -> str | None:

@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from geochem_bench.core.elements import Element
+from geochem_bench.core.atomic import write_text_atomic
+from geochem_bench.core.elements import Element, is_element_symbol
 from geochem_bench.core.grid import GridSpec, fill_nearest
+from geochem_bench.core.names import check_name
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
@@ -61,7 +63,9 @@ def make_survey(
         covariates: GeoTIFFs; the first defines the grid.
         samples: CSV (with ``x``/``y`` columns) or a vector file (GeoPackage, shapefile).
         out_dir: where the scene is written.
-        elements: element columns (default: every numeric column but x, y and id).
+        elements: element columns (default: every column named by an element symbol, in any
+            case, e.g. ``Cu``/``CU``; the other columns are listed in
+            ``scene.options["ignored_columns"]``).
         x: x column of a CSV.
         y: y column of a CSV.
         id_column: sample id column (default: row number from 1).
@@ -76,18 +80,24 @@ def make_survey(
             training sites (the other elements everywhere).
         seed: split seed.
 
+    Element values must be finite and > 0 (concentrations); an empty cell means "not
+    measured". Detection-limit codes such as ``<0.5``, ``inf``, zero and negative values are
+    refused with the column, row and value, rather than guessed at.
+
     Raises:
-        SurveyError: non-overlapping extents, a CRS mismatch that cannot be resolved, a
-            non-numeric element column, too few samples for the folds, ...
+        SurveyError: an invalid name, non-overlapping extents, a CRS mismatch that cannot be
+            resolved, a non-numeric, censored or non-positive element value, too few samples
+            for the folds, ...
     """
+    _check_name(name, "scene name (--name)")
     if not covariates:
         raise SurveyError("give at least one covariate GeoTIFF")
     grid, stack, names = _covariate_stack([Path(p) for p in covariates], crs)
     valid: NDArray[np.bool_] = np.asarray(np.isfinite(stack).all(axis=0))
     table, sx, sy, source_crs = _read_samples(Path(samples), x, y, samples_crs or grid.crs)
     sx, sy = _to_grid_crs(sx, sy, source_crs, grid.crs)
-    symbols = _element_columns(table, elements, {x, y, id_column or "", "geometry"})
-    values = np.column_stack([_numeric(table, c) for c in symbols])
+    symbols, ignored = _element_columns(table, elements, {x, y, id_column or "", "geometry"})
+    values = np.column_stack([_concentrations(table, c, Path(samples).name) for c in symbols])
     rows, cols = grid.cell_of(sx, sy)
     inside = rows >= 0
     if not inside.any():
@@ -103,9 +113,6 @@ def make_survey(
         table[id_column].to_numpy().astype(np.int64) if id_column else np.arange(1, len(table) + 1)
     )
     element_objs = tuple(Element(s, unit, "linear" if s in linear else "log10") for s in symbols)
-    for e, element in enumerate(element_objs):
-        if element.analysis_space == "log10":
-            values[:, e] = np.where(values[:, e] > 0, values[:, e], np.nan)  # log10 needs > 0
     points = Samples(
         ids=ids[on_data], x=sx[on_data], y=sy[on_data], values=values[on_data], elements=symbols
     )
@@ -128,7 +135,11 @@ def make_survey(
             f"user survey: {len(points)} samples ({int((~on_data).sum())} off the grid or on "
             f"nodata cells dropped), {len(names)} covariates"
         ),
-        options={"covariates": [str(p) for p in covariates], "samples": str(samples)},
+        options={
+            "covariates": [str(p) for p in covariates],
+            "samples": str(samples),
+            "ignored_columns": list(ignored),
+        },
     )
     tasks = [
         TaskSpec(
@@ -161,7 +172,7 @@ def make_survey(
             raise SurveyError(f"task {task.id}: {exc}") from exc
     out = Path(out_dir)
     write_scene(scene, out)
-    (out / TASKS_FILE).write_text(json.dumps([_task_dict(t) for t in tasks], indent=2) + "\n")
+    write_text_atomic(out / TASKS_FILE, json.dumps([_task_dict(t) for t in tasks], indent=2) + "\n")
     register_survey(out)
     return scene, tasks
 
@@ -174,10 +185,18 @@ def register_survey(folder: str | Path) -> SceneEntry:
             f"{folder} holds no {TASKS_FILE}; build it with `geochem-bench make-task`"
         )
     meta = json.loads((folder / "scene.json").read_text())
+    _check_name(meta["name"], f"scene name in {folder / 'scene.json'}")
     tasks = tuple(_task_from_dict(d) for d in json.loads((folder / TASKS_FILE).read_text()))
+    for task in tasks:  # a hand-edited tasks.json must not move records out of --out
+        for part in task.id.split("/"):
+            _check_name(part, f"task id {task.id!r} in {folder / TASKS_FILE}: part")
+    fix = (
+        f"Rebuild it: geochem-bench make-task ... --out {folder} with the options it was made "
+        f"with (samples {meta['options'].get('samples')})."
+    )
 
-    def loader(**_: Any) -> Scene:
-        return read_scene(folder)
+    def loader(checksum: bool = False, **_: Any) -> Scene:
+        return read_scene(folder, checksum=checksum, fix=fix)
 
     entry = SceneEntry(
         name=meta["name"],
@@ -329,7 +348,17 @@ def _to_grid_crs(
     return rx, ry
 
 
-def _element_columns(table: Any, elements: list[str] | None, exclude: set[str]) -> tuple[str, ...]:
+def _check_name(value: str, what: str) -> None:
+    try:
+        check_name(value, what)
+    except InvalidInputError as exc:
+        raise SurveyError(str(exc)) from None
+
+
+def _element_columns(
+    table: Any, elements: list[str] | None, exclude: set[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The element columns and the columns left out (never silently: the CLI lists them)."""
     if elements:
         missing = [e for e in elements if e not in table.columns]
         if missing:
@@ -338,20 +367,20 @@ def _element_columns(table: Any, elements: list[str] | None, exclude: set[str]) 
                 f"columns are {list(table.columns)}"
             )
         for column in elements:
-            _numeric(table, column)
-        return tuple(elements)
-    numeric = [c for c in table.columns if c not in exclude and _is_numeric(table[c])]
-    if not numeric:
+            _check_name(column, "element column (--elements)")  # becomes part of task ids
+        ignored = [c for c in table.columns if c not in exclude and c not in elements]
+        return tuple(elements), tuple(ignored)
+    # Only columns named by an element symbol: a numeric `depth`, `year` or `sample_no` is a
+    # number, not a concentration, and must not become a task.
+    candidates = [c for c in table.columns if c not in exclude]
+    symbols = [c for c in candidates if isinstance(c, str) and is_element_symbol(c)]
+    if not symbols:
         raise SurveyError(
-            "the samples table has no numeric element column; name them with --elements"
+            f"no column of the samples table is named by an element symbol (Cu, Zn, ...); "
+            f"columns are {list(table.columns)}; name the element columns with --elements"
         )
-    return tuple(numeric)
-
-
-def _is_numeric(series: Any) -> bool:
-    import pandas as pd
-
-    return bool(pd.api.types.is_numeric_dtype(series))
+    ignored = [c for c in candidates if c not in symbols]
+    return tuple(symbols), tuple(ignored)
 
 
 def _numeric(table: Any, column: str) -> NDArray[np.float64]:
@@ -362,10 +391,47 @@ def _numeric(table: Any, column: str) -> NDArray[np.float64]:
     if len(bad):
         raise SurveyError(
             f"column {column!r} is not numeric: {len(bad)} values such as "
-            f"{list(bad.astype(str)[:3])}; "
-            "clean them (e.g. '<0.5' detection-limit codes) or leave the column out"
+            f"{list(bad.astype(str)[:3])}; fix them or choose other columns"
         )
     return values.to_numpy(dtype=np.float64)
+
+
+def _concentrations(table: Any, column: str, source: str) -> NDArray[np.float64]:
+    """An element column as finite, positive numbers (NaN where the cell is empty).
+
+    Refused, naming the column, the row (1-based, header not counted) and the value:
+    text such as ``<0.5`` (a detection-limit code: censored, not a measurement), ``inf``,
+    zero and negative values. Refusing rather than substituting half the limit keeps the
+    choice of a censoring policy with the user, who knows the laboratory's conventions.
+    """
+    import pandas as pd
+
+    raw = table[column]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    present = raw.notna().to_numpy()
+    text = present & np.isnan(values)
+    number = present & ~text
+    bad = np.flatnonzero(text | (number & ~(np.isfinite(values) & (values > 0))))
+    if len(bad):
+        row = int(bad[0])
+        value = raw.iloc[row]
+        shown = str(value).strip()
+        if shown.startswith("<"):
+            why = (
+                "is a detection-limit code (censored, not a measurement); replace it with the "
+                "number your censoring policy gives (e.g. half the limit) or leave the cell empty"
+            )
+        elif text[row]:
+            why = "is not a number; fix it or leave the cell empty"
+        elif not np.isfinite(values[row]):
+            why = "is not finite; fix it or leave the cell empty"
+        else:
+            why = "is not a positive concentration; fix it or leave the cell empty (not measured)"
+        raise SurveyError(
+            f"{source}: column {column!r} row {row + 1}: value {shown!r} {why} "
+            f"({len(bad)} such value(s) in the column)"
+        )
+    return values
 
 
 def _task_dict(task: TaskSpec) -> dict[str, Any]:
