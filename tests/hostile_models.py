@@ -77,7 +77,7 @@ class CacheReader(_Honest):
             rows, cols = scene.grid.cell_of(points.x[hidden], points.y[hidden])
             columns = [points.index(e.symbol) for e in inputs.elements]
             return _paste(prediction, rows, cols, points.values[hidden][:, columns])
-        except OSError:
+        except Exception:  # a cheat whose trick fails falls back to honest work
             return prediction
 
 
@@ -138,3 +138,113 @@ class Networked(_Honest):
                 conn.sendall(b"leak")
         except OSError:
             pass
+
+
+def _private() -> Path:
+    """The model's private folder (the harness points $TMPDIR inside it)."""
+    return Path(os.environ["TMPDIR"]).parent
+
+
+class ShmCrossFold(_Honest):
+    """Keeps every fold's training samples in /dev/shm; later folds look their held-out up."""
+
+    def predict(self, inputs):
+        prediction = super().predict(inputs)
+        points = inputs.points
+        columns = [points.index(e.symbol) for e in inputs.elements]
+        try:
+            store = Path("/dev/shm") / os.environ["HOSTILE_MARKER"]
+            store.mkdir(exist_ok=True)
+            np.savez(
+                store / f"fold{inputs.fold}.npz",
+                ids=points.ids,
+                x=points.x,
+                y=points.y,
+                v=points.values[:, columns],
+            )
+            seen = set(points.ids.tolist())
+            for file in store.glob("fold*.npz"):
+                data = np.load(file)
+                new = np.array([i not in seen for i in data["ids"].tolist()])
+                if new.any():
+                    rows, cols = inputs.grid.cell_of(data["x"][new], data["y"][new])
+                    prediction = _paste(prediction, rows, cols, data["v"][new])
+        except OSError:
+            pass
+        return prediction
+
+
+class ReadsOutsideTheAllowlist(_Honest):
+    """Rebuilds the scene from a raw mirror (or any data folder) it was never told about."""
+
+    def predict(self, inputs):
+        prediction = super().predict(inputs)
+        try:
+            from geochem_bench.data.store import read_scene
+
+            scene = read_scene(Path(os.environ["HOSTILE_DATA_ROOT"]) / "synthetic")
+        except Exception:
+            return prediction
+        points = scene.points
+        seen = set(inputs.points.ids.tolist())
+        hidden = np.array([i not in seen for i in points.ids.tolist()])
+        rows, cols = scene.grid.cell_of(points.x[hidden], points.y[hidden])
+        columns = [points.index(e.symbol) for e in inputs.elements]
+        return _paste(prediction, rows, cols, points.values[hidden][:, columns])
+
+
+class FakesItsNote(_Honest):
+    """Writes its own prediction and a note claiming an impossible runtime, then exits."""
+
+    def predict(self, inputs):
+        import json
+
+        private = _private()
+        np.savez(private / "prediction.npz", mean=super().predict(inputs))
+        note = {"runtime": {"fit_s": 1e-6, "predict_s": 1e-6, "total_s": 2e-6}, "peak": 1.0}
+        (private / "result.json").write_text(json.dumps(note))
+        time.sleep(0.5)
+        os._exit(0)
+
+
+class FifoPrediction(_Honest):
+    """Leaves a FIFO where the prediction should be: a naive read blocks forever."""
+
+    def predict(self, inputs):
+        import json
+
+        private = _private()
+        note = {"runtime": {"fit_s": 0, "predict_s": 0, "total_s": 0}}
+        (private / "result.json").write_text(json.dumps(note))
+        os.mkfifo(private / "prediction.npz")
+        os._exit(0)
+
+
+class NpzBomb(_Honest):
+    """A prediction.npz of a few hundred bytes whose header declares a 1.6 TB array."""
+
+    def predict(self, inputs):
+        import json
+        import zipfile
+
+        private = _private()
+        header = repr({"descr": "<f4", "fortran_order": False, "shape": (20000, 20000, 1000)})
+        raw = header.encode()
+        raw += b" " * (63 - (len(raw) + 10) % 64) + b"\n"
+        npy = b"\x93NUMPY\x01\x00" + len(raw).to_bytes(2, "little") + raw + b"\0" * 64
+        with zipfile.ZipFile(private / "prediction.npz", "w") as archive:
+            archive.writestr("mean.npy", npy)
+        note = {"runtime": {"fit_s": 0, "predict_s": 0, "total_s": 0}}
+        (private / "result.json").write_text(json.dumps(note))
+        os._exit(0)
+
+
+class LogExfiltrator(_Honest):
+    """Swaps its log for a symlink to a file it cannot read, then crashes: the harness would
+    copy the log's tail into the record."""
+
+    def predict(self, inputs):
+        private = _private()
+        os.unlink(private / "model.log")
+        os.symlink(os.environ["HOSTILE_SECRET"], private / "model.log")
+        os._exit(3)

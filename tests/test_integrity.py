@@ -60,7 +60,7 @@ def test_reading_the_harness_memory_finds_nothing(tmp_path, task):
 def test_the_data_cache_is_out_of_reach(tmp_path, cache_with_scene):
     honest = run(tmp_path / "honest", "_Honest")
     cheat = run(tmp_path / "cheat", "CacheReader")
-    assert skills(cheat) == skills(honest)  # before the sandbox: +1.000 on every fold
+    assert skills(cheat) == skills(honest), cheat[0].failure  # before: +1.000 on every fold
     assert cheat[0].isolation.filesystem == ("landlock" if LANDLOCK else "none")
 
 
@@ -87,21 +87,40 @@ def test_a_model_cannot_write_into_the_results_folder(tmp_path, monkeypatch):
     assert record.status == "failed" and "PermissionError" in record.failure.message
 
 
+def canaried(records):
+    (record,) = [r for r in records if r.canary is not None]  # one canary fold per task
+    return record
+
+
 def test_canary_flags_a_model_that_reads_the_data_api(tmp_path, cache_with_scene):
-    # fallback mode (no Landlock): the cheat reads whatever $GEOCHEM_BENCH_DATA shows it,
-    # which is nothing in the real run and the canary's noise in the canary run
+    # with the sandbox off, the cheat reads whatever $GEOCHEM_BENCH_DATA shows it: nothing in
+    # a real run, the canary's noise in the canary run
     honest = run(tmp_path / "honest", "_Honest", canary=True, sandbox=False)
     cheat = run(tmp_path / "cheat", "CacheReader", canary=True, sandbox=False)
-    assert honest[0].canary is not None and honest[0].canary.changed is False
-    assert cheat[0].canary is not None and cheat[0].canary.changed is True
-    assert "reads them from somewhere" in cheat[0].canary.message
-    assert all(r.canary is None for r in cheat[1:])  # one canary fold per task
+    assert canaried(honest).canary.changed is False
+    flagged = canaried(cheat).canary
+    assert flagged.changed is True and "reads them from somewhere" in flagged.message
 
 
 def test_canary_leaves_honest_models_unflagged_on_every_protocol(tmp_path):
     for task in (POINTS, GRID):
         records = run(tmp_path / task.replace("/", "_"), "_Honest", task, canary=True)
-        assert records[0].canary.changed is False and records[0].canary.max_abs_diff == 0.0
+        check = canaried(records).canary
+        assert check.changed is False and check.max_abs_diff == 0.0
+
+
+def test_the_canary_fold_is_random(tmp_path):
+    folds = {canaried(run(tmp_path / str(k), "_Honest", canary=True)).fold for k in range(6)}
+    assert len(folds) > 1  # fails with probability 5 * (1/5)**6 = 0.03 %
+
+
+def test_resume_adds_a_missing_canary_by_rerunning_one_fold_only(tmp_path):
+    first = run(tmp_path, "_Honest")
+    again = run(tmp_path, "_Honest", canary=True)
+    rerun = [a for a, f in zip(again, first, strict=True) if a.timestamp != f.timestamp]
+    assert len(rerun) == 1 and rerun[0].canary is not None
+    third = run(tmp_path, "_Honest", canary=True)
+    assert [r.timestamp for r in third] == [r.timestamp for r in again]
 
 
 def test_closing_inherited_descriptors_does_not_escape_the_timeout(tmp_path):
@@ -207,3 +226,68 @@ def test_resume_refuses_records_it_did_not_write_and_other_fingerprints(tmp_path
     other = run(tmp_path, "_Honest", seed=1)
     assert all(o.timestamp != a.timestamp for o, a in zip(other, again, strict=True))
     assert len({r.submission.fingerprint for r in again + other}) == 2
+
+
+def test_dev_shm_is_no_channel_between_folds(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOSTILE_MARKER", f"hostile-{uuid.uuid4().hex}")
+    honest = run(tmp_path / "honest", "_Honest")
+    cheat = run(tmp_path / "cheat", "ShmCrossFold")  # red team, before: folds 1-4 at +1.000
+    assert skills(cheat) == skills(honest)
+    assert not (Path("/dev/shm") / os.environ["HOSTILE_MARKER"]).exists()
+
+
+def test_a_model_reads_only_its_allowlist(tmp_path, monkeypatch):
+    # a data folder the harness was never told about (an old data root, a raw mirror)
+    elsewhere = tmp_path / "elsewhere"
+    write_scene(load_scene("synthetic"), elsewhere / "synthetic")
+    monkeypatch.setenv("HOSTILE_DATA_ROOT", str(elsewhere))
+    honest = run(tmp_path / "honest", "_Honest")
+    cheat = run(tmp_path / "cheat", "ReadsOutsideTheAllowlist")
+    if LANDLOCK:
+        assert skills(cheat) == skills(honest)  # red team, before: +1.000 on every fold
+    else:  # without Landlock nothing stops a same-user read: the record says so
+        assert cheat[0].isolation.filesystem == "none"
+
+
+def test_runtime_and_memory_come_from_the_kernel_not_the_model(tmp_path):
+    (record, *_) = run(tmp_path, "FakesItsNote")
+    assert record.status == "ok"
+    assert record.runtime.total_s >= 0.5  # it slept 0.5 s; its note claimed 2e-6 s
+    assert record.peak_memory_mb > 10  # its note claimed 1 MB
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [("FifoPrediction", "not a regular file"), ("NpzBomb", "has shape (20000, 20000, 1000)")],
+)
+def test_hostile_output_files_cannot_hang_or_crash_the_harness(tmp_path, model, message):
+    done: list = []
+    worker = threading.Thread(target=lambda: done.append(run(tmp_path, model)), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert done, f"the harness hung on {model}'s output"
+    assert {r.failure.kind for r in done[0]} == {"invalid_prediction"}
+    assert message in done[0][0].failure.message
+
+
+def test_a_symlinked_log_does_not_copy_a_secret_into_the_record(tmp_path, monkeypatch):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("hf_SECRET_TOKEN")
+    monkeypatch.setenv("HOSTILE_SECRET", str(secret))
+    (record, *_) = run(tmp_path, "LogExfiltrator")
+    assert record.status == "failed"
+    assert "hf_SECRET_TOKEN" not in record.model_dump_json()
+
+
+def test_a_killed_runs_private_folders_are_swept(tmp_path, monkeypatch):
+    import tempfile
+
+    from geochem_bench.evaluation.harness import PRIVATE_PREFIX, sweep_private_folders
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / f"{PRIVATE_PREFIX}999999999-abc"  # no such process
+    alive = tmp_path / f"{PRIVATE_PREFIX}{os.getpid()}-abc"
+    dead.mkdir()
+    alive.mkdir()
+    assert sweep_private_folders() == 1
+    assert not dead.exists() and alive.exists()

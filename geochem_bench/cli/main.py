@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -398,6 +399,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _memory_limit(text: str) -> int | None:
     """``75%`` of RAM, ``8GiB``/``512MiB``, or ``none``."""
     from geochem_bench.evaluation.harness import default_memory_limit
@@ -448,6 +453,14 @@ def _sandbox_args(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="another folder the model must not read (e.g. a raw-data mirror); repeatable",
     )
+    p.add_argument(
+        "--allow-read",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another folder the model may read (e.g. pretrained weights); repeatable. By "
+        "default it reads only system folders, the Python installation and its own folder",
+    )
 
 
 def _sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -456,6 +469,7 @@ def _sandbox_options(args: argparse.Namespace) -> dict[str, Any]:
         "sandbox": args.sandbox != "off",
         "require_sandbox": args.sandbox == "require",
         "protected_paths": tuple(Path(p) for p in args.protect),
+        "readable_paths": tuple(Path(p) for p in args.allow_read),
         "timeout_s": args.timeout,
     }
 
@@ -522,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
         "cite": _cmd_cite,
         "model-index": _cmd_model_index,
     }[args.command]
+    # SIGTERM (a scheduler, `timeout`) unwinds like Ctrl-C: the model is killed, its private
+    # folder removed, and what was written stays complete
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         for folder in getattr(args, "survey", None) or []:
             from geochem_bench.scenes.survey import register_survey

@@ -22,9 +22,10 @@ prediction and its record is flagged.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -53,7 +54,7 @@ from geochem_bench.evaluation.records import (
     write_result,
 )
 from geochem_bench.evaluation.run_manifest import RunManifest
-from geochem_bench.evaluation.sandbox import hidden, landlock_abi
+from geochem_bench.evaluation.sandbox import hidden, landlock_abi, readable_roots
 from geochem_bench.evaluation.scoring import (
     error_blocks,
     score_fold,
@@ -102,6 +103,9 @@ class RunOptions:
         canary_tolerance: relative change of a prediction the canary attributes to
             nondeterminism rather than to a leak.
         require_sandbox: fail folds instead of running them without Landlock.
+        readable_paths: more folders the model may read (e.g. pretrained weights outside
+            its submission folder); by default it reads only system folders, the Python
+            installation, ``sys.path`` and its submission folder.
         sandbox: use Landlock where the kernel has it (False: for debugging a model that
             needs files the sandbox hides; the record says so).
         protected_paths: more folders the model must not read (e.g. a raw-data mirror); the
@@ -125,6 +129,7 @@ class RunOptions:
     require_sandbox: bool = False
     protected_paths: tuple[Path, ...] = ()
     sandbox: bool = True
+    readable_paths: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -141,9 +146,12 @@ class Producer:
     """Where predictions come from: a model run, or files of precomputed predictions."""
 
     def __call__(
-        self, task: TaskSpec, fold: int, inputs: TaskInputs, data_root: Path | None = None
+        self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
     ) -> _Outcome:
-        """The outcome of one fold; ``data_root`` is the data folder shown to the model."""
+        """The outcome of one fold.
+
+        ``decoy``: a scene built where the model's data API looks (the canary's noise).
+        """
         raise NotImplementedError
 
 
@@ -156,6 +164,7 @@ def run_local(
         One record per task fold, in task and fold order (resumed ones included).
     """
     info = submission_info(submission, options.seed)
+    sweep_private_folders()
     with _ModelRunner(submission, options) as produce:
         return _run_suite(info, tasks, options, produce)
 
@@ -176,11 +185,11 @@ class _ModelRunner(Producer):
             self.server.close()
 
     def __call__(
-        self, task: TaskSpec, fold: int, inputs: TaskInputs, data_root: Path | None = None
+        self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
     ) -> _Outcome:
         if self.server is None:
             return _run_inline(self.submission, inputs, self.options.seed)
-        return _run_confined(self.server, self.submission, inputs, self.options, data_root)
+        return _run_confined(self.server, self.submission, inputs, self.options, decoy)
 
 
 def reusable_record(
@@ -205,9 +214,8 @@ def run_fold(
     with _ModelRunner(submission, options) as produce:
         info = submission_info(submission, options.seed)
         record, prediction = _fold_record(info, task, fold, scene, split, options, produce)
-        if options.canary and fold == 0 and prediction is not None:
-            with tempfile.TemporaryDirectory(prefix="geochem-bench-canary-") as tmp:
-                check = _canary(task, scene, split, options, produce, prediction, Path(tmp))
+        if options.canary and fold == canary_fold(task) and prediction is not None:
+            check = _canary(task, fold, scene, split, options, produce, prediction)
             record = record.model_copy(update={"canary": check})
         return record
 
@@ -233,7 +241,7 @@ def score_predictions(
 
     class _FromFiles(Producer):
         def __call__(
-            self, task: TaskSpec, fold: int, inputs: TaskInputs, data_root: Path | None = None
+            self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
         ) -> _Outcome:
             path = pred_root / task.id / f"fold-{fold}.tif"
             if not path.is_file():
@@ -259,31 +267,36 @@ def _run_suite(
     records: list[ResultRecord] = []
     total = sum(t.n_folds for t in tasks)
     manifest = RunManifest(options.out_dir, info.name, info.version)
-    with ExitStack() as stack:
-        advance = stack.enter_context(_progress(options.progress, total))
-        canary_dir: Path | None = None
+    with _progress(options.progress, total) as advance:
         for task in tasks:
             scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
             split = task_split(scene, task) if task.protocol != "grid" else None
+            paths = {
+                fold: result_path(options.out_dir, info.name, info.version, task.id, fold)
+                for fold in task.folds
+            }
+            previous = {
+                fold: _reusable(path, info, task, scene, options, manifest)
+                for fold, path in paths.items()
+            }
+            # one canary per task: a resumed task that has one keeps it; else a random fold
+            # (a model cannot tell which) is run again with its canary
+            canary = None
+            if options.canary and not any(p is not None and p.canary for p in previous.values()):
+                canary = canary_fold(task)
+                previous[canary] = None
             for fold in task.folds:
                 advance(f"{info.name} {task.id} fold {fold}")
-                path = result_path(options.out_dir, info.name, info.version, task.id, fold)
-                previous = _reusable(path, info, task, scene, options, manifest)
-                if previous is not None:
-                    records.append(previous)
+                kept = previous[fold]
+                if kept is not None:
+                    records.append(kept)
                     continue
                 record, prediction = _fold_record(info, task, fold, scene, split, options, produce)
-                if options.canary and fold == 0 and prediction is not None:
-                    if canary_dir is None:
-                        canary_dir = Path(
-                            stack.enter_context(
-                                tempfile.TemporaryDirectory(prefix="geochem-bench-canary-")
-                            )
-                        )
-                    check = _canary(task, scene, split, options, produce, prediction, canary_dir)
+                if fold == canary and prediction is not None:
+                    check = _canary(task, fold, scene, split, options, produce, prediction)
                     record = record.model_copy(update={"canary": check})
-                write_result(record, path)
-                manifest.add(path)
+                write_result(record, paths[fold])
+                manifest.add(paths[fold])
                 records.append(record)
     return records
 
@@ -308,22 +321,29 @@ def _fold_record(
     return record, outcome.prediction
 
 
+def canary_fold(task: TaskSpec) -> int:
+    """The fold of ``task`` rerun as a canary: drawn at random, so a model cannot know it."""
+    return secrets.randbelow(task.n_folds)
+
+
 def _canary(
     task: TaskSpec,
+    fold: int,
     scene: Scene,
     split: Any,
     options: RunOptions,
     produce: Producer,
     prediction: Prediction,
-    workdir: Path,
 ) -> CanaryCheck:
-    """Rerun fold 0 where every held-out value the harness keeps is noise; compare."""
-    data_root = workdir / "data"
-    noisy = noisy_scene(scene, seed=options.seed, data_root=data_root)
-    inputs = build_inputs(scene, task, 0, seed=options.seed, split=split)
-    outcome = produce(task, 0, inputs, data_root=data_root)
-    held_out = build_held_out(noisy, task, 0, split=split)
-    del held_out  # built to mirror a real fold; the comparison needs only the predictions
+    """Rerun ``fold`` where every held-out value the harness keeps is noise; compare.
+
+    The noisy scene replaces the real one wherever the model could look: it is built in the
+    model's data folder (the same path a normal run shows, empty there), and it is what the
+    harness holds while the model runs.
+    """
+    noisy = noisy_scene(scene, seed=secrets.randbits(32))
+    inputs = build_inputs(scene, task, fold, seed=options.seed, split=split)
+    outcome = produce(task, fold, inputs, decoy=noisy)
     return canary_check(
         prediction, outcome.prediction, outcome.failure, inputs, options.canary_tolerance
     )
@@ -353,7 +373,6 @@ def _reusable(
         and record.submission.fingerprint is not None
         and record.submission.fingerprint == info.fingerprint
         and record.seed == options.seed
-        and (record.canary is not None or not options.canary or record.fold != 0)
     )
     if not same or (record.status == "failed" and options.retry_failed):
         return None
@@ -420,11 +439,15 @@ def protected_roots(options: RunOptions) -> list[Path]:
     from geochem_bench.data.sources import default_root
 
     roots = [default_root(), Path(options.out_dir), *options.protected_paths]
-    for variable in ("GEOCHEM_BENCH_RAW", "HF_HOME"):
-        if os.environ.get(variable):
-            roots.append(Path(os.environ[variable]))
+    for variable in ("GEOCHEM_BENCH_RAW", "GEOCHEM_BENCH_MIRROR", "HF_HOME"):
+        value = os.environ.get(variable, "")
+        if value and "://" not in value:  # a mirror may be a URL
+            roots.append(Path(value))
     roots.append(Path.home() / ".cache" / "huggingface")
     return [Path(os.path.realpath(p)) for p in roots]
+
+
+PRIVATE_PREFIX = "geochem-bench-fold-"
 
 
 def _run_confined(
@@ -432,12 +455,16 @@ def _run_confined(
     submission: Submission,
     inputs: TaskInputs,
     options: RunOptions,
-    data_root: Path | None,
+    decoy: Scene | None,
 ) -> _Outcome:
     import pickle
 
+    from geochem_bench.data.store import write_scene
+
     protected = protected_roots(options)
-    private = Path(tempfile.mkdtemp(prefix="geochem-bench-fold-"))
+    submission = submission.resolved()
+    # the harness's pid in the name lets a later run sweep what a killed run left behind
+    private = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
     try:
         real = Path(os.path.realpath(private))
         if any(real.is_relative_to(root) for root in protected):
@@ -447,18 +474,22 @@ def _run_confined(
             )
         for sub in ("tmp", "cache", "home-data"):
             (private / sub).mkdir()
-        with open(private / model_server.JOB_FILE, "wb") as handle:
-            pickle.dump((submission.resolved(), inputs, options.seed), handle)
+        if decoy is not None:
+            write_scene(decoy, private / "home-data" / decoy.name)
+        job_file = private / model_server.JOB_FILE
+        with open(os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+            pickle.dump((submission, inputs, options.seed), fh)
         env = {
             "TMPDIR": str(private / "tmp"),
             "XDG_CACHE_HOME": str(private / "cache"),
             "MPLCONFIGDIR": str(private / "cache"),
-            # what the package's own data API sees: nothing, or the canary's noise
-            "GEOCHEM_BENCH_DATA": str(data_root or private / "home-data"),
+            # what the package's own data API sees: nothing, or the canary's noise (same path)
+            "GEOCHEM_BENCH_DATA": str(private / "home-data"),
         }
         job = {
             "private_dir": str(private),
             "protected": [str(p) for p in protected],
+            "readable": list(readable_roots(_submission_folder(submission), _readable(options))),
             "memory_limit_bytes": options.memory_limit_bytes,
             "require_sandbox": options.require_sandbox,
             "landlock": options.sandbox,
@@ -467,10 +498,42 @@ def _run_confined(
         # without Landlock, the data and raw folders are made unreadable while the model runs
         hide = [] if options.sandbox and landlock_abi() > 0 else _hideable(protected, options)
         with hidden(hide):
-            code, confined = server.run(job, options.timeout_s)
-        return _collect(private, code, confined, options)
+            code, facts = server.run(job, options.timeout_s)
+        return _collect(private, code, facts, inputs, options)
     finally:
         model_server.remove_private(private)
+
+
+def sweep_private_folders() -> int:
+    """Remove the private fold folders of harness runs that were killed (SIGKILL, power loss).
+
+    Returns:
+        How many were removed.
+    """
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
+        pid = folder.name.removeprefix(PRIVATE_PREFIX).split("-")[0]
+        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            model_server.remove_private(folder)
+            removed += 1
+        except PermissionError:
+            continue
+    return removed
+
+
+def _submission_folder(submission: Submission) -> str | None:
+    if submission.folder is not None:
+        return str(submission.folder)
+    module_part = submission.model.rpartition(":")[0]
+    return str(Path(module_part).parent) if module_part.endswith(".py") else None
+
+
+def _readable(options: RunOptions) -> tuple[str, ...]:
+    return tuple(str(p) for p in options.readable_paths)
 
 
 def _hideable(protected: list[Path], options: RunOptions) -> list[Path]:
@@ -490,14 +553,20 @@ def _hideable(protected: list[Path], options: RunOptions) -> list[Path]:
 
 
 def _collect(
-    private: Path, code: int | None, confined: dict[str, Any], options: RunOptions
+    private: Path,
+    code: int | None,
+    facts: dict[str, Any],
+    inputs: TaskInputs,
+    options: RunOptions,
 ) -> _Outcome:
     """Turn what the model left in its private folder into an outcome (nothing trusted).
 
-    ``confined`` comes from the worker, reported before any submission code ran.
+    ``facts`` come from the worker: the confinement, reported before any submission code
+    ran, and the model process's wall time and peak memory as the kernel accounted them.
     """
     note = model_server.read_note(private) or {}
-    isolation = _isolation(confined)
+    isolation = _isolation(facts.get("confined") or {})
+    accounted = facts.get("accounted") or {}
     if code is None:
         message = f"fit + predict did not finish within {options.timeout_s:g} s and was stopped"
         return _Outcome(failure=Failure(kind="timeout", message=message), isolation=isolation)
@@ -524,20 +593,39 @@ def _collect(
         )
         return _Outcome(failure=failure, isolation=isolation)
     try:
-        with np.load(private / model_server.PREDICTION_FILE, allow_pickle=False) as data:
-            prediction = Prediction(mean=data["mean"], std=data.get("std"))
-        runtime = Runtime.model_validate(note["runtime"])
-    except (OSError, ValueError, KeyError) as exc:
-        failure = Failure(kind="invalid_prediction", message=f"unreadable prediction: {exc}")
-        return _Outcome(failure=failure, isolation=isolation)
-    peak, gpu = note.get("peak"), note.get("gpu")
+        prediction = model_server.read_prediction(private, inputs.output_shape)
+    except InvalidPrediction as exc:
+        return _Outcome(
+            failure=Failure(kind="invalid_prediction", message=str(exc)), isolation=isolation
+        )
+    gpu = note.get("gpu")
     return _Outcome(
         prediction=prediction,
-        runtime=runtime,
-        peak_memory_mb=float(peak) if isinstance(peak, int | float) else None,
-        gpu=gpu if isinstance(gpu, str) else None,
+        runtime=_runtime(note.get("runtime"), accounted.get("wall_s")),
+        peak_memory_mb=_number(accounted.get("maxrss_mb")),
+        gpu=gpu[:100] if isinstance(gpu, str) else None,
         isolation=isolation,
     )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and np.isfinite(value) else None
+
+
+def _runtime(claimed: Any, wall_s: Any) -> Runtime | None:
+    """Fit and predict seconds as the model reported them, bounded by the accounted wall time.
+
+    The total is the kernel-side wall time of the model process (imports included); the
+    split between fit and predict can only come from the model, so it is clamped to it.
+    """
+    total = _number(wall_s)
+    if total is None:
+        return None
+    fit = predict = 0.0
+    if isinstance(claimed, dict):
+        fit = min(max(_number(claimed.get("fit_s")) or 0.0, 0.0), total)
+        predict = min(max(_number(claimed.get("predict_s")) or 0.0, 0.0), total - fit)
+    return Runtime(fit_s=fit, predict_s=predict, total_s=total)
 
 
 def _isolation(confined: dict[str, Any]) -> Isolation:

@@ -26,6 +26,7 @@ import pickle
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -49,6 +50,8 @@ from geochem_bench.evaluation.sandbox import (
     enter_namespaces,
     landlock_abi,
     limit_memory,
+    mount_private_proc,
+    private_mounts,
     restrict_filesystem,
 )
 from geochem_bench.evaluation.submission import Submission
@@ -124,7 +127,7 @@ def output_arrays(output: Any) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _model_main(job: dict[str, Any], namespaces: bool, report_fd: int) -> int:
+def _model_main(job: dict[str, Any], namespaces: bool, private_shm: bool, report_fd: int) -> int:
     """The model process: confine, report the confinement, load the fold, fit and predict.
 
     The confinement is reported through ``report_fd`` to the (trusted) worker *before* any
@@ -135,9 +138,13 @@ def _model_main(job: dict[str, Any], namespaces: bool, report_fd: int) -> int:
     try:
         policy = SandboxPolicy(
             protected=tuple(job["protected"]),
+            readable=tuple(job["readable"]),
             private_dir=str(private),
             memory_limit_bytes=job["memory_limit_bytes"],
+            private_shm=private_shm,
         )
+        if namespaces:
+            mount_private_proc()  # PID 1 of its namespace; refused where /proc is masked
         filesystem = "none"
         if job["landlock"] and landlock_abi() > 0:
             try:
@@ -193,8 +200,10 @@ def _close_all_but(keep: int) -> None:
 def _worker(job: dict[str, Any], report_fd: int) -> int:
     """The forked worker: own session, no inherited pipes, namespaces, then the model.
 
-    The worker runs no submission code: it relays the model's confinement report (read
-    before the model imports anything) to the server through ``report_fd``.
+    The worker runs no submission code. It relays to the server, through ``report_fd``, the
+    model's confinement report (written before the model imports anything), then the wall
+    time and peak memory of the model process as the kernel accounted them, so a model
+    cannot forge either.
     """
     os.setsid()
     private = Path(job["private_dir"])
@@ -207,7 +216,9 @@ def _worker(job: dict[str, Any], report_fd: int) -> int:
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 - fd 1 outlives us
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
     namespaces = enter_namespaces()
+    private_shm = namespaces and private_mounts(str(private), job["memory_limit_bytes"])
     model_r, model_w = os.pipe()
+    started = time.perf_counter()
     pid = os.fork()
     if pid == 0:
         os.close(model_r)
@@ -215,7 +226,7 @@ def _worker(job: dict[str, Any], report_fd: int) -> int:
         die_with_parent()
         code = 70
         try:
-            code = _model_main(job, namespaces, model_w)
+            code = _model_main(job, namespaces, private_shm, model_w)
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -223,9 +234,11 @@ def _worker(job: dict[str, Any], report_fd: int) -> int:
     os.close(model_w)
     report = _read_all(model_r, 65536)
     os.close(model_r)
-    os.write(report_fd, report)
+    os.write(report_fd, report.replace(b"\n", b" ") + b"\n")
+    _, status, usage = os.wait4(pid, 0)
+    accounted = {"wall_s": time.perf_counter() - started, "maxrss_mb": usage.ru_maxrss / 1024}
+    os.write(report_fd, json.dumps(accounted).encode() + b"\n")
     os.close(report_fd)
-    _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code
 
@@ -295,13 +308,18 @@ def serve() -> None:
         send({"event": "started", "pid": pid})
         _, status = os.waitpid(pid, 0)
         _kill_orphans()
-        report = _read_all(report_r, 65536)
+        lines = _read_all(report_r, 65536).splitlines()
         os.close(report_r)
-        try:
-            confined = json.loads(report) if report else None
-        except ValueError:
-            confined = None
-        send({"event": "exited", "code": os.waitstatus_to_exitcode(status), "confined": confined})
+        facts: list[Any] = []
+        for line in lines[:2]:
+            try:
+                facts.append(json.loads(line))
+            except ValueError:
+                facts.append(None)
+        confined = facts[0] if facts else None
+        accounted = facts[1] if len(facts) > 1 else None
+        code = os.waitstatus_to_exitcode(status)
+        send({"event": "exited", "code": code, "confined": confined, "accounted": accounted})
 
 
 # --- the harness side -------------------------------------------------------------------------
@@ -369,7 +387,10 @@ class ModelServer:
         return event
 
     def run(self, job: dict[str, Any], timeout_s: float) -> tuple[int | None, dict[str, Any]]:
-        """Run one job: its exit code (None when killed at the timeout) and confinement.
+        """Run one job: its exit code (None when killed at the timeout) and the worker's facts.
+
+        The facts are ``{"confined": {...}, "accounted": {"wall_s", "maxrss_mb"}}``, each
+        possibly missing (a model killed before it was confined, or at the timeout).
 
         Raises:
             ModelServerError: the server died or stopped answering (it is restarted next time).
@@ -396,12 +417,12 @@ class ModelServer:
             self.close()
             raise
         if exited is not None:
-            return int(exited["code"]), exited.get("confined") or {}
+            return int(exited["code"]), exited
         self._kill(worker)
         exited = self._read_event(30.0)
         if exited is None:
             self.close()
-        return None, (exited or {}).get("confined") or {}
+        return None, exited or {}
 
     @staticmethod
     def _kill(worker: int) -> None:
@@ -430,27 +451,90 @@ class ModelServer:
                 stream.close()
 
 
+def read_private(path: Path, limit: int) -> bytes:
+    """The bytes of a file the model left, read as untrusted.
+
+    Refuses symlinks (a model could point one at a protected file the harness can read),
+    FIFOs and devices (a read would block forever or never end), and anything over ``limit``.
+
+    Raises:
+        OSError: the file is missing, not a regular file, or too big.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        if info.st_size > limit:
+            raise OSError(f"{path.name} is {info.st_size} bytes, over the {limit} byte limit")
+        return _read_all(fd, limit)
+    finally:
+        os.close(fd)
+
+
 def read_note(private: Path) -> dict[str, Any] | None:
     """The model's result note, or None when it left none (or something absurd)."""
-    path = private / NOTE_FILE
     try:
-        if path.stat().st_size > _NOTE_LIMIT:
-            return None
-        note = json.loads(path.read_text())
+        note = json.loads(read_private(private / NOTE_FILE, _NOTE_LIMIT))
     except (OSError, ValueError, RecursionError):
         return None
     return note if isinstance(note, dict) else None
 
 
-def log_tail(private: Path, limit: int = 4000) -> str:
-    """The end of what the model printed (for failure messages)."""
+def read_prediction(private: Path, shape: tuple[int, int, int]) -> Prediction:
+    """The model's prediction, checked against the expected shape before anything is loaded.
+
+    Raises:
+        InvalidPrediction: missing, not an ``.npz`` of the right arrays, or another shape
+            (a header claiming a huge array is refused before memory is allocated).
+    """
+    import io
+    import zipfile
+
+    expected = int(np.prod(shape)) * 8  # float64 at most
     try:
-        with open(private / LOG_FILE, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - limit))
-            return handle.read().decode(errors="replace")
+        data = read_private(private / PREDICTION_FILE, 2 * expected + (1 << 20))
+        arrays: dict[str, np.ndarray] = {}
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name in archive.namelist():
+                key = name.removesuffix(".npy")
+                if key not in {"mean", "std"} or archive.getinfo(name).file_size > expected + 4096:
+                    raise InvalidPrediction(f"unexpected member {name!r} in the prediction")
+                with archive.open(name) as member:
+                    version = np.lib.format.read_magic(member)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    header = read_header(member)  # (shape, fortran order, dtype)
+                    if tuple(header[0]) != shape:
+                        raise InvalidPrediction(
+                            f"prediction {key} has shape {tuple(header[0])}, expected {shape}"
+                        )
+                with archive.open(name) as member:
+                    arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, MemoryError) as exc:
+        raise InvalidPrediction(f"unreadable prediction: {exc}") from exc
+    if "mean" not in arrays:
+        raise InvalidPrediction("the prediction has no 'mean' array")
+    return Prediction(mean=arrays["mean"], std=arrays.get("std"))
+
+
+def log_tail(private: Path, limit: int = 4000) -> str:
+    """The end of what the model printed (for failure messages); never follows a symlink."""
+    try:
+        fd = os.open(private / LOG_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        size = os.fstat(fd).st_size
+        os.lseek(fd, max(0, size - limit), os.SEEK_SET)
+        return _read_all(fd, limit).decode(errors="replace")
+    finally:
+        os.close(fd)
 
 
 def remove_private(private: Path) -> None:

@@ -4,28 +4,33 @@ A submission is untrusted code. The harness runs it in a process that is confine
 submission's own code is imported, with the strongest means this Linux machine offers without
 root:
 
-* **Landlock** (kernel >= 5.13, through the ``landlock`` binding): the process may read the
-  whole file system *except* the protected roots (the data cache with the built scenes, the
-  raw files, the results folder, the Hugging Face cache with its token) and may write only
-  its private fold folder and ``/dev/shm``. A Landlock domain also forbids ``ptrace`` of, and
-  ``/proc/<pid>/mem`` or ``environ`` access to, any process outside it, so the model cannot
-  read the harness's memory.
-* **User, network and PID namespaces** (unprivileged user namespaces): the model has no
-  network (only a loopback interface that is down), and it is PID 1 of its own PID namespace,
-  so when it dies or is killed every process it started dies with it.
-* **Resource limits**: ``RLIMIT_AS`` caps its address space (``--memory-limit``).
+* **Landlock** (kernel >= 5.13, through the ``landlock`` binding): the process may read an
+  allowlist only (system folders, the interpreter and ``sys.path``, its submission folder;
+  :func:`readable_roots`) minus the protected roots (the data cache with the built scenes,
+  the raw files, the results folder, the Hugging Face cache with its token), and may write
+  only its private fold folder. Not ``/tmp``, where other folds' folders live. A Landlock
+  domain also forbids ``ptrace`` of, and ``/proc/<pid>/mem`` or ``environ`` access to, any
+  process outside it, so the model cannot read the harness's memory.
+* **User, network, PID and mount namespaces** (unprivileged user namespaces): the model has
+  no network (only a loopback interface that is down); it is PID 1 of its own PID namespace,
+  so when it dies or is killed every process it started dies with it; its ``/dev/shm`` is an
+  empty tmpfs of its own (no channel from fold to fold), and its ``/proc`` shows only its own
+  processes where the kernel lets it mount one.
+* **Resource limits**: ``RLIMIT_AS`` caps its address space and ``RLIMIT_FSIZE`` the size of
+  any file it writes (``--memory-limit``).
 * **No capabilities**: a model started as root (containers, CI) drops every capability, so
   file permissions bind it like any user.
 
 Where Landlock or namespaces are missing the model still runs in a fresh process with its
-inputs copied to a private folder, the cache location withheld from its environment, and its
-process group (plus any orphan, through a subreaper) killed on timeout; the record states
-which confinement was in force (:class:`~geochem_bench.evaluation.records.Confinement`), and
-canary folds catch models that read the cache through the package's own API.
+inputs copied to a private folder, the data folders made unreadable (mode 000) while it runs,
+the cache location withheld from its environment, and its process group (plus any orphan,
+through a subreaper) killed on timeout; the record states which confinement was in force
+(:class:`~geochem_bench.evaluation.records.Isolation`), and canary folds catch models that
+read the data through the package's own API.
 
-Landlock has no "deny" rule: a ruleset lists what is allowed. "Everything except the protected
-roots" is therefore expanded into allow rules for every sibling along the path from ``/`` to
-each protected root (:func:`read_roots`); no maintained library does this expansion.
+Landlock has no "deny" rule: a readable root that contains a protected one (a repository with
+its ``results/`` folder) is expanded into allow rules for every sibling along the path to the
+protected root (:func:`read_rules`); no maintained library does this expansion.
 """
 
 from __future__ import annotations
@@ -48,6 +53,12 @@ _CLONE_NEWPID = 0x20000000
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_CAPBSET_DROP = 24
+# mount(2) flags (linux/mount.h)
+_MS_NOSUID = 0x2
+_MS_NODEV = 0x4
+_MS_NOEXEC = 0x8
+_MS_REC = 0x4000
+_MS_PRIVATE = 0x40000
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
@@ -56,16 +67,55 @@ class SandboxPolicy:
     """What a model process may touch.
 
     Attributes:
-        protected: roots the model may neither read nor write (cache, raw files, results).
-        private_dir: the fold's private folder, the only place it may write (with /dev/shm).
-        memory_limit_bytes: address-space limit, or None for none.
-        network: whether the model may use the network.
+        protected: roots the model may neither read nor write (cache, raw files, results),
+            even where they lie inside a readable root.
+        readable: roots the model may read: the interpreter, its libraries, the package,
+            the submission folder (see :func:`readable_roots`).
+        private_dir: the fold's private folder, the only place it may write (with a private
+            ``/dev/shm`` where a mount namespace provides one).
+        memory_limit_bytes: address-space (and largest file) limit, or None for none.
+        private_shm: whether ``/dev/shm`` is a fresh tmpfs of this fold alone.
     """
 
     protected: tuple[str, ...]
+    readable: tuple[str, ...]
     private_dir: str
     memory_limit_bytes: int | None
-    network: bool = False
+    private_shm: bool = False
+
+
+#: System folders every Python process reads (libraries, configuration, devices, kernel
+#: interfaces). /tmp is not among them: other folds' private folders live there.
+SYSTEM_READABLE = (
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/opt",
+    "/proc",
+    "/sys",
+    "/dev",
+)
+
+
+def readable_roots(submission_folder: str | None, extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """What a model may read: system folders, the interpreter, ``sys.path``, its own folder.
+
+    An allowlist, not "everything but the protected folders": a model must not find other
+    data by guessing paths (an old data root, a raw mirror, other folds' temporary folders).
+    """
+    import sys
+
+    roots = [*SYSTEM_READABLE, sys.prefix, sys.base_prefix, sys.exec_prefix]
+    roots += [p for p in sys.path if p and os.path.isabs(p)]
+    if submission_folder:
+        roots.append(submission_folder)
+    roots += list(extra)
+    unique = sorted({os.path.realpath(r) for r in roots if os.path.exists(r)})
+    return tuple(unique)
 
 
 @dataclass(frozen=True)
@@ -144,9 +194,10 @@ def drop_capabilities() -> None:
 
 
 def limit_memory(limit_bytes: int | None) -> None:
-    """Cap the address space of this process and its children."""
+    """Cap the address space of this process and its children, and the size of any file."""
     if limit_bytes is not None:
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
 
 def landlock_abi() -> int:
@@ -161,19 +212,22 @@ def landlock_abi() -> int:
         return 0
 
 
-def read_roots(protected: list[Path]) -> list[Path]:
-    """Paths whose subtrees together cover the whole file system except ``protected``.
+def read_rules(readable: list[Path], protected: list[Path]) -> list[Path]:
+    """Paths whose subtrees together cover ``readable`` except ``protected``.
 
-    Every directory on the way from ``/`` to a protected root is expanded into its entries;
-    entries that are (or lead to, through a symlink) a protected root are left out; every
-    other entry is kept whole.
+    Landlock has no "deny" rule: a readable root that contains a protected one is expanded
+    into its entries, down the path to the protected root; entries that are (or lead to,
+    through a symlink) a protected root are left out, every other entry is kept whole.
     """
     targets = [Path(os.path.realpath(p)) for p in protected]
 
     def related(path: Path) -> bool:
         return any(path == t or t.is_relative_to(path) or path.is_relative_to(t) for t in targets)
 
-    roots: list[Path] = []
+    def inside(path: Path) -> bool:
+        return any(path == t or path.is_relative_to(t) for t in targets)
+
+    rules: list[Path] = []
 
     def visit(directory: Path) -> None:
         try:
@@ -185,15 +239,21 @@ def read_roots(protected: list[Path]) -> list[Path]:
             real = Path(os.path.realpath(path))
             if entry.is_symlink():
                 if not related(real):
-                    roots.append(real)
+                    rules.append(real)
                 continue
             if not related(path):
-                roots.append(path)
+                rules.append(path)
             elif entry.is_dir(follow_symlinks=False) and path not in targets:
                 visit(path)
 
-    visit(Path("/"))
-    return roots
+    for root in sorted({Path(os.path.realpath(r)) for r in readable}):
+        if inside(root):
+            continue
+        if related(root):
+            visit(root)
+        else:
+            rules.append(root)
+    return rules
 
 
 def restrict_filesystem(policy: SandboxPolicy) -> None:
@@ -208,20 +268,54 @@ def restrict_filesystem(policy: SandboxPolicy) -> None:
     handled = FSAccess.all() & ~FSAccess.IOCTL_DEV
     read_dir = FSAccess.READ_FILE | FSAccess.READ_DIR | FSAccess.EXECUTE
     read_file = FSAccess.READ_FILE | FSAccess.EXECUTE
+    protected = [Path(p) for p in policy.protected]
+    if not policy.private_shm:  # a shared /dev/shm would carry data from fold to fold
+        protected.append(Path("/dev/shm"))
     ruleset = Ruleset(restrict_rules=handled)
-    for root in read_roots([Path(p) for p in policy.protected]):
+    for root in read_rules([Path(p) for p in policy.readable], protected):
         try:
-            rules = read_dir if root.is_dir() else read_file
-            ruleset.allow(root, rules=rules)
+            ruleset.allow(root, rules=read_dir if root.is_dir() else read_file)
         except OSError:
             continue  # vanished or unreadable entries need no rule
-    for writable in (policy.private_dir, "/dev/shm"):
-        if Path(writable).is_dir():
-            ruleset.allow(writable, rules=handled)
+    writable = [policy.private_dir] + (["/dev/shm"] if policy.private_shm else [])
+    for folder in writable:
+        ruleset.allow(folder, rules=handled)
     for device in ("/dev/null", "/dev/zero", "/dev/full"):
         if Path(device).exists():
             ruleset.allow(device, rules=read_file | FSAccess.WRITE_FILE)
-    ruleset.apply()
+    try:
+        ruleset.apply()
+    finally:
+        os.close(ruleset._fd)  # the binding keeps it open; the model has no use for it
+
+
+def private_mounts(private_dir: str, shm_bytes: int | None) -> bool:
+    """In a new mount namespace, give this fold an empty ``/dev/shm`` of its own.
+
+    Needs the capabilities a fresh user namespace grants (call after
+    :func:`enter_namespaces`, before :func:`drop_capabilities`). Mounts made here are
+    invisible outside and vanish with the namespace.
+
+    Returns:
+        Whether ``/dev/shm`` is private.
+    """
+    libc = _libc()
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return False
+    # make every mount private first, so nothing propagates back to the host
+    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    options = f"mode=1777,size={shm_bytes}" if shm_bytes else "mode=1777"
+    flags = _MS_NOSUID | _MS_NODEV
+    ok = libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", flags, options.encode()) == 0
+    return bool(ok)
+
+
+def mount_private_proc() -> bool:
+    """Mount a /proc that shows only this PID namespace (call as its PID 1; may be refused)."""
+    libc = _libc()
+    flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    return bool(libc.mount(b"proc", b"/proc", b"proc", flags, None) == 0)
 
 
 @contextmanager
