@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -272,3 +274,11 @@ def assert_every_fold_builds(scene, tasks) -> None:
                     held_out.sample_ids,
                     inputs.points.ids[np.isfinite(inputs.points.column(task.elements[0]))],
                 ).any()
+
+
+def add_canaries(out: Path) -> None:
+    """Mark fold 0 of every task as canary-checked and clean (as `evaluate --canary` does)."""
+    for path in out.rglob("fold-0.json"):
+        record = json.loads(path.read_text())
+        record["canary"] = {"changed": False, "max_abs_diff": 0.0, "tolerance": 1e-5}
+        path.write_text(json.dumps(record))

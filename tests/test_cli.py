@@ -185,13 +185,16 @@ def test_ctrl_c_stops_with_one_line_exit_130_and_no_temp_file(tmp_path):
     import time
 
     out = tmp_path / "res"
+    private_parent = tmp_path / "tmp"  # where the model's private folders go
+    private_parent.mkdir()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "TMPDIR": str(private_parent),
     }
     argv = [sys.executable, "-m", "geochem_bench.cli.main", "evaluate"]
     argv += ["tests.broken_models:SlowBicubic", "--tasks", "synthetic/cu/s16/points"]
-    argv += ["--isolation", "inline", "--out", str(out)]
+    argv += ["--out", str(out)]
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -210,6 +213,10 @@ def test_ctrl_c_stops_with_one_line_exit_130_and_no_temp_file(tmp_path):
     for path in written:
         if path.suffix == ".json":
             json.loads(path.read_text())  # complete, parseable
+    # the model process was killed and its private folder removed
+    assert list(private_parent.iterdir()) == []
+    leftovers = subprocess.run(["pgrep", "-f", str(out)], capture_output=True, text=True)
+    assert leftovers.stdout == ""
 
 
 def test_ctrl_c_in_any_command_is_one_line(monkeypatch, capsys):

@@ -23,6 +23,7 @@ from geochem_bench.board.leaderboard import load_leaderboard
 from geochem_bench.board.rendering import write_board
 from geochem_bench.cli.main import main
 from geochem_bench.evaluation.submission import SubmissionCard, write_card
+from tests.conftest import add_canaries
 from tests.fake_hub import FakeHub
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
@@ -50,9 +51,10 @@ def hub(monkeypatch):
 
 @pytest.fixture()
 def results(tmp_path) -> Path:
-    """A complete submission: the official bicubic records with a card."""
+    """A complete submission: the official bicubic records with a card and canary folds."""
     out = tmp_path / "out"
     shutil.copytree(OFFICIAL / "bicubic", out / "bicubic")
+    add_canaries(out)
     version = next((out / "bicubic").iterdir()).name
     write_card(
         SubmissionCard(
@@ -264,3 +266,27 @@ def test_records_the_board_would_skip_are_refused(hub, results):
     assert f"{path}: Zn rmse is {half:.6g}, its error blocks give {true:.6g}" in message
     assert f"{stale}: task jura/cd/s10/points version 0 is stale: rerun it" in message
     assert hub.requests == []
+
+
+def test_a_python_submission_without_canary_folds_is_refused(hub, results):
+    for path in results.rglob("fold-0.json"):
+        record = json.loads(path.read_text())
+        record.pop("canary")
+        path.write_text(json.dumps(record))
+    with pytest.raises(SubmissionRefused, match=r"have no canary fold .* --canary"):
+        submit(results, repo_id=REPO)
+    assert hub.requests == []
+
+
+def test_a_flagged_canary_is_refused(hub, results):
+    path = sorted(results.rglob("fold-0.json"))[0]
+    record = json.loads(path.read_text())
+    record["canary"] = {
+        "changed": True,
+        "max_abs_diff": 3.0,
+        "tolerance": 1e-5,
+        "message": "the prediction changed",
+    }
+    path.write_text(json.dumps(record))
+    with pytest.raises(SubmissionRefused, match="its canary fold flagged a leak"):
+        submit(results, repo_id=REPO)

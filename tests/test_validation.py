@@ -31,6 +31,7 @@ from geochem_bench.evaluation.records import (
 from geochem_bench.evaluation.submission import SubmissionCard, write_card
 from geochem_bench.scenes import SCENES
 from geochem_bench.scenes.registry import get_task
+from tests.conftest import add_canaries
 from tests.test_hub import REPO, hub  # noqa: F401  (the fake Hub fixture)
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
@@ -198,7 +199,7 @@ def test_hostile_file_is_skipped_with_a_reason_by_every_command(tmp_path, capsys
         why = f"{MAX_FILE_BYTES + 1} bytes, over the {MAX_FILE_BYTES} byte limit"
     reason = f"{victim} is not a valid geochem-bench result (schema {SCHEMA_VERSION}): {why}"
     argv = {
-        "leaderboard": ["leaderboard", "--source", str(out), "--bootstrap", "20"],
+        "leaderboard": ["leaderboard", "--source", str(out), "--bootstrap", "100"],
         "submit": ["submit", str(out), "--dry-run"],
         "cite": ["cite", "--results", str(out)],
         "model-index": ["model-index", "nearest", "--source", str(out)],
@@ -254,6 +255,7 @@ def test_a_name_cannot_inject_markdown_or_html(tmp_path):
 def test_submit_without_a_token_makes_no_request(hub, tmp_path, monkeypatch):  # noqa: F811
     out = _copy(tmp_path, "bicubic")
     _card(out, "bicubic")
+    add_canaries(out)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
     with pytest.raises(MissingToken, match="no Hugging Face token found, nothing was sent"):

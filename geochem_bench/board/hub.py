@@ -163,6 +163,17 @@ def prepare_submission(results_dir: str | Path) -> SubmissionBundle:
         missing = [k for k in task.folds if (task.id, k) not in have]
         if missing:
             problems.append(f"{task.id}: no record for fold(s) {missing}")
+    # a Python submission's run must include its canary folds (predictions scored from files
+    # have no model to rerun); a flagged canary was refused record by record above
+    canaried = {r.task.id for r in records if r.canary is not None}
+    python = {r.task.id for r in records if r.submission.source == "python"}
+    uncanaried = sorted(python - canaried)
+    if uncanaried:
+        problems.append(
+            f"{len(uncanaried)} task(s) have no canary fold (e.g. {uncanaried[0]}); rerun "
+            f"`geochem-bench evaluate <submission> --canary --out {out_dir}`: it reruns one "
+            "fold per task with the held-out values replaced by noise and keeps the rest"
+        )
     if problems:
         raise SubmissionRefused(
             f"cannot submit {base}: {len(problems)} problem(s)\n  - " + "\n  - ".join(problems)

@@ -77,6 +77,8 @@ def check_record(record: ResultRecord, pins: Pins) -> list[str]:
         reasons += _dataset_problems(record, pins.scenes[pin.task.scene])
     if record.status == "ok":
         reasons += _metric_problems(record, pin, pins.scenes[pin.task.scene] if pin else None)
+    if record.canary is not None and record.canary.changed:
+        reasons.append(f"its canary fold flagged a leak: {record.canary.message}")
     return reasons
 
 

@@ -176,6 +176,7 @@ class _ModelRunner(Producer):
         self.submission = submission
         self.options = options
         self.server = ModelServer() if options.isolation == "process" else None
+        self.shared = _SharedInputs() if options.isolation == "process" else None
 
     def __enter__(self) -> _ModelRunner:
         return self
@@ -183,13 +184,49 @@ class _ModelRunner(Producer):
     def __exit__(self, *exc: object) -> None:
         if self.server is not None:
             self.server.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def __call__(
         self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
     ) -> _Outcome:
-        if self.server is None:
+        if self.server is None or self.shared is None:
             return _run_inline(self.submission, inputs, self.options.seed)
-        return _run_confined(self.server, self.submission, inputs, self.options, decoy)
+        return _run_confined(self.server, self.shared, self.submission, inputs, self.options, decoy)
+
+
+class _SharedInputs:
+    """The covariates of a run's scenes, written once and memory-mapped by every fold.
+
+    Covariates are the bulk of a fold's inputs (Lapland: 25 bands of 1642 x 1361 cells,
+    223 MB) and are the same for every fold of a scene; pickling them into every fold's
+    private folder would cost more than the fast baselines' whole fold. They are inputs, not
+    held-out values, so one read-only file per scene is safe to show every fold of the run.
+    """
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self._files: dict[int, tuple[Any, Path]] = {}
+
+    def publish(self, inputs: TaskInputs) -> tuple[TaskInputs, dict[str, str]]:
+        """``inputs`` without its covariates, and where the model process finds them."""
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-shared-"))
+        key = id(inputs.covariates)
+        if key not in self._files:
+            path = self.folder / f"covariates-{len(self._files)}.npy"
+            np.save(path, inputs.covariates)
+            path.chmod(0o400)
+            # the array is kept alive with its file, so its id cannot be reused by another
+            self._files[key] = (inputs.covariates, path)
+        stripped = replace(inputs, covariates=np.empty((0, 0, 0), dtype=np.float32))
+        return stripped, {"covariates": str(self._files[key][1])}
+
+    def close(self) -> None:
+        if self.folder is not None:
+            model_server.remove_private(self.folder)
+            self.folder = None
+        self._files.clear()
 
 
 def reusable_record(
@@ -202,19 +239,34 @@ def reusable_record(
 
 
 def run_fold(
-    submission: Submission, task: TaskSpec, fold: int, options: RunOptions
+    submission: Submission,
+    task: TaskSpec,
+    fold: int,
+    options: RunOptions,
+    *,
+    canary: bool | None = None,
 ) -> ResultRecord:
     """Run and score one task fold in this process (the model itself per ``isolation``).
 
     The unit of work of the Ray executor, which runs it as a remote task. Writes nothing;
     the caller writes the record.
+
+    Args:
+        submission: the submission.
+        task: the task.
+        fold: the fold.
+        options: how to run it.
+        canary: rerun this fold as a canary (default: when ``options.canary`` and the fold
+            is the task's randomly drawn canary fold).
     """
     scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
     split = task_split(scene, task) if task.protocol != "grid" else None
     with _ModelRunner(submission, options) as produce:
         info = submission_info(submission, options.seed)
         record, prediction = _fold_record(info, task, fold, scene, split, options, produce)
-        if options.canary and fold == canary_fold(task) and prediction is not None:
+        if canary is None:
+            canary = options.canary and fold == canary_fold(task)
+        if canary and prediction is not None:
             check = _canary(task, fold, scene, split, options, produce, prediction)
             record = record.model_copy(update={"canary": check})
         return record
@@ -452,6 +504,7 @@ PRIVATE_PREFIX = "geochem-bench-fold-"
 
 def _run_confined(
     server: ModelServer,
+    shared: _SharedInputs,
     submission: Submission,
     inputs: TaskInputs,
     options: RunOptions,
@@ -476,9 +529,10 @@ def _run_confined(
             (private / sub).mkdir()
         if decoy is not None:
             write_scene(decoy, private / "home-data" / decoy.name)
+        stripped, mapped = shared.publish(inputs)
         job_file = private / model_server.JOB_FILE
         with open(os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-            pickle.dump((submission, inputs, options.seed), fh)
+            pickle.dump((submission, stripped, options.seed), fh)
         env = {
             "TMPDIR": str(private / "tmp"),
             "XDG_CACHE_HOME": str(private / "cache"),
@@ -489,7 +543,12 @@ def _run_confined(
         job = {
             "private_dir": str(private),
             "protected": [str(p) for p in protected],
-            "readable": list(readable_roots(_submission_folder(submission), _readable(options))),
+            "readable": list(
+                readable_roots(
+                    _submission_folder(submission), (*_readable(options), str(shared.folder))
+                )
+            ),
+            "mapped": mapped,
             "memory_limit_bytes": options.memory_limit_bytes,
             "require_sandbox": options.require_sandbox,
             "landlock": options.sandbox,

@@ -20,6 +20,7 @@ started down with it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import pickle
@@ -177,6 +178,10 @@ def _model_main(job: dict[str, Any], namespaces: bool, private_shm: bool, report
         os.chdir(private)
         with open(private / JOB_FILE, "rb") as handle:
             submission, inputs, seed = pickle.load(handle)  # written by the harness
+        if "covariates" in job.get("mapped", {}):
+            # copy-on-write: a model may change its covariates in place, never the file
+            covariates = np.load(job["mapped"]["covariates"], mmap_mode="c")
+            inputs = dataclasses.replace(inputs, covariates=covariates)
         output, runtime = fit_predict(submission, inputs, seed)
         arrays = output_arrays(output)
         np.savez(private / PREDICTION_FILE, **arrays)  # type: ignore[arg-type]

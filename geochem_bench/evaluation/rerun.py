@@ -4,9 +4,10 @@ A record is a claim. ``geochem-bench verify SUBMISSION_DIR RESULTS_DIR`` reruns 
 submission's code, confined exactly as ``evaluate`` confines it, on a seeded sample of the
 task folds it has records for (all with ``all_folds=True``), and compares every metric with the
 uploaded record: exactly, up to ``tolerance``, for deterministic CPU runs; a declared tolerance
-otherwise. The report (``verification.json`` beside the records) is what the board reads to mark
-the submission *verified* rather than *self-reported*
-(:mod:`geochem_bench.board.verification`).
+otherwise. Every rerun fold is also run as a canary (held-out values replaced by noise), so a
+verified submission is one that reproduces its numbers without reading the test. The report
+(``verification.json`` beside the records) is what the board reads to mark the submission
+*verified* rather than *self-reported* (:mod:`geochem_bench.board.verification`).
 """
 
 from __future__ import annotations
@@ -131,10 +132,15 @@ def _rerun(
             reason=f"record of task version {claimed.task.version}, this package has "
             f"{task.version}",
         )
-    record = run_fold(submission, task, fold, replace(options, seed=claimed.seed, canary=False))
+    # every rerun fold is also a canary: a verified submission cannot be reading the test
+    record = run_fold(submission, task, fold, replace(options, seed=claimed.seed), canary=True)
     if record.status != "ok" or record.metrics is None:
         reason = record.failure.message if record.failure else "no metrics"
         return VerifiedFold(task=task_id, fold=fold, match=False, reason=f"rerun failed: {reason}")
+    if record.canary is not None and record.canary.changed:
+        return VerifiedFold(
+            task=task_id, fold=fold, match=False, reason=f"canary: {record.canary.message}"
+        )
     assert claimed.metrics is not None  # scored records only
     worst = 0.0
     for group, values in claimed.metrics.items():

@@ -49,16 +49,17 @@ class RunManifest:
     def add(self, path: Path) -> None:
         """Record that this harness wrote ``path`` (as it is now)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        # two evaluations may share a results folder: serialise the read-modify-write
-        with open(self.root / f".{MANIFEST_NAME}.lock", "a") as lock:
+        # two evaluations may share a results folder: serialise the read-modify-write (a lock
+        # on the folder itself, so no lock file is left behind)
+        lock = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                records = self._read()
-                records[self._key(path)] = sha256_of(path)
-                text = json.dumps({"records": dict(sorted(records.items()))}, indent=1)
-                write_text_atomic(self.path, text + "\n")
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+            records = self._read()
+            records[self._key(path)] = sha256_of(path)
+            text = json.dumps({"records": dict(sorted(records.items()))}, indent=1)
+            write_text_atomic(self.path, text + "\n")
+        finally:
+            os.close(lock)  # releases the lock
 
     def wrote(self, path: Path) -> bool:
         """Whether this harness wrote ``path`` and it is unchanged since."""
