@@ -177,6 +177,8 @@ class _ModelRunner(Producer):
         self.options = options
         self.server = ModelServer() if options.isolation == "process" else None
         self.shared = _SharedInputs() if options.isolation == "process" else None
+        if self.server is not None:
+            self.server.prestart()
 
     def __enter__(self) -> _ModelRunner:
         return self

@@ -84,24 +84,29 @@ class Submission:
     def code_digest(self) -> str:
         """sha256 of the source the model is built from, found without importing it.
 
-        A submission folder: every file in it except results, caches and VCS data. A
-        ``module:Class`` reference: the top-level package (or module) the class lives in.
+        The submission folder (every source file in it except results, caches and VCS
+        data), and, for a ``module:Class`` reference, the top-level package the class lives
+        in (a packaged baseline's folder holds only its configuration).
         """
         module_part = self.model.rpartition(":")[0]
+        parts: list[str] = []
+        if self.folder is not None:
+            parts.append(_tree_digest(self.folder))
         if module_part.endswith(".py"):
             file = Path(module_part)
             if not file.is_absolute() and self.folder is not None:
                 file = self.folder / file
-            root = self.folder if self.folder is not None else file.parent
-        elif self.folder is not None:
-            root = self.folder
+            if self.folder is None:
+                parts.append(_tree_digest(file.parent))
         else:
             spec = importlib.util.find_spec(module_part.split(".")[0])
             origin = None if spec is None else spec.origin
             if origin is None:
-                return "unknown"
-            root = Path(origin).parent if Path(origin).name == "__init__.py" else Path(origin)
-        return _tree_digest(root)
+                parts.append("unknown")
+            else:
+                path = Path(origin)
+                parts.append(_tree_digest(path.parent if path.name == "__init__.py" else path))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def fingerprint(self, seed: int) -> str:
         """sha256 of everything that determines this submission's predictions.
