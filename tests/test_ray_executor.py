@@ -61,3 +61,15 @@ def test_a_killed_worker_fails_its_fold_only_and_resume_reruns_nothing(tmp_path,
     again = evaluate(submission, tasks, options)  # resume: every fold has a record
     assert [r.status for r in again] == ["ok", "ok", "failed", "ok", "ok"]
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("fold-*.json")} == before
+
+
+def test_ray_runs_one_canary_fold_per_task(tmp_path, ray_cluster):
+    tasks = list_tasks(["synthetic/all/s16/grid", "synthetic/cu/s16/points"])
+    submission = load_submission(ROOT / "baselines" / "bicubic")
+    options = RunOptions(tmp_path, progress=False, executor="ray", canary=True)
+    records = evaluate(submission, tasks, options)
+    for task in tasks:
+        checks = [r.canary for r in records if r.task.id == task.id and r.canary is not None]
+        assert len(checks) == 1 and checks[0].changed is False
+    again = evaluate(submission, tasks, options)  # resume keeps the canaries it has
+    assert [r.timestamp for r in again] == [r.timestamp for r in records]

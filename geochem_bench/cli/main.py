@@ -171,8 +171,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--canary",
         action="store_true",
-        help="rerun the first fold of each task with the held-out values replaced by noise and "
-        "flag the record if the prediction changes (required by submit)",
+        help="rerun one random fold of each task with the held-out values replaced by noise "
+        "and flag the record if the prediction changes (required by submit)",
+    )
+    p.add_argument(
+        "--canary-tolerance",
+        type=float,
+        default=1e-5,
+        help="relative change of a canary prediction put down to nondeterminism (default 1e-5)",
     )
     _sandbox_args(p)
     _scene_args(p)
@@ -764,6 +770,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         executor=args.executor,
         ray_address=args.ray_address,
         canary=args.canary,
+        canary_tolerance=args.canary_tolerance,
         **_sandbox_options(args),
     )
     records = evaluate(submission, tasks, options)

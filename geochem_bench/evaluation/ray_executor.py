@@ -15,7 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.evaluation.harness import RunOptions, reusable_record, run_fold
+from geochem_bench.evaluation.harness import (
+    RunOptions,
+    canary_fold,
+    reusable_record,
+    run_fold,
+)
 from geochem_bench.evaluation.record_factory import failed_record, submission_info
 from geochem_bench.evaluation.records import Failure, ResultRecord, result_path, write_result
 from geochem_bench.evaluation.run_manifest import RunManifest
@@ -64,14 +69,23 @@ def _run(
     manifest = RunManifest(options.out_dir, info.name, info.version)
     remote_fold = ray.remote(max_retries=0)(_remote_fold)
     order = [(task, fold) for task in tasks for fold in task.folds]
+    previous = {(t.id, k): reusable_record(t, k, info, options) for t, k in order}
+    # one canary fold per task, drawn here (a remote fold cannot know the others'); a task
+    # whose reused records already include a canary keeps it
+    canaries: dict[str, int] = {}
+    for task in tasks if options.canary else []:
+        if not any((r := previous[(task.id, k)]) is not None and r.canary for k in task.folds):
+            canaries[task.id] = canary_fold(task)
+            previous[(task.id, canaries[task.id])] = None
     done: dict[tuple[str, int], ResultRecord] = {}
     pending: dict[Any, tuple[TaskSpec, int]] = {}
     for task, fold in order:
-        previous = reusable_record(task, fold, info, options)
-        if previous is not None:
-            done[(task.id, fold)] = previous
+        kept = previous[(task.id, fold)]
+        if kept is not None:
+            done[(task.id, fold)] = kept
         else:
-            pending[remote_fold.remote(submission, task, fold, options)] = (task, fold)
+            canary = canaries.get(task.id) == fold
+            pending[remote_fold.remote(submission, task, fold, options, canary)] = (task, fold)
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         ref = ready[0]
@@ -87,8 +101,10 @@ def _run(
     return [done[(task.id, fold)] for task, fold in order]
 
 
-def _remote_fold(submission: Submission, task: TaskSpec, fold: int, options: RunOptions) -> str:
-    return run_fold(submission, task, fold, options).model_dump_json()
+def _remote_fold(
+    submission: Submission, task: TaskSpec, fold: int, options: RunOptions, canary: bool
+) -> str:
+    return run_fold(submission, task, fold, options, canary=canary).model_dump_json()
 
 
 def _crash_record(
