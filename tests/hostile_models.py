@@ -248,3 +248,85 @@ class LogExfiltrator(_Honest):
         os.unlink(private / "model.log")
         os.symlink(os.environ["HOSTILE_SECRET"], private / "model.log")
         os._exit(3)
+
+
+class SysVChannel(_Honest):
+    """Keeps every fold's training samples in a SysV shared memory segment (outlives the fold,
+    and without an IPC namespace the harness too); later folds paste their held-out values."""
+
+    KEY, SIZE = 0x6B7A11, 1 << 22
+
+    def predict(self, inputs):
+        import ctypes
+        import io
+
+        prediction = super().predict(inputs)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        key = self.KEY ^ int(os.environ.get("HOSTILE_KEY", "0"))
+        shmid = libc.shmget(key, self.SIZE, 0o1600)  # IPC_CREAT | 0600
+        if shmid < 0:
+            return prediction
+        address = libc.shmat(shmid, None, 0)
+        if address in (None, ctypes.c_void_p(-1).value):
+            return prediction
+        buffer = (ctypes.c_char * self.SIZE).from_address(address)
+        points = inputs.points
+        columns = [points.index(e.symbol) for e in inputs.elements]
+        mine = (points.ids, points.x, points.y, points.values[:, columns])
+        size = int.from_bytes(buffer[:8], "little")
+        stored = mine
+        if size:
+            data = np.load(io.BytesIO(bytes(buffer[8 : 8 + size])))
+            seen = set(points.ids.tolist())
+            new = np.array([i not in seen for i in data["ids"].tolist()])
+            if new.any():
+                rows, cols = inputs.grid.cell_of(data["x"][new], data["y"][new])
+                prediction = _paste(prediction, rows, cols, data["v"][new])
+            stored = tuple(
+                np.concatenate([a, b])
+                for a, b in zip(mine, (data[k] for k in ["ids", "x", "y", "v"]))
+            )
+        out = io.BytesIO()
+        np.savez(out, ids=stored[0], x=stored[1], y=stored[2], v=stored[3])
+        blob = out.getvalue()[: self.SIZE - 8]
+        buffer[: 8 + len(blob)] = len(blob).to_bytes(8, "little") + blob
+        return prediction
+
+
+class MetadataChannel(_Honest):
+    """Tries the channels Landlock does not govern: extended attributes and modes of files it
+    can read (its own source; a root model owns the host's files). Fails if any works."""
+
+    def fit(self, inputs):
+        opened = []
+        for label, attempt in (
+            ("setxattr", lambda: os.setxattr(__file__, "user.geochem", b"leak")),
+            ("chmod", lambda: os.chmod(__file__, os.stat(__file__).st_mode)),
+            ("utime", lambda: os.utime(__file__)),
+        ):
+            try:
+                attempt()
+                opened.append(label)
+            except OSError:
+                pass
+        if opened:
+            raise RuntimeError(f"metadata channel open: {', '.join(opened)}")
+
+
+class ForkHog(_Honest):
+    """Each of several children stays under the per-process limit; together they exceed it."""
+
+    def fit(self, inputs):
+        size = int(os.environ["HOSTILE_BYTES"])
+        children = []
+        for _ in range(4):
+            pid = os.fork()
+            if pid == 0:
+                ballast = np.ones(size // 8)
+                time.sleep(30)
+                os._exit(int(ballast[0]))
+            children.append(pid)
+        ballast = np.ones(size // 8)
+        time.sleep(30)
+        self.ballast = ballast

@@ -9,6 +9,7 @@ assert the fallback's behaviour (and the record's ``isolation`` says which was i
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import uuid
@@ -28,6 +29,8 @@ HOSTILE = Path(__file__).with_name("hostile_models.py")
 POINTS = "synthetic/cu/s16/points"
 GRID = "synthetic/all/s16/grid"
 LANDLOCK = landlock_abi() > 0
+#: How a denied write shows: Landlock or permissions (EACCES), or the read-only mount tree.
+DENIED = re.compile(r"PermissionError|Read-only file system")
 
 
 def run(tmp_path: Path, model: str, task: str = POINTS, **kw):
@@ -77,14 +80,14 @@ def test_a_model_cannot_write_the_cache(tmp_path, cache_with_scene):
     (record, *_) = run(tmp_path, "CacheWriter")
     after = {p: p.read_bytes() for p in cache_with_scene.rglob("*") if p.is_file()}
     assert after == before
-    assert record.status == "failed" and "PermissionError" in record.failure.message
+    assert record.status == "failed" and DENIED.search(record.failure.message)
 
 
 def test_a_model_cannot_write_into_the_results_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("HOSTILE_RESULTS", str(tmp_path / "results"))
     (record, *_) = run(tmp_path, "ResultsForger")
     assert not (tmp_path / "results" / "forged.json").exists()
-    assert record.status == "failed" and "PermissionError" in record.failure.message
+    assert record.status == "failed" and DENIED.search(record.failure.message)
 
 
 def canaried(records):
@@ -291,3 +294,47 @@ def test_a_killed_runs_private_folders_are_swept(tmp_path, monkeypatch):
     alive.mkdir()
     assert sweep_private_folders() == 1
     assert not dead.exists() and alive.exists()
+
+
+def test_sysv_shared_memory_is_no_channel_between_folds(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOSTILE_KEY", str(uuid.uuid4().int & 0xFFFF))
+    honest = run(tmp_path / "honest", "_Honest")
+    first = run(tmp_path / "cheat1", "SysVChannel")
+    second = run(tmp_path / "cheat2", "SysVChannel")  # red team, before: +1.000 on all folds
+    assert skills(first) == skills(honest) and skills(second) == skills(honest)
+
+
+def test_metadata_of_readable_files_is_no_channel(tmp_path):
+    (record, *_) = run(tmp_path, "MetadataChannel")
+    if namespaces_available():  # the mount tree is read-only in the model's namespace
+        assert record.status == "ok", record.failure
+    else:
+        assert record.isolation.processes == "process-group"
+
+
+def test_memory_limit_binds_the_whole_process_tree(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOSTILE_BYTES", str(300 * 2**20))
+    records = run(tmp_path, "ForkHog", GRID, memory_limit_bytes=768 * 2**20, timeout_s=60)
+    (record,) = records
+    assert record.failure.kind == "memory"
+    assert "together, over the 768 MiB memory limit" in record.failure.message
+
+
+def test_with_canaries_every_fold_sees_a_decoy_not_an_empty_folder(tmp_path, cache_with_scene):
+    # the cheat pastes whatever the data folder shows: noise in every fold, so it gains
+    # nothing, and the canary fold's other noise changes its prediction
+    honest = run(tmp_path / "honest", "_Honest", canary=True, sandbox=False)
+    cheat = run(tmp_path / "cheat", "CacheReader", canary=True, sandbox=False)
+    assert all(c < h for c, h in zip(skills(cheat), skills(honest), strict=True)), skills(cheat)
+    assert canaried(cheat).canary.changed is True
+
+
+def test_private_folders_left_unreadable_by_a_model_are_still_removed(tmp_path):
+    from geochem_bench.evaluation.model_server import remove_private
+
+    private = tmp_path / "private"
+    (private / "a" / "b").mkdir(parents=True)
+    (private / "a" / "b" / "f").write_text("x")
+    (private / "a").chmod(0)
+    remove_private(private)
+    assert not private.exists()

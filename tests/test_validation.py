@@ -25,6 +25,7 @@ from geochem_bench.evaluation.records import (
     VerificationReport,
     VerifiedFold,
     read_result,
+    record_digest,
     result_path,
     write_result,
 )
@@ -268,16 +269,31 @@ def test_submit_without_a_token_makes_no_request(hub, tmp_path, monkeypatch):  #
 # --- verified and self-reported ----------------------------------------------------------------
 
 
-def _verify(out: Path, name: str, passed: bool = True, task: str = TASK) -> None:
+def _verify(
+    out: Path,
+    name: str,
+    passed: bool = True,
+    task: str = TASK,
+    when: datetime = datetime(2026, 5, 1, 12, tzinfo=UTC),
+    isolation: str = "sandboxed: landlock ABI 7, user/network/PID namespaces",
+) -> None:
     version = next((out / name).iterdir()).name
+
+    def digest(fold: int) -> str | None:
+        path = out / name / version / task / f"fold-{fold}.json"
+        return record_digest(read_result(path)) if path.is_file() else None
+
     report = VerificationReport(
         name=name,
         version=version,
-        verified_at=datetime(2026, 5, 1, 12, tzinfo=UTC),
+        verified_at=when,
         package_version="0.1.0",
-        isolation="landlock",
+        isolation=isolation,
         tolerance=0.0,
-        folds=[VerifiedFold(task=task, fold=k, match=passed, max_abs_diff=0.0) for k in (0, 1)],
+        folds=[
+            VerifiedFold(task=task, fold=k, match=passed, max_abs_diff=0.0, record_sha256=digest(k))
+            for k in (0, 1)
+        ],
         passed=passed,
     )
     (out / name / version / VERIFICATION_NAME).write_text(report.model_dump_json())
@@ -305,6 +321,23 @@ def test_verified_and_self_reported_are_ranked_in_separate_tables(tmp_path):
     assert "| idw |" in self_reported and "| nearest |" not in self_reported
     assert "nearest,1.0.0,1,verified,suite" in render_csv(board)
     assert 'id="suite-verified"' in render_html(board)
+
+
+def test_a_verification_vouches_only_for_the_records_it_reran(tmp_path):
+    out = _board_copy(tmp_path)
+    _verify(out, "nearest")
+    _verify(out, "idw", when=datetime(2031, 1, 1, tzinfo=UTC))  # forged: in the future
+    _verify(out, "bicubic", isolation="forged-by-hand")
+    # a record edited after its verification (a consistent edit the board cannot see)
+    path = out / "nearest" / "1.0.0" / TASK / "fold-1.json"
+    record = read_result(path)
+    write_result(record.model_copy(update={"seed": 7}), path)
+    board = load_leaderboard(out, n_boot=50)
+    assert board.verified("nearest", "1.0.0").reason == (
+        f"records differ from the ones the rerun checked: {TASK} fold 1"
+    )
+    assert board.verified("idw", "1.0.0").reason == "the verification is dated in the future"
+    assert board.verified("bicubic", "1.0.0").reason == "the rerun was not sandboxed"
 
 
 # --- the pins themselves -----------------------------------------------------------------------

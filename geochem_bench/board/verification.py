@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from geochem_bench.evaluation.provenance import utc_now
 from geochem_bench.evaluation.records import (
     VERIFICATION_NAME,
     ResultRecord,
@@ -22,6 +23,7 @@ from geochem_bench.evaluation.records import (
     VerificationReport,
     first_lines,
     read_verification,
+    record_digest,
     safe_name,
 )
 
@@ -76,13 +78,28 @@ def verification_status(
     mismatched = [f"{f.task} fold {f.fold}" for f in report.folds if not f.match]
     if mismatched:
         return Verification(verified=False, reason=f"rerun differs on {', '.join(mismatched)}")
-    have = {(r.task.id, r.fold) for r in accepted if r.status == "ok"}
+    have = {(r.task.id, r.fold): r for r in accepted if r.status == "ok"}
     unbacked = [f"{f.task} fold {f.fold}" for f in report.folds if (f.task, f.fold) not in have]
     if unbacked:
         return Verification(
             verified=False,
             reason=f"verified folds without an accepted record: {', '.join(unbacked)}",
         )
+    # a report vouches for the exact records it reran: an edited record is not verified
+    changed = [
+        f"{f.task} fold {f.fold}"
+        for f in report.folds
+        if f.record_sha256 is None or f.record_sha256 != record_digest(have[(f.task, f.fold)])
+    ]
+    if changed:
+        return Verification(
+            verified=False,
+            reason=f"records differ from the ones the rerun checked: {', '.join(changed)}",
+        )
+    if report.verified_at > utc_now() + timedelta(hours=1):
+        return Verification(verified=False, reason="the verification is dated in the future")
+    if not report.isolation.startswith("sandboxed"):
+        return Verification(verified=False, reason="the rerun was not sandboxed")
     return Verification(
         verified=True,
         verified_at=report.verified_at,

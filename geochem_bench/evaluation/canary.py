@@ -28,11 +28,16 @@ from geochem_bench.core.task import Prediction, TaskInputs
 from geochem_bench.data.store import write_scene
 from geochem_bench.evaluation.records import CanaryCheck, Failure
 
-_NOISE_LOG10_SD = 0.5  # half an order of magnitude: any model that copies it moves a lot
+_NOISE_LOG10_SD = 0.1  # on top of the shuffle, so no decoy value equals a real one
 
 
 def noisy_scene(scene: Scene, seed: int, data_root: Path | None = None) -> Scene:
     """A copy of ``scene`` with its truth and every sample value replaced by noise.
+
+    The noise is independent of the real values at each place: every element's values are
+    shuffled among the samples (and among the valid cells of the truth), then scaled by a
+    random factor. The decoy keeps each element's distribution, so it looks like data, but a
+    model that copies it learns nothing about the real values and scores worse than bicubic.
 
     Args:
         scene: the real scene.
@@ -42,11 +47,24 @@ def noisy_scene(scene: Scene, seed: int, data_root: Path | None = None) -> Scene
     """
     rng = np.random.default_rng([seed, 0xCA7A])
 
-    def noise(values: np.ndarray) -> np.ndarray:
-        factor = 10.0 ** rng.normal(0.0, _NOISE_LOG10_SD, values.shape)
-        return (values * factor).astype(values.dtype)
+    def noise(values: np.ndarray, axis_cells: np.ndarray | None = None) -> np.ndarray:
+        """Shuffle along the last axis' entries (samples) or the valid cells, then rescale."""
+        out = values.copy()
+        if axis_cells is None:  # samples: (N, E), shuffle each column
+            for e in range(out.shape[1]):
+                known = np.flatnonzero(np.isfinite(out[:, e]))
+                out[known, e] = out[rng.permutation(known), e]
+        else:  # truth: (E, H, W), shuffle each element over the valid cells
+            for e in range(out.shape[0]):
+                layer = out[e]
+                cells = np.flatnonzero(axis_cells.ravel() & np.isfinite(layer).ravel())
+                flat = layer.ravel()
+                flat[cells] = flat[rng.permutation(cells)]
+                out[e] = flat.reshape(layer.shape)
+        factor = 10.0 ** rng.normal(0.0, _NOISE_LOG10_SD, out.shape)
+        return (out * factor).astype(values.dtype)
 
-    truth = None if scene.truth is None else noise(scene.truth)
+    truth = None if scene.truth is None else noise(scene.truth, scene.valid)
     points = scene.points
     if points is not None:
         points = Samples(

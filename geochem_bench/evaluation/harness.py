@@ -209,6 +209,7 @@ class _SharedInputs:
     def __init__(self) -> None:
         self.folder: Path | None = None
         self._files: dict[int, tuple[Any, Path]] = {}
+        self._decoys: dict[int, tuple[Scene, Path]] = {}
 
     def publish(self, inputs: TaskInputs) -> tuple[TaskInputs, dict[str, str]]:
         """``inputs`` without its covariates, and where the model process finds them."""
@@ -224,11 +225,37 @@ class _SharedInputs:
         stripped = replace(inputs, covariates=np.empty((0, 0, 0), dtype=np.float32))
         return stripped, {"covariates": str(self._files[key][1])}
 
+    def readable(self, data_root: Path) -> tuple[str, ...]:
+        """What a fold may read of the shared folder: the covariates and its own data root."""
+        if self.folder is None:
+            return ()
+        covariates = tuple(str(path) for _, path in self._files.values())
+        return (*covariates, str(data_root))
+
+    def decoy_root(self, decoy: Scene) -> Path:
+        """A data root holding a build of ``decoy`` (written once per run), under a random name.
+
+        With canaries on, every fold's data folder is a decoy: noise in a normal fold, other
+        noise in the canary fold, so the two look alike and a model that reads either gains
+        nothing.
+        """
+        from geochem_bench.data.store import write_scene
+
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-shared-"))
+        key = id(decoy)
+        if key not in self._decoys:
+            root = self.folder / f"data-{secrets.token_hex(8)}"
+            write_scene(decoy, root / decoy.name)
+            self._decoys[key] = (decoy, root)
+        return self._decoys[key][1]
+
     def close(self) -> None:
         if self.folder is not None:
             model_server.remove_private(self.folder)
             self.folder = None
         self._files.clear()
+        self._decoys.clear()
 
 
 def reusable_record(
@@ -265,11 +292,14 @@ def run_fold(
     split = task_split(scene, task) if task.protocol != "grid" else None
     with _ModelRunner(submission, options) as produce:
         info = submission_info(submission, options.seed)
-        record, prediction = _fold_record(info, task, fold, scene, split, options, produce)
         if canary is None:
             canary = options.canary and fold == canary_fold(task)
+        decoys = _Decoys(options.canary or canary)
+        record, prediction = _fold_record(
+            info, task, fold, scene, split, options, produce, decoys.normal(scene)
+        )
         if canary and prediction is not None:
-            check = _canary(task, fold, scene, split, options, produce, prediction)
+            check = _canary(task, fold, scene, split, options, produce, prediction, decoys)
             record = record.model_copy(update={"canary": check})
         return record
 
@@ -321,6 +351,7 @@ def _run_suite(
     records: list[ResultRecord] = []
     total = sum(t.n_folds for t in tasks)
     manifest = RunManifest(options.out_dir, info.name, info.version)
+    decoys = _Decoys(options.canary)
     with _progress(options.progress, total) as advance:
         for task in tasks:
             scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
@@ -345,14 +376,43 @@ def _run_suite(
                 if kept is not None:
                     records.append(kept)
                     continue
-                record, prediction = _fold_record(info, task, fold, scene, split, options, produce)
+                record, prediction = _fold_record(
+                    info, task, fold, scene, split, options, produce, decoys.normal(scene)
+                )
                 if fold == canary and prediction is not None:
-                    check = _canary(task, fold, scene, split, options, produce, prediction)
+                    check = _canary(task, fold, scene, split, options, produce, prediction, decoys)
                     record = record.model_copy(update={"canary": check})
                 write_result(record, paths[fold])
                 manifest.add(paths[fold])
                 records.append(record)
     return records
+
+
+class _Decoys:
+    """The noisy scenes of a canary run: one for the normal folds, one for the canary folds.
+
+    Drawn once per scene and run with seeds nobody else knows; both are built where the
+    model's data API looks, so a model cannot tell a canary fold by its data folder.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._scenes: dict[str, tuple[Scene, Scene]] = {}
+
+    def _pair(self, scene: Scene) -> tuple[Scene, Scene]:
+        if scene.name not in self._scenes:
+            normal = noisy_scene(scene, seed=secrets.randbits(32))
+            canary = noisy_scene(scene, seed=secrets.randbits(32))
+            self._scenes[scene.name] = (normal, canary)
+        return self._scenes[scene.name]
+
+    def normal(self, scene: Scene) -> Scene | None:
+        """The decoy every normal fold sees (None without canaries)."""
+        return self._pair(scene)[0] if self.enabled else None
+
+    def canary(self, scene: Scene) -> Scene:
+        """The decoy the canary fold sees."""
+        return self._pair(scene)[1]
 
 
 def _fold_record(
@@ -363,9 +423,10 @@ def _fold_record(
     split: Any,
     options: RunOptions,
     produce: Producer,
+    decoy: Scene | None = None,
 ) -> tuple[ResultRecord, Prediction | None]:
     inputs = build_inputs(scene, task, fold, seed=options.seed, split=split)
-    outcome = produce(task, fold, inputs)
+    outcome = produce(task, fold, inputs, decoy=decoy)
     # only now, with the model gone, do the held-out values exist
     held_out = build_held_out(scene, task, fold, split=split)
     record = _record(info, task, fold, scene, inputs, held_out, outcome, options)
@@ -388,16 +449,16 @@ def _canary(
     options: RunOptions,
     produce: Producer,
     prediction: Prediction,
+    decoys: _Decoys,
 ) -> CanaryCheck:
     """Rerun ``fold`` where every held-out value the harness keeps is noise; compare.
 
     The noisy scene replaces the real one wherever the model could look: it is built in the
-    model's data folder (the same path a normal run shows, empty there), and it is what the
-    harness holds while the model runs.
+    model's data folder (where the normal folds of the run see other noise), and it is what
+    the harness holds while the model runs.
     """
-    noisy = noisy_scene(scene, seed=secrets.randbits(32))
     inputs = build_inputs(scene, task, fold, seed=options.seed, split=split)
-    outcome = produce(task, fold, inputs, decoy=noisy)
+    outcome = produce(task, fold, inputs, decoy=decoys.canary(scene))
     return canary_check(
         prediction, outcome.prediction, outcome.failure, inputs, options.canary_tolerance
     )
@@ -514,8 +575,6 @@ def _run_confined(
 ) -> _Outcome:
     import pickle
 
-    from geochem_bench.data.store import write_scene
-
     protected = protected_roots(options)
     submission = submission.resolved()
     # the harness's pid in the name lets a later run sweep what a killed run left behind
@@ -529,8 +588,7 @@ def _run_confined(
             )
         for sub in ("tmp", "cache", "home-data"):
             (private / sub).mkdir()
-        if decoy is not None:
-            write_scene(decoy, private / "home-data" / decoy.name)
+        data_root = shared.decoy_root(decoy) if decoy is not None else private / "home-data"
         stripped, mapped = shared.publish(inputs)
         job_file = private / model_server.JOB_FILE
         with open(os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
@@ -539,15 +597,16 @@ def _run_confined(
             "TMPDIR": str(private / "tmp"),
             "XDG_CACHE_HOME": str(private / "cache"),
             "MPLCONFIGDIR": str(private / "cache"),
-            # what the package's own data API sees: nothing, or the canary's noise (same path)
-            "GEOCHEM_BENCH_DATA": str(private / "home-data"),
+            # what the package's own data API sees: nothing, or (with canaries) noise
+            "GEOCHEM_BENCH_DATA": str(data_root),
         }
         job = {
             "private_dir": str(private),
             "protected": [str(p) for p in protected],
             "readable": list(
                 readable_roots(
-                    _submission_folder(submission), (*_readable(options), str(shared.folder))
+                    _submission_folder(submission),
+                    (*_readable(options), *shared.readable(data_root)),
                 )
             ),
             "mapped": mapped,
@@ -631,6 +690,10 @@ def _collect(
     if code is None:
         message = f"fit + predict did not finish within {options.timeout_s:g} s and was stopped"
         return _Outcome(failure=Failure(kind="timeout", message=message), isolation=isolation)
+    if isinstance(accounted.get("killed"), str):  # the worker's watchdog stopped it
+        return _Outcome(
+            failure=Failure(kind="memory", message=accounted["killed"][:500]), isolation=isolation
+        )
     if "failure" in note:
         try:
             failure = Failure.model_validate(note["failure"])

@@ -172,7 +172,7 @@ def _model_main(job: dict[str, Any], namespaces: bool, private_shm: bool, report
                 "Landlock is not available on this machine (Linux >= 5.13 with Landlock "
                 "enabled is needed), and this run requires a sandbox (--require-sandbox)"
             )
-        for key in SECRET_ENV:
+        for key in (*SECRET_ENV, "PWD", "OLDPWD"):
             os.environ.pop(key, None)
         os.environ.update(job["env"])
         os.chdir(private)
@@ -240,12 +240,87 @@ def _worker(job: dict[str, Any], report_fd: int) -> int:
     report = _read_all(model_r, 65536)
     os.close(model_r)
     os.write(report_fd, report.replace(b"\n", b" ") + b"\n")
-    _, status, usage = os.wait4(pid, 0)
-    accounted = {"wall_s": time.perf_counter() - started, "maxrss_mb": usage.ru_maxrss / 1024}
+    status, accounted = _watch(pid, namespaces, job["memory_limit_bytes"])
+    accounted["wall_s"] = time.perf_counter() - started
     os.write(report_fd, json.dumps(accounted).encode() + b"\n")
     os.close(report_fd)
     code = os.waitstatus_to_exitcode(status)
     return code if code >= 0 else 128 - code
+
+
+#: Processes a model may run at once (its threads do not count): far above any honest use
+#: (a DataLoader or scikit-learn pool), far below what exhausts the host.
+MAX_PROCESSES = 256
+
+
+def _watch(pid: int, namespaces: bool, limit_bytes: int | None) -> tuple[int, dict[str, Any]]:
+    """Wait for the model process, policing its whole process tree on the way.
+
+    ``RLIMIT_AS`` binds each process alone; a model that forks could use N times the
+    limit. Every few hundred milliseconds the worker adds up the resident memory of every
+    process of the model (its PID namespace, else its session) and kills the model when the
+    sum passes the limit or the processes pass :data:`MAX_PROCESSES`.
+
+    Returns:
+        The wait status, and what the worker accounted: ``maxrss_mb`` (the peak of the
+        tree's summed RSS, or the largest process's when higher), and ``killed`` with the
+        reason when it killed the model.
+    """
+    import signal as signals
+
+    mine = _tree_key(pid, namespaces)
+    page = os.sysconf("SC_PAGE_SIZE")
+    peak, interval = 0, 0.05
+    accounted: dict[str, Any] = {}
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(interval)
+        interval = min(2 * interval, 0.25)
+        rss, count = _tree_usage(mine, namespaces, page)
+        peak = max(peak, rss)
+        reason = None
+        if limit_bytes is not None and rss > limit_bytes:
+            reason = (
+                f"the model's {count} process(es) used {rss / 2**20:.0f} MiB together, over "
+                f"the {limit_bytes / 2**20:.0f} MiB memory limit (--memory-limit)"
+            )
+        elif count > MAX_PROCESSES:
+            reason = f"the model ran {count} processes at once, over the limit of {MAX_PROCESSES}"
+        if reason is not None:
+            accounted["killed"] = reason
+            os.kill(pid, signals.SIGKILL)
+    accounted["maxrss_mb"] = max(peak, usage.ru_maxrss * 1024) / 2**20
+    return status, accounted
+
+
+def _tree_key(pid: int, namespaces: bool) -> str:
+    """What the model's processes share: its PID namespace, else its session."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid") if namespaces else str(os.getsid(pid))
+    except OSError:
+        return ""
+
+
+def _tree_usage(key: str, namespaces: bool, page: int) -> tuple[int, int]:
+    """Summed resident bytes and number of the processes that share ``key``."""
+    total = count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if namespaces:
+                if os.readlink(f"/proc/{entry.name}/ns/pid") != key:
+                    continue
+            elif str(os.getsid(int(entry.name))) != key:
+                continue
+            with open(f"/proc/{entry.name}/statm") as statm:
+                total += int(statm.read().split()[1]) * page
+            count += 1
+        except (OSError, ValueError, IndexError):
+            continue
+    return total, count
 
 
 def _read_all(fd: int, limit: int) -> bytes:
@@ -554,5 +629,23 @@ def log_tail(private: Path, limit: int = 4000) -> str:
 
 
 def remove_private(private: Path) -> None:
-    """Delete a fold's private folder (the model may have left read-only files in it)."""
+    """Delete a fold's private folder, whatever modes the model left on what is inside."""
+    _unlock(str(private))
     shutil.rmtree(private, ignore_errors=True)
+
+
+def _unlock(folder: str) -> None:
+    """Give back read/write/search on every real folder under ``folder``.
+
+    A model may have made some mode 000, which would stop a non-root harness removing them.
+    """
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return  # a symlink is removed, never followed
+        os.chmod(folder, 0o700)
+        with os.scandir(folder) as entries:
+            subfolders = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for subfolder in subfolders:
+        _unlock(subfolder)

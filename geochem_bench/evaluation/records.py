@@ -7,6 +7,7 @@ atomically (temporary file, fsync, rename): a crash never leaves a half-written 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -235,6 +236,11 @@ def result_path(
     )
 
 
+def record_digest(record: ResultRecord) -> str:
+    """sha256 of a record's canonical JSON: what a verification vouches for."""
+    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+
+
 def write_result(record: ResultRecord, path: str | Path) -> None:
     """Write a record atomically."""
     write_text_atomic(path, record.model_dump_json(indent=2) + "\n")
@@ -248,6 +254,9 @@ class VerifiedFold(_Strict):
     match: bool
     max_abs_diff: float | None = None
     reason: str | None = None
+    record_sha256: str | None = Field(
+        None, description="digest of the record the rerun reproduced (record_digest)"
+    )
 
 
 class VerificationReport(_Strict):

@@ -28,6 +28,7 @@ from geochem_bench.evaluation.records import (
     ResultRecord,
     VerificationReport,
     VerifiedFold,
+    record_digest,
     safe_name,
     scan_results,
 )
@@ -164,6 +165,7 @@ def _rerun(
         fold=fold,
         match=match,
         max_abs_diff=worst,
+        record_sha256=record_digest(claimed),
         reason=None if match else f"metrics differ by up to {worst:.3g} (tolerance {tolerance:g})",
     )
 

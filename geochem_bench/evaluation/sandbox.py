@@ -50,6 +50,8 @@ _CLONE_NEWNS = 0x00020000
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _CLONE_NEWPID = 0x20000000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWUTS = 0x04000000
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_CAPBSET_DROP = 24
@@ -59,6 +61,12 @@ _MS_NODEV = 0x4
 _MS_NOEXEC = 0x8
 _MS_REC = 0x4000
 _MS_PRIVATE = 0x40000
+_MS_BIND = 0x1000
+# mount_setattr(2) (x86-64 and arm64 share the number), linux/mount.h and fcntl.h
+_SYS_MOUNT_SETATTR = 442
+_MOUNT_ATTR_RDONLY = 0x1
+_AT_FDCWD = -100
+_AT_RECURSIVE = 0x8000
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
@@ -145,7 +153,7 @@ def die_with_parent() -> None:
 
 
 def enter_namespaces() -> bool:
-    """Move this (single-threaded) process into new user, network and PID namespaces.
+    """Move this (single-threaded) process into new user, network, PID, IPC and UTS namespaces.
 
     The user namespace maps the current uid/gid onto themselves, so file ownership and
     permission checks are unchanged. The network namespace has only a loopback interface,
@@ -156,7 +164,10 @@ def enter_namespaces() -> bool:
     """
     uid, gid = os.getuid(), os.getgid()
     libc = _libc()
-    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWPID) != 0:
+    # IPC too: SysV shared memory and message queues would otherwise outlive the fold and
+    # carry one fold's training samples (another fold's held-out values) to the next
+    flags = _CLONE_NEWUSER | _CLONE_NEWNET | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS
+    if libc.unshare(flags) != 0:
         return False
     try:
         Path("/proc/self/setgroups").write_text("deny")
@@ -290,14 +301,19 @@ def restrict_filesystem(policy: SandboxPolicy) -> None:
 
 
 def private_mounts(private_dir: str, shm_bytes: int | None) -> bool:
-    """In a new mount namespace, give this fold an empty ``/dev/shm`` of its own.
+    """In a new mount namespace: the whole tree read-only, except this fold's own folders.
 
-    Needs the capabilities a fresh user namespace grants (call after
-    :func:`enter_namespaces`, before :func:`drop_capabilities`). Mounts made here are
-    invisible outside and vanish with the namespace.
+    Landlock governs opening files, not their metadata: without this a model could still
+    set extended attributes, change modes or times of files it owns (a root model owns the
+    host's files), a channel from fold to fold. Here every mount becomes read-only, the
+    private folder is bind-mounted writable over itself, and ``/dev/shm`` is an empty tmpfs
+    of this fold. Needs the capabilities a fresh user namespace grants (call after
+    :func:`enter_namespaces`, before :func:`drop_capabilities`); the mounts are invisible
+    outside and vanish with the namespace.
 
     Returns:
-        Whether ``/dev/shm`` is private.
+        Whether all of it is in place (on False the fold still runs, with ``/dev/shm``
+        closed by Landlock instead).
     """
     libc = _libc()
     if libc.unshare(_CLONE_NEWNS) != 0:
@@ -306,14 +322,47 @@ def private_mounts(private_dir: str, shm_bytes: int | None) -> bool:
     if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         return False
     options = f"mode=1777,size={shm_bytes}" if shm_bytes else "mode=1777"
-    flags = _MS_NOSUID | _MS_NODEV
-    ok = libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", flags, options.encode()) == 0
-    return bool(ok)
+    private = private_dir.encode()
+    steps = (
+        lambda: libc.mount(
+            b"tmpfs", b"/dev/shm", b"tmpfs", _MS_NOSUID | _MS_NODEV, options.encode()
+        ),
+        lambda: libc.mount(private, private, None, _MS_BIND | _MS_REC, None),
+        lambda: _set_mount_attr(libc, b"/", _MOUNT_ATTR_RDONLY, 0, recursive=True),
+        lambda: _set_mount_attr(libc, private, 0, _MOUNT_ATTR_RDONLY, recursive=False),
+        lambda: _set_mount_attr(libc, b"/dev/shm", 0, _MOUNT_ATTR_RDONLY, recursive=False),
+    )
+    return all(step() == 0 for step in steps)
+
+
+def _set_mount_attr(libc: ctypes.CDLL, path: bytes, set_: int, clear: int, recursive: bool) -> int:
+    """mount_setattr(2): change the flags of a mount (and its submounts, ``recursive``)."""
+
+    class _MountAttr(ctypes.Structure):
+        _fields_ = [
+            ("attr_set", ctypes.c_uint64),
+            ("attr_clr", ctypes.c_uint64),
+            ("propagation", ctypes.c_uint64),
+            ("userns_fd", ctypes.c_uint64),
+        ]
+
+    attr = _MountAttr(set_, clear, 0, 0)
+    flags = _AT_RECURSIVE if recursive else 0
+    result: int = libc.syscall(
+        _SYS_MOUNT_SETATTR, _AT_FDCWD, path, flags, ctypes.byref(attr), ctypes.sizeof(attr)
+    )
+    return result
 
 
 def mount_private_proc() -> bool:
-    """Mount a /proc that shows only this PID namespace (call as its PID 1; may be refused)."""
+    """Mount a /proc that shows only this PID namespace (call as its PID 1; may be refused).
+
+    In a mount namespace of its own: the worker keeps seeing the host's /proc, which it
+    needs to police the model's process tree.
+    """
     libc = _libc()
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return False
     flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
     return bool(libc.mount(b"proc", b"/proc", b"proc", flags, None) == 0)
 
