@@ -338,3 +338,16 @@ def test_private_folders_left_unreadable_by_a_model_are_still_removed(tmp_path):
     (private / "a").chmod(0)
     remove_private(private)
     assert not private.exists()
+
+
+def test_a_packaged_model_imported_lazily_can_read_its_code(tmp_path):
+    """With an editable install the package is not on sys.path (a finder maps it); a model
+    module the server did not preload must still be readable inside the sandbox."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    argv = [sys.executable, "-m", "geochem_bench.cli.main", "evaluate", "guided-filter"]
+    argv += ["--tasks", GRID, "--out", str(tmp_path / "out")]
+    result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

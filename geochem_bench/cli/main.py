@@ -53,6 +53,19 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _tolerance(text: str) -> float:
+    """An argparse type: a finite relative tolerance >= 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def _fraction(text: str) -> float:
     """An argparse type: a number in (0, 1]."""
     try:
@@ -176,7 +189,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--canary-tolerance",
-        type=float,
+        type=_tolerance,
         default=1e-5,
         help="relative change of a canary prediction put down to nondeterminism (default 1e-5)",
     )
@@ -190,17 +203,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("submission", help="submission folder (with submission.toml) or baseline name")
     p.add_argument("results", help="results folder holding <name>/<version>/<task>/fold-<k>.json")
     p.add_argument(
-        "--sample", type=int, default=5, help="scored folds to rerun, spread over tasks (default 5)"
+        "--sample",
+        type=_int_at_least(1),
+        default=5,
+        help="scored folds to rerun, spread over tasks (default 5)",
     )
     p.add_argument("--all", dest="all_folds", action="store_true", help="rerun every scored fold")
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=_tolerance,
         default=1e-9,
         help="largest metric difference accepted, relative (default 1e-9: deterministic CPU)",
     )
     p.add_argument(
-        "--timeout", type=float, default=1800.0, help="seconds per task fold (default 1800)"
+        "--timeout",
+        type=_positive_seconds,
+        default=1800.0,
+        help="seconds per task fold (default 1800)",
     )
     _sandbox_args(p)
     _scene_args(p)

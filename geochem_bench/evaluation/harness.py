@@ -646,10 +646,22 @@ def sweep_private_folders() -> int:
 
 
 def _submission_folder(submission: Submission) -> str | None:
+    """Where the submission's code lives: its folder, its file's folder, or its package."""
     if submission.folder is not None:
         return str(submission.folder)
     module_part = submission.model.rpartition(":")[0]
-    return str(Path(module_part).parent) if module_part.endswith(".py") else None
+    if module_part.endswith(".py"):
+        return str(Path(module_part).parent)
+    import importlib.util
+
+    try:  # the top-level name only: finding it imports nothing
+        spec = importlib.util.find_spec(module_part.split(".")[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    origin = Path(spec.origin)
+    return str(origin.parent if origin.name == "__init__.py" else origin)
 
 
 def _readable(options: RunOptions) -> tuple[str, ...]:

@@ -117,8 +117,16 @@ def readable_roots(submission_folder: str | None, extra: tuple[str, ...] = ()) -
     """
     import sys
 
+    import geochem_bench
+
     roots = [*SYSTEM_READABLE, sys.prefix, sys.base_prefix, sys.exec_prefix]
     roots += [p for p in sys.path if p and os.path.isabs(p)]
+    # the package itself, and whatever editable installs map outside sys.path (setuptools'
+    # editable finders keep a MAPPING of package -> source folder)
+    roots.append(os.path.dirname(geochem_bench.__file__))
+    for name, module in list(sys.modules.items()):
+        if name.startswith("__editable__") and isinstance(getattr(module, "MAPPING", None), dict):
+            roots += [str(path) for path in module.MAPPING.values()]
     if submission_folder:
         roots.append(submission_folder)
     roots += list(extra)
