@@ -36,6 +36,16 @@ def _paste(prediction, rows, cols, values):
     return prediction
 
 
+def _paste_unseen(prediction, scene, inputs):
+    """Paste the values of every sample of ``scene`` the fold's inputs do not show."""
+    points = scene.points
+    seen = set(inputs.points.ids.tolist())
+    hidden = np.array([i not in seen for i in points.ids.tolist()])
+    rows, cols = scene.grid.cell_of(points.x[hidden], points.y[hidden])
+    columns = [points.index(e.symbol) for e in inputs.elements]
+    return _paste(prediction, rows, cols, points.values[hidden][:, columns])
+
+
 class StackReader(_Honest):
     """Looks through every live object of its process for the held-out values."""
 
@@ -71,12 +81,7 @@ class CacheReader(_Honest):
                     break
             else:
                 return prediction
-            points = scene.points
-            seen = set(inputs.points.ids.tolist())
-            hidden = np.array([i not in seen for i in points.ids.tolist()])
-            rows, cols = scene.grid.cell_of(points.x[hidden], points.y[hidden])
-            columns = [points.index(e.symbol) for e in inputs.elements]
-            return _paste(prediction, rows, cols, points.values[hidden][:, columns])
+            return _paste_unseen(prediction, scene, inputs)
         except Exception:  # a cheat whose trick fails falls back to honest work
             return prediction
 
@@ -185,12 +190,7 @@ class ReadsOutsideTheAllowlist(_Honest):
             scene = read_scene(Path(os.environ["HOSTILE_DATA_ROOT"]) / "synthetic")
         except Exception:
             return prediction
-        points = scene.points
-        seen = set(inputs.points.ids.tolist())
-        hidden = np.array([i not in seen for i in points.ids.tolist()])
-        rows, cols = scene.grid.cell_of(points.x[hidden], points.y[hidden])
-        columns = [points.index(e.symbol) for e in inputs.elements]
-        return _paste(prediction, rows, cols, points.values[hidden][:, columns])
+        return _paste_unseen(prediction, scene, inputs)
 
 
 class FakesItsNote(_Honest):

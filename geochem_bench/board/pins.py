@@ -24,12 +24,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from geochem_bench import BENCHMARK_VERSION
 from geochem_bench.core.task import Prediction
 from geochem_bench.errors import InvalidInputError
-from geochem_bench.evaluation.records import DatasetInfo, ErrorBlocks, TaskInfo, read_json
+from geochem_bench.evaluation.records import DatasetInfo, ErrorBlocks, TaskInfo, read_model
 
 #: Where the pins of this benchmark version ship inside the package.
 PINS_FOLDER: Final = "pins"
@@ -150,14 +150,8 @@ def read_pins(path: str | Path) -> Pins:
     Raises:
         InvalidInputError: naming the file, when it is not a valid pins file.
     """
-    data = read_json(path, "pins file")
-    try:
-        return Pins.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInputError(
-            f"{path} is not a valid pins file: {exc}; regenerate it with "
-            "`python -m geochem_bench.board.pins --write`"
-        ) from exc
+    fix = "; regenerate it with `python -m geochem_bench.board.pins --write`"
+    return read_model(path, Pins, "pins file", fix)
 
 
 @lru_cache(maxsize=2)

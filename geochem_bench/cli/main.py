@@ -40,30 +40,28 @@ def _int_at_least(low: int, high: int | None = None) -> Any:
     return parse
 
 
-def _positive_seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds > 0."""
+def _finite(text: str, minimum: float, strict: bool, what: str) -> float:
+    """A finite number above ``minimum`` (or at least it, unless ``strict``) for argparse."""
     import math
 
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise argparse.ArgumentTypeError(f"must be a finite number of {what} {bound}, got {text}")
     return value
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    return _finite(text, 0.0, strict=True, what="seconds")
 
 
 def _tolerance(text: str) -> float:
     """An argparse type: a finite relative tolerance >= 0."""
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+    return _finite(text, 0.0, strict=False, what="relative tolerance")
 
 
 def _fraction(text: str) -> float:

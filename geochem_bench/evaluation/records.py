@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -23,6 +23,7 @@ from geochem_bench.core.names import ALLOWED, check_name, path_within, sanitize_
 from geochem_bench.errors import InvalidInputError
 
 SCHEMA_VERSION: Final = "1.2.0"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 #: Largest result, card or verification file read (bytes). Honest records are tens of kB (the
 #: largest official one is under 1 MB); a cap keeps one hostile upload from exhausting memory.
 MAX_FILE_BYTES: Final = 5_000_000
@@ -331,6 +332,26 @@ def read_json(path: str | Path, what: str) -> Any:
         raise InvalidInputError(f"{path} is not a valid {what}: {exc}") from exc
 
 
+def read_model(path: str | Path, model: type[ModelT], what: str, fix: str = "") -> ModelT:
+    """Read an untrusted JSON file (:func:`read_json`) and validate it as ``model``.
+
+    Args:
+        path: the file.
+        model: the pydantic model it must satisfy.
+        what: what the file should be, for the message.
+        fix: what to do about an invalid file, appended to the message.
+
+    Raises:
+        InvalidInputError: naming the file, when it is too big, too deep, not JSON or not
+            ``model``.
+    """
+    data = read_json(path, what)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(f"{path} is not a valid {what}: {exc}{fix}") from exc
+
+
 def read_result(path: str | Path) -> ResultRecord:
     """Read and validate one record.
 
@@ -338,12 +359,7 @@ def read_result(path: str | Path) -> ResultRecord:
         InvalidInputError: naming the file, when it is not a valid record (too big, too deep,
             not JSON, or not the schema).
     """
-    what = f"geochem-bench result (schema {SCHEMA_VERSION})"
-    data = read_json(path, what)
-    try:
-        return ResultRecord.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInputError(f"{path} is not a valid {what}: {exc}") from exc
+    return read_model(path, ResultRecord, f"geochem-bench result (schema {SCHEMA_VERSION})")
 
 
 def read_verification(path: str | Path) -> VerificationReport:
@@ -352,11 +368,7 @@ def read_verification(path: str | Path) -> VerificationReport:
     Raises:
         InvalidInputError: naming the file, when it is not a valid verification report.
     """
-    data = read_json(path, "verification report")
-    try:
-        return VerificationReport.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInputError(f"{path} is not a valid verification report: {exc}") from exc
+    return read_model(path, VerificationReport, "verification report")
 
 
 def scan_results(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], list[Skipped]]:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.provenance import git_revision
-from geochem_bench.evaluation.records import read_json
+from geochem_bench.evaluation.records import read_model
 
 CONFIG_NAME = "submission.toml"
 CARD_NAME = "submission.json"
@@ -358,11 +358,8 @@ def read_card(path: str | Path) -> SubmissionCard:
     Raises:
         ValueError: naming the file, when it is not a valid card.
     """
-    data = read_json(path, "submission card")  # size and depth capped: cards are uploaded
-    try:
-        return SubmissionCard.model_validate(data)
-    except ValueError as exc:
-        raise InvalidInputError(f"{path} is not a valid submission card: {exc}") from exc
+    # size and depth capped: cards are uploaded
+    return read_model(path, SubmissionCard, "submission card")
 
 
 def _baseline_names() -> set[str]:
