@@ -272,25 +272,35 @@ def _watch(pid: int, namespaces: bool, limit_bytes: int | None) -> tuple[int, di
     page = os.sysconf("SC_PAGE_SIZE")
     peak, interval = 0, 0.05
     accounted: dict[str, Any] = {}
-    while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(interval)
-        interval = min(2 * interval, 0.25)
-        rss, count = _tree_usage(mine, namespaces, page)
-        peak = max(peak, rss)
-        reason = None
-        if limit_bytes is not None and rss > limit_bytes:
-            reason = (
-                f"the model's {count} process(es) used {rss / 2**20:.0f} MiB together, over "
-                f"the {limit_bytes / 2**20:.0f} MiB memory limit (--memory-limit)"
-            )
-        elif count > MAX_PROCESSES:
-            reason = f"the model ran {count} processes at once, over the limit of {MAX_PROCESSES}"
-        if reason is not None:
-            accounted["killed"] = reason
-            os.kill(pid, signals.SIGKILL)
+    # a pidfd becomes readable the moment the model exits: no fold waits out a polling tick
+    exited = os.pidfd_open(pid)
+    try:
+        while True:
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
+                break
+            select.select([exited], [], [], interval)
+            interval = min(2 * interval, 0.25)
+            done, status, usage = os.wait4(pid, os.WNOHANG)
+            if done:
+                break
+            rss, count = _tree_usage(mine, namespaces, page)
+            peak = max(peak, rss)
+            reason = None
+            if limit_bytes is not None and rss > limit_bytes:
+                reason = (
+                    f"the model's {count} process(es) used {rss / 2**20:.0f} MiB together, "
+                    f"over the {limit_bytes / 2**20:.0f} MiB memory limit (--memory-limit)"
+                )
+            elif count > MAX_PROCESSES:
+                reason = (
+                    f"the model ran {count} processes at once, over the limit of {MAX_PROCESSES}"
+                )
+            if reason is not None:
+                accounted["killed"] = reason
+                os.kill(pid, signals.SIGKILL)
+    finally:
+        os.close(exited)
     accounted["maxrss_mb"] = max(peak, usage.ru_maxrss * 1024) / 2**20
     return status, accounted
 
