@@ -216,17 +216,19 @@ def test_held_out_values_are_built_only_after_the_model_returned(tmp_path, monke
     assert calls == ["inputs", "model", "held_out"]
 
 
-def test_resume_refuses_records_it_did_not_write_and_other_fingerprints(tmp_path):
+def test_resume_refuses_records_it_did_not_write_and_other_fingerprints(tmp_path, caplog):
     first = run(tmp_path, "_Honest")
     path = result_path(tmp_path / "results", "_Honest", "0", POINTS, 1)
     # a record written by someone else (here: a copy of fold 0 edited into fold 1's place)
     forged = first[0].model_copy(update={"fold": 1}).model_dump_json()
     path.write_text(forged.replace('"skill": 0.0', '"skill": 0.9'))
     again = run(tmp_path, "_Honest")
+    assert f"{path} was not written by this harness" in caplog.text
     assert again[1].timestamp != first[1].timestamp  # rerun, not kept
     assert again[0].timestamp == first[0].timestamp  # its own records are reused
     # another seed is another fingerprint: nothing is reused
     other = run(tmp_path, "_Honest", seed=1)
+    assert "was made with other params, code, seed or package version" in caplog.text
     assert all(o.timestamp != a.timestamp for o, a in zip(other, again, strict=True))
     assert len({r.submission.fingerprint for r in again + other}) == 2
 

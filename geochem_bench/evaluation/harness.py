@@ -21,6 +21,7 @@ prediction and its record is flagged.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -64,6 +65,8 @@ from geochem_bench.evaluation.submission import Submission, SubmissionCard, card
 from geochem_bench.models.upsampling import upsample_lowres
 from geochem_bench.scenes.registry import load_scene
 from geochem_bench.tasks.protocols import build_held_out, build_inputs, task_split
+
+_LOG = logging.getLogger(__name__)
 
 IsolationMode = Literal["process", "inline"]
 Executor = Literal["local", "ray"]
@@ -476,20 +479,29 @@ def _reusable(
         return None
     manifest = manifest or RunManifest(options.out_dir, info.name, info.version)
     if not manifest.wrote(path):
-        return None  # not written by this harness (or edited since): run the fold again
+        _LOG.warning(
+            "%s was not written by this harness (or was edited since): its fold is run again",
+            path,
+        )
+        return None
     try:
         record = read_result(path)
     except ValueError:
         return None  # unreadable: run the fold again and overwrite
-    same = (
-        record.benchmark_version == BENCHMARK_VERSION
-        and record.task.version == task.version
-        and record.dataset.sha256 == scene.fingerprint()
-        and record.submission.fingerprint is not None
-        and record.submission.fingerprint == info.fingerprint
-        and record.seed == options.seed
-    )
-    if not same or (record.status == "failed" and options.retry_failed):
+    if (
+        record.benchmark_version != BENCHMARK_VERSION
+        or record.task.version != task.version
+        or record.dataset.sha256 != scene.fingerprint()
+    ):
+        return None  # another benchmark, task version or data: a stale record
+    if record.submission.fingerprint != info.fingerprint or record.seed != options.seed:
+        _LOG.warning(
+            "%s was made with other params, code, seed or package version: its fold is run "
+            "again (use another --submission-version to keep both)",
+            path,
+        )
+        return None
+    if record.status == "failed" and options.retry_failed:
         return None
     return record
 
