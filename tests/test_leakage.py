@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.task import TaskInputs
@@ -75,4 +76,43 @@ def test_split_does_not_depend_on_values(scene, point_task):
     )
     np.testing.assert_array_equal(
         task_split(scene, point_task).folds, task_split(changed, point_task).folds
+    )
+
+
+# --- the torch splits ----------------------------------------------------------------------
+
+
+def _val_rows(scene, task, fold):
+    """The samples FusionDataset sets aside for ``val``: the next fold's held-out blocks."""
+    split = task_split(scene, task)
+    return np.flatnonzero(split.test_mask((fold + 1) % split.n_folds))
+
+
+@pytest.mark.parametrize("task_id", ["synthetic/cu/s16/points", "synthetic/cu/s16/transfer"])
+def test_validation_samples_change_nothing_train_receives_nor_val_lowres(task_id, monkeypatch):
+    """``train`` and ``val`` patches must not depend on the val samples, apart from val's
+    own targets: a lowres built with them lets val samples equal their lowres cell."""
+    import geochem_bench.torch.datasets as datasets
+    from geochem_bench.scenes.registry import get_task, load_scene
+
+    task, fold = get_task(task_id), 0
+    scene = load_scene(task.scene)
+    target = [scene.points.index(s) for s in task.elements]
+    changed = _perturbed(scene, _val_rows(scene, task, fold), target)
+
+    def build(which, split):
+        monkeypatch.setattr(datasets, "load_scene", lambda name, **_: which)
+        dataset = datasets.FusionDataset(task=task_id, split=split, fold=fold, transforms=None)
+        patches = [dataset[i] for i in range(len(dataset))]
+        return {k: np.stack([p[k].numpy() for p in patches]) for k in patches[0]}
+
+    free = {"sample_values", "sample_mask", "mask"}  # val's own targets
+    for split, allowed in (("train", set()), ("val", free)):
+        base, other = build(scene, split), build(changed, split)
+        assert "lowres" in base and "lowres_up" in base
+        for key in base.keys() - allowed:
+            np.testing.assert_array_equal(base[key], other[key], err_msg=f"{split} {key}")
+    val_before, val_after = build(scene, "val"), build(changed, "val")
+    assert not np.array_equal(  # the perturbation reached val's own targets
+        val_before["sample_values"], val_after["sample_values"], equal_nan=True
     )

@@ -32,7 +32,10 @@ bands, ``E`` task elements):
   units.
 * ``sample_values`` (E, p, p), points tasks: samples rasterised onto the patch, natural
   units; ``sample_mask`` (E, p, p), bool: cells holding one. Training samples for ``train``,
-  a spatial hold-out of them for ``val``, the fold's held-out samples for ``test``.
+  a spatial hold-out of them for ``val``, the fold's held-out samples for ``test``. On points
+  tasks the ``lowres`` of ``train`` and ``val`` is built without the ``val`` samples, so a
+  validation score means what a test score means (with them, a third of the val samples on
+  synthetic ×16 equalled their own lowres cell).
 
 Without transforms, ``image``, ``lowres_up``, ``mask`` and ``target`` are NaN off ``valid``,
 ``lowres`` where ``lowres_mask`` is False and ``sample_values`` where ``sample_mask`` is
@@ -43,6 +46,7 @@ stock trainer sees finite tensors; the masks tell where values are real.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -56,6 +60,7 @@ from torch import Tensor, nn
 from torchgeo.datamodules import NonGeoDataModule
 from torchgeo.datasets import DatasetNotFoundError, NonGeoDataset
 
+from geochem_bench.core.grid import points_block_mean
 from geochem_bench.core.task import HeldOut, TaskInputs, TaskSpec
 from geochem_bench.data.sources import default_root
 from geochem_bench.errors import InvalidInputError, SceneNotFoundError
@@ -194,7 +199,9 @@ class FusionDataset(NonGeoDataset):
             raise DatasetNotFoundError(self) from exc
         inputs, held_out = build_fold(loaded, self.task, fold)
         self.inputs, self.fold = inputs, fold
-        self._fields = self._assemble(loaded, inputs, held_out)
+        shown = self._lowres_inputs(loaded, inputs)
+        self._lowres = shown.lowres  # the coarse grid this split may show
+        self._fields = self._assemble(loaded, inputs, held_out, shown)
         height, width = inputs.grid.shape
         p = patch_size
         corners = [(r, c) for r in range(0, height, p) for c in range(0, width, p)]
@@ -224,9 +231,9 @@ class FusionDataset(NonGeoDataset):
         return name
 
     def _assemble(
-        self, scene: Any, inputs: TaskInputs, held_out: HeldOut
+        self, scene: Any, inputs: TaskInputs, held_out: HeldOut, shown: TaskInputs
     ) -> dict[str, NDArray[np.float32]]:
-        lowres_up = upsample_lowres(inputs, "bicubic")
+        lowres_up = upsample_lowres(shown, "bicubic")
         fields: dict[str, NDArray[np.float32]] = {
             "image": np.where(inputs.valid, inputs.covariates, np.nan).astype(np.float32),
             "lowres_up": lowres_up,
@@ -283,6 +290,23 @@ class FusionDataset(NonGeoDataset):
             out[e] = np.where(inputs.valid, band, np.nan)
         return out
 
+    def _lowres_inputs(self, scene: Any, inputs: TaskInputs) -> TaskInputs:
+        """The inputs whose lowres this split may show.
+
+        ``test`` shows the fold's lowres, built from every training sample, as a model sees it.
+        ``train`` and ``val`` show a lowres built without the validation samples: with them, a
+        validation sample alone in its coarse cell would equal its own lowres value, and
+        early stopping or model selection on ``val`` would reward copying the lowres.
+        """
+        if self.task.protocol == "grid" or self.split == "test" or inputs.points is None:
+            return inputs
+        pts = inputs.points
+        targets = tuple(e.symbol for e in inputs.elements)
+        without_val = pts.with_hidden(targets, self._val_rows(scene, pts.ids))
+        values = without_val.values[:, [without_val.index(s) for s in targets]]
+        lowres, count = points_block_mean(inputs.lowres_grid, pts.x, pts.y, values)
+        return dataclasses.replace(inputs, lowres=lowres, lowres_count=count, points=without_val)
+
     def _val_rows(self, scene: Any, visible_ids: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Training samples set aside for validation: those of the next fold's blocks."""
         split = task_split(scene, self.task)
@@ -302,7 +326,7 @@ class FusionDataset(NonGeoDataset):
         p, s = self.patch_size, self.task.scale
         sample = {key: torch.from_numpy(_crop(a, r, c, p)) for key, a in self._fields.items()}
         sample["valid"] = sample["valid"][0] > 0.5
-        lowres = torch.from_numpy(_crop(self.inputs.lowres, r // s, c // s, p // s))
+        lowres = torch.from_numpy(_crop(self._lowres, r // s, c // s, p // s))
         sample["lowres"] = lowres
         sample["lowres_mask"] = torch.isfinite(lowres)
         if "sample_mask" in sample:
