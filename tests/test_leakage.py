@@ -43,20 +43,39 @@ def _inputs_differ(a: TaskInputs, b: TaskInputs) -> bool:
     return False
 
 
-def test_held_out_values_change_no_input(scene, point_task):
-    split = task_split(scene, point_task)
-    target = [scene.points.index(s) for s in point_task.elements]
-    # points protocol: held-out samples are withheld entirely; transfer: their target values.
-    columns = list(range(len(scene.points.elements))) if point_task.protocol == "points" else target
-    for fold in point_task.folds:
+def assert_held_out_values_change_no_input(scene, task) -> None:
+    """Perturb every fold's held-out values; the fold's inputs must stay bit-for-bit equal."""
+    split = task_split(scene, task)
+    target = [scene.points.index(s) for s in task.elements]
+    # points protocol: held-out samples are withheld entirely; transfer: their target values
+    columns = list(range(len(scene.points.elements))) if task.protocol == "points" else target
+    for fold in task.folds:
         test_rows = np.flatnonzero(split.test_mask(fold))
         changed = _perturbed(scene, test_rows, columns)
-        base, held = build_fold(scene, point_task, fold, split=split)
-        other, held_changed = build_fold(
-            changed, point_task, fold, split=task_split(changed, point_task)
-        )
+        base, held = build_fold(scene, task, fold, split=split)
+        other, held_changed = build_fold(changed, task, fold, split=task_split(changed, task))
         _assert_same_inputs(base, other)
         assert not np.array_equal(held.values, held_changed.values)  # the perturbation was real
+
+
+def test_held_out_values_change_no_input(scene, point_task):
+    assert_held_out_values_change_no_input(scene, point_task)
+
+
+def _sample_tasks() -> list[tuple[str, str]]:
+    from geochem_bench.scenes import SCENES
+
+    return [(cls.name, t.id) for cls in SCENES for t in cls.tasks if t.protocol != "grid"]
+
+
+@pytest.mark.parametrize(("scene_name", "task_id"), _sample_tasks())
+def test_no_registered_task_leaks_held_out_values(scene_name, task_id, fake_data):
+    """Every points and transfer task of every scene (real scenes on their seeded fakes)."""
+    from geochem_bench.scenes.registry import get_task, load_scene
+
+    task = get_task(task_id)
+    scene = load_scene(scene_name) if scene_name == "synthetic" else fake_data.build(scene_name)
+    assert_held_out_values_change_no_input(scene, task)
 
 
 def test_training_values_do_change_inputs(scene, point_task):
