@@ -184,3 +184,37 @@ def test_make_task_options_are_validated(survey, tmp_path, capsys, option, value
         _make_task(tmp_path, tif, _csv(tmp_path, table), option, value)
     assert info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+# --- leakage ------------------------------------------------------------------------------
+
+
+def test_no_task_of_a_made_survey_leaks_held_out_values(survey, tmp_path):
+    """The value-perturbation leakage check of every registered task, on a make-task build."""
+    from geochem_bench.scenes.registry import load_scene
+    from geochem_bench.scenes.survey import register_survey
+    from tests.test_leakage import assert_held_out_values_change_no_input
+
+    tif, table = survey
+    assert _make_task(tmp_path, tif, _csv(tmp_path, table)) == 0
+    entry = register_survey(tmp_path / "built")
+    tasks = [t for t in entry.tasks if t.protocol != "grid"]
+    assert {t.protocol for t in tasks} >= {"points"}
+    scene = load_scene(entry.name)
+    for task in tasks:
+        assert_held_out_values_change_no_input(scene, task)
+
+
+def test_re_registering_a_survey_name_loads_the_new_build(survey, tmp_path):
+    from geochem_bench.scenes.registry import load_scene
+    from geochem_bench.scenes.survey import register_survey
+
+    tif, table = survey
+    argv = ["make-task", "--name", "twice", "--covariates", str(tif), "--scales", "4"]
+    assert main([*argv, "--samples", str(_csv(tmp_path, table)), "--out", str(tmp_path / "a")]) == 0
+    smaller = _csv(tmp_path, table.iloc[:60], "fewer.csv")
+    assert main([*argv, "--samples", str(smaller), "--out", str(tmp_path / "b")]) == 0
+    register_survey(tmp_path / "a")
+    assert len(load_scene("twice").points) == N
+    register_survey(tmp_path / "b")
+    assert len(load_scene("twice").points) == 60  # not the cached copy of the first build

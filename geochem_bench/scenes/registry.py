@@ -54,6 +54,8 @@ def register_scene(entry: SceneEntry) -> None:
     for task in entry.tasks:
         if task.scene != entry.name:
             raise InvalidInputError(f"task {task.id} does not belong to scene {entry.name!r}")
+    if entry.name in _SCENES:
+        _load_cached.cache_clear()  # a replaced scene must not be served from the old copy
     _SCENES[entry.name] = entry
 
 
