@@ -25,7 +25,7 @@ import logging
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -180,6 +180,7 @@ class _ModelRunner(Producer):
         self.options = options
         self.server = ModelServer() if options.isolation == "process" else None
         self.shared = _SharedInputs() if options.isolation == "process" else None
+        self.policy = _RunPolicy.of(submission, options) if self.server is not None else None
         if self.server is not None:
             self.server.prestart()
 
@@ -195,9 +196,9 @@ class _ModelRunner(Producer):
     def __call__(
         self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
     ) -> _Outcome:
-        if self.server is None or self.shared is None:
+        if self.server is None or self.shared is None or self.policy is None:
             return _run_inline(self.submission, inputs, self.options.seed)
-        return _run_confined(self.server, self.shared, self.submission, inputs, self.options, decoy)
+        return _run_confined(self.server, self.shared, self.policy, inputs, self.options, decoy)
 
 
 class _SharedInputs:
@@ -367,11 +368,8 @@ def _run_suite(
                 fold: _reusable(path, info, task, scene, options, manifest)
                 for fold, path in paths.items()
             }
-            # one canary per task: a resumed task that has one keeps it; else a random fold
-            # (a model cannot tell which) is run again with its canary
-            canary = None
-            if options.canary and not any(p is not None and p.canary for p in previous.values()):
-                canary = canary_fold(task)
+            canary = choose_canary(task, previous.values()) if options.canary else None
+            if canary is not None:
                 previous[canary] = None
             for fold in task.folds:
                 advance(f"{info.name} {task.id} fold {fold}")
@@ -442,6 +440,18 @@ def _fold_record(
 def canary_fold(task: TaskSpec) -> int:
     """The fold of ``task`` rerun as a canary: drawn at random, so a model cannot know it."""
     return secrets.randbelow(task.n_folds)
+
+
+def choose_canary(task: TaskSpec, reused: Iterable[ResultRecord | None]) -> int | None:
+    """The fold of ``task`` to run (again) with its canary, or None if one is reused.
+
+    One canary per task: a resumed task whose reused records include one keeps it; else a
+    random fold (a model cannot tell which) is run again with its canary, so the caller must
+    not reuse that fold's record.
+    """
+    if any(record is not None and record.canary is not None for record in reused):
+        return None
+    return canary_fold(task)
 
 
 def _canary(
@@ -577,23 +587,40 @@ def protected_roots(options: RunOptions) -> list[Path]:
 PRIVATE_PREFIX = "geochem-bench-fold-"
 
 
+@dataclass(frozen=True)
+class _RunPolicy:
+    """What confines every fold of a run: worked out once, not per fold."""
+
+    submission: Submission  # with absolute paths (the model process runs elsewhere)
+    protected: tuple[Path, ...]
+    readable: tuple[str, ...]  # before the run's shared folder and a fold's data root
+    hide: tuple[Path, ...]  # made unreadable while a model runs (no Landlock only)
+
+    @classmethod
+    def of(cls, submission: Submission, options: RunOptions) -> _RunPolicy:
+        protected = protected_roots(options)
+        resolved = submission.resolved()
+        readable = readable_roots(_submission_folder(resolved), _readable(options))
+        landlock = options.sandbox and landlock_abi() > 0
+        hide = () if landlock else tuple(_hideable(protected, options))
+        return cls(resolved, tuple(protected), readable, hide)
+
+
 def _run_confined(
     server: ModelServer,
     shared: _SharedInputs,
-    submission: Submission,
+    policy: _RunPolicy,
     inputs: TaskInputs,
     options: RunOptions,
     decoy: Scene | None,
 ) -> _Outcome:
     import pickle
 
-    protected = protected_roots(options)
-    submission = submission.resolved()
     # the harness's pid in the name lets a later run sweep what a killed run left behind
     private = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
     try:
         real = Path(os.path.realpath(private))
-        if any(real.is_relative_to(root) for root in protected):
+        if any(real.is_relative_to(root) for root in policy.protected):
             raise model_server.ModelServerError(
                 f"the temporary folder {private} lies inside a protected folder; set TMPDIR "
                 "to a folder outside the data root and the results folder"
@@ -604,7 +631,7 @@ def _run_confined(
         stripped, mapped = shared.publish(inputs)
         job_file = private / model_server.JOB_FILE
         with open(os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-            pickle.dump((submission, stripped, options.seed), fh)
+            pickle.dump((policy.submission, stripped, options.seed), fh)
         env = {
             "TMPDIR": str(private / "tmp"),
             "XDG_CACHE_HOME": str(private / "cache"),
@@ -614,13 +641,8 @@ def _run_confined(
         }
         job = {
             "private_dir": str(private),
-            "protected": [str(p) for p in protected],
-            "readable": list(
-                readable_roots(
-                    _submission_folder(submission),
-                    (*_readable(options), *shared.readable(data_root)),
-                )
-            ),
+            "protected": [str(p) for p in policy.protected],
+            "readable": [*policy.readable, *shared.readable(data_root)],
             "mapped": mapped,
             "memory_limit_bytes": options.memory_limit_bytes,
             "require_sandbox": options.require_sandbox,
@@ -628,8 +650,7 @@ def _run_confined(
             "env": env,
         }
         # without Landlock, the data and raw folders are made unreadable while the model runs
-        hide = [] if options.sandbox and landlock_abi() > 0 else _hideable(protected, options)
-        with hidden(hide):
+        with hidden(list(policy.hide)):
             code, facts = server.run(job, options.timeout_s)
         return _collect(private, code, facts, inputs, options)
     finally:
@@ -664,16 +685,8 @@ def _submission_folder(submission: Submission) -> str | None:
     module_part = submission.model.rpartition(":")[0]
     if module_part.endswith(".py"):
         return str(Path(module_part).parent)
-    import importlib.util
-
-    try:  # the top-level name only: finding it imports nothing
-        spec = importlib.util.find_spec(module_part.split(".")[0])
-    except (ImportError, ValueError):
-        return None
-    if spec is None or spec.origin is None:
-        return None
-    origin = Path(spec.origin)
-    return str(origin.parent if origin.name == "__init__.py" else origin)
+    package = submission.package_source()
+    return None if package is None else str(package)
 
 
 def _readable(options: RunOptions) -> tuple[str, ...]:

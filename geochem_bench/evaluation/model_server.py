@@ -552,6 +552,22 @@ class ModelServer:
                 stream.close()
 
 
+def _open_regular(path: Path) -> int:
+    """Open a file the model left, for reading, only if it is a regular file itself.
+
+    Refuses symlinks (a model could point one at a protected file the harness can read),
+    FIFOs and devices (a read would block forever or never end).
+
+    Raises:
+        OSError: missing, a symlink, or not a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path.name} is not a regular file")
+    return fd
+
+
 def read_private(path: Path, limit: int) -> bytes:
     """The bytes of a file the model left, read as untrusted.
 
@@ -561,11 +577,9 @@ def read_private(path: Path, limit: int) -> bytes:
     Raises:
         OSError: the file is missing, not a regular file, or too big.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd = _open_regular(path)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path.name} is not a regular file")
         if info.st_size > limit:
             raise OSError(f"{path.name} is {info.st_size} bytes, over the {limit} byte limit")
         return _read_all(fd, limit)
@@ -625,12 +639,10 @@ def read_prediction(private: Path, shape: tuple[int, int, int]) -> Prediction:
 def log_tail(private: Path, limit: int = 4000) -> str:
     """The end of what the model printed (for failure messages); never follows a symlink."""
     try:
-        fd = os.open(private / LOG_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = _open_regular(private / LOG_FILE)
     except OSError:
         return ""
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
         size = os.fstat(fd).st_size
         os.lseek(fd, max(0, size - limit), os.SEEK_SET)
         return _read_all(fd, limit).decode(errors="replace")

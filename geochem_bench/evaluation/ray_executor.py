@@ -17,7 +17,7 @@ from typing import Any
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.evaluation.harness import (
     RunOptions,
-    canary_fold,
+    choose_canary,
     reusable_record,
     run_fold,
 )
@@ -70,13 +70,13 @@ def _run(
     remote_fold = ray.remote(max_retries=0)(_remote_fold)
     order = [(task, fold) for task in tasks for fold in task.folds]
     previous = {(t.id, k): reusable_record(t, k, info, options) for t, k in order}
-    # one canary fold per task, drawn here (a remote fold cannot know the others'); a task
-    # whose reused records already include a canary keeps it
+    # one canary fold per task, drawn here: a remote fold cannot know the others'
     canaries: dict[str, int] = {}
     for task in tasks if options.canary else []:
-        if not any((r := previous[(task.id, k)]) is not None and r.canary for k in task.folds):
-            canaries[task.id] = canary_fold(task)
-            previous[(task.id, canaries[task.id])] = None
+        canary = choose_canary(task, (previous[(task.id, k)] for k in task.folds))
+        if canary is not None:
+            canaries[task.id] = canary
+            previous[(task.id, canary)] = None
     done: dict[tuple[str, int], ResultRecord] = {}
     pending: dict[Any, tuple[TaskSpec, int]] = {}
     for task, fold in order:

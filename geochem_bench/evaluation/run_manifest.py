@@ -15,7 +15,7 @@ from pathlib import Path
 
 from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.data.sources import sha256_of
-from geochem_bench.evaluation.records import safe_name
+from geochem_bench.evaluation.records import read_json, safe_name
 
 MANIFEST_NAME = "run-manifest.json"
 
@@ -34,9 +34,9 @@ class RunManifest:
         self.path = self.root / MANIFEST_NAME
 
     def _read(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError, RecursionError):
+        try:  # the results folder is writable by others: read it as untrusted
+            data = read_json(self.path, "run manifest")
+        except (OSError, ValueError):
             return {}
         records = data.get("records") if isinstance(data, dict) else None
         if not isinstance(records, dict):

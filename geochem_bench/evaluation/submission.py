@@ -99,14 +99,27 @@ class Submission:
             if self.folder is None:
                 parts.append(_tree_digest(file.parent))
         else:
-            spec = importlib.util.find_spec(module_part.split(".")[0])
-            origin = None if spec is None else spec.origin
-            if origin is None:
-                parts.append("unknown")
-            else:
-                path = Path(origin)
-                parts.append(_tree_digest(path.parent if path.name == "__init__.py" else path))
+            package = self.package_source()
+            parts.append("unknown" if package is None else _tree_digest(package))
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def package_source(self) -> Path | None:
+        """Where the top-level package (or module) of a ``module:Class`` reference lives.
+
+        Found without importing it (finding a top-level name executes nothing); None for a
+        ``file.py:Class`` reference or a package that cannot be found.
+        """
+        module_part = self.model.rpartition(":")[0]
+        if module_part.endswith(".py"):
+            return None
+        try:
+            spec = importlib.util.find_spec(module_part.split(".")[0])
+        except (ImportError, ValueError):
+            return None
+        if spec is None or spec.origin is None:
+            return None
+        origin = Path(spec.origin)
+        return origin.parent if origin.name == "__init__.py" else origin
 
     def fingerprint(self, seed: int) -> str:
         """sha256 of everything that determines this submission's predictions.
