@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 #: Version of the benchmark protocol (tasks, splits, metrics). Results from different
 #: benchmark versions are never mixed on a leaderboard.
-BENCHMARK_VERSION = "1.0"
+BENCHMARK_VERSION = "2.0"
 
 __all__ = ["BENCHMARK_VERSION", "__version__"]
 

@@ -146,10 +146,17 @@ def test_ergas_hand_computed():
     )
 
 
-def test_consistency_zero_for_block_constant_prediction():
-    lowres = np.array([[1.0, 2.0], [3.0, np.nan]])
+def test_coherence_is_the_rms_relative_error_of_natural_block_means():
+    lowres = np.array([[1.0, 2.0], [4.0, np.nan]])
     pred = np.kron(np.nan_to_num(lowres, nan=9.0), np.ones((3, 3)))
-    assert metrics.consistency(pred, lowres, 3) == pytest.approx(0.0)
-    assert metrics.consistency(pred + 1, lowres, 3) == pytest.approx(1.0)
-    logged = metrics.consistency(pred * 10, lowres, 3, np.log10)
-    assert logged == pytest.approx(1.0)
+    assert metrics.coherence(pred, lowres, 3) == pytest.approx(0.0)
+    assert metrics.coherence(pred * 1.1, lowres, 3) == pytest.approx(0.1)
+    # +1 everywhere: relative errors 1, 1/2, 1/4 over the three cells with data
+    assert metrics.coherence(pred + 1, lowres, 3) == pytest.approx(np.sqrt((1 + 0.25 + 0.0625) / 3))
+
+
+def test_coherence_takes_block_means_in_natural_units():
+    # a block whose cells are 1 and 100 has the arithmetic mean 50.5, the geometric mean 10
+    pred = np.array([[1.0, 100.0]])
+    assert metrics.coherence(pred, np.array([[50.5]]), 2) == pytest.approx(0.0)
+    assert metrics.coherence(pred, np.array([[10.0]]), 2) == pytest.approx(4.05)

@@ -35,7 +35,7 @@ def test_perfect_prediction_scores_perfectly(grid_fold):
         )
         assert row["psnr"] is None  # infinite PSNR is recorded as null
         assert row["ssim"] == pytest.approx(1.0)
-        assert row["consistency"] == pytest.approx(0.0, abs=1e-6)
+        assert row["coherence"] == pytest.approx(0.0, abs=1e-6)
         assert row["n"] == inputs.valid.sum()
     assert table["overall"]["ergas"] == pytest.approx(0.0)
 
@@ -124,3 +124,12 @@ def test_error_blocks_sum_to_the_recorded_rmse(scene, task_id, edge):
         assert 1 < len(blocks["Cu"].n) <= 64 and max(blocks["Cu"].n) == 32 * 32
     else:
         assert set(blocks["Cu"].n) == {1}
+
+
+def test_bicubic_is_measurably_incoherent(grid_fold):
+    """Bicubic interpolation does not keep block means: its coherence error is > 0."""
+    inputs, held_out = grid_fold
+    reference = upsample_lowres(inputs)
+    table = score_fold(inputs, held_out, validate_prediction(reference, inputs), reference)
+    for symbol in ("Cu", "Fe"):
+        assert table[symbol]["coherence"] > 1e-3, symbol

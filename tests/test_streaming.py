@@ -98,14 +98,14 @@ def test_element_moments_chunked_equal_one_shot(seed, cuts):
     lowres, means = rng.normal(2, 0.5, 40), rng.normal(2, 0.5, 40)
     whole = ElementMoments()
     whole.update(t, p, r, t_nat, p_nat)
-    whole.update_consistency(lowres, means)
+    whole.update_coherence(np.ones_like(lowres), means / lowres)
     streamed = ElementMoments()
     for s in _chunks(300, cuts):
         part = ElementMoments()
         part.update(t[s], p[s], r[s], t_nat[s], p_nat[s])
         streamed = streamed.merge(part)
     for s in _chunks(40, cuts):
-        streamed.update_consistency(lowres[s], means[s])
+        streamed.update_coherence(np.ones(len(lowres[s])), means[s] / lowres[s])
     got, want = streamed.row(grid=True), whole.row(grid=True)
     assert tuple(got) == GRID_METRICS
     for key in GRID_METRICS:

@@ -32,7 +32,7 @@ TILED_METRICS = (
     "rmse_reference",
     "skill",
     "psnr",
-    "consistency",
+    "coherence",
 )
 
 

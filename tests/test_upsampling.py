@@ -78,10 +78,29 @@ def test_back_projection_restores_the_block_means(scene):
     scores = score_fold(inputs, held_out, projected, reference)
     longer = validate_prediction(BackProjectionUpsampling(iterations=10).predict(inputs), inputs)
     more = score_fold(inputs, held_out, longer, reference)
-    # Fe (linear): the block means converge to the lowres grid
-    assert scores["Fe"]["consistency"] < 0.1 * plain["Fe"]["consistency"]
-    assert more["Fe"]["consistency"] < 0.01 * plain["Fe"]["consistency"]
-    # Cu (log10): back-projection matches the means of log values, the lowres grid holds the
-    # means of the values, so the metric (natural-unit block means) keeps a Jensen gap
-    assert scores["Cu"]["consistency"] < 0.8 * plain["Cu"]["consistency"]
+    # the natural-unit block means converge to the lowres grid, log10 elements included
+    for symbol in ("Fe", "Cu"):
+        assert scores[symbol]["coherence"] < 0.1 * plain[symbol]["coherence"], symbol
+        assert more[symbol]["coherence"] < 0.01 * plain[symbol]["coherence"], symbol
     assert np.isnan(projected.mean[:, ~inputs.valid]).all()
+
+
+def test_natural_unit_back_projection_halves_the_log_bias(scene):
+    """v1 back-projected log block means onto the log of arithmetic means: +0.09 log10 bias.
+
+    Measured on synthetic x16 (Cu): bicubic +0.093, v1 back-projection +0.094, natural-unit
+    back-projection +0.050. The rest is the within-block log-variance a smooth map lacks.
+    """
+    from geochem_bench.evaluation.scoring import score_fold, validate_prediction
+    from geochem_bench.models.upsampling import BackProjectionUpsampling
+    from geochem_bench.scenes.registry import get_task
+    from geochem_bench.tasks.protocols import build_fold
+
+    inputs, held_out = build_fold(scene, get_task("synthetic/all/s16/grid"), 0)
+    reference = upsample_lowres(inputs, "bicubic")
+    plain = score_fold(inputs, held_out, validate_prediction(reference, inputs), reference)
+    projected = validate_prediction(BackProjectionUpsampling().predict(inputs), inputs)
+    scores = score_fold(inputs, held_out, projected, reference)
+    for symbol in ("Cu", "Ni"):
+        assert plain[symbol]["bias"] > 0.02, symbol  # the aggregation bias is real
+        assert abs(scores[symbol]["bias"]) < 0.6 * plain[symbol]["bias"], symbol

@@ -1,16 +1,26 @@
 """Aggregating result records into leaderboard scores with bootstrap confidence intervals.
 
-As DESIGN.md states: skill = 1 - RMSE / RMSE(bicubic); a task's score is the mean over its
-folds of the fold skill (mean over the task's elements), with a 95 % bootstrap interval that
-resamples held-out blocks (grid protocol) or held-out samples (points protocols) within each
-fold; the suite score is the interquartile mean (IQM) of the task skills, with a stratified
-bootstrap interval (every replicate resamples within each task, then takes the IQM across
-tasks, as rliable does for reinforcement-learning suites; Agarwal et al., NeurIPS 2021).
-Submissions tie in rank when their intervals overlap.
+Skill = 1 - RMSE / RMSE(reference), with the protocol's reference (bicubic upsampling on the
+grid protocol, the training-sample mean on the points protocols; see
+:mod:`geochem_bench.evaluation.reference`). A task's score is the mean over its evaluation
+units of the unit skill (mean over the task's elements): over realisations (simulated scenes
+come as several), the spatial folds within each, and the seeds a stochastic submission was
+run with. Its 95 % interval comes from a hierarchical bootstrap that follows the same nesting
+(Davison & Hinkley 1997, Bootstrap Methods and their Application, section 3.8): each replicate
+resamples realisations, then seeds within each fold, then held-out blocks (grid protocol) or
+samples (points protocols) within each fold. Spatial folds partition the samples, so they are
+not resampled.
 
-The bootstrap uses common random numbers: the resampling of a (task, fold, element) depends
-only on those names and the seed, so every submission is scored on the same replicates and
-differences between them are not blurred by independent noise.
+Suites are per protocol: grid, points and transfer skills have different references and
+scales, so each protocol has its own interquartile mean (IQM) of task skills with a stratified
+bootstrap interval (every replicate resamples within each task, then takes the IQM, as
+rliable does; Agarwal et al., NeurIPS 2021). A submission ranks above another when the paired
+bootstrap interval of their IQM difference lies above zero; the overall rank is the mean of a
+submission's per-protocol ranks, never an IQM over mixed scales.
+
+The bootstrap uses common random numbers: the resampling of a (task, fold, element), of a
+fold's seeds and of a task's realisations depends only on those names and the seed, so every
+submission is scored on the same replicates and differences between them are paired.
 """
 
 from __future__ import annotations
@@ -69,11 +79,18 @@ class TaskScore:
         scene: the task's scene.
         protocol: the task's protocol.
         elements: target elements, in record order.
-        skill: mean over folds of the fold skill, with its interval.
-        rmse: per element, mean over folds of the RMSE (analysis space), with its interval.
-        mae_natural: per element, mean over folds of the MAE in natural units (mg/kg, %, ...),
+        skill: mean over evaluation units of the unit skill, with its interval.
+        rmse: per element, mean over units of the RMSE (analysis space), with its interval.
+        bias: per element, mean over units of the mean error (analysis space; > 0 is
+            overestimation), shown next to skill because a constant shift alone can be worth
+            as much skill as a method's whole gain.
+        coherence: per element, mean over units of the coherence error (RMS relative error
+            of the natural-unit block means against lowres; grid protocol), None elsewhere.
+        mae_natural: per element, mean over units of the MAE in natural units (mg/kg, %, ...),
             the figure the geostatistics literature reports.
-        n_folds: folds the task has.
+        n_folds: evaluation folds the task has (realisations x spatial folds).
+        n_seeds: seeds per fold the submission was run with.
+        n_realisations: realisations among the folds (1 for a fixed scene).
         replicates: bootstrap replicates of ``skill`` (empty without error blocks).
     """
 
@@ -88,11 +105,26 @@ class TaskScore:
     mae_natural: dict[str, float]
     n_folds: int
     replicates: NDArray[np.float64] = field(repr=False, compare=False)
+    bias: dict[str, float] = field(default_factory=dict)
+    coherence: dict[str, float | None] = field(default_factory=dict)
+    n_seeds: int = 1
+    n_realisations: int = 1
 
 
 @dataclass(frozen=True)
 class SuiteScore:
-    """One submission's suite score (IQM of task skills) and rank."""
+    """One submission's suite score on one protocol (IQM of its task skills) and rank.
+
+    Attributes:
+        submission: submission name.
+        version: submission version.
+        iqm: IQM of the task skills, with its stratified bootstrap interval.
+        n_tasks: suite tasks of the protocol the submission has scores for.
+        n_suite_tasks: suite tasks of the protocol.
+        rank: rank among the complete submissions of the same group (None: incomplete).
+        protocol: the protocol ("grid", "points" or "transfer").
+        replicates: bootstrap replicates of ``iqm`` (paired across submissions).
+    """
 
     submission: str
     version: str
@@ -100,11 +132,32 @@ class SuiteScore:
     n_tasks: int
     n_suite_tasks: int
     rank: int | None = None
+    protocol: str = ""
+    replicates: NDArray[np.float64] = field(
+        default_factory=lambda: np.empty(0), repr=False, compare=False
+    )
 
     @property
     def complete(self) -> bool:
-        """Whether the submission scored every task of the suite."""
+        """Whether the submission scored every task of the protocol's suite."""
         return self.n_tasks == self.n_suite_tasks
+
+
+@dataclass(frozen=True)
+class OverallRank:
+    """A submission's overall standing: the mean of its per-protocol ranks.
+
+    Attributes:
+        submission: submission name.
+        version: submission version.
+        ranks: its rank in each protocol's suite.
+        mean_rank: the mean of ``ranks``.
+    """
+
+    submission: str
+    version: str
+    ranks: dict[str, int]
+    mean_rank: float
 
 
 @dataclass(frozen=True)
@@ -190,48 +243,80 @@ def score_task(
 ) -> TaskScore:
     """Score one submission on one task from its fold records (all ``ok``, all folds).
 
+    A fold may have several records, one per seed; every fold needs the same seeds.
+
     Raises:
-        ValueError: when folds are missing or failed, naming them.
+        InvalidInputError: when folds are missing or failed, or seeds differ between folds,
+            naming them.
     """
     first = records[0]
     task = first.task
-    folds = sorted(r.fold for r in records)
-    if folds != list(range(task.n_folds)):
-        missing = sorted(set(range(task.n_folds)) - set(folds))
+    by_fold: dict[int, list[ResultRecord]] = defaultdict(list)
+    for record in records:
+        by_fold[record.fold].append(record)
+    if sorted(by_fold) != list(range(task.n_folds)):
+        missing = sorted(set(range(task.n_folds)) - set(by_fold))
         raise InvalidInputError(f"{task.id}: folds {missing} have no record")
-    failed = [r.fold for r in records if r.status != "ok"]
+    failed = sorted({r.fold for r in records if r.status != "ok"})
     if failed:
         raise InvalidInputError(f"{task.id}: folds {failed} failed")
+    seeds = {fold: sorted(r.seed for r in rs) for fold, rs in by_fold.items()}
+    if len({tuple(s) for s in seeds.values()}) != 1 or any(
+        len(set(s)) != len(s) for s in seeds.values()
+    ):
+        raise InvalidInputError(
+            f"{task.id}: every fold needs one record per seed, the same seeds for every fold "
+            f"(found {seeds}); rerun the missing seeds"
+        )
     elements = tuple(task.elements)
     with_blocks = all(r.errors is not None for r in records)
-    fold_skill = np.zeros((len(records), n_boot if with_blocks else 0))
-    rmse_estimates: dict[str, list[float]] = defaultdict(list)
-    mae_estimates: dict[str, list[float]] = defaultdict(list)
-    rmse_reps: dict[str, list[NDArray[np.float64]]] = defaultdict(list)
-    skills = []
-    for i, record in enumerate(sorted(records, key=lambda r: r.fold)):
-        assert record.metrics is not None
-        skills.append(_finite(record.metrics[OVERALL]["skill"]))
-        element_skills = []
-        for symbol in elements:
-            rmse_estimates[symbol].append(_finite(record.metrics[symbol]["rmse"]))
-            mae_estimates[symbol].append(_finite(record.metrics[symbol].get("mae_natural")))
-            if with_blocks:
+    folds = sorted(by_fold)
+    units = {fold: sorted(by_fold[fold], key=lambda r: r.seed) for fold in folds}
+    groups = _realisation_groups(units)
+    fold_skill: dict[int, NDArray[np.float64]] = {}
+    rmse_reps: dict[str, dict[int, NDArray[np.float64]]] = defaultdict(dict)
+    if with_blocks:
+        for fold in folds:
+            per_seed_skill, per_seed_rmse = [], defaultdict(list)
+            for record in units[fold]:
                 assert record.errors is not None
-                blocks = record.errors[symbol]
-                rng = _stream(seed, task.id, record.fold, symbol)
-                weights = _block_weights(len(blocks.n), n_boot, rng)
-                fold_rmse, fold_element_skill = _fold_replicates(blocks, weights)
-                rmse_reps[symbol].append(fold_rmse)
-                element_skills.append(fold_element_skill)
-        if with_blocks:
-            fold_skill[i] = np.mean(element_skills, axis=0)
-    replicates = fold_skill.mean(axis=0) if with_blocks else np.empty(0)
+                element_skills = []
+                for symbol in elements:
+                    blocks = record.errors[symbol]
+                    # the same blocks are drawn for every seed and every submission
+                    rng = _stream(seed, task.id, fold, symbol)
+                    weights = _block_weights(len(blocks.n), n_boot, rng)
+                    fold_rmse, fold_element_skill = _fold_replicates(blocks, weights)
+                    per_seed_rmse[symbol].append(fold_rmse)
+                    element_skills.append(fold_element_skill)
+                per_seed_skill.append(np.mean(element_skills, axis=0))
+            seed_weights = _seed_weights(len(units[fold]), n_boot, seed, task.id, fold)
+            fold_skill[fold] = _resampled_mean(np.stack(per_seed_skill), seed_weights)
+            for symbol in elements:
+                stacked = np.stack(per_seed_rmse[symbol])
+                rmse_reps[symbol][fold] = _resampled_mean(stacked, seed_weights)
+    realisation_weights = _seed_weights(len(groups), n_boot, seed, task.id, "realisations")
+
+    def nested(per_fold: dict[int, NDArray[np.float64]]) -> NDArray[np.float64]:
+        by_group = np.stack([np.mean([per_fold[f] for f in g], axis=0) for g in groups])
+        return _resampled_mean(by_group, realisation_weights)
+
+    def estimate(row: str, name: str) -> float:
+        """Mean over realisations of the mean over their folds of the mean over seeds."""
+        per_fold = {f: np.mean([_metric(r, row, name) for r in units[f]]) for f in folds}
+        return float(np.mean([np.mean([per_fold[f] for f in g]) for g in groups]))
+
+    replicates = nested(fold_skill) if with_blocks else np.empty(0)
     skill_bounds = _percentiles(replicates) if with_blocks else (None, None)
     rmse: dict[str, Interval] = {}
+    bias: dict[str, float] = {}
+    coherence: dict[str, float | None] = {}
     for symbol in elements:
-        bounds = _percentiles(np.mean(rmse_reps[symbol], axis=0)) if with_blocks else (None, None)
-        rmse[symbol] = Interval(float(np.mean(rmse_estimates[symbol])), *bounds)
+        bounds = _percentiles(nested(rmse_reps[symbol])) if with_blocks else (None, None)
+        rmse[symbol] = Interval(estimate(symbol, "rmse"), *bounds)
+        bias[symbol] = estimate(symbol, "bias")
+        value = estimate(symbol, "coherence")
+        coherence[symbol] = value if math.isfinite(value) else None
     return TaskScore(
         submission=first.submission.name,
         version=first.submission.version,
@@ -239,24 +324,58 @@ def score_task(
         scene=task.scene,
         protocol=task.protocol,
         elements=elements,
-        skill=Interval(float(np.mean(skills)), *skill_bounds),
+        skill=Interval(estimate(OVERALL, "skill"), *skill_bounds),
         rmse=rmse,
-        mae_natural={symbol: float(np.mean(mae_estimates[symbol])) for symbol in elements},
+        mae_natural={symbol: estimate(symbol, "mae_natural") for symbol in elements},
         n_folds=task.n_folds,
         replicates=replicates,
+        bias=bias,
+        coherence=coherence,
+        n_seeds=len(units[folds[0]]),
+        n_realisations=len(groups),
     )
 
 
-def _finite(value: float | None) -> float:
+def _metric(record: ResultRecord, row: str, name: str) -> float:
+    assert record.metrics is not None
+    value = record.metrics[row].get(name)
     return math.nan if value is None else float(value)
+
+
+def _realisation_groups(units: dict[int, list[ResultRecord]]) -> list[list[int]]:
+    """Folds grouped by the realisation they were run on (one group for a fixed scene)."""
+    groups: dict[object, list[int]] = defaultdict(list)
+    for fold, records in units.items():
+        groups[getattr(records[0], "realisation", None)].append(fold)
+    return [sorted(folds) for _, folds in sorted(groups.items(), key=lambda kv: min(kv[1]))]
+
+
+def _seed_weights(n: int, n_boot: int, seed: int, *names: object) -> NDArray[np.float64] | None:
+    """Resampling weights of ``n`` units (seeds, realisations); None when there is one."""
+    if n == 1:
+        return None
+    return _block_weights(n, n_boot, _stream(seed, *names, "units", n))
+
+
+def _resampled_mean(
+    values: NDArray[np.float64], weights: NDArray[np.float64] | None
+) -> NDArray[np.float64]:
+    """Per replicate, the mean of the units drawn: ``values`` (units, B), ``weights`` (B, units).
+
+    Without weights (a single unit) it is the plain mean over units.
+    """
+    if weights is None:
+        return np.asarray(values.mean(axis=0))
+    return np.asarray(np.einsum("bu,ub->b", weights, values) / values.shape[0])
 
 
 def paired_difference(a: TaskScore, b: TaskScore) -> Interval:
     """Skill of ``a`` minus skill of ``b`` on one task, with a paired bootstrap interval.
 
-    Both scores resample the same blocks in each replicate (common random numbers), so the
-    interval of the difference is much narrower than the two intervals side by side; use it
-    for ablations. Raises ValueError for different tasks or missing replicates.
+    Both scores resample the same blocks and realisations in each replicate (common random
+    numbers), so the interval of the difference is much narrower than the two intervals side
+    by side; use it for ablations. Raises InvalidInputError for different tasks or missing
+    replicates.
     """
     if a.task_id != b.task_id:
         raise InvalidInputError(f"cannot pair {a.task_id} with {b.task_id}")
@@ -265,19 +384,28 @@ def paired_difference(a: TaskScore, b: TaskScore) -> Interval:
     return Interval(a.skill.estimate - b.skill.estimate, *_percentiles(a.replicates - b.replicates))
 
 
-def score_suite(task_scores: Sequence[TaskScore], suite_tasks: Sequence[str]) -> SuiteScore:
-    """IQM of one submission's task skills with a stratified bootstrap interval.
+def score_suite(
+    task_scores: Sequence[TaskScore], suite_tasks: Sequence[str], protocol: str = ""
+) -> SuiteScore:
+    """IQM of one submission's task skills on one protocol, with a stratified interval.
 
     The interval needs bootstrap replicates for every task; a submission missing tasks of
     the suite still gets an IQM over the tasks it has, but no rank (see :func:`rank`).
+
+    Args:
+        task_scores: the submission's scores on tasks of one protocol.
+        suite_tasks: the protocol's suite tasks.
+        protocol: the protocol, recorded on the score.
     """
     first = task_scores[0]
     estimates = np.array([t.skill.estimate for t in task_scores])
     iqm = float(interquartile_mean(estimates))
     bounds: tuple[float | None, float | None] = (None, None)
+    replicates = np.empty(0)
     if all(t.replicates.size for t in task_scores):
         stacked = np.stack([t.replicates for t in task_scores], axis=-1)  # (B, tasks)
-        bounds = _percentiles(interquartile_mean(stacked, axis=-1))
+        replicates = interquartile_mean(stacked, axis=-1)
+        bounds = _percentiles(replicates)
     scored = {t.task_id for t in task_scores}
     return SuiteScore(
         submission=first.submission,
@@ -285,22 +413,32 @@ def score_suite(task_scores: Sequence[TaskScore], suite_tasks: Sequence[str]) ->
         iqm=Interval(iqm, *bounds),
         n_tasks=len(scored & set(suite_tasks)),
         n_suite_tasks=len(suite_tasks),
+        protocol=protocol or first.protocol,
+        replicates=replicates,
     )
 
 
-def rank(scores: Iterable[SuiteScore]) -> list[SuiteScore]:
-    """Rank complete submissions; ties where intervals overlap.
+def better(a: SuiteScore, b: SuiteScore) -> bool:
+    """Whether ``a`` beats ``b``: the paired interval of their IQM difference lies above 0.
 
-    A submission's rank is one plus the number of submissions whose interval lies wholly
-    above its own, so overlapping submissions share a rank. Incomplete submissions keep no
-    rank and sort last.
+    Without paired replicates (records without error blocks) it falls back to disjoint
+    intervals.
+    """
+    if a.replicates.size and a.replicates.size == b.replicates.size:
+        low, _ = _percentiles(a.replicates - b.replicates)
+        return low is not None and low > 0
+    return a.iqm.low is not None and b.iqm.high is not None and a.iqm.low > b.iqm.high
+
+
+def rank(scores: Iterable[SuiteScore]) -> list[SuiteScore]:
+    """Rank the complete submissions of one protocol.
+
+    A submission's rank is one plus the number of submissions that beat it (see
+    :func:`better`), so submissions whose difference is not significant can share a rank.
+    Incomplete submissions keep no rank and sort last.
     """
     scores = list(scores)
     complete = [s for s in scores if s.complete]
-
-    def better(a: SuiteScore, b: SuiteScore) -> bool:
-        return a.iqm.low is not None and b.iqm.high is not None and a.iqm.low > b.iqm.high
-
     ranked = [
         replace(s, rank=1 + sum(better(o, s) for o in complete if o is not s)) for s in complete
     ]
@@ -309,3 +447,22 @@ def rank(scores: Iterable[SuiteScore]) -> list[SuiteScore]:
         (s for s in scores if not s.complete), key=lambda s: (-s.iqm.estimate, s.submission)
     )
     return ranked + rest
+
+
+def overall_ranks(ranked: Iterable[SuiteScore], protocols: Sequence[str]) -> list[OverallRank]:
+    """The mean of per-protocol ranks, for submissions ranked on every protocol in ``protocols``.
+
+    Args:
+        ranked: ranked suite scores of one group (verified, or self-reported), all protocols.
+        protocols: the protocols of the suite.
+    """
+    ranks: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for s in ranked:
+        if s.rank is not None:
+            ranks[(s.submission, s.version)][s.protocol] = s.rank
+    rows = [
+        OverallRank(name, version, {p: by[p] for p in protocols}, float(np.mean(list(by.values()))))
+        for (name, version), by in ranks.items()
+        if set(by) >= set(protocols)
+    ]
+    return sorted(rows, key=lambda r: (r.mean_rank, r.submission, r.version))

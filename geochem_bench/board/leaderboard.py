@@ -18,8 +18,10 @@ from geochem_bench import BENCHMARK_VERSION
 from geochem_bench.board.aggregation import (
     N_BOOTSTRAP,
     Incomplete,
+    OverallRank,
     SuiteScore,
     TaskScore,
+    overall_ranks,
     rank,
     score_suite,
     score_task,
@@ -31,7 +33,7 @@ from geochem_bench.board.verification import (
     collect_verifications,
     verification_status,
 )
-from geochem_bench.core.task import TaskSpec
+from geochem_bench.core.task import PROTOCOLS, TaskSpec
 from geochem_bench.evaluation.records import (
     ResultRecord,
     Skipped,
@@ -49,7 +51,8 @@ class Leaderboard:
     """Scores of every submission found, with what was left out.
 
     Attributes:
-        suite: one row per (submission, version), ranked.
+        suite: one row per (protocol, submission, version), ranked within each protocol and
+            verification group (verified first).
         tasks: one score per (submission, version, task) that has all folds ok.
         incomplete: (submission, task) pairs with missing or failed folds.
         skipped: files that were not used, with the reason.
@@ -57,6 +60,8 @@ class Leaderboard:
         benchmark_version: the benchmark version the board is for.
         verification: per (submission, version), whether a rerun verified it; absent means
             self-reported.
+        overall: the mean of per-protocol ranks of submissions ranked on every protocol,
+            verified ones first.
     """
 
     suite: list[SuiteScore]
@@ -66,6 +71,17 @@ class Leaderboard:
     suite_task_ids: list[str] = field(default_factory=list)
     benchmark_version: str = BENCHMARK_VERSION
     verification: dict[tuple[str, str], Verification] = field(default_factory=dict)
+    overall: list[OverallRank] = field(default_factory=list)
+
+    @property
+    def protocols(self) -> list[str]:
+        """The protocols of the suite, in the order tables show them."""
+        present = {task_id.rsplit("/", 1)[-1] for task_id in self.suite_task_ids}
+        return [p for p in PROTOCOLS if p in present]
+
+    def suite_of(self, protocol: str) -> list[SuiteScore]:
+        """The ranked suite rows of one protocol."""
+        return [s for s in self.suite if s.protocol == protocol]
 
     def verified(self, submission: str, version: str) -> Verification:
         """The verification of one submission (self-reported when none is known)."""
@@ -144,6 +160,7 @@ def build_leaderboard(
     seed: int = 0,
     suite_task_ids: list[str] | None = None,
     reports: Mapping[tuple[str, str], VerificationReport] | None = None,
+    benchmark_version: str = BENCHMARK_VERSION,
 ) -> Leaderboard:
     """Aggregate checked records into task scores, suite scores and ranks.
 
@@ -157,8 +174,11 @@ def build_leaderboard(
         suite_task_ids: the tasks a complete submission covers (default: the official suite).
         reports: verification reports by (submission, version)
             (see :func:`~geochem_bench.board.verification.collect_verifications`).
+        benchmark_version: the benchmark version the records belong to.
     """
     suite_ids = suite_task_ids or [t.id for t in suite_tasks()]
+    protocol_of = {task_id: task_id.rsplit("/", 1)[-1] for task_id in suite_ids}
+    protocols = [p for p in PROTOCOLS if p in protocol_of.values()]
     groups: dict[tuple[str, str], dict[str, list[ResultRecord]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -180,35 +200,63 @@ def build_leaderboard(
             if task_id not in by_task
         )
         task_scores.extend(mine)
-        if mine:
-            suite.append(score_suite(mine, suite_ids))
+        for protocol in protocols:
+            scored = [t for t in mine if t.protocol == protocol]
+            if scored:
+                ids = [t for t in suite_ids if protocol_of[t] == protocol]
+                suite.append(score_suite(scored, ids, protocol))
     reports = reports or {}
     verification = {
         key: verification_status(reports.get(key), [r for rs in by_task.values() for r in rs])
         for key, by_task in groups.items()
     }
-    verified = [s for s in suite if verification[(s.submission, s.version)].verified]
-    self_reported = [s for s in suite if not verification[(s.submission, s.version)].verified]
+    ranked: list[SuiteScore] = []
+    overall: list[OverallRank] = []
+    for verified in (True, False):
+        group = [s for s in suite if verification[(s.submission, s.version)].verified == verified]
+        mine_ranked = [r for p in protocols for r in rank(s for s in group if s.protocol == p)]
+        ranked += mine_ranked
+        overall += overall_ranks(mine_ranked, protocols)
     return Leaderboard(
-        suite=rank(verified) + rank(self_reported),
+        suite=ranked,
         tasks=task_scores,
         incomplete=incomplete,
         skipped=list(skipped or []),
         suite_task_ids=suite_ids,
         verification=verification,
+        overall=overall,
+        benchmark_version=benchmark_version,
     )
 
 
 def load_board_inputs(
-    root: str | Path,
+    root: str | Path, benchmark_version: str = BENCHMARK_VERSION
 ) -> tuple[list[ResultRecord], dict[tuple[str, str], VerificationReport], list[Skipped]]:
-    """The accepted records and verification reports under ``root``, and every file skipped."""
-    found, skipped = collect_records(root)
+    """The accepted records and verification reports under ``root``, and every file skipped.
+
+    Args:
+        root: the results folder.
+        benchmark_version: the board's benchmark version: records of other versions are
+            skipped (earlier versions stay readable on their own board).
+    """
+    found, skipped = collect_records(root, load_pins(benchmark_version))
     reports, bad_reports = collect_verifications(root)
     return [r for _, r in found], reports, sorted(skipped + bad_reports, key=lambda s: s.path)
 
 
-def load_leaderboard(root: str | Path, n_boot: int = N_BOOTSTRAP, seed: int = 0) -> Leaderboard:
+def load_leaderboard(
+    root: str | Path,
+    n_boot: int = N_BOOTSTRAP,
+    seed: int = 0,
+    benchmark_version: str = BENCHMARK_VERSION,
+) -> Leaderboard:
     """Collect, check and aggregate every record (and verification) under ``root``."""
-    records, reports, skipped = load_board_inputs(root)
-    return build_leaderboard(records, skipped, n_boot=n_boot, seed=seed, reports=reports)
+    records, reports, skipped = load_board_inputs(root, benchmark_version)
+    return build_leaderboard(
+        records,
+        skipped,
+        n_boot=n_boot,
+        seed=seed,
+        reports=reports,
+        benchmark_version=benchmark_version,
+    )

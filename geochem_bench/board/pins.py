@@ -1,7 +1,8 @@
 """Pinned reference facts of every official task, the yardstick result records are checked by.
 
-A result record carries the error sums of bicubic upsampling (``sse_reference``, per bootstrap
-block) that its skill is computed against, and the sha256 of the data it ran on. Neither can be
+A result record carries the error sums of its protocol's reference prediction
+(``sse_reference``, per bootstrap block) that its skill is computed against, and the sha256 of
+the data it ran on. Neither can be
 trusted as sent: scaling ``sse_reference`` by 100 turns any model into the best one. The
 harness builds every official task deterministically, so these facts are known in advance and
 ship with the package as ``resources/pins/benchmark-<BENCHMARK_VERSION>.json``: per task fold
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -45,7 +47,7 @@ class ElementPin(_Strict):
     Attributes:
         n_blocks: bootstrap blocks with at least one scored cell or sample.
         n: scored cells or samples, over all blocks.
-        sse_reference: sum over blocks of bicubic upsampling's squared-error sums.
+        sse_reference: sum over blocks of the reference prediction's squared-error sums.
         sse_reference_sq: sum over blocks of the squared block sums (catches mass moved
             between blocks, which keeps the total but changes the bootstrap).
     """
@@ -101,8 +103,8 @@ def compute_pins(root: str | Path | None = None) -> Pins:
     """Build every official scene and compute the pins of every official task.
 
     The reference error blocks come from the harness's own functions: the fold from
-    :func:`~geochem_bench.tasks.protocols.build_fold`, bicubic upsampling from
-    :func:`~geochem_bench.models.upsampling.upsample_lowres` and the blocks from
+    :func:`~geochem_bench.tasks.protocols.build_fold`, the protocol's reference from
+    :func:`~geochem_bench.evaluation.reference.reference_prediction` and the blocks from
     :func:`~geochem_bench.evaluation.scoring.error_blocks` (scoring the reference as the
     prediction: only its ``sse_reference`` is kept).
 
@@ -111,8 +113,8 @@ def compute_pins(root: str | Path | None = None) -> Pins:
             are built from the raw files there (``geochem-bench download`` first).
     """
     from geochem_bench.evaluation.record_factory import dataset_info
+    from geochem_bench.evaluation.reference import reference_prediction
     from geochem_bench.evaluation.scoring import error_blocks
-    from geochem_bench.models.upsampling import upsample_lowres
     from geochem_bench.scenes import SCENES, RealScene
     from geochem_bench.tasks.protocols import build_fold, task_split
 
@@ -130,7 +132,7 @@ def compute_pins(root: str | Path | None = None) -> Pins:
             folds = []
             for fold in task.folds:
                 inputs, held_out = build_fold(scene, task, fold, split=split)
-                reference = upsample_lowres(inputs, "bicubic")
+                reference = reference_prediction(inputs)
                 blocks = error_blocks(inputs, held_out, Prediction(mean=reference), reference)
                 folds.append({symbol: element_pin(b) for symbol, b in blocks.items()})
             tasks[task.id] = TaskPin(task=TaskInfo(**task.to_dict()), folds=folds)
@@ -138,9 +140,17 @@ def compute_pins(root: str | Path | None = None) -> Pins:
 
 
 def pins_path(benchmark_version: str = BENCHMARK_VERSION) -> Path:
-    """The packaged pins file of a benchmark version."""
+    """The packaged pins file of a benchmark version.
+
+    Raises:
+        InvalidInputError: a version that is not ``MAJOR.MINOR``.
+    """
     from geochem_bench import resources
 
+    if re.fullmatch(r"\d{1,3}\.\d{1,3}", benchmark_version) is None:
+        raise InvalidInputError(
+            f"benchmark version must look like 2.0, got {benchmark_version!r}"
+        )
     return resources.root() / PINS_FOLDER / f"benchmark-{benchmark_version}.json"
 
 

@@ -11,11 +11,19 @@ from __future__ import annotations
 import csv
 import html
 import io
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Final
 
-from geochem_bench.board.aggregation import CONFIDENCE, N_BOOTSTRAP, Interval, SuiteScore, TaskScore
+from geochem_bench.board.aggregation import (
+    CONFIDENCE,
+    N_BOOTSTRAP,
+    Interval,
+    OverallRank,
+    SuiteScore,
+    TaskScore,
+)
 from geochem_bench.board.leaderboard import Leaderboard
 from geochem_bench.core.atomic import atomic_path, write_text_atomic
 
@@ -25,14 +33,21 @@ PLOT_NAME: Final = "leaderboard.png"
 HTML_NAME: Final = "index.html"
 
 _METHOD = (
-    f"Skill = 1 - RMSE / RMSE(bicubic upsampling of the same lowres grid), RMSE in each "
-    f"element's analysis space (log10 for trace elements); task skill = mean over folds of the "
-    f"fold skill (mean over elements); suite score = interquartile mean (IQM) of the task "
-    f"skills. Intervals: {CONFIDENCE:.0%} percentile bootstrap, {N_BOOTSTRAP} replicates, "
-    "resampling held-out blocks (grid protocol) or samples (points protocols) within each fold; "
-    "the suite interval is a stratified bootstrap over tasks. Ranks tie when intervals overlap; "
-    "submissions missing tasks are listed without a rank. MAE is in natural units (mg/kg; Fe "
-    "in %, V on walker-lake in ppm), mean over folds."
+    "Skill = 1 - RMSE / RMSE(reference) on the same fold, RMSE in each element's analysis "
+    "space (log10 for trace elements); the reference is bicubic upsampling of the lowres grid "
+    "on the grid protocol and the mean of the fold's training samples on the points and "
+    "transfer protocols, so skill > 0 there means better than a constant. Task skill = mean "
+    "over realisations, spatial folds and seeds of the fold skill (mean over elements); each "
+    "protocol has its own suite score, the interquartile mean (IQM) of its task skills. "
+    f"Intervals: {CONFIDENCE:.0%} percentile hierarchical bootstrap, {N_BOOTSTRAP} replicates, "
+    "resampling realisations, then seeds, then held-out blocks (grid) or samples (points "
+    "protocols) within each fold; suite intervals are stratified over tasks. A submission "
+    "ranks above another when the paired bootstrap interval of their IQM difference lies "
+    "above 0; the overall rank is the mean of the per-protocol ranks. Submissions missing tasks "
+    "are listed without a rank. Bias = mean error in analysis space (> 0: overestimation); "
+    "coherence = RMS relative error of the natural-unit block means of the prediction against "
+    "the lowres grid (grid protocol). MAE is in natural units (mg/kg; Fe in %, V on "
+    "walker-lake in ppm)."
 )
 _VERIFIED_NOTE = (
     "Verified submissions were rerun by `geochem-bench verify` and reproduced their records on "
@@ -42,7 +57,7 @@ _VERIFIED_NOTE = (
 )
 
 
-def _label(score: SuiteScore | TaskScore) -> str:
+def _label(score: SuiteScore | TaskScore | OverallRank) -> str:
     return f"{score.submission} {score.version}"
 
 
@@ -93,45 +108,55 @@ def _by_task(board: Leaderboard) -> dict[str, list[TaskScore]]:
 
 
 def render_terminal(board: Leaderboard, width: int = 140) -> str:
-    """The suite ranking and a task x submission skill matrix, as text for a terminal."""
+    """Per-protocol suite rankings and a task x submission skill matrix, for a terminal."""
     from rich.console import Console
     from rich.table import Table
 
-    suite = Table(
-        title=f"geochem-bench v{board.benchmark_version}: suite score (IQM of task skills)"
-    )
-    for column in ("rank", "submission", "IQM skill [95% CI]", "tasks", "status"):
-        suite.add_column(column, justify="left" if column in ("submission", "status") else "right")
-    for score in board.suite:
-        suite.add_row(
-            _rank_text(score),
-            _label(score),
-            score.iqm.format(),
-            f"{score.n_tasks}/{score.n_suite_tasks}",
-            board.verified(score.submission, score.version).label,
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    if board.overall:
+        overall = Table(title="overall: mean of per-protocol ranks")
+        for column in ("submission", "mean rank", *board.protocols, "status"):
+            overall.add_column(column, justify="left" if column == "submission" else "right")
+        for o in board.overall:
+            overall.add_row(
+                _label(o),
+                f"{o.mean_rank:.2f}",
+                *(str(o.ranks[p]) for p in board.protocols),
+                board.verified(o.submission, o.version).label,
+            )
+        console.print(overall)
+    for protocol in board.protocols:
+        suite = Table(
+            title=f"geochem-bench v{board.benchmark_version}, {protocol} protocol: suite score "
+            "(IQM of task skills)"
         )
+        for column in ("rank", "submission", "IQM skill [95% CI]", "tasks", "status"):
+            suite.add_column(
+                column, justify="left" if column in ("submission", "status") else "right"
+            )
+        for score in board.suite_of(protocol):
+            suite.add_row(
+                _rank_text(score),
+                _label(score),
+                score.iqm.format(),
+                f"{score.n_tasks}/{score.n_suite_tasks}",
+                board.verified(score.submission, score.version).label,
+            )
+        console.print(suite)
     matrix = Table(title="task skill (mean over folds)")
     longest = max((len(t) for t in board.suite_task_ids), default=4)
     matrix.add_column("task", no_wrap=True, min_width=longest)
-    for score in board.suite:
+    submissions = _submissions(board)
+    for name, _ in submissions:
         # header words wrap onto lines; the numbers need 6 characters
-        matrix.add_column(score.submission.replace("-", "- "), justify="right", min_width=6)
+        matrix.add_column(name.replace("-", "- "), justify="right", min_width=6)
     by_task = _by_task(board)
     for task_id in board.suite_task_ids:
-        cells = []
-        for score in board.suite:
-            found = next(
-                (
-                    t
-                    for t in by_task.get(task_id, [])
-                    if (t.submission, t.version) == (score.submission, score.version)
-                ),
-                None,
-            )
-            cells.append("" if found is None else f"{found.skill.estimate:+.3f}")
+        found = {(t.submission, t.version): t for t in by_task.get(task_id, [])}
+        cells = [
+            "" if key not in found else f"{found[key].skill.estimate:+.3f}" for key in submissions
+        ]
         matrix.add_row(task_id, *cells)
-    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
-    console.print(suite)
     console.print(matrix)
     if board.skipped:
         console.print(f"{len(board.skipped)} file(s) refused:")
@@ -140,10 +165,44 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
     return console.export_text()
 
 
-def _split(board: Leaderboard) -> tuple[list[SuiteScore], list[SuiteScore]]:
-    """The suite rows of verified and of self-reported submissions, each in rank order."""
-    verified = [s for s in board.suite if board.verified(s.submission, s.version).verified]
-    return verified, [s for s in board.suite if s not in verified]
+def _split(board: Leaderboard, protocol: str) -> tuple[list[SuiteScore], list[SuiteScore]]:
+    """The suite rows of one protocol, verified and self-reported, each in rank order."""
+    rows = board.suite_of(protocol)
+    verified = [s for s in rows if board.verified(s.submission, s.version).verified]
+    return verified, [s for s in rows if s not in verified]
+
+
+def _split_overall(board: Leaderboard) -> tuple[list[OverallRank], list[OverallRank]]:
+    verified = [o for o in board.overall if board.verified(o.submission, o.version).verified]
+    return verified, [o for o in board.overall if o not in verified]
+
+
+def _submissions(board: Leaderboard) -> list[tuple[str, str]]:
+    """Every submission on the board once: overall order first, then the others."""
+    keys = [(o.submission, o.version) for o in board.overall]
+    for s in board.suite:
+        if (s.submission, s.version) not in keys:
+            keys.append((s.submission, s.version))
+    return keys
+
+
+def _task_header(elements: tuple[str, ...], grid: bool) -> list[str]:
+    head = [f"RMSE {e}" for e in elements] + [f"bias {e}" for e in elements]
+    if grid:
+        head += [f"coherence {e}" for e in elements]
+    return head + [f"MAE {e}" for e in elements]
+
+
+def _task_cells(t: TaskScore) -> list[str]:
+    cells = [t.rmse[e].format(signed=False) for e in t.elements]
+    cells += [_number(t.bias.get(e), "+.3f") for e in t.elements]
+    if t.protocol == "grid":
+        cells += [_number(t.coherence.get(e), ".3f") for e in t.elements]
+    return cells + [_number(t.mae_natural.get(e), ".4g") for e in t.elements]
+
+
+def _number(value: float | None, spec: str) -> str:
+    return "" if value is None or not math.isfinite(value) else format(value, spec)
 
 
 # --- Markdown ------------------------------------------------------------------------------
@@ -160,22 +219,42 @@ def render_markdown(board: Leaderboard) -> str:
         "",
         _VERIFIED_NOTE,
     ]
-    verified, self_reported = _split(board)
-    for title, rows in (("Suite: verified", verified), ("Suite: self-reported", self_reported)):
-        lines += ["", f"## {title}", ""]
-        if not rows:
-            lines.append("No submission yet.")
+    verified, self_reported = _split_overall(board)
+    for title, overall in (
+        ("Overall: verified", verified),
+        ("Overall: self-reported", self_reported),
+    ):
+        if not overall:
             continue
+        lines += ["", f"## {title}", "", "Mean of the per-protocol ranks below.", ""]
         lines += [
-            "| rank | submission | version | IQM skill | 95 % CI | tasks | status |",
-            "|---:|---|---|---:|---|---:|---|",
+            "| submission | version | mean rank | " + " | ".join(board.protocols) + " | status |",
+            "|---|---|---:|" + "---:|" * len(board.protocols) + "---|",
         ]
-        for s in rows:
+        for o in overall:
             lines.append(
-                f"| {_rank_text(s)} | {markdown_text(s.submission)} | {markdown_text(s.version)} "
-                f"| {s.iqm.estimate:+.3f} | {_ci_text(s.iqm)} | {s.n_tasks}/{s.n_suite_tasks} "
-                f"| {board.verified(s.submission, s.version).label} |"
+                f"| {markdown_text(o.submission)} | {markdown_text(o.version)} "
+                f"| {o.mean_rank:.2f} | "
+                + " | ".join(str(o.ranks[p]) for p in board.protocols)
+                + f" | {board.verified(o.submission, o.version).label} |"
             )
+    for protocol in board.protocols:
+        for title, rows in zip(("verified", "self-reported"), _split(board, protocol), strict=True):
+            lines += ["", f"## Suite, {protocol} protocol: {title}", ""]
+            if not rows:
+                lines.append("No submission yet.")
+                continue
+            lines += [
+                "| rank | submission | version | IQM skill | 95 % CI | tasks | status |",
+                "|---:|---|---|---:|---|---:|---|",
+            ]
+            for s in rows:
+                lines.append(
+                    f"| {_rank_text(s)} | {markdown_text(s.submission)} "
+                    f"| {markdown_text(s.version)} | {s.iqm.estimate:+.3f} | {_ci_text(s.iqm)} "
+                    f"| {s.n_tasks}/{s.n_suite_tasks} "
+                    f"| {board.verified(s.submission, s.version).label} |"
+                )
     by_task = _by_task(board)
     for scene, task_ids in _scenes(board).items():
         lines += ["", f"## {scene}"]
@@ -183,23 +262,19 @@ def render_markdown(board: Leaderboard) -> str:
             scores = by_task.get(task_id, [])
             if not scores:
                 continue
-            elements = scores[0].elements
+            head = _task_header(scores[0].elements, scores[0].protocol == "grid")
             lines += [
                 "",
                 f"### {task_id}",
                 "",
-                "| submission | skill [95 % CI] | "
-                + " | ".join(f"RMSE {e}" for e in elements)
-                + " | "
-                + " | ".join(f"MAE {e}" for e in elements)
-                + " |",
-                "|---|---|" + "---:|" * 2 * len(elements),
+                "| submission | skill [95 % CI] | " + " | ".join(head) + " |",
+                "|---|---|" + "---:|" * len(head),
             ]
             for t in scores:
-                rmse = " | ".join(t.rmse[e].format(signed=False) for e in elements)
-                mae = " | ".join(f"{t.mae_natural[e]:.4g}" for e in elements)
                 lines.append(
-                    f"| {markdown_text(_label(t))} | {t.skill.format()} | {rmse} | {mae} |"
+                    f"| {markdown_text(_label(t))} | {t.skill.format()} | "
+                    + " | ".join(_task_cells(t))
+                    + " |"
                 )
     if board.incomplete:
         lines += ["", "## Not scored", "", "| submission | task | why |", "|---|---|---|"]
@@ -233,18 +308,26 @@ CSV_COLUMNS: Final = (
 
 
 def render_csv(board: Leaderboard) -> str:
-    """Long table: one row per (submission, task, element, metric); task ``suite`` = IQM."""
+    """Long table: one row per (submission, task, element, metric).
+
+    Task ``suite`` rows hold a protocol's IQM (``protocol`` says which) with the submission's
+    rank on that protocol; task ``overall`` rows hold the mean of the per-protocol ranks.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
 
     def number(value: float | None) -> str:
-        return "" if value is None else f"{value:.6g}"
+        return "" if value is None or not math.isfinite(value) else f"{value:.6g}"
 
     def numbers(interval: Interval) -> list[str]:
         return [number(v) for v in (interval.estimate, interval.low, interval.high)]
 
-    ranks = {(s.submission, s.version): s.rank for s in board.suite}
+    for o in board.overall:
+        status = board.verified(o.submission, o.version).status
+        row = [o.submission, o.version, "", status, "overall", "", "", "", "mean_rank"]
+        writer.writerow([*row, number(o.mean_rank), "", ""])
+    ranks = {(s.submission, s.version, s.protocol): s.rank for s in board.suite}
     for s in board.suite:
         writer.writerow(
             [
@@ -254,25 +337,23 @@ def render_csv(board: Leaderboard) -> str:
                 board.verified(s.submission, s.version).status,
                 "suite",
                 "",
-                "",
+                s.protocol,
                 "",
                 "iqm_skill",
                 *numbers(s.iqm),
             ]
         )
     for t in sorted(board.tasks, key=lambda t: (t.submission, t.version, t.task_id)):
-        head = [t.submission, t.version, ranks.get((t.submission, t.version)) or ""]
+        head = [t.submission, t.version, ranks.get((t.submission, t.version, t.protocol)) or ""]
         head += [board.verified(t.submission, t.version).status, t.task_id]
         head += [t.scene, t.protocol]
-        writer.writerow(
-            [*head, "", "skill"]
-            + [number(v) for v in (t.skill.estimate, t.skill.low, t.skill.high)]
-        )
+        writer.writerow([*head, "", "skill", *numbers(t.skill)])
         for element in t.elements:
-            r = t.rmse[element]
-            writer.writerow(
-                [*head, element, "rmse"] + [number(v) for v in (r.estimate, r.low, r.high)]
-            )
+            writer.writerow([*head, element, "rmse", *numbers(t.rmse[element])])
+            writer.writerow([*head, element, "bias", number(t.bias.get(element)), "", ""])
+            if t.protocol == "grid":
+                value = t.coherence.get(element)
+                writer.writerow([*head, element, "coherence", number(value), "", ""])
     return buffer.getvalue()
 
 
@@ -287,32 +368,33 @@ def render_plot(board: Leaderboard, path: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     scenes = _scenes(board)
-    submissions = [(s.submission, s.version) for s in board.suite]
+    submissions = _submissions(board)
     colours = plt.get_cmap("tab20" if len(submissions) > 10 else "tab10")
     colour = {key: colours(i % colours.N) for i, key in enumerate(submissions)}
-    n_panels = 1 + len(scenes)
+    protocols = board.protocols
+    n_panels = len(protocols) + len(scenes)
     n_cols = 2
     n_rows = -(-n_panels // n_cols)
     fig, axes = plt.subplots(
         n_rows, n_cols, figsize=(13, 3.2 * n_rows), squeeze=False, layout="constrained"
     )
     flat = list(axes.ravel())
-    ax = flat[0]
-    for y, s in enumerate(reversed(board.suite)):
-        key = (s.submission, s.version)
-        _interval_marker(ax, y, s.iqm, colour[key])
-    ax.set_yticks(range(len(board.suite)))
-    ax.set_yticklabels(
-        [
-            f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
-            for s in reversed(board.suite)
-        ],
-        fontsize=8,
-    )
-    ax.set_title("suite: IQM of task skills (95 % CI)", fontsize=10)
-    ax.axvline(0.0, color="0.6", lw=0.8)
+    for ax, protocol in zip(flat, protocols, strict=False):
+        rows = board.suite_of(protocol)
+        for y, s in enumerate(reversed(rows)):
+            _interval_marker(ax, y, s.iqm, colour[(s.submission, s.version)])
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels(
+            [
+                f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
+                for s in reversed(rows)
+            ],
+            fontsize=8,
+        )
+        ax.set_title(f"{protocol} protocol: IQM of task skills (95 % CI)", fontsize=10)
+        ax.axvline(0.0, color="0.6", lw=0.8)
     by_task = _by_task(board)
-    for ax, (scene, task_ids) in zip(flat[1:], scenes.items(), strict=False):
+    for ax, (scene, task_ids) in zip(flat[len(protocols) :], scenes.items(), strict=False):
         height = 0.8 / max(len(submissions), 1.0)
         for row, task_id in enumerate(reversed(task_ids)):
             for t in by_task.get(task_id, []):
@@ -322,7 +404,7 @@ def render_plot(board: Leaderboard, path: str | Path) -> None:
         ax.set_yticks(range(len(task_ids)))
         ax.set_yticklabels(["/".join(t.split("/")[1:]) for t in reversed(task_ids)], fontsize=8)
         ax.axvline(0.0, color="0.6", lw=0.8)
-        ax.set_title(f"{scene}: task skill vs bicubic", fontsize=10)
+        ax.set_title(f"{scene}: task skill vs the protocol's reference", fontsize=10)
     for ax in flat[n_panels:]:
         ax.set_visible(False)
     handles = [
@@ -353,27 +435,48 @@ def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
     """A static page: suite table, the plot, per-task tables; no scripts needed to view it."""
     esc = html.escape
     suite_tables = []
-    for table_id, title, suite_scores in zip(
-        ("suite-verified", "suite"),
-        ("Suite: verified", "Suite: self-reported"),
-        _split(board),
-        strict=True,
+    verified_overall, self_overall = _split_overall(board)
+    for table_id, title, overall in (
+        ("overall-verified", "Overall: verified", verified_overall),
+        ("overall", "Overall: self-reported", self_overall),
     ):
-        if not suite_scores:
-            suite_tables.append(f"<h2>{title}</h2>\n<p id='{table_id}'>No submission yet.</p>")
+        if not overall:
             continue
         rows = "\n".join(
-            f"<tr><td>{_rank_text(s)}</td><td>{esc(s.submission)}</td><td>{esc(s.version)}</td>"
-            f"<td>{s.iqm.estimate:+.3f}</td><td>{_ci_text(s.iqm)}</td>"
-            f"<td>{s.n_tasks}/{s.n_suite_tasks}</td>"
-            f"<td>{esc(board.verified(s.submission, s.version).label)}</td></tr>"
-            for s in suite_scores
+            f"<tr><td>{esc(o.submission)}</td><td>{esc(o.version)}</td>"
+            f"<td>{o.mean_rank:.2f}</td>"
+            + "".join(f"<td>{o.ranks[p]}</td>" for p in board.protocols)
+            + f"<td>{esc(board.verified(o.submission, o.version).label)}</td></tr>"
+            for o in overall
         )
+        head = "".join(f"<th>{esc(p)}</th>" for p in board.protocols)
         suite_tables.append(
-            f'<h2>{title}</h2>\n<table id="{table_id}"><thead><tr><th>rank</th>'
-            "<th>submission</th><th>version</th><th>IQM skill</th>\n<th>95 % CI</th><th>tasks</th>"
-            f"<th>status</th></tr></thead><tbody>\n{rows}\n</tbody></table>"
+            f'<h2>{title}</h2>\n<table id="{table_id}"><thead><tr><th>submission</th>'
+            f"<th>version</th><th>mean rank</th>{head}<th>status</th></tr></thead><tbody>\n"
+            f"{rows}\n</tbody></table>"
         )
+    for protocol in board.protocols:
+        for table_id, title, suite_scores in zip(
+            (f"suite-{protocol}-verified", f"suite-{protocol}"),
+            (f"Suite, {protocol} protocol: verified", f"Suite, {protocol} protocol: self-reported"),
+            _split(board, protocol),
+            strict=True,
+        ):
+            if not suite_scores:
+                suite_tables.append(f"<h2>{title}</h2>\n<p id='{table_id}'>No submission yet.</p>")
+                continue
+            rows = "\n".join(
+                f"<tr><td>{_rank_text(s)}</td><td>{esc(s.submission)}</td>"
+                f"<td>{esc(s.version)}</td><td>{s.iqm.estimate:+.3f}</td><td>{_ci_text(s.iqm)}</td>"
+                f"<td>{s.n_tasks}/{s.n_suite_tasks}</td>"
+                f"<td>{esc(board.verified(s.submission, s.version).label)}</td></tr>"
+                for s in suite_scores
+            )
+            suite_tables.append(
+                f'<h2>{title}</h2>\n<table id="{table_id}"><thead><tr><th>rank</th>'
+                "<th>submission</th><th>version</th><th>IQM skill</th>\n<th>95 % CI</th>"
+                f"<th>tasks</th><th>status</th></tr></thead><tbody>\n{rows}\n</tbody></table>"
+            )
     suites = "\n".join(suite_tables)
     sections = []
     by_task = _by_task(board)
@@ -383,13 +486,11 @@ def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
             scores = by_task.get(task_id, [])
             if not scores:
                 continue
-            elements = scores[0].elements
-            head = "".join(f"<th>RMSE {esc(e)}</th>" for e in elements)
-            head += "".join(f"<th>MAE {esc(e)}</th>" for e in elements)
+            columns = _task_header(scores[0].elements, scores[0].protocol == "grid")
+            head = "".join(f"<th>{esc(c)}</th>" for c in columns)
             body = "\n".join(
                 f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
-                + "".join(f"<td>{esc(t.rmse[e].format(signed=False))}</td>" for e in elements)
-                + "".join(f"<td>{t.mae_natural[e]:.4g}</td>" for e in elements)
+                + "".join(f"<td>{esc(c)}</td>" for c in _task_cells(t))
                 + "</tr>"
                 for t in scores
             )

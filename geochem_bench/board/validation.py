@@ -65,8 +65,10 @@ def check_record(record: ResultRecord, pins: Pins) -> list[str]:
     """
     if record.benchmark_version != pins.benchmark_version:
         return [
-            f"benchmark version {record.benchmark_version}, this board is "
-            f"{pins.benchmark_version}: rerun with the current geochem-bench"
+            f"a benchmark v{record.benchmark_version} record on the v{pins.benchmark_version} "
+            f"board: it counts on the v{record.benchmark_version} board (`geochem-bench "
+            f"leaderboard --benchmark {record.benchmark_version}`), or rerun the submission "
+            "with the current geochem-bench"
         ]
     pin = pins.tasks.get(record.task.id)
     reasons: list[str] = []
@@ -197,7 +199,7 @@ def _reference_problems(
     ):
         if not math.isclose(value, official, rel_tol=tolerance):
             return [
-                f"{symbol}: sse_reference {what} is {value:.10g}, the pinned bicubic reference "
+                f"{symbol}: sse_reference {what} is {value:.10g}, the pinned reference "
                 f"is {official:.10g} (relative tolerance {tolerance:g}): the reference was "
                 "altered or computed on other data"
             ]

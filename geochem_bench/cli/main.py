@@ -397,6 +397,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"replicates, >= {MIN_BOOTSTRAP} (default 2000)",
     )
     p.add_argument("--seed", type=_SEED, default=0, help="seed of the bootstrap (>= 0)")
+    p.add_argument(
+        "--benchmark",
+        metavar="VERSION",
+        default=None,
+        help="benchmark version of the board (default: the current one; 1.0 shows v1 records)",
+    )
 
     p = sub.add_parser("submit", help="validate a results folder and upload it in one commit")
     p.add_argument("results", help="the --out folder of `geochem-bench evaluate`")
@@ -1037,13 +1043,22 @@ def _cmd_evaluate_tiled(args: argparse.Namespace) -> int:
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from geochem_bench import BENCHMARK_VERSION
     from geochem_bench.board.aggregation import N_BOOTSTRAP
     from geochem_bench.board.leaderboard import build_leaderboard, load_board_inputs
     from geochem_bench.board.rendering import render_terminal, write_board
 
-    records, reports, skipped = load_board_inputs(_results_folder(args.source, args.repo))
+    version = args.benchmark or BENCHMARK_VERSION
+    records, reports, skipped = load_board_inputs(
+        _results_folder(args.source, args.repo), version
+    )
     board = build_leaderboard(
-        records, skipped, n_boot=args.bootstrap or N_BOOTSTRAP, seed=args.seed, reports=reports
+        records,
+        skipped,
+        n_boot=args.bootstrap or N_BOOTSTRAP,
+        seed=args.seed,
+        reports=reports,
+        benchmark_version=version,
     )
     print(render_terminal(board), end="")
     if args.render:

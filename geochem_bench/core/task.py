@@ -21,6 +21,13 @@ from geochem_bench.errors import InvalidInputError
 
 Protocol = Literal["grid", "points", "transfer"]
 PROTOCOLS: tuple[Protocol, ...] = ("grid", "points", "transfer")
+#: The reference prediction skill is measured against, per protocol (see
+#: :mod:`geochem_bench.evaluation.reference` for the reasons).
+REFERENCES: dict[Protocol, str] = {
+    "grid": "bicubic",
+    "points": "training-mean",
+    "transfer": "training-mean",
+}
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,11 @@ class TaskSpec:
         return f"{self.scene}/{label}/s{self.scale}/{self.protocol}"
 
     @property
+    def reference(self) -> str:
+        """Name of the reference prediction skill is measured against (by protocol)."""
+        return REFERENCES[self.protocol]
+
+    @property
     def folds(self) -> range:
         """Fold indices."""
         return range(self.n_folds)
@@ -100,6 +112,7 @@ class TaskSpec:
             "scale": self.scale,
             "protocol": self.protocol,
             "n_folds": self.n_folds,
+            "reference": self.reference,
         }
 
 

@@ -54,6 +54,7 @@ from geochem_bench.evaluation.records import (
     result_path,
     write_result,
 )
+from geochem_bench.evaluation.reference import reference_prediction
 from geochem_bench.evaluation.run_manifest import RunManifest
 from geochem_bench.evaluation.sandbox import hidden, landlock_abi, readable_roots
 from geochem_bench.evaluation.scoring import (
@@ -62,7 +63,6 @@ from geochem_bench.evaluation.scoring import (
     validate_prediction,
 )
 from geochem_bench.evaluation.submission import Submission, SubmissionCard, card_path, write_card
-from geochem_bench.models.upsampling import upsample_lowres
 from geochem_bench.scenes.registry import load_scene
 from geochem_bench.tasks.protocols import build_held_out, build_inputs, task_split
 
@@ -531,7 +531,7 @@ def _record(
         try:
             prediction = validate_prediction(outcome.prediction, inputs)
             outcome.prediction = prediction
-            reference = upsample_lowres(inputs, "bicubic")
+            reference = reference_prediction(inputs)
             metrics = score_fold(inputs, held_out, prediction, reference)
             errors = error_blocks(inputs, held_out, prediction, reference)
         except InvalidPrediction as exc:

@@ -67,6 +67,11 @@ class TaskInfo(_Strict):
     scale: int
     protocol: Literal["grid", "points", "transfer"]
     n_folds: int
+    reference: str | None = Field(
+        default=None,
+        description="the reference prediction of skill (v2: bicubic on grid, training-mean on "
+        "points and transfer); None in v1 records, whose reference was always bicubic",
+    )
 
 
 class DatasetInfo(_Strict):
@@ -118,7 +123,7 @@ class ErrorBlocks(_Strict):
     n: list[int] = Field(description="scored cells or samples in each block")
     sse: list[float] = Field(description="sum of squared errors of the prediction per block")
     sse_reference: list[float] = Field(
-        description="sum of squared errors of bicubic upsampling per block (for skill)"
+        description="sum of squared errors of the reference prediction per block (for skill)"
     )
 
     @model_validator(mode="after")

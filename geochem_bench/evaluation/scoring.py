@@ -3,7 +3,9 @@
 Metrics are computed per element in its analysis space (log10 for trace elements), over the
 valid fine cells (grid protocol) or the held-out samples (points protocols). Natural-unit
 RMSE and MAE are reported too, as the literature does for Jura and Meuse. Skill compares the
-RMSE with that of bicubic upsampling of the same fold's lowres grid.
+RMSE with that of the protocol's reference prediction
+(:func:`~geochem_bench.evaluation.reference.reference_prediction`): bicubic upsampling of the
+lowres grid on the grid protocol, the training-sample mean on the points protocols.
 
 Moment-based metrics come from the streaming engine (:mod:`geochem_bench.metrics.streaming`)
 with the whole fold as one chunk, the same code tiled scoring feeds tile by tile.
@@ -45,7 +47,7 @@ ROW_ORDER: tuple[str, ...] = (
     "anomaly",
     "psnr",
     "ssim",
-    "consistency",
+    "coherence",
     "crps",
     "coverage_90",
 )
@@ -108,7 +110,7 @@ def score_fold(
         inputs: the fold's inputs (elements, lowres, scale, valid mask).
         held_out: what the fold is scored against.
         prediction: a validated prediction.
-        reference: bicubic upsampling of the fold's lowres grid (natural units), for skill.
+        reference: the fold's reference prediction (natural units), for skill.
 
     Returns:
         ``{element symbol: {metric: value}, "overall": {...}}``; undefined values are None.
@@ -135,10 +137,8 @@ def score_fold(
             data_range = moments.analysis.data_range
             whole["ssim"] = metrics.ssim(truth_field, pred_field, mask, data_range=data_range)
             masked_pred = np.where(inputs.valid, prediction.mean[e], np.nan)
-            moments.update_consistency(
-                *metrics.consistency_pairs(
-                    masked_pred, inputs.lowres[e], inputs.scale, element.to_analysis
-                )
+            moments.update_coherence(
+                *metrics.coherence_pairs(masked_pred, inputs.lowres[e], inputs.scale)
             )
         if prediction.std is not None:
             s = held_out.scored(prediction.std, e)

@@ -13,7 +13,7 @@ sums:
    by windows, and scored into streaming moments.
 
 Scores are exact, not approximations: RMSE, MAE, bias, R², Pearson r, Lin's CCC, natural-unit
-RMSE/MAE, skill against bicubic upsampling, PSNR, Wald's consistency and ERGAS come from the
+RMSE/MAE, skill against bicubic upsampling, PSNR, the coherence error and ERGAS come from the
 streaming engine of :mod:`geochem_bench.metrics.streaming` (per-tile moments merged with Chan
 et al.'s update, the code in-memory scoring runs on one chunk), and the per-block error sums of
 the bootstrap are the same blocks as in memory, so a small scene scores the same tiled and in
@@ -64,7 +64,7 @@ from geochem_bench.evaluation.scoring import (
     in_record_order,
 )
 from geochem_bench.evaluation.submission import Submission
-from geochem_bench.metrics import ElementMoments, consistency_pairs, ergas
+from geochem_bench.metrics import ElementMoments, coherence_pairs, ergas
 from geochem_bench.models.upsampling import fill_empty_cells, interpolation_matrix
 
 
@@ -264,7 +264,7 @@ def evaluate_tiled(
                 block_n[e] += np.bincount(block, minlength=n_blocks)
                 block_sse[e] += np.bincount(block, weights=(p - t) ** 2, minlength=n_blocks)
                 block_ref[e] += np.bincount(block, weights=(ref - t) ** 2, minlength=n_blocks)
-                _add_consistency(moments[e], core[e], valid, lowres[e], win, scale, element)
+                _add_coherence(moments[e], core[e], valid, lowres[e], win, scale)
     return TiledResult(
         metrics=_table(scene, moments, scale),
         errors=_blocks(scene, edge, block_n, block_sse, block_ref),
@@ -297,25 +297,21 @@ def _as_array(output: Any) -> NDArray[np.float32]:
     return np.asarray(mean, dtype=np.float32)
 
 
-def _add_consistency(
+def _add_coherence(
     moments: ElementMoments,
     prediction: NDArray[np.float32],
     valid: NDArray[np.bool_],
     lowres: NDArray[np.float32],
     win: Window,
     scale: int,
-    element: Element,
 ) -> None:
-    # Wald's consistency: block means of the prediction (valid cells) against the lowres grid.
+    # Coherence: block means of the prediction (valid cells) against the lowres grid.
     # Tiles are whole coarse cells, so each coarse cell is compared in exactly one tile.
     r0, c0 = win.row0 // scale, win.col0 // scale
     h, w = math.ceil(prediction.shape[0] / scale), math.ceil(prediction.shape[1] / scale)
-    moments.update_consistency(
-        *consistency_pairs(
-            np.where(valid, prediction, np.nan),
-            lowres[r0 : r0 + h, c0 : c0 + w],
-            scale,
-            element.to_analysis,
+    moments.update_coherence(
+        *coherence_pairs(
+            np.where(valid, prediction, np.nan), lowres[r0 : r0 + h, c0 : c0 + w], scale
         )
     )
 

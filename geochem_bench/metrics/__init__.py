@@ -4,13 +4,13 @@ Point-wise metrics take paired 1-D arrays of truth and prediction that are alrea
 element's analysis space and finite. Image metrics take 2-D fields and a mask. Undefined
 values (a correlation on a constant field, a metric of one point) are NaN, never a guess.
 
-Moment-based metrics (RMSE, MAE, bias, R², Pearson r, Lin's CCC, PSNR, consistency) all come
+Moment-based metrics (RMSE, MAE, bias, R², Pearson r, Lin's CCC, PSNR, coherence) all come
 from one streaming engine, :mod:`geochem_bench.metrics.streaming`, which in-memory and tiled
 scoring share.
 """
 
 from geochem_bench.metrics.anomaly import anomaly_metrics, average_precision, f1_at_threshold
-from geochem_bench.metrics.image import consistency, consistency_pairs, ergas, psnr, ssim
+from geochem_bench.metrics.image import coherence, coherence_pairs, ergas, psnr, ssim
 from geochem_bench.metrics.probabilistic import crps_gaussian, interval_coverage
 from geochem_bench.metrics.regression import bias, lin_ccc, mae, pearson_r, r2, rmse, spearman_rho
 from geochem_bench.metrics.streaming import ElementMoments, PairedMoments
@@ -21,8 +21,8 @@ __all__ = [
     "anomaly_metrics",
     "average_precision",
     "bias",
-    "consistency",
-    "consistency_pairs",
+    "coherence",
+    "coherence_pairs",
     "crps_gaussian",
     "ergas",
     "f1_at_threshold",

@@ -1,8 +1,6 @@
-"""Image-quality metrics for the grid protocol: PSNR, SSIM, ERGAS and Wald's consistency."""
+"""Image-quality metrics for the grid protocol: PSNR, SSIM, ERGAS and the coherence error."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,46 +85,41 @@ def ergas(rmse_natural: Array, mean_natural: Array, scale: int) -> float:
     return float(100.0 / scale * np.sqrt(np.mean((r / m) ** 2)))
 
 
-def consistency(
-    pred_natural: Array,
-    lowres_natural: Array,
-    scale: int,
-    to_analysis: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
-) -> float:
-    """Wald's consistency: RMSE between the block mean of the prediction and the lowres input.
+def coherence(pred_natural: Array, lowres_natural: Array, scale: int) -> float:
+    """Coherence error: RMS over coarse cells of (block mean of the prediction - lowres) / lowres.
 
-    The block mean is taken in natural units, exactly as the lowres grid was made; the two
-    coarse grids are then compared in analysis space.
+    Wald's consistency property, measured where it is physically defined: the lowres grid is
+    the arithmetic block mean of the field in natural units (mg/kg averages as mass does), so
+    the block mean of a prediction is taken in natural units too and compared as a relative
+    error. A prediction equal to the truth scores 0. Comparing the two grids in log10 instead
+    (v1's ``consistency``) rewards a prediction whose *log* block means match the log of the
+    arithmetic means, which is biased upwards by about ln(10)/2 times the within-block
+    log-variance.
 
     Args:
         pred_natural: predicted field (H, W) in natural units, NaN off the valid mask.
-        lowres_natural: the coarse input (h, w) in natural units; NaN cells are skipped.
+        lowres_natural: the coarse input (h, w) in natural units; NaN or non-positive cells
+            are skipped.
         scale: the scale factor.
-        to_analysis: transform to analysis space (identity when None).
     """
-    lowres, means = consistency_pairs(pred_natural, lowres_natural, scale, to_analysis)
-    return PairedMoments.of(lowres, means).rmse
+    ones, ratio = coherence_pairs(pred_natural, lowres_natural, scale)
+    return PairedMoments.of(ones, ratio).rmse
 
 
-def consistency_pairs(
-    pred_natural: Array,
-    lowres_natural: Array,
-    scale: int,
-    to_analysis: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
+def coherence_pairs(
+    pred_natural: Array, lowres_natural: Array, scale: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The coarse cells Wald's consistency compares, for the streaming engine.
+    """The coarse cells coherence compares, for the streaming engine.
 
-    Args are those of :func:`consistency`; ``lowres_natural`` must have the shape of the
-    block means of ``pred_natural`` (a tile's slice of the lowres grid, in tiled scoring).
+    Args are those of :func:`coherence`; ``lowres_natural`` must have the shape of the block
+    means of ``pred_natural`` (a tile's slice of the lowres grid, in tiled scoring).
 
     Returns:
-        ``(lowres, block means of the prediction)``, both in analysis space, over the coarse
-        cells where both are finite.
+        ``(ones, block mean / lowres)`` over the coarse cells where both are finite and the
+        lowres value is positive: their RMSE is the RMS relative error.
     """
     coarse, _ = block_mean(np.asarray(pred_natural, dtype=np.float64)[None], scale)
     a = coarse[0].astype(np.float64)
     b = np.asarray(lowres_natural, dtype=np.float64)
-    if to_analysis is not None:
-        a, b = to_analysis(a), to_analysis(b)
-    keep = np.isfinite(a) & np.isfinite(b)
-    return b[keep], a[keep]
+    keep = np.isfinite(a) & np.isfinite(b) & (b > 0)
+    return np.ones(int(keep.sum())), a[keep] / b[keep]

@@ -16,7 +16,7 @@ non-negative terms, which do not cancel; RMSE comes from the summed squares exac
 bootstrap's per-block error sums do, so a record's RMSE and its error blocks agree.
 
 :class:`ElementMoments` groups what one element of a task fold needs (prediction, natural
-units, bicubic reference, Wald's consistency) and turns it into the moment-based part of a
+units, reference prediction, coherence) and turns it into the moment-based part of a
 metric row. Rank, image and tail metrics (Spearman, SSIM, anomaly AP/F1) need all cells at
 once and are not computed here.
 """
@@ -47,7 +47,7 @@ POINT_METRICS: tuple[str, ...] = (
     "rmse_reference",
     "skill",
 )
-GRID_METRICS: tuple[str, ...] = (*POINT_METRICS, "psnr", "consistency")
+GRID_METRICS: tuple[str, ...] = (*POINT_METRICS, "psnr", "coherence")
 
 
 def as_pairs(truth: ArrayLike, pred: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -271,14 +271,14 @@ class ElementMoments:
         analysis: truth against prediction in the element's analysis space.
         natural: the same pairs in natural units.
         reference: truth against bicubic upsampling of the lowres grid (analysis space).
-        consistency: lowres grid against the block means of the prediction (analysis space,
-            coarse cells; grid protocol only).
+        coherence: ones against (block mean of the prediction / lowres), in natural units
+            over coarse cells (grid protocol only): its RMSE is the coherence error.
     """
 
     analysis: PairedMoments = field(default_factory=PairedMoments)
     natural: PairedMoments = field(default_factory=PairedMoments)
     reference: PairedMoments = field(default_factory=PairedMoments)
-    consistency: PairedMoments = field(default_factory=PairedMoments)
+    coherence: PairedMoments = field(default_factory=PairedMoments)
 
     def update(
         self,
@@ -301,9 +301,9 @@ class ElementMoments:
         self.natural = self.natural.update(truth_natural, pred_natural)
         self.reference = self.reference.update(truth, reference)
 
-    def update_consistency(self, lowres: ArrayLike, block_means: ArrayLike) -> None:
-        """Add coarse cells of Wald's consistency (both in analysis space, finite)."""
-        self.consistency = self.consistency.update(lowres, block_means)
+    def update_coherence(self, ones: ArrayLike, ratios: ArrayLike) -> None:
+        """Add coarse cells of the coherence error (from :func:`~.image.coherence_pairs`)."""
+        self.coherence = self.coherence.update(ones, ratios)
 
     def merge(self, other: ElementMoments) -> ElementMoments:
         """The scores of the union of two disjoint parts of a fold."""
@@ -311,14 +311,14 @@ class ElementMoments:
             analysis=self.analysis.merge(other.analysis),
             natural=self.natural.merge(other.natural),
             reference=self.reference.merge(other.reference),
-            consistency=self.consistency.merge(other.consistency),
+            coherence=self.coherence.merge(other.coherence),
         )
 
     def row(self, *, grid: bool) -> dict[str, float]:
         """The moment-based metrics of the element; undefined values are NaN.
 
         Args:
-            grid: add the grid protocol's PSNR and consistency.
+            grid: add the grid protocol's PSNR and coherence error.
 
         Returns:
             Keyed and ordered as :data:`POINT_METRICS`, or :data:`GRID_METRICS` with ``grid``.
@@ -340,5 +340,5 @@ class ElementMoments:
         }
         if grid:
             row["psnr"] = a.psnr()
-            row["consistency"] = self.consistency.rmse
+            row["coherence"] = self.coherence.rmse
         return row

@@ -90,6 +90,26 @@ class _ElementData:
     values: NDArray[np.float32]  # normalised sample values
     mean: float
     std: float
+    log10: bool = True  # analysis space is log10 (natural units = 10 ** analysis)
+
+    def natural(self, normalised: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Normalised analysis-space values back to natural units."""
+        analysis = np.asarray(normalised, dtype=np.float64) * self.std + self.mean
+        return np.power(10.0, analysis) if self.log10 else analysis
+
+    def normalised(self, natural: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Natural units to normalised analysis space."""
+        analysis = np.log10(natural) if self.log10 else np.asarray(natural, dtype=np.float64)
+        return (analysis - self.mean) / self.std
+
+    def degraded(self, factor: int) -> NDArray[np.float64]:
+        """The lowres grid degraded by ``factor`` as the lowres grid itself was made.
+
+        Block means are taken in natural units, like the task's lowres grid, so a Wald
+        training pair has the same (upward, in log space) aggregation bias as the real input.
+        """
+        means, _ = block_mean(self.natural(self.coarse)[None], factor)
+        return self.normalised(means)
 
 
 class _Batches(Dataset[dict[str, torch.Tensor]]):
@@ -132,8 +152,7 @@ class _Batches(Dataset[dict[str, torch.Tensor]]):
         for _ in range(self.batch):
             el = self.elements[rng.integers(len(self.elements))]
             f = int(rng.choice(self.factors))
-            degraded, _ = block_mean(el.coarse[None], f)
-            up = upsample(degraded, f, (h, w), "bicubic")[0]
+            up = upsample(el.degraded(f), f, (h, w), "bicubic")[0]
             r, q = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
             k = int(rng.integers(4))
             flip = bool(rng.integers(2))
@@ -196,6 +215,8 @@ class _Batches(Dataset[dict[str, torch.Tensor]]):
             "cons_known": torch.from_numpy(
                 el.coarse_known[None, R : R + k, Q : Q + k].astype(np.float32)
             ),
+            # how the normalised output maps to natural units, for natural-unit block means
+            "cons_space": torch.tensor([el.mean, el.std, float(el.log10)], dtype=torch.float64),
         }
 
 
@@ -224,13 +245,20 @@ class _FusionModule(L.LightningModule):
                 (fine - b["sample_map"]) ** 2 * m
             ).sum() / m.sum().clamp(min=1.0)
         if self.consistency_weight > 0:
-            # Full-resolution consistency: block means of the output match the lowres grid,
-            # so the network also learns at the scale it is applied at.
+            # Full-resolution coherence: the natural-unit block means of the output match the
+            # lowres grid (itself natural-unit block means), so the network also learns at the
+            # scale it is applied at. The misfit is measured in normalised analysis space.
             mask = b["cons_mask"][None]
             fine = self.net(b["cons_up"][None], b["cons_cov"][None], mask)
-            pooled = nn.functional.avg_pool2d(fine * mask, self.scale)
+            mean, std, log10 = (float(v) for v in b["cons_space"])
+            analysis = fine * std + mean
+            natural = torch.pow(10.0, analysis) if log10 else analysis
+            pooled = nn.functional.avg_pool2d(natural * mask, self.scale)
             weight = nn.functional.avg_pool2d(mask, self.scale)
-            means = pooled / weight.clamp(min=1e-6)
+            block = pooled / weight.clamp(min=1e-6)
+            if log10:
+                block = torch.log10(block.clamp(min=1e-30))
+            means = (block - mean) / std
             known = b["cons_known"][None] * (weight > 0)
             misfit = ((means - b["cons_target"][None]) ** 2 * known).sum() / known.sum().clamp(
                 min=1.0
@@ -372,7 +400,7 @@ class FusionCNN(FusionModel):
                 )[0, 0].numpy()
             analysis = pred.astype(np.float64) * target.std + target.mean
             if self.config["back_projection"]:
-                analysis = back_project(analysis, element.to_analysis(inputs.lowres[e]), inputs)
+                analysis = back_project(analysis, inputs.lowres[e], element, inputs)
             out[e] = np.where(inputs.valid, element.from_analysis(analysis), np.nan)
         return out
 
@@ -519,6 +547,7 @@ def _normalised(
         values=values,
         mean=mean,
         std=std,
+        log10=element.analysis_space == "log10",
     )
 
 

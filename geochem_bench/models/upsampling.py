@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import NDArray
 
+from geochem_bench.core.elements import Element
 from geochem_bench.core.grid import block_mean, fill_nearest
 from geochem_bench.core.task import TaskInputs
 from geochem_bench.errors import InvalidInputError
@@ -150,18 +151,40 @@ class BicubicUpsampling(_Upsampling):
 
 
 def back_project(
-    fine: NDArray[np.float64], coarse: NDArray[np.float64], inputs: TaskInputs, iterations: int = 3
+    fine: NDArray[np.float64],
+    lowres: NDArray[np.floating],
+    element: Element,
+    inputs: TaskInputs,
+    iterations: int = 3,
 ) -> NDArray[np.float64]:
-    """Add the bicubic-upsampled block-mean misfit to a fine map, ``iterations`` times.
+    """Correct a fine map until its natural-unit block means match the lowres grid.
 
-    Both maps are in analysis space; coarse cells without a value (NaN) exert no pull. Each
-    step moves the block means of the valid cells towards the lowres grid (Irani & Peleg's
-    iterative back-projection, with bicubic as the back-projection kernel).
+    Irani & Peleg's (1991) iterative back-projection with bicubic as the back-projection
+    kernel, made natural-unit correct: the lowres grid is the arithmetic block mean of the
+    field in natural units, so each step compares the *natural-unit* block means of the map
+    with it and spreads the misfit, measured in the element's analysis space (a log ratio
+    for log10 elements, i.e. a multiplicative correction that keeps concentrations positive),
+    back over the fine cells. Matching the block means of the log field instead (v1) made the
+    map's geometric block means equal the arithmetic ones, a bias of about ln(10)/2 times
+    the within-block log-variance (+0.09 log10 for Cu at x16 on the synthetic scene).
+
+    Args:
+        fine: the map in analysis space (H, W).
+        lowres: the coarse grid in natural units (h, w); NaN cells exert no pull.
+        element: the element (its analysis space).
+        inputs: the task fold (scale, valid mask).
+        iterations: back-projection steps.
+
+    Returns:
+        The corrected map in analysis space.
     """
-    known = np.isfinite(coarse)
+    target = element.to_analysis(lowres)
+    known = np.isfinite(target)
     for _ in range(iterations):
-        means, _ = block_mean(np.where(inputs.valid, fine, np.nan)[None], inputs.scale)
-        misfit = np.where(known & np.isfinite(means[0]), coarse - means[0], 0.0)
+        natural = np.where(inputs.valid, element.from_analysis(fine), np.nan)
+        means, _ = block_mean(natural[None], inputs.scale)
+        current = element.to_analysis(means[0])
+        misfit = np.where(known & np.isfinite(current), target - current, 0.0)
         fine = fine + upsample(misfit[None], inputs.scale, inputs.grid.shape, "bicubic")[0]
     return fine
 
@@ -170,9 +193,10 @@ class BackProjectionUpsampling(FusionModel):
     """Bicubic upsampling refined by iterative back-projection onto the lowres grid.
 
     Bicubic interpolation does not preserve block means: a fine map whose coarse means differ
-    from the lowres grid contradicts the data it came from. Back-projection adds the upsampled
-    misfit until the block means agree (Irani & Peleg 1991), using no covariate at all, so it
-    tells how much of a fusion model's gain is consistency alone.
+    from the lowres grid contradicts the data it came from. Back-projection spreads the misfit
+    until the natural-unit block means agree (Irani & Peleg 1991; see :func:`back_project`),
+    using no covariate at all, so it tells how much of a fusion model's gain is coherence
+    alone.
 
     Args:
         iterations: back-projection steps.
@@ -190,7 +214,6 @@ class BackProjectionUpsampling(FusionModel):
         out = upsample_lowres(inputs, "bicubic")
         for e, element in enumerate(inputs.elements):
             analysis = element.to_analysis(out[e].astype(np.float64))
-            coarse = element.to_analysis(inputs.lowres[e].astype(np.float64))
-            refined = back_project(analysis, coarse, inputs, self.iterations)
+            refined = back_project(analysis, inputs.lowres[e], element, inputs, self.iterations)
             out[e] = np.where(inputs.valid, element.from_analysis(refined), np.nan)
         return out.astype(np.float32)
