@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -11,6 +12,7 @@ from geochem_bench.board.aggregation import (
     Interval,
     SuiteScore,
     interquartile_mean,
+    overall_ranks,
     paired_difference,
     rank,
     score_suite,
@@ -36,6 +38,8 @@ def make_record(
     n_folds: int = 1,
     name: str = "model",
     task_id: str = "toy/cu/s4/grid",
+    seed: int = 0,
+    stochastic: bool = False,
 ) -> ResultRecord:
     """A scored record of one element whose metrics agree with its error blocks."""
     n = n or [1] * len(sse)
@@ -43,7 +47,7 @@ def make_record(
     skill = 1.0 - float(np.sqrt(sum(sse) / sum(sse_reference)))
     return ResultRecord(
         status="ok",
-        submission=SubmissionInfo(name=name, version="1"),
+        submission=SubmissionInfo(name=name, version="1", stochastic=stochastic),
         package_version="0",
         benchmark_version="1.0",
         task=TaskInfo(
@@ -52,7 +56,7 @@ def make_record(
             scene="toy",
             elements=["Cu"],
             scale=4,
-            protocol="grid",
+            protocol=task_id.rsplit("/", 1)[-1],
             n_folds=n_folds,
         ),
         fold=fold,
@@ -63,7 +67,7 @@ def make_record(
         },
         errors={"Cu": ErrorBlocks(n=n, sse=sse, sse_reference=sse_reference)},
         hardware=HOST,
-        seed=0,
+        seed=seed,
         timestamp=datetime(2026, 1, 1, tzinfo=UTC),
     )
 
@@ -148,7 +152,69 @@ def _suite(name: str, low: float, high: float, complete: bool = True) -> SuiteSc
     return SuiteScore(name, "1", Interval((low + high) / 2, low, high), 2 if complete else 1, 2)
 
 
+def test_seeds_are_averaged_and_resampled_within_each_fold():
+    blocks = list(np.random.default_rng(0).uniform(0.9, 1.1, 40))
+    ref = [2.0] * 40
+    runs = [[b * f for b in blocks] for f in (0.6, 0.9, 1.3)]  # three seeds, three skills
+    records = [make_record(0, sse, ref, seed=k, stochastic=True) for k, sse in enumerate(runs)]
+    score = score_task(records, n_boot=3000)
+    per_seed = [r.metrics["overall"]["skill"] for r in records]
+    assert score.skill.estimate == pytest.approx(np.mean(per_seed))
+    assert score.n_seeds == 3
+    one = score_task([make_record(0, runs[1], ref)], n_boot=3000)
+    # seed variance widens the interval far beyond what the blocks alone give one seed
+    assert (score.skill.high - score.skill.low) > 3 * (one.skill.high - one.skill.low)
+    # a replicate drawing the worst seed three times reaches about its skill, no lower
+    assert score.replicates.min() > min(per_seed) - 0.05
+
+
+def test_a_stochastic_submission_needs_three_seeds():
+    one = make_record(0, [1.0, 2.0], [2.0, 2.0], stochastic=True)
+    with pytest.raises(ValueError, match="at least 3 seeds"):
+        score_task([one])
+    deterministic = make_record(0, [1.0, 2.0], [2.0, 2.0])
+    assert score_task([deterministic], n_boot=100).n_seeds == 1
+
+
+def test_folds_need_the_same_seeds():
+    records = [
+        make_record(0, [1.0], [2.0], n_folds=2, seed=0),
+        make_record(0, [1.0], [2.0], n_folds=2, seed=1),
+        make_record(1, [1.0], [2.0], n_folds=2, seed=0),
+    ]
+    with pytest.raises(ValueError, match="same seeds"):
+        score_task(records)
+
+
+def test_ranks_come_from_paired_differences():
+    """Two submissions whose intervals overlap are still ordered when one is better on every
+    resampled replicate (the paired difference excludes 0)."""
+    ref = [2.0, 5.0, 2.0, 9.0, 3.0, 4.0]
+    base = [1.0, 4.0, 2.0, 8.0, 2.5, 1.0]
+    worse = [v * 1.05 for v in base]
+    a = score_task([make_record(0, base, ref, name="a")], n_boot=2000)
+    b = score_task([make_record(0, worse, ref, name="b")], n_boot=2000)
+    sa, sb = score_suite([a], [a.task_id]), score_suite([b], [b.task_id])
+    assert sa.iqm.overlaps(sb.iqm)  # side by side the intervals cannot tell them apart
+    ranked = rank([sb, sa])
+    assert [(s.submission, s.rank) for s in ranked] == [("a", 1), ("b", 2)]
+
+
+def test_overall_rank_is_the_mean_of_per_protocol_ranks():
+    rows = [
+        replace(_suite("a", 0.5, 0.6), protocol="grid", rank=1),
+        replace(_suite("b", 0.1, 0.2), protocol="grid", rank=2),
+        replace(_suite("a", 0.1, 0.2), protocol="points", rank=3),
+        replace(_suite("b", 0.5, 0.6), protocol="points", rank=1),
+        replace(_suite("c", 0.5, 0.6), protocol="points", rank=1),  # no grid rank
+    ]
+    overall = overall_ranks(rows, ["grid", "points"])
+    assert [(o.submission, o.mean_rank) for o in overall] == [("b", 1.5), ("a", 2.0)]
+    assert overall[0].ranks == {"grid": 2, "points": 1}
+
+
 def test_ranks_tie_when_intervals_overlap():
+    """Without paired replicates (no error blocks), disjoint intervals decide."""
     ranked = rank(
         [
             _suite("c", 0.1, 0.2),

@@ -40,6 +40,20 @@ def test_committed_board_matches_a_fresh_rendering(official_board):
     assert official_board.skipped == []
 
 
+def test_v1_records_stay_readable_on_their_own_board():
+    """v1 records keep their board (v1 pins, v1 verifications), rendered as committed."""
+    v1 = load_leaderboard(BOARD / "v1" / "results", benchmark_version="1.0")
+    assert v1.skipped == [] and v1.benchmark_version == "1.0"
+    assert (BOARD / "v1" / MARKDOWN_NAME).read_text() == render_markdown(v1)
+    assert (BOARD / "v1" / CSV_NAME).read_text() == render_csv(v1)
+    assert v1.verified("bicubic", "1.0.0").verified  # old digests still match
+    assert "v1.0 records" in render_markdown(v1)
+    # on the current board the same files are refused with a pointer to their own board
+    current = load_leaderboard(BOARD / "v1" / "results")
+    assert current.tasks == [] and current.skipped
+    assert all("--benchmark 1.0" in s.reason for s in current.skipped)
+
+
 def test_official_board_is_consistent(official_board):
     names = {s.submission for s in official_board.suite}
     assert {"bicubic", "idw", "ordinary-kriging", "random-forest"} <= names

@@ -86,9 +86,8 @@ def test_config_with_a_model_key_loads_with_a_model_reference():
 
     from geochem_bench.evaluation.submission import SubmissionCard, load_submission
 
-    config = (
-        Path(__file__).resolve().parents[1] / "leaderboard/ablations/fusion-cnn-single-factor.toml"
-    )
+    ablations = Path(__file__).resolve().parents[1] / "leaderboard" / "v1" / "ablations"
+    config = ablations / "fusion-cnn-single-factor.toml"
     sub = load_submission("geochem_bench.models.fusion_cnn:FusionCNN", config=config)
     assert sub.name == "fusion-cnn-single-factor" and sub.params["mixed_resolution"] is False
     assert SubmissionCard.from_submission(sub).model == "geochem_bench.models.fusion_cnn:FusionCNN"

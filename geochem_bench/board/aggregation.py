@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.records import ErrorBlocks, ResultRecord
 from geochem_bench.evaluation.scoring import OVERALL
+from geochem_bench.evaluation.submission import MIN_SEEDS
 
 #: Bootstrap replicates; 2000 keep the 2.5 % / 97.5 % percentiles stable to about 0.002 skill.
 N_BOOTSTRAP = 2000
@@ -267,6 +268,12 @@ def score_task(
         raise InvalidInputError(
             f"{task.id}: every fold needs one record per seed, the same seeds for every fold "
             f"(found {seeds}); rerun the missing seeds"
+        )
+    n_seeds = len(next(iter(seeds.values())))
+    if any(r.submission.stochastic for r in records) and n_seeds < MIN_SEEDS:
+        raise InvalidInputError(
+            f"{task.id}: a stochastic submission needs records of at least {MIN_SEEDS} seeds "
+            f"per fold, found {n_seeds}; run `geochem-bench evaluate` with --seeds 0 1 2"
         )
     elements = tuple(task.elements)
     with_blocks = all(r.errors is not None for r in records)

@@ -140,7 +140,12 @@ def record_problem(
         return f"task {record.task.id!r} is not in the v{BENCHMARK_VERSION} suite"
     try:
         where = result_path(
-            root, record.submission.name, record.submission.version, record.task.id, record.fold
+            root,
+            record.submission.name,
+            record.submission.version,
+            record.task.id,
+            record.fold,
+            record.seed,
         )
     except ValueError as exc:
         return str(exc)

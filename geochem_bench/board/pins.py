@@ -148,9 +148,7 @@ def pins_path(benchmark_version: str = BENCHMARK_VERSION) -> Path:
     from geochem_bench import resources
 
     if re.fullmatch(r"\d{1,3}\.\d{1,3}", benchmark_version) is None:
-        raise InvalidInputError(
-            f"benchmark version must look like 2.0, got {benchmark_version!r}"
-        )
+        raise InvalidInputError(f"benchmark version must look like 2.0, got {benchmark_version!r}")
     return resources.root() / PINS_FOLDER / f"benchmark-{benchmark_version}.json"
 
 

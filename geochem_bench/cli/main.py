@@ -157,7 +157,15 @@ def _parser() -> argparse.ArgumentParser:
         type=_name_type("submission version"),
         help="submission version",
     )
-    p.add_argument("--seed", type=_SEED, default=0, help="seed given to the model (>= 0)")
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_SEED, default=None, help="seed given to the model (>= 0)")
+    seeds.add_argument(
+        "--seeds",
+        type=_SEED,
+        nargs="+",
+        default=None,
+        help="run the suite once per seed (default: 0, or 0 1 2 for a stochastic submission)",
+    )
     p.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -783,9 +791,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     _check_submission_names(submission)
     tasks = list_tasks(args.tasks)
+    seeds = args.seeds or ([args.seed] if args.seed is not None else None)
+    if seeds is not None and len(set(seeds)) != len(seeds):
+        raise InvalidInputError(f"--seeds lists a seed twice: {seeds}")
     options = _run_options(
         args,
-        seed=args.seed,
+        seed=0 if seeds is None else seeds[0],
+        seeds=None if seeds is None else tuple(seeds),
         isolation=args.isolation,
         resume=not args.no_resume,
         retry_failed=args.retry_failed,
@@ -1049,9 +1061,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from geochem_bench.board.rendering import render_terminal, write_board
 
     version = args.benchmark or BENCHMARK_VERSION
-    records, reports, skipped = load_board_inputs(
-        _results_folder(args.source, args.repo), version
-    )
+    records, reports, skipped = load_board_inputs(_results_folder(args.source, args.repo), version)
     board = build_leaderboard(
         records,
         skipped,

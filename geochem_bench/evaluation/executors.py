@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Final
 
 from geochem_bench.core.task import TaskSpec
@@ -47,10 +48,20 @@ def evaluate(
 ) -> list[ResultRecord]:
     """Run a Python submission on every fold of ``tasks`` with the executor ``options`` names.
 
+    The suite runs once per seed: ``options.seeds``; else, for a stochastic submission (see
+    :attr:`~geochem_bench.evaluation.submission.Submission.stochastic`), its default seeds
+    0, 1, 2; else ``options.seed``.
+
     Returns:
-        One record per task fold, in task and fold order (resumed ones included). The
-        submission's card (``submission.json``) is written next to the records.
+        One record per task fold and seed, in seed, task and fold order (resumed ones
+        included). The submission's card (``submission.json``) is written next to them.
     """
     executor = get_executor(options.executor)
     write_card(SubmissionCard.from_submission(submission), options.out_dir)
-    return executor(submission, tasks, options)
+    seeds = options.seeds or (
+        submission.default_seeds() if submission.stochastic else (options.seed,)
+    )
+    records: list[ResultRecord] = []
+    for seed in seeds:
+        records += executor(submission, tasks, replace(options, seed=seed, seeds=None))
+    return records

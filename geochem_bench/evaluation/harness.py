@@ -87,6 +87,8 @@ class RunOptions:
     Attributes:
         out_dir: results folder (records go to ``<out>/<submission>/<version>/<task>/``).
         seed: seed handed to the model and set in numpy, random and torch before it runs.
+        seeds: run the whole suite once per seed (``evaluate`` only; records of seed s != 0
+            are ``fold-<k>-seed-<s>.json``); None: the submission's default seeds.
         timeout_s: wall-clock limit of one fold (fit + predict), process isolation only.
         isolation: ``"process"`` (a confined process per fold from the model server; crash-,
             timeout- and cheat-safe) or ``"inline"`` (same process; for debugging only: no
@@ -117,6 +119,7 @@ class RunOptions:
 
     out_dir: Path
     seed: int = 0
+    seeds: tuple[int, ...] | None = None
     timeout_s: float = 1800.0
     isolation: IsolationMode = "process"
     resume: bool = True
@@ -267,7 +270,7 @@ def reusable_record(
 ) -> ResultRecord | None:
     """The existing record of a fold if resuming may keep it (see the module docstring)."""
     scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
-    path = result_path(options.out_dir, info.name, info.version, task.id, fold)
+    path = result_path(options.out_dir, info.name, info.version, task.id, fold, options.seed)
     return _reusable(path, info, task, scene, options)
 
 
@@ -361,7 +364,9 @@ def _run_suite(
             scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
             split = task_split(scene, task) if task.protocol != "grid" else None
             paths = {
-                fold: result_path(options.out_dir, info.name, info.version, task.id, fold)
+                fold: result_path(
+                    options.out_dir, info.name, info.version, task.id, fold, options.seed
+                )
                 for fold in task.folds
             }
             previous = {
@@ -432,7 +437,7 @@ def _fold_record(
     held_out = build_held_out(scene, task, fold, split=split)
     record = _record(info, task, fold, scene, inputs, held_out, outcome, options)
     if options.save_predictions and outcome.prediction is not None:
-        path = result_path(options.out_dir, info.name, info.version, task.id, fold)
+        path = result_path(options.out_dir, info.name, info.version, task.id, fold, options.seed)
         write_prediction(path.with_suffix(".tif"), outcome.prediction, inputs.grid, inputs.elements)
     return record, outcome.prediction
 

@@ -94,7 +94,7 @@ def _run(
             record = ResultRecord.model_validate_json(ray.get(ref))
         except Exception as exc:  # the worker died or Ray failed: this fold only
             record = _crash_record(submission, task, fold, options, exc)
-        path = result_path(options.out_dir, info.name, info.version, task.id, fold)
+        path = result_path(options.out_dir, info.name, info.version, task.id, fold, options.seed)
         write_result(record, path)
         manifest.add(path)
         done[(task.id, fold)] = record

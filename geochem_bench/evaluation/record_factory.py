@@ -44,6 +44,7 @@ def submission_info(submission: Submission, seed: int | None = None) -> Submissi
         revision=submission.revision,
         model=submission.model,
         fingerprint=None if seed is None else submission.fingerprint(seed),
+        stochastic=submission.stochastic,
     )
 
 

@@ -22,7 +22,7 @@ from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.core.names import ALLOWED, check_name, path_within, sanitize_name
 from geochem_bench.errors import InvalidInputError
 
-SCHEMA_VERSION: Final = "1.2.0"
+SCHEMA_VERSION: Final = "1.3.0"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 #: Largest result, card or verification file read (bytes). Honest records are tens of kB (the
 #: largest official one is under 1 MB); a cap keeps one hostile upload from exhausting memory.
@@ -54,6 +54,11 @@ class SubmissionInfo(_Strict):
         None,
         description="sha256 of what determines the predictions: model reference, params, code "
         "digest, seed and package version (schema >= 1.2.0); resume reuses only a match",
+    )
+    stochastic: bool = Field(
+        False,
+        description="the submission's output depends on its seed, so the board needs its "
+        "records of at least 3 seeds per fold (schema >= 1.3.0)",
     )
 
 
@@ -175,7 +180,7 @@ class CanaryCheck(_Strict):
 class ResultRecord(_Strict):
     """One scored (or failed) task fold of one submission."""
 
-    schema_version: Literal["1.0.0", "1.1.0", "1.2.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0.0", "1.1.0", "1.2.0", "1.3.0"] = SCHEMA_VERSION
     status: Literal["ok", "failed"]
     submission: SubmissionInfo
     package_version: str
@@ -226,9 +231,12 @@ def safe_name(name: str) -> str:
 
 
 def result_path(
-    out_dir: str | Path, submission: str, version: str, task_id: str, fold: int
+    out_dir: str | Path, submission: str, version: str, task_id: str, fold: int, seed: int = 0
 ) -> Path:
-    """Where the record of one (submission, version, task, fold) lives.
+    """Where the record of one (submission, version, task, fold, seed) lives.
+
+    ``fold-<k>.json`` for seed 0, ``fold-<k>-seed-<s>.json`` for the other seeds of a
+    stochastic submission (run with several seeds).
 
     Raises:
         InvalidInputError: a part of the task id is not a valid name, so the record would
@@ -237,14 +245,32 @@ def result_path(
     parts = task_id.split("/")
     for part in parts:
         check_name(part, f"task id {task_id!r}: part")
-    return path_within(
-        out_dir, safe_name(submission), safe_name(version), *parts, f"fold-{int(fold)}.json"
-    )
+    name = f"fold-{int(fold)}.json" if seed == 0 else f"fold-{int(fold)}-seed-{int(seed)}.json"
+    return path_within(out_dir, safe_name(submission), safe_name(version), *parts, name)
 
 
 def record_digest(record: ResultRecord) -> str:
-    """sha256 of a record's canonical JSON: what a verification vouches for."""
-    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+    """sha256 of a record's canonical JSON: what a verification vouches for.
+
+    Fields added to the schema after 1.2.0 are left out while they hold their defaults, so
+    the digests of older records, and the verifications that vouch for them, stay valid.
+    """
+    exclude: dict[str, Any] = {}
+    for section, name, default in _ADDED_AFTER_1_2:
+        holder = record if section is None else getattr(record, section)
+        if getattr(holder, name) == default:
+            if section is None:
+                exclude[name] = True
+            else:
+                exclude.setdefault(section, set()).add(name)
+    return hashlib.sha256(record.model_dump_json(exclude=exclude).encode()).hexdigest()
+
+
+#: (section, field, default) of the fields added after schema 1.2.0 (see record_digest).
+_ADDED_AFTER_1_2: tuple[tuple[str | None, str, object], ...] = (
+    ("task", "reference", None),
+    ("submission", "stochastic", False),
+)
 
 
 def write_result(record: ResultRecord, path: str | Path) -> None:

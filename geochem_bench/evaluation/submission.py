@@ -25,7 +25,7 @@ import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,8 @@ from geochem_bench.evaluation.provenance import git_revision
 from geochem_bench.evaluation.records import read_model
 
 CONFIG_NAME = "submission.toml"
+#: Seeds a stochastic submission is evaluated with, at least (see Submission.stochastic).
+MIN_SEEDS: Final = 3
 CARD_NAME = "submission.json"
 
 
@@ -59,6 +61,26 @@ class Submission:
     folder: Path | None = None
     revision: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stochastic(self) -> bool:
+        """Whether the model's output depends on its seed (``stochastic = true`` in the card).
+
+        Stochastic submissions are evaluated with :data:`MIN_SEEDS` seeds or more, and the
+        board refuses to rank them on fewer: one seed's luck is not the method's skill
+        (three CNN training seeds spanned 0.013 skill on one task, more than the bootstrap
+        half-width there).
+        """
+        value = self.metadata.get("stochastic", False)
+        if not isinstance(value, bool):
+            raise InvalidInputError(
+                f"[submission] stochastic must be true or false, got {value!r} in {CONFIG_NAME}"
+            )
+        return value
+
+    def default_seeds(self) -> tuple[int, ...]:
+        """The seeds an official run uses: 0..MIN_SEEDS-1 if stochastic, else 0."""
+        return tuple(range(MIN_SEEDS)) if self.stochastic else (0,)
 
     def build(self) -> Any:
         """Import the model class and instantiate it with ``params``."""
@@ -326,6 +348,9 @@ class SubmissionCard(BaseModel):
     training_data: str | None = Field(None, description="data used for training")
     open_weights: bool | None = None
     description: str | None = None
+    stochastic: bool = Field(
+        False, description="output depends on the seed: evaluated and ranked on >= 3 seeds"
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
 
     @classmethod
