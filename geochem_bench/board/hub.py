@@ -338,11 +338,13 @@ TABLE_COLUMNS: Final = (
     "protocol",
     "scale",
     "fold",
+    "seed",
     "status",
     "element",
     "n",
     "rmse",
     "mae",
+    "bias",
     "skill",
     "rmse_reference",
     "rmse_natural",
@@ -350,6 +352,7 @@ TABLE_COLUMNS: Final = (
     "r2",
     "spearman_rho",
     "ssim",
+    "coherence",
     "crps",
     "coverage_90",
     "fit_s",
@@ -375,6 +378,7 @@ def results_table(records: Sequence[ResultRecord]) -> pa.Table:
                 "protocol": r.task.protocol,
                 "scale": r.task.scale,
                 "fold": r.fold,
+                "seed": r.seed,
                 "status": r.status,
                 "element": element,
                 "fit_s": r.runtime.fit_s if r.runtime else None,
@@ -388,7 +392,7 @@ def results_table(records: Sequence[ResultRecord]) -> pa.Table:
         {c: pa.string() for c in ("submission", "version", "benchmark_version", "task", "scene")}
     )
     types.update({c: pa.string() for c in ("protocol", "status", "element", "failure")})
-    types.update({"scale": pa.int32(), "fold": pa.int32()})
+    types.update({"scale": pa.int32(), "fold": pa.int32(), "seed": pa.int64()})
     return pa.table({c: pa.array(rows[c], type=types[c]) for c in TABLE_COLUMNS})
 
 

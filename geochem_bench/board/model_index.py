@@ -39,7 +39,8 @@ def model_card_data(
         )
     results = []
     for t in scores:
-        skill_name = "skill vs bicubic (mean over folds)"
+        reference = "bicubic" if t.protocol == "grid" else "training mean"
+        skill_name = f"skill vs {reference} (mean over folds)"
         if t.skill.low is not None and t.skill.high is not None:
             skill_name += f", 95% CI [{t.skill.low:+.3f}, {t.skill.high:+.3f}]"
         metrics = [("skill", skill_name, round(t.skill.estimate, 4))] + [

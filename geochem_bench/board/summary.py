@@ -75,7 +75,8 @@ def render_table(records: list[ResultRecord], title: str = "geochem-bench result
     table = Table(
         title=title,
         caption="RMSE in analysis space (log10 for trace elements), mean over folds; "
-        "skill = 1 - RMSE / RMSE(bicubic); '!' = some folds failed",
+        "skill = 1 - RMSE / RMSE(reference: bicubic on grid, training mean on points); "
+        "'!' = some folds failed",
     )
     table.add_column("task", no_wrap=True)
     table.add_column("element")
