@@ -341,6 +341,7 @@ TABLE_COLUMNS: Final = (
     "status",
     "element",
     "n",
+    "n_censored",
     "rmse",
     "mae",
     "skill",
