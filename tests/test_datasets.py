@@ -369,12 +369,27 @@ def test_lapland_quirks(fake_data):
     till = pyogrio.read_dataframe(raw / "IOCG_CLB_Till_Geochem_reg_511p.gpkg")
     assert len(scene.points) == len(till) and len(scene.points.elements) == 22
     np.testing.assert_array_equal(scene.points.ids, till.OBJECTID.to_numpy())
-    censored = np.isnan(scene.points.values).sum(axis=0)
+    missing = np.isnan(scene.points.values).sum(axis=0)
+    censored = scene.points.censored.sum(axis=0)
+    runs = till["Analysis_d"].to_numpy()
     for el in scene.points.elements:
+        e = scene.points.index(el)
         below, zeros = fake.CENSORED.get(el, (0, 0))
-        assert censored[scene.points.index(el)] == below + zeros, el  # "<" zeros and bare zeros
-        flags = till[f"{el}_511P_T"]
-        assert (flags == "<").sum() == below, el
+        recorded = int(el in fake.LIMIT_RECORDED)
+        assert missing[e] == zeros, el  # bare zeros are not measured
+        assert censored[e] == below + recorded, el  # "<" values are kept, censored
+        reported = till[next(c for c in till.columns if c.startswith(f"{el}_ppm"))].to_numpy()
+        flagged = (till[f"{el}_511P_T"] == "<").to_numpy()
+        assert flagged.sum() == below + recorded, el
+        np.testing.assert_array_equal(scene.points.censored[:, e], flagged)
+        for i in np.flatnonzero(flagged):
+            limit = scene.points.limits[i, e]
+            if reported[i] > 0:  # the limit was recorded in the value field
+                assert limit == reported[i] == fake.LIMIT_RECORDED[el], el
+            else:  # unknown: the smallest value reported by the same laboratory run
+                same_run = (runs == runs[i]) & (reported > 0) & ~flagged
+                assert limit == reported[same_run].min(), el
+            assert scene.points.values[i, e] == limit / 2  # trained on at half the limit
     assert (till["Zr_511P_T"] == "!").any()  # the "!" flag is kept as a value, not censoring
     assert (scene.points.values[np.isfinite(scene.points.values)] > 0).all()
     aem = scene.covariates[scene.band_names.index("aem_inphase")]

@@ -7,18 +7,30 @@ import dataclasses
 import numpy as np
 import pytest
 
-from geochem_bench.core.samples import Samples
+from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.task import TaskInputs
+from geochem_bench.scenes.registry import get_task
 from geochem_bench.tasks.protocols import build_fold, task_split
 
 
 def _perturbed(scene, rows, columns):
-    values = scene.points.values.copy()
-    values[np.ix_(rows, columns)] *= 7.5  # drastic change of the chosen values
-    points = Samples(
-        scene.points.ids, scene.points.x, scene.points.y, values, scene.points.elements
+    """The scene with the chosen values changed drastically, and half of those rows censored.
+
+    Values (and limits already there) are scaled by 7.5; then every other chosen row's values
+    become censored at a limit of 3x the new value, so a held-out limit that leaks shows.
+    """
+    points = scene.points
+    values = points.values.copy()
+    limits = np.full_like(values, np.nan) if points.limits is None else points.limits.copy()
+    block = np.ix_(rows, columns)
+    values[block] *= 7.5
+    limits[block] *= 7.5
+    censor = np.ix_(rows[::2], columns)
+    limits[censor] = values[censor] * 3.0  # NaN where not measured: stays uncensored
+    changed = Samples(
+        points.ids, points.x, points.y, half_limit(values, limits), points.elements, limits
     )
-    return dataclasses.replace(scene, points=points, _fingerprint=None)
+    return dataclasses.replace(scene, points=changed, _fingerprint=None)
 
 
 def _assert_same_inputs(a: TaskInputs, b: TaskInputs) -> None:
@@ -29,6 +41,10 @@ def _assert_same_inputs(a: TaskInputs, b: TaskInputs) -> None:
                 np.testing.assert_array_equal(
                     getattr(va, attr), getattr(vb, attr), err_msg=f"points.{attr}"
                 )
+            # detection limits are information about a value too: None on both, or equal
+            assert (va.limits is None) == (vb.limits is None), "points.limits"
+            if va.limits is not None:
+                np.testing.assert_array_equal(va.limits, vb.limits, err_msg="points.limits")
         elif isinstance(va, np.ndarray):
             np.testing.assert_array_equal(va, vb, err_msg=field.name)
         else:
@@ -56,10 +72,31 @@ def assert_held_out_values_change_no_input(scene, task) -> None:
         other, held_changed = build_fold(changed, task, fold, split=task_split(changed, task))
         _assert_same_inputs(base, other)
         assert not np.array_equal(held.values, held_changed.values)  # the perturbation was real
+        assert held_changed.limits is not None  # ... and censored held-out values
+        assert held.limits is None or not np.array_equal(
+            held.limits, held_changed.limits, equal_nan=True
+        )
 
 
 def test_held_out_values_change_no_input(scene, point_task):
     assert_held_out_values_change_no_input(scene, point_task)
+
+
+def test_a_leaked_held_out_limit_is_caught(scene, monkeypatch):
+    """Control: a transfer fold that hides target values but keeps their limits must fail."""
+    original = Samples.with_hidden
+
+    def leaky_with_hidden(self, symbols, rows):
+        hidden = original(self, symbols, rows)
+        if self.limits is None:
+            return hidden
+        # the bug: limits kept on hidden rows, so their censored values come back as L / 2
+        values = half_limit(hidden.values, self.limits)
+        return Samples(hidden.ids, hidden.x, hidden.y, values, hidden.elements, self.limits)
+
+    monkeypatch.setattr(Samples, "with_hidden", leaky_with_hidden)
+    with pytest.raises(AssertionError, match=r"lowres|points"):  # the first input it reaches
+        assert_held_out_values_change_no_input(scene, get_task("synthetic/cu/s16/transfer"))
 
 
 def _sample_tasks() -> list[tuple[str, str]]:

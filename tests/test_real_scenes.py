@@ -189,8 +189,8 @@ def test_lapland_quirks(built_root):
     scene = LaplandIOCG.load(root=built_root)
     assert scene.grid.crs == "EPSG:3067" and scene.grid.res == (50.0, 50.0)
     assert len(scene.points) == 1112 and len(scene.points.elements) == 22
-    censored = np.isnan(scene.points.values).sum(axis=0)
-    assert censored[scene.points.index("Zr")] == 182 and censored[scene.points.index("Th")] == 26
+    missing = dict(zip(scene.points.elements, np.isnan(scene.points.values).sum(axis=0)))
+    assert {k: v for k, v in missing.items() if v} == {"Zr": 16, "Th": 7, "Cr": 1, "Ni": 1}
     assert (scene.points.values[np.isfinite(scene.points.values)] > 0).all()
     aem = scene.covariates[scene.band_names.index("aem_inphase")]
     assert np.isnan(aem[~scene.valid]).all() and np.isfinite(aem[scene.valid]).all()
@@ -202,3 +202,27 @@ def test_lapland_quirks(built_root):
     test = np.isin(inputs.points.ids, held_out.sample_ids)
     assert np.isfinite(inputs.points.column("Cu")[test]).mean() > 0.99  # Cu known at held-out sites
     assert np.isnan(inputs.points.column("Ni")[test]).all()  # other elements are not
+
+
+def test_lapland_censored_values_and_their_count_per_suite_task(built_root):
+    """The GTK "<" rows are censored, not dropped: counts in the scene and per task fold."""
+    scene = LaplandIOCG.load(root=built_root)
+    points = scene.points
+    counts = dict(zip(points.elements, points.censored.sum(axis=0)))
+    assert {k: v for k, v in counts.items() if v} == {"Zr": 166, "Th": 19, "K": 2, "Co": 1}
+    zr = points.index("Zr")
+    # Limits of their own laboratory runs (1986-87), not the survey's smallest Zr (0.011,
+    # reported by the 1991-92 runs): the smallest Zr of the runs that flagged values is 4.84.
+    assert points.limits[points.censored[:, zr], zr].min() == 4.84
+    assert np.nanmin(np.where(points.censored[:, zr], np.nan, points.column("Zr"))) == 0.011
+    # What every suite task scores: Cu, Ni and Cr have no censored value, so n_censored is 0.
+    for task in LaplandIOCG.tasks:
+        split = task_split(scene, task)
+        for fold in task.folds:
+            _, held_out = build_fold(scene, task, fold, split=split)
+            for e, _symbol in enumerate(task.elements):
+                assert held_out.n_censored(e) == 0, (task.id, fold)
+            assert held_out.limits is None
+    # The censored covariables reach the models: Zr at half its limit, with the limit.
+    inputs, _ = build_fold(scene, LaplandIOCG.tasks[0], 0)
+    assert inputs.points.limits is not None and inputs.points.censored[:, zr].sum() > 100

@@ -180,11 +180,11 @@ def test_bad_inputs_get_clear_errors(survey_folder, tmp_path):
     with pytest.raises(SurveyError, match=r"has a CRS while layer_01\.tif has none"):
         make_survey("a", covariates, csv, tmp_path / "o2")  # layer_01 has none, layer_99 has one
     bad = tmp_path / "bad.csv"
-    pd.DataFrame({"x": [179000.0] * 3, "y": [331000.0] * 3, "zinc": ["12", "<5", "30"]}).to_csv(
+    pd.DataFrame({"x": [179000.0] * 3, "y": [331000.0] * 3, "zinc": ["12", "<5x", "30"]}).to_csv(
         bad, index=False
     )
     with pytest.raises(
-        SurveyError, match=r"bad\.csv: column 'zinc' row 2: value '<5' is a detection"
+        SurveyError, match=r"bad\.csv: column 'zinc' row 2: value '<5x' is a detection"
     ):
         make_survey("a", covariates, bad, tmp_path / "o3", crs="EPSG:28992", elements=["zinc"])
     few = tmp_path / "few.csv"

@@ -97,11 +97,17 @@ def test_a_table_without_element_symbols_is_refused(survey, tmp_path):
 @pytest.mark.parametrize(
     ("value", "why"),
     [
-        ("<0.5", "is a detection-limit code (censored, not a measurement)"),
         ("inf", "is not finite"),
-        ("-3.5", "is not a positive concentration"),
+        ("-3.5", "is not a positive concentration; if negative values code 'below the"),
         ("0.0", "is not a positive concentration"),
         ("n.d.", "is not a number"),
+        ("<0", "is a detection-limit code whose limit is not > 0"),
+        ("<-1", "is a detection-limit code whose limit is not > 0"),
+        ("<abc", "is a detection-limit code whose limit is not a number"),
+        ("<", "is a detection-limit code whose limit is not a number"),
+        ("<inf", "is a detection-limit code whose limit is not a number"),
+        ("<0,5", "is a detection-limit code with a decimal comma; write '<0.5'"),
+        (">5000", "is an above-range code (right-censored)"),
     ],
 )
 def test_impossible_concentrations_are_refused_naming_column_row_and_value(
@@ -115,6 +121,60 @@ def test_impossible_concentrations_are_refused_naming_column_row_and_value(
     err = capsys.readouterr().err
     assert f"samples.csv: column 'Cu' row 7: value {value!r} {why}" in err
     assert not (tmp_path / "built").exists()  # nothing half-made
+
+
+# --- censored values -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["<0.5", "< 0.5", " <0.50 ", "<5e-1", "<.5"])
+def test_a_detection_limit_code_is_censored_at_its_limit_and_trained_on_at_half(
+    survey, tmp_path, code
+):
+    tif, table = survey
+    table = table.astype({"Cu": object})
+    table.loc[6, "Cu"] = code
+    scene, _ = make_survey("s", [tif], _csv(tmp_path, table), tmp_path / "o", scales=(4,))
+    points = scene.points
+    row, cu = 6, points.index("Cu")
+    assert points.limits is not None and points.limits[row, cu] == 0.5
+    assert points.values[row, cu] == 0.25  # half the limit: the training value
+    assert points.censored.sum() == 1  # nothing else, and ZN untouched
+    np.testing.assert_array_equal(points.column("ZN"), table["ZN"].to_numpy())
+
+
+def test_censored_values_survive_the_build_and_are_counted_by_make_task(survey, tmp_path, capsys):
+    tif, table = survey
+    table = table.astype({"Cu": object, "ZN": object})
+    table.loc[[2, 9, 30], "Cu"] = ["<0.5", "<2", "<0.5"]
+    table.loc[4, "ZN"] = "<10"
+    assert _make_task(tmp_path, tif, _csv(tmp_path, table)) == 0
+    out = capsys.readouterr().out
+    assert "censored (below detection, kept at their limit) values per element: Cu 3, ZN 1" in out
+    from geochem_bench.data.store import read_scene
+
+    points = read_scene(tmp_path / "built").points  # what every task of the survey reads
+    assert points is not None and points.limits is not None
+    cu = points.index("Cu")
+    assert points.limits[[2, 9, 30], cu].tolist() == [0.5, 2.0, 0.5]
+    assert points.values[[2, 9, 30], cu].tolist() == [0.25, 1.0, 0.25]
+    assert points.censored.sum(axis=0).tolist() == [3, 1]
+
+
+def test_negative_codes_are_censored_only_when_asked(survey, tmp_path, capsys):
+    tif, table = survey
+    table.loc[6, "Cu"] = -0.5
+    assert _make_task(tmp_path, tif, _csv(tmp_path, table)) == 2  # refused by default
+    assert "--negative-means-censored" in capsys.readouterr().err
+    assert _make_task(tmp_path, tif, _csv(tmp_path, table), "--negative-means-censored") == 0
+    assert "values per element: Cu 1, ZN 0" in capsys.readouterr().out
+    scene, _ = make_survey(
+        "s", [tif], _csv(tmp_path, table), tmp_path / "o", scales=(4,), negative_means_censored=True
+    )
+    cu = scene.points.index("Cu")
+    assert scene.points.limits[6, cu] == 0.5 and scene.points.values[6, cu] == 0.25
+    table.loc[6, "Cu"] = 0.0  # zero is no limit, with or without the option
+    with pytest.raises(SurveyError, match=r"value '0\.0' is not a positive concentration"):
+        make_survey("s", [tif], _csv(tmp_path, table), tmp_path / "p", negative_means_censored=True)
 
 
 def test_empty_cells_are_not_measured_not_refused(survey, tmp_path):
@@ -218,3 +278,32 @@ def test_re_registering_a_survey_name_loads_the_new_build(survey, tmp_path):
     assert len(load_scene("twice").points) == N
     register_survey(tmp_path / "b")
     assert len(load_scene("twice").points) == 60  # not the cached copy of the first build
+
+
+def test_a_censored_survey_scores_every_value_and_counts_the_censored_ones(survey, tmp_path):
+    """End to end: make-task with '<L' codes, the harness (model process, canary), records."""
+    from geochem_bench.board.pins import load_pins
+    from geochem_bench.board.validation import check_record
+    from geochem_bench.evaluation.executors import evaluate
+    from geochem_bench.evaluation.harness import RunOptions
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.scenes.registry import list_tasks
+
+    tif, table = survey
+    cu = table["Cu"].to_numpy()
+    limit = float(np.round(np.quantile(cu, 0.25), 2))
+    low = cu < limit
+    table = table.astype({"Cu": object})
+    table.loc[low, "Cu"] = f"<{limit}"
+    make_survey("cens", [tif], _csv(tmp_path, table), tmp_path / "built", scales=(4,))
+    baseline = load_submission(Path(__file__).resolve().parents[1] / "baselines" / "idw")
+    options = RunOptions(tmp_path / "res", progress=False, canary=True)
+    records = evaluate(baseline, list_tasks(["cens/cu/s4/points"]), options)
+    assert [r.status for r in records] == ["ok"] * 5
+    rows = [r.metrics["Cu"] for r in records]
+    assert sum(row["n"] for row in rows) == N  # censored values are scored, not dropped
+    assert sum(row["n_censored"] for row in rows) == low.sum() > 0
+    pins = load_pins()
+    for record in records:
+        assert check_record(record, pins) == [], record.fold
+    assert not any(r.canary.changed for r in records if r.canary is not None)

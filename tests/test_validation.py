@@ -86,6 +86,22 @@ def test_nan_skill_is_refused():
     assert check_record(record, load_pins()) == ["overall skill is nan, not a finite number"]
 
 
+@pytest.mark.parametrize("claimed", [0.0, 3.0, None, 2.5, -1.0, 1e9])
+def test_n_censored_must_be_a_count_of_scored_values(claimed):
+    record = official()  # made before n_censored was counted: it has none, and is accepted
+    assert "n_censored" not in record.metrics["Zn"] and check_record(record, load_pins()) == []
+    metrics = {k: dict(v) for k, v in (record.metrics or {}).items()}
+    metrics["Zn"]["n_censored"] = claimed
+    reasons = check_record(forge(record, metrics=metrics), load_pins())
+    if claimed is None or claimed in (0.0, 3.0):
+        assert reasons == []
+    else:
+        n = int(record.metrics["Zn"]["n"])
+        assert reasons == [
+            f"Zn n_censored is {claimed}, not a count between 0 and its {n} scored values"
+        ]
+
+
 def _times_100(record: ResultRecord) -> ResultRecord:
     """sse_reference x 100 with every derived number recomputed to agree: only pins catch it."""
     assert record.errors is not None and record.metrics is not None

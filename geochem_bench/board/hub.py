@@ -342,6 +342,7 @@ TABLE_COLUMNS: Final = (
     "status",
     "element",
     "n",
+    "n_censored",
     "rmse",
     "mae",
     "bias",

@@ -162,6 +162,16 @@ def _metric_problems(
             )
         if row.get("n") is not None and row["n"] != n:
             reasons.append(f"{symbol} n is {row['n']}, its error blocks hold {n}")
+        censored = row.get("n_censored")  # absent from records made before it was counted
+        if (
+            censored is not None
+            and math.isfinite(censored)
+            and not (float(censored).is_integer() and 0 <= censored <= n)
+        ):
+            reasons.append(
+                f"{symbol} n_censored is {censored}, not a count between 0 and its {n} "
+                "scored values"
+            )
     if len(skills) == len(elements):
         overall = float(np.mean(skills))  # as scoring.score_fold: the mean of element skills
         claimed = record.metrics.get(OVERALL, {}).get("skill")

@@ -285,10 +285,11 @@ def _parser() -> argparse.ArgumentParser:
             "Build a scene and its tasks from your covariate GeoTIFFs and samples. Without "
             "--elements only columns named by an element symbol (Cu, CU, cu) become tasks; "
             "the ignored columns are listed. Element values must be finite and > 0; an empty "
-            "cell means not measured. Censored values such as '<0.5', and inf, zero or "
-            "negative values, are refused with their column, row and value: replace them "
-            "with the number your censoring convention gives (e.g. half the limit) or leave "
-            "the cell empty."
+            "cell means not measured. A value below the detection limit written '<0.5' (a "
+            "positive limit, decimal point) is kept as censored at 0.5: models train on half "
+            "the limit (they also see the limit), and a prediction at or below the limit "
+            "scores as exact. inf, zero, negative values (unless --negative-means-censored), "
+            "'<0', '<abc', '<0,5' and '>100' are refused with their column, row and value."
         ),
     )
     p.add_argument(
@@ -330,6 +331,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also make transfer tasks at this fraction, in (0, 1]",
     )
     p.add_argument("--seed", type=_SEED, default=0, help="split seed (>= 0)")
+    p.add_argument(
+        "--negative-means-censored",
+        action="store_true",
+        help="read a negative value -L as 'below the detection limit L' (the USGS/GSC "
+        "convention); without it negative values are refused",
+    )
 
     p = sub.add_parser(
         "train-cnn", help="train the reference fusion CNN on a task fold; save hashed weights"
@@ -936,8 +943,15 @@ def _cmd_make_task(args: argparse.Namespace) -> int:
         block_cells=args.block_cells,
         transfer_fraction=args.transfer_fraction,
         seed=args.seed,
+        negative_means_censored=args.negative_means_censored,
     )
     print(f"{scene.name}: {scene.description}; written to {args.out}")
+    assert scene.points is not None
+    counts = scene.points.censored.sum(axis=0)
+    print(
+        "censored (below detection, kept at their limit) values per element: "
+        + ", ".join(f"{e} {int(n)}" for e, n in zip(scene.points.elements, counts))
+    )
     ignored = scene.options.get("ignored_columns")
     if isinstance(ignored, list) and ignored:
         print(

@@ -108,9 +108,10 @@ class Scene:
             if self.truth is not None:
                 arrays["truth"] = self.truth
             if self.points is not None:
-                arrays["points"] = np.column_stack(
-                    [self.points.ids, self.points.x, self.points.y, self.points.values]
-                )
+                columns = [self.points.ids, self.points.x, self.points.y, self.points.values]
+                if self.points.limits is not None:  # only then: other surveys keep their digest
+                    columns.append(self.points.limits)
+                arrays["points"] = np.column_stack(columns)
             self._fingerprint = {
                 key: hashlib.sha256(np.ascontiguousarray(value).data).hexdigest()
                 for key, value in arrays.items()

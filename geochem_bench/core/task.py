@@ -165,12 +165,20 @@ class TaskInputs:
 class HeldOut:
     """What a task fold is scored against. Never given to a model.
 
+    Censored held-out values (below a detection limit) are scored, not dropped, with a
+    censoring-aware rule (:meth:`pairs`): a prediction at or below the limit counts as exact,
+    one above it is wrong by its distance to the limit.
+
     Attributes:
         truth: grid protocol: exhaustive truth in natural units (E, H, W), NaN off the mask.
         rows: points protocols: fine-grid rows of the held-out samples (M,).
         cols: points protocols: fine-grid columns of the held-out samples (M,).
-        values: points protocols: held-out values in natural units (M, E); NaN if missing.
+        values: points protocols: held-out values in natural units (M, E); NaN if missing;
+            half the detection limit where censored, as in
+            :class:`~geochem_bench.core.samples.Samples`.
         sample_ids: points protocols: ids of the held-out samples (M,).
+        limits: points protocols: detection limits of the censored held-out values (M, E),
+            NaN where a value is not censored; None when none is.
     """
 
     truth: NDArray[np.float32] | None = None
@@ -178,29 +186,60 @@ class HeldOut:
     cols: NDArray[np.intp] | None = None
     values: NDArray[np.float64] | None = None
     sample_ids: NDArray[np.int64] | None = None
+    limits: NDArray[np.float64] | None = None
 
     def pairs(
         self, prediction: NDArray[np.floating], e: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """(truth, predicted) values for element index ``e`` where the truth is known."""
+        """(truth, predicted) values for element index ``e`` where the truth is known.
+
+        A censored value with limit ``L`` is scored as truth ``L`` against the prediction
+        raised to ``L``: a prediction ``p <= L`` has error 0 (it counts as exact), one above
+        has error ``p - L``, in natural and (being monotonic) analysis space alike. That is
+        the rule "the truth is ``p`` if ``p <= L``, else ``L``" with the same errors, but the
+        truth stays the same for every field scored: the bicubic reference is scored against
+        the same values as the model (its pinned error sums cannot depend on the model), and
+        R², correlations and anomaly thresholds see one truth for every submission.
+        """
         if self.truth is not None:
             truth = self.truth[e].ravel()
-        else:
-            assert self.values is not None
-            truth = self.values[:, e]
-        return truth[np.isfinite(truth)].astype(np.float64), self.scored(prediction, e)
+            return truth[np.isfinite(truth)].astype(np.float64), self.scored(prediction, e)
+        assert self.values is not None
+        keep = np.isfinite(self.values[:, e])
+        truth = self.values[keep, e].astype(np.float64)
+        predicted = self.scored(prediction, e)
+        if self.limits is not None:
+            limit = self.limits[keep, e]
+            censored = np.isfinite(limit)
+            truth[censored] = limit[censored]
+            predicted[censored] = np.maximum(predicted[censored], limit[censored])
+        return truth, predicted
 
     def scored(self, field: NDArray[np.floating], e: int) -> NDArray[np.float64]:
         """Values of a fine-grid field (E, H, W) where element ``e`` is scored.
 
         In the order of :meth:`pairs`: every cell with a finite truth, or the held-out samples
-        with a value.
+        with a value (censored or not). The field's own values, without the censoring rule of
+        :meth:`pairs` (a predictive std, say).
         """
         if self.truth is not None:
             return field[e].ravel()[np.isfinite(self.truth[e].ravel())].astype(np.float64)
         assert self.values is not None and self.rows is not None and self.cols is not None
         keep = np.isfinite(self.values[:, e])
         return field[e][self.rows, self.cols][keep].astype(np.float64)
+
+    def n_censored(self, e: int) -> int:
+        """How many scored values of element ``e`` are censored (0 on the grid protocol)."""
+        if self.limits is None or self.values is None:
+            return 0
+        return int((np.isfinite(self.limits[:, e]) & np.isfinite(self.values[:, e])).sum())
+
+    def censoring_row(self, e: int) -> dict[str, float]:
+        """The censoring part of element ``e``'s metric row: ``n_censored``, points protocols.
+
+        Empty on the grid protocol, whose exhaustive truth has no detection limit.
+        """
+        return {} if self.truth is not None else {"n_censored": float(self.n_censored(e))}
 
 
 @dataclass(frozen=True)

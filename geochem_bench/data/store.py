@@ -5,7 +5,10 @@ Layout of ``<root>/<scene>/``::
     covariates.tif      float32, one band per covariate (band descriptions = names)
     valid.tif           float32 0/1, cells where predictions are scored
     truth.tif           float32, one band per element (only where an exhaustive truth exists)
-    samples.parquet     id, x, y, one column per element (natural units; null = not measured)
+    samples.parquet     id, x, y, one column per element (natural units; null = not measured;
+                        half the detection limit where censored), and only when some value
+                        is censored one ``detection_limit:<element>`` column per element
+                        (the limit where censored, null elsewhere)
     splits/<name>.parquet   sample_id, fold (-1 = always training)
     scene.json          name, version, grid, elements, bands, licence, citation, ...
     manifest.json       sha256 of every file above
@@ -183,6 +186,11 @@ def read_scene(out_dir: str | Path, *, checksum: bool = False, fix: str | None =
     )
 
 
+#: Prefix of the detection-limit columns of ``samples.parquet``. The ``:`` cannot appear in an
+#: element name (:func:`~geochem_bench.core.names.check_name`), so no element column collides.
+LIMIT_PREFIX = "detection_limit:"
+
+
 def _write_samples(path: Path, samples: Samples) -> None:
     import pyarrow as pa
 
@@ -192,29 +200,50 @@ def _write_samples(path: Path, samples: Samples) -> None:
         "y": samples.y,
     }
     for e, symbol in enumerate(samples.elements):
-        v = samples.values[:, e]
-        columns[symbol] = pa.array(np.where(np.isfinite(v), v, 0.0), mask=~np.isfinite(v))
+        columns[symbol] = _nullable(samples.values[:, e])
+    if samples.limits is not None:  # absent otherwise: uncensored surveys keep their bytes
+        for e, symbol in enumerate(samples.elements):
+            columns[LIMIT_PREFIX + symbol] = _nullable(samples.limits[:, e])
     _write_parquet(path, pa.table(columns))
+
+
+def _nullable(v: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.array(np.where(np.isfinite(v), v, 0.0), mask=~np.isfinite(v))
 
 
 def _read_samples(path: Path) -> Samples:
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    elements = tuple(n for n in table.column_names if n not in ("id", "x", "y"))
-    values = (
-        np.column_stack(
-            [table.column(e).to_numpy(zero_copy_only=False).astype(np.float64) for e in elements]
+    names = [n for n in table.column_names if n not in ("id", "x", "y")]
+    elements = tuple(n for n in names if not n.startswith(LIMIT_PREFIX))
+
+    def column_stack(columns: list[str]) -> Any:
+        if not columns:
+            return np.empty((table.num_rows, 0))
+        return np.column_stack(
+            [table.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in columns]
         )
-        if elements
-        else np.empty((table.num_rows, 0))
-    )
+
+    limit_columns = [LIMIT_PREFIX + e for e in elements]
+    if any(c in names for c in limit_columns):
+        missing = [c for c in limit_columns if c not in names]
+        if missing:
+            raise InvalidInputError(
+                f"{path} lacks the detection-limit columns {missing}; rebuild it"
+            )
+        limits = column_stack(limit_columns)
+    else:
+        limits = None
     return Samples(
         ids=table.column("id").to_numpy().astype(np.int64),
         x=table.column("x").to_numpy().astype(np.float64),
         y=table.column("y").to_numpy().astype(np.float64),
-        values=values,
+        values=column_stack(list(elements)),
         elements=elements,
+        limits=limits,
     )
 
 

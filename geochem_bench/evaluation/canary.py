@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geochem_bench.core.samples import Samples
+from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import Prediction, TaskInputs
 from geochem_bench.data.store import write_scene
@@ -67,17 +67,41 @@ def noisy_scene(scene: Scene, seed: int, data_root: Path | None = None) -> Scene
     truth = None if scene.truth is None else noise(scene.truth, scene.valid)
     points = scene.points
     if points is not None:
+        values, limits = (
+            (noise(points.values), None)
+            if points.limits is None
+            else noise_censored(points.values, points.limits, rng)
+        )
         points = Samples(
             ids=points.ids,
             x=points.x,
             y=points.y,
-            values=noise(points.values),
+            values=values,
             elements=points.elements,
+            limits=limits,
         )
     noisy = dataclasses.replace(scene, truth=truth, points=points, _fingerprint=None)
     if data_root is not None:
         write_scene(noisy, data_root / scene.name)
     return noisy
+
+
+def noise_censored(
+    values: np.ndarray, limits: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples' noise of :func:`noisy_scene` for a survey with censored values.
+
+    A censored value travels with its detection limit: both are shuffled by one permutation
+    and scaled by one factor, and the value is half its noisy limit again.
+    """
+    values, limits = values.copy(), limits.copy()
+    for e in range(values.shape[1]):
+        known = np.flatnonzero(np.isfinite(values[:, e]))
+        order = rng.permutation(known)
+        values[known, e], limits[known, e] = values[order, e], limits[order, e]
+    factor = 10.0 ** rng.normal(0.0, _NOISE_LOG10_SD, values.shape)
+    limits = limits * factor
+    return half_limit(values * factor, limits), limits
 
 
 def canary_check(

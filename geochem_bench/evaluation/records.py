@@ -188,7 +188,11 @@ class ResultRecord(_Strict):
     task: TaskInfo
     fold: int
     dataset: DatasetInfo
-    metrics: dict[str, dict[str, float | None]] | None = None
+    metrics: dict[str, dict[str, float | None]] | None = Field(
+        None,
+        description="per element (and 'overall') metric -> value; null = undefined. Points "
+        "protocols also count n_censored: the scored held-out values below a detection limit",
+    )
     errors: dict[str, ErrorBlocks] | None = Field(
         None, description="per-element block error sums (schema >= 1.1.0)"
     )

@@ -33,6 +33,7 @@ MIN_BLOCK_EDGE_CELLS = 32
 #: Records are compared and rendered by key, but a stable order keeps the files diffable.
 ROW_ORDER: tuple[str, ...] = (
     "n",
+    "n_censored",
     "rmse",
     "mae",
     "bias",
@@ -128,6 +129,7 @@ def score_fold(
         moments.update(t, p, ref, truth_nat, pred_nat)
         # Metrics that need every cell at once.
         whole: dict[str, float] = {"spearman_rho": metrics.spearman_rho(t, p)}
+        whole.update(held_out.censoring_row(e))  # points protocols: n_censored
         whole.update(metrics.anomaly_metrics(t, p))
         if grid_protocol:
             assert held_out.truth is not None
@@ -190,7 +192,7 @@ def error_blocks(
     blocks: dict[str, ErrorBlocks] = {}
     for e, element in enumerate(inputs.elements):
         truth_nat, pred_nat = held_out.pairs(prediction.mean, e)
-        ref_nat = held_out.scored(reference, e)
+        _, ref_nat = held_out.pairs(reference, e)  # censoring rule as in score_fold
         t = element.to_analysis(truth_nat)
         sq = (element.to_analysis(pred_nat) - t) ** 2
         sq_ref = (element.to_analysis(ref_nat) - t) ** 2

@@ -10,9 +10,18 @@ Quirks handled:
   tag. Outside the target-area polygon the grid is nodata; inside, 0 means "<= 0" and is kept.
 * The WKT says EUREF_FIN_TM35FIN with AUTHORITY EPSG 3067 but rasterio reports 25835 (same
   parameters): the grid is assigned EPSG:3067.
-* Below-detection values (flag ``<``) are stored as 0 because GTK did not record the limit,
-  and a few zeros carry no flag: all zeros become "not measured" (NaN), since neither a
-  substitute nor a log10 of 0 is defensible. The ``!`` flag is undocumented and kept as is.
+* Below-detection values carry the flag ``<``; GTK's metadata says the value field then holds
+  the detection limit, or 0 when the limit is unknown, and here every ``<`` value is 0.0
+  (Zr 166, Th 19, K 2, Co 1). They are kept as censored (:class:`Samples` ``limits``) at an
+  upper bound of their unknown limit: the smallest positive value of the element among the
+  samples analysed on the same date (``Analysis_d``, one laboratory run). A run reports
+  nothing below its limit, so its smallest reported value is at or above the limit. Not the
+  survey's smallest value: the 1991-92 runs report Zr down to 0.011 mg/kg while the 1986-87
+  runs, which flagged every censored Zr, report none below 4.84; a survey-wide limit would
+  claim those 166 values lie below 0.011. Zeros without the flag (Zr 16, Th 7, Cr 1, Ni 1,
+  all from the 1991-92 runs, which flagged nothing) are not documented as censored and stay
+  "not measured" (NaN), as does any other value <= 0. The ``!`` flag is
+  undocumented and its values are kept as they are.
 * The target-area polygon's attributes belong to its parent region and are ignored.
 * No duplicated sample locations (checked at build).
 * GTK levelled the concentrations between map sheets; the embedded metadata warns the data
@@ -22,12 +31,14 @@ Quirks handled:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from geochem_bench.core.elements import Element
 from geochem_bench.core.grid import GridSpec
-from geochem_bench.core.samples import Samples
+from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.sources import Upstream
@@ -76,7 +87,7 @@ class LaplandIOCG(RealScene):
     """The Lapland IOCG scene (points and cross-element transfer at ~2 km)."""
 
     name = "lapland-iocg"
-    version = "1"
+    version = "2"  # 2: below-detection values censored at a limit, not dropped
     licence = "CC-BY-4.0 (Geological Survey of Finland open data)"
     citation = (
         "Contains data from the Geological Survey of Finland (GTK), CC BY 4.0: regional till "
@@ -243,9 +254,7 @@ class LaplandIOCG(RealScene):
         y = till.geometry.y.to_numpy(dtype=np.float64)
         if len(np.unique(np.column_stack([x, y]), axis=0)) != len(x):
             raise InvalidInputError("duplicated till sample locations; the raw file changed")
-        columns = [next(c for c in till.columns if c.startswith(f"{el}_ppm")) for el in ELEMENTS]
-        values = till[columns].to_numpy(dtype=np.float64).copy()
-        values[values <= 0] = np.nan  # censored (below an unrecorded detection limit)
+        values, limits = till_values(till)
         rows, cols = grid.cell_of(x, y)
         if (rows < 0).any():
             raise InvalidInputError("a till sample lies outside the AEM grid; the raw file changed")
@@ -260,6 +269,7 @@ class LaplandIOCG(RealScene):
             y=y,
             values=values,
             elements=ELEMENTS,
+            limits=limits,
         )
         labels = dict(zip(lith["ROCK_NAME"].astype(int), lith["ROCK_NAME_"]))
         legend = "; ".join(f"lith_{c} = {labels[c]}" for c in codes)
@@ -276,3 +286,44 @@ class LaplandIOCG(RealScene):
             citation=cls.citation,
             description=f"{cls.summary}. Lithology legend: {legend}.",
         )
+
+
+#: Flag of a value below the detection limit in the ``<El>_511P_T`` columns.
+BELOW_DETECTION = "<"
+
+
+def till_values(till: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Concentrations and detection limits (N, 22) of the till table, in ELEMENTS order.
+
+    A value flagged ``<`` is censored: at its recorded limit when the value field holds one
+    (> 0), else at the smallest positive value of the element among the samples analysed on
+    the same date (see the module docstring); its value is half that limit
+    (:func:`~geochem_bench.core.samples.half_limit`). Other values <= 0 are not measured (NaN).
+
+    Raises:
+        InvalidInputError: a censored value with no limit recorded and no positive value of
+            its element on its analysis date (the raw file changed).
+    """
+    import pandas as pd
+
+    runs = pd.to_datetime(till["Analysis_d"]).to_numpy()
+    values = np.full((len(till), len(ELEMENTS)), np.nan)
+    limits = np.full_like(values, np.nan)
+    for e, el in enumerate(ELEMENTS):
+        column = next(c for c in till.columns if c.startswith(f"{el}_ppm"))
+        raw = till[column].to_numpy(dtype=np.float64)
+        below = (till[f"{el}_511P_T"] == BELOW_DETECTION).to_numpy()
+        measured = ~below & (raw > 0)
+        values[measured, e] = raw[measured]
+        recorded = below & (raw > 0)
+        limits[recorded, e] = raw[recorded]
+        for i in np.flatnonzero(below & ~recorded):
+            same_run = measured & (runs == runs[i])
+            if not same_run.any():
+                raise InvalidInputError(
+                    f"till sample {till['OBJECTID'].iloc[i]}: {el} is below detection with no "
+                    f"limit recorded and no positive {el} value analysed on {runs[i]}; "
+                    "the raw file changed: download it again"
+                )
+            limits[i, e] = raw[same_run].min()
+    return half_limit(values, limits), limits

@@ -12,6 +12,7 @@ manifest) plus ``tasks.json``, and registered with :func:`register_survey`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.core.elements import Element, is_element_symbol
 from geochem_bench.core.grid import GridSpec, fill_nearest
 from geochem_bench.core.names import check_name
-from geochem_bench.core.samples import Samples
+from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.store import read_scene, write_scene
@@ -55,6 +56,7 @@ def make_survey(
     block_cells: int = 2,
     transfer_fraction: float | None = None,
     seed: int = 0,
+    negative_means_censored: bool = False,
 ) -> tuple[Scene, list[TaskSpec]]:
     """Build a scene and its tasks from a user's files and write them to ``out_dir``.
 
@@ -79,15 +81,22 @@ def make_survey(
         transfer_fraction: also make transfer tasks with the target known at this fraction of
             training sites (the other elements everywhere).
         seed: split seed.
+        negative_means_censored: read a negative value ``-L`` as "below the detection limit
+            ``L``" (the convention of USGS and GSC survey tables); without it negative values
+            are refused.
 
     Element values must be finite and > 0 (concentrations); an empty cell means "not
-    measured". Detection-limit codes such as ``<0.5``, ``inf``, zero and negative values are
-    refused with the column, row and value, rather than guessed at.
+    measured". A detection-limit code ``<L`` (``<0.5``, ``< 0.5``, ``<1e-3``; ``L`` > 0 with a
+    decimal point) is a censored value: kept with its limit ``L``, trained on as ``L / 2``
+    and scored with the censoring rule (see :class:`~geochem_bench.core.samples.Samples`).
+    ``inf``, zero, negative values (unless ``negative_means_censored``), ``<0``, ``<abc``,
+    ``<0,5`` and ``>L`` codes are refused with the column, row and value, rather than guessed
+    at.
 
     Raises:
         SurveyError: an invalid name, non-overlapping extents, a CRS mismatch that cannot be
-            resolved, a non-numeric, censored or non-positive element value, too few samples
-            for the folds, ...
+            resolved, a non-numeric or non-positive element value, a malformed detection-limit
+            code, too few samples for the folds, ...
     """
     _check_name(name, "scene name (--name)")
     if not covariates:
@@ -97,7 +106,11 @@ def make_survey(
     table, sx, sy, source_crs = _read_samples(Path(samples), x, y, samples_crs or grid.crs)
     sx, sy = _to_grid_crs(sx, sy, source_crs, grid.crs)
     symbols, ignored = _element_columns(table, elements, {x, y, id_column or "", "geometry"})
-    values = np.column_stack([_concentrations(table, c, Path(samples).name) for c in symbols])
+    parsed = [
+        _concentrations(table, c, Path(samples).name, negative_means_censored) for c in symbols
+    ]
+    limits = np.column_stack([limit for _, limit in parsed])
+    values = half_limit(np.column_stack([value for value, _ in parsed]), limits)
     rows, cols = grid.cell_of(sx, sy)
     inside = rows >= 0
     if not inside.any():
@@ -114,7 +127,15 @@ def make_survey(
     )
     element_objs = tuple(Element(s, unit, "linear" if s in linear else "log10") for s in symbols)
     points = Samples(
-        ids=ids[on_data], x=sx[on_data], y=sy[on_data], values=values[on_data], elements=symbols
+        ids=ids[on_data],
+        x=sx[on_data],
+        y=sy[on_data],
+        values=values[on_data],
+        elements=symbols,
+        limits=limits[on_data],
+    )
+    censored = ", ".join(
+        f"{symbol} {n}" for symbol, n in zip(symbols, points.censored.sum(axis=0)) if n
     )
     if len(points) < 2 * n_folds:
         raise SurveyError(
@@ -134,6 +155,7 @@ def make_survey(
         description=(
             f"user survey: {len(points)} samples ({int((~on_data).sum())} off the grid or on "
             f"nodata cells dropped), {len(names)} covariates"
+            + (f"; censored (below detection) values: {censored}" if censored else "")
         ),
         options={
             "covariates": [str(p) for p in covariates],
@@ -396,42 +418,86 @@ def _numeric(table: Any, column: str) -> NDArray[np.float64]:
     return values.to_numpy(dtype=np.float64)
 
 
-def _concentrations(table: Any, column: str, source: str) -> NDArray[np.float64]:
-    """An element column as finite, positive numbers (NaN where the cell is empty).
+#: A detection-limit code: ``<`` then a number written with a decimal point (``<0.5``,
+#: ``< 0.5``, ``<5``, ``<1e-3``); whether it is positive is checked after the match.
+_LIMIT_CODE = re.compile(r"<\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
 
-    Refused, naming the column, the row (1-based, header not counted) and the value:
-    text such as ``<0.5`` (a detection-limit code: censored, not a measurement), ``inf``,
-    zero and negative values. Refusing rather than substituting half the limit keeps the
-    choice of a censoring policy with the user, who knows the laboratory's conventions.
+
+def _concentrations(
+    table: Any, column: str, source: str, negative_means_censored: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """An element column as finite positive values and detection limits (NaN where none).
+
+    An empty cell is not measured (NaN value, NaN limit). ``<L`` with ``L`` > 0 is censored:
+    NaN value (the caller puts half the limit there) and limit ``L``; so is ``-L`` when
+    ``negative_means_censored``. Refused, naming the column, the row (1-based, header not
+    counted) and the value: other text (``n.d.``, ``<abc``, ``<0,5``, ``>10000``), ``<0``,
+    ``inf``, zero and negative values. Refusing rather than guessing keeps the reading of an
+    unusual code with the user, who knows the laboratory's conventions.
     """
     import pandas as pd
 
     raw = table[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    limits = np.full(len(values), np.nan)
     present = raw.notna().to_numpy()
     text = present & np.isnan(values)
+    for i in np.flatnonzero(text):
+        match = _LIMIT_CODE.fullmatch(str(raw.iloc[i]).strip())
+        if match is not None:
+            limits[i] = float(match.group(1))  # "<0" and "<-1" are refused below
     number = present & ~text
-    bad = np.flatnonzero(text | (number & ~(np.isfinite(values) & (values > 0))))
+    negative = number & (values < 0)
+    if negative_means_censored:
+        limits[negative] = -values[negative]
+    censored = np.isfinite(limits) & (limits > 0)
+    ok = censored | (number & np.isfinite(values) & (values > 0))
+    bad = np.flatnonzero(present & ~ok)
     if len(bad):
         row = int(bad[0])
-        value = raw.iloc[row]
-        shown = str(value).strip()
-        if shown.startswith("<"):
-            why = (
-                "is a detection-limit code (censored, not a measurement); replace it with the "
-                "number your censoring policy gives (e.g. half the limit) or leave the cell empty"
-            )
-        elif text[row]:
-            why = "is not a number; fix it or leave the cell empty"
-        elif not np.isfinite(values[row]):
-            why = "is not finite; fix it or leave the cell empty"
-        else:
-            why = "is not a positive concentration; fix it or leave the cell empty (not measured)"
+        shown = str(raw.iloc[row]).strip()
+        why = _why_refused(shown, values[row], text[row])
         raise SurveyError(
             f"{source}: column {column!r} row {row + 1}: value {shown!r} {why} "
             f"({len(bad)} such value(s) in the column)"
         )
-    return values
+    values = np.where(censored | ~present, np.nan, values)
+    return values, np.where(censored, limits, np.nan)
+
+
+def _why_refused(shown: str, value: float, text: bool) -> str:
+    """Why a cell of an element column is refused, and what to write instead."""
+    empty = "or leave the cell empty (not measured)"
+    if shown.startswith("<"):
+        limit = shown[1:].strip()
+        if "," in limit:
+            dotted = limit.replace(",", ".")
+            return f"is a detection-limit code with a decimal comma; write '<{dotted}'"
+        if _LIMIT_CODE.fullmatch(shown) is not None:
+            return (
+                "is a detection-limit code whose limit is not > 0; write the positive limit "
+                f"(e.g. '<0.5') {empty}"
+            )
+        return f"is a detection-limit code whose limit is not a number; write e.g. '<0.5' {empty}"
+    if shown.startswith(">"):
+        return (
+            "is an above-range code (right-censored), which cannot be scored; replace it with a "
+            f"measured value {empty}"
+        )
+    if text:
+        return f"is not a number; fix it {empty}"
+    if not np.isfinite(value):
+        return f"is not finite; fix it {empty}"
+    if value < 0:
+        return (
+            "is not a positive concentration; if negative values code 'below the detection "
+            "limit |value|' (the USGS/GSC convention), pass --negative-means-censored, else "
+            f"fix it {empty}"
+        )
+    return (
+        "is not a positive concentration; a value below the detection limit is written "
+        f"'<LIMIT' (e.g. '<0.5'); fix it {empty}"
+    )
 
 
 def _task_dict(task: TaskSpec) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import numpy as np
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.geotiff import write_raster
+from geochem_bench.data.store import LIMIT_PREFIX
 from geochem_bench.tasks.protocols import build_fold
 
 
@@ -23,7 +24,9 @@ def export_fold(scene: Scene, task: TaskSpec, fold: int, out_dir: Path) -> list[
 
     Files: ``covariates.tif`` (C bands), ``valid.tif`` (1 = predict here), ``lowres.tif`` and
     ``lowres_count.tif`` (one band per target element), ``points.csv`` (training samples,
-    empty cells = not available) and ``task.json``.
+    empty cells = not available; censored values as half their detection limit, and then
+    one ``detection_limit:<element>`` column per element, the limit where censored) and
+    ``task.json``.
 
     Returns:
         The written paths.
@@ -48,11 +51,16 @@ def export_fold(scene: Scene, task: TaskSpec, fold: int, out_dir: Path) -> list[
         paths["points"] = out_dir / "points.csv"
         with paths["points"].open("w", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["id", "x", "y", *inputs.points.elements])
+            limits = inputs.points.limits
+            limit_names = (
+                [] if limits is None else [LIMIT_PREFIX + e for e in inputs.points.elements]
+            )
+            writer.writerow(["id", "x", "y", *inputs.points.elements, *limit_names])
             for i in range(len(inputs.points)):
-                values = [
-                    "" if not np.isfinite(v) else repr(float(v)) for v in inputs.points.values[i]
-                ]
+                row = inputs.points.values[i]
+                if limits is not None:
+                    row = np.concatenate([row, limits[i]])
+                values = ["" if not np.isfinite(v) else repr(float(v)) for v in row]
                 writer.writerow(
                     [
                         int(inputs.points.ids[i]),

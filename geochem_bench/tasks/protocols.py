@@ -3,6 +3,11 @@
 This module is the single place that decides what a model may see. Held-out samples never
 reach :class:`~geochem_bench.core.task.TaskInputs`: the coarse grid, the sample table and every
 other input of a fold are computed from training data only (tested in ``test_leakage.py``).
+
+Censored samples (below a detection limit) take part like any other: a model sees a censored
+training value as half its limit together with the limit (``points.limits``), the coarse
+block means of the points protocols average that half-limit value, and a censored held-out
+value is scored with the censoring rule of :meth:`~geochem_bench.core.task.HeldOut.pairs`.
 """
 
 from __future__ import annotations
@@ -93,7 +98,9 @@ def build_inputs(
     """What a model receives for one task fold, and nothing it is scored against.
 
     The harness calls this before the model runs and :func:`build_held_out` only after it has
-    returned, so the held-out values do not exist anywhere while a model runs.
+    returned, so the held-out values do not exist anywhere while a model runs. Held-out
+    samples are left out with their detection limits (points), or their target values and
+    limits are hidden (transfer).
     """
     elements, index = _targets(scene, task, fold)
     coarse = scene.grid.coarsen(task.scale)
@@ -132,11 +139,13 @@ def build_held_out(
     test = split.test_mask(fold)
     columns = [points.index(e.symbol) for e in elements]
     rows, cols = scene.grid.cell_of(points.x[test], points.y[test])
+    limits = None if points.limits is None else points.limits[test][:, columns].copy()
     return HeldOut(
         rows=rows,
         cols=cols,
         values=points.values[test][:, columns].copy(),
         sample_ids=points.ids[test],
+        limits=limits if limits is not None and np.isfinite(limits).any() else None,
     )
 
 

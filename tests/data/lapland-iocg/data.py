@@ -15,10 +15,12 @@ Writes exactly the files the scene declares, in the upstream layout:
 * every shapefile with the ESRI ``.prj`` of upstream and a ``UTF-8`` ``.cpg``;
 * ``IOCG_CLB_Till_Geochem_reg_511p.gpkg`` (layer ``iocg_clb_till_geochem_reg_511p``, EPSG:3067):
   till samples with the DBF-truncated field names (``Al_ppm_511``, ``K_ppm_511P``) and a flag
-  ``<El>_511P_T`` per element: below-detection values stored as **0.0** with flag ``<``, zeros
-  without a flag, the undocumented ``!`` flag; ``OBJECTID`` unique but not sequential,
-  ``Observatio`` not unique, ``Year`` a two-digit string; a few samples outside the target
-  polygon (inside the grid).
+  ``<El>_511P_T`` per element: below-detection values stored as **0.0** with flag ``<`` (the
+  limit unknown), one ``<`` value holding its limit (GTK's convention when the limit is
+  known), zeros without a flag, the undocumented ``!`` flag; ``OBJECTID`` unique but not
+  sequential, ``Observatio`` not unique, ``Year`` a two-digit string, ``Analysis_d`` shared by
+  the samples of one laboratory run; a few samples outside the target polygon (inside the
+  grid).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ MEDIANS = {
 }  # fmt: skip
 #: Censoring per element: (below detection, flag "<", value 0.0), (zeros without flag).
 CENSORED = {"Zr": (12, 3), "Th": (4, 2), "K": (2, 0), "Co": (1, 0), "Cr": (0, 1), "Ni": (0, 1)}
+#: Below-detection values that hold their limit (flag "<", value = the limit, mg/kg).
+LIMIT_RECORDED = {"Co": 0.5}
+#: Days between laboratory runs: samples analysed within one such span share a date.
+RUN_DAYS = 400
 CHECK_MARKED = {"Zr": 5, "Th": 9, "Li": 3, "K": 2}  # the undocumented "!" flag
 HEIGHT, WIDTH, CELL = 240, 200, 50.0
 LEFT, TOP = 345975.0, 7540125.0
@@ -237,7 +243,7 @@ def _till(rng: np.random.Generator, area):
         "Fraction": np.full(n, "sieved, <0.06 mm (fine)"),
         "Second_ana": np.full(n, None, dtype=object),
         "Analysis_d": pd.to_datetime("1986-06-12")
-        + pd.to_timedelta(rng.integers(0, 2300, n), unit="D"),
+        + pd.to_timedelta(rng.integers(0, 2300, n) // RUN_DAYS * RUN_DAYS, unit="D"),
     }
     order = rng.permutation(n)
     used = 0
@@ -246,11 +252,15 @@ def _till(rng: np.random.Generator, area):
         flag = np.full(n, None, dtype=object)
         below, zeros = CENSORED.get(el, (0, 0))
         marked = CHECK_MARKED.get(el, 0)
-        picks = order[used % n :][: below + zeros + marked]
-        used += below + zeros + marked
+        recorded = int(el in LIMIT_RECORDED)
+        picks = order[used % n :][: below + zeros + marked + recorded]
+        used += below + zeros + marked + recorded
         value[picks[: below + zeros]] = 0.0  # "<" with an unknown limit, then unflagged zeros
         flag[picks[:below]] = "<"
-        flag[picks[below + zeros :]] = "!"
+        flag[picks[below + zeros : below + zeros + marked]] = "!"
+        if recorded:  # "<" holding its limit
+            value[picks[-1]] = LIMIT_RECORDED[el]
+            flag[picks[-1]] = "<"
         table[f"{el}_ppm_511P"[:10]] = value
         table[f"{el}_511P_T"] = flag
     return pd.DataFrame(table), [Point(a, b) for a, b in zip(x, y)]
