@@ -28,7 +28,17 @@ HEIGHT, WIDTH, CELL = 60, 40, 40.0
 LEFT, TOP = 178440.0, 333760.0
 
 
-def generate(folder: Path, seed: int = 0) -> None:
+#: Element columns of ``meuse.shp`` and the scene's symbols for them.
+SYMBOLS = {"cadmium": "Cd", "copper": "Cu", "lead": "Pb", "zinc": "Zn"}
+
+
+def generate(folder: Path, seed: int = 0, edit=None) -> None:
+    """Write the fake raw files to ``folder``; ``edit`` changes the samples first.
+
+    ``edit(ids, x, y, values)`` (see ``tests/conftest.py``, ``SampleEdit``) gets the sample ids
+    (row order from 1, as the scene numbers them), coordinates (m) and concentrations per
+    element, in place.
+    """
     import geopandas as gpd
     import rasterio
     from affine import Affine
@@ -65,15 +75,17 @@ def generate(folder: Path, seed: int = 0) -> None:
     pick = rng.choice(rows.size, 40, replace=False)
     x = LEFT + (cols[pick] + 0.5) * CELL
     y = TOP - (rows[pick] + 0.5) * CELL
-    table = gpd.GeoDataFrame(
-        {
-            "cadmium": np.round(rng.lognormal(0.5, 0.8, 40), 1),
-            "copper": np.round(rng.lognormal(3.5, 0.4, 40), 0),
-            "lead": np.round(rng.lognormal(5.0, 0.5, 40), 0),
-            "zinc": np.round(rng.lognormal(6.0, 0.6, 40), 0),
-        },
-        geometry=[Point(a, b) for a, b in zip(x, y)],
-    )
+    columns = {
+        "cadmium": np.round(rng.lognormal(0.5, 0.8, 40), 1),
+        "copper": np.round(rng.lognormal(3.5, 0.4, 40), 0),
+        "lead": np.round(rng.lognormal(5.0, 0.5, 40), 0),
+        "zinc": np.round(rng.lognormal(6.0, 0.6, 40), 0),
+    }
+    if edit is not None:
+        values = {SYMBOLS[c]: v for c, v in columns.items()}
+        edit(np.arange(1, x.size + 1, dtype=np.int64), x, y, values)
+        columns = {c: values[SYMBOLS[c]] for c in columns}
+    table = gpd.GeoDataFrame(columns, geometry=[Point(a, b) for a, b in zip(x, y)])
     import warnings
 
     with warnings.catch_warnings():
