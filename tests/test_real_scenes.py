@@ -197,6 +197,10 @@ def test_lapland_quirks(built_root):
     lith = scene.covariates[2:, scene.valid]
     assert set(np.unique(lith.sum(axis=0))) <= {0.0, 1.0}  # at most one rock association per cell
     assert 0.8 < scene.valid.mean() < 0.85
+    # the valid mask is the target area, not grown by the sample cells (measured: every one of
+    # the 1112 samples lies on it, so none is dropped and the mask is the same 1843629 cells)
+    assert int(scene.valid.sum()) == 1_843_629
+    assert "; 0 samples off the target area dropped." in scene.description
     transfer = list_tasks(["lapland-iocg/cr/s40/transfer"])[0]
     inputs, held_out = build_fold(scene, transfer, 0)
     test = np.isin(inputs.points.ids, held_out.sample_ids)

@@ -18,7 +18,7 @@ Writes exactly the files the scene declares, in the upstream layout:
   ``<El>_511P_T`` per element: below-detection values stored as **0.0** with flag ``<``, zeros
   without a flag, the undocumented ``!`` flag; ``OBJECTID`` unique but not sequential,
   ``Observatio`` not unique, ``Year`` a two-digit string; a few samples outside the target
-  polygon (inside the grid).
+  polygon (inside the grid), which the build drops (the real file has none).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Tiny seeded fake of the Meuse raw files, with the same quirks as the real ones.
 
 No CRS tags, a malformed .prj, nodata -99999 / -1, DEM in cm, holes in twi inside the mask,
-image bands over the full rectangle, a point shapefile with the sp field names.
+image bands over the full rectangle, a point shapefile with the sp field names. One sample
+lies off the study area (the real file has none): the build drops it.
 """
 
 from __future__ import annotations
@@ -73,13 +74,15 @@ def generate(folder: Path, seed: int = 0, edit=None) -> None:
             dst.write(data.astype(dtype)[None])
     rows, cols = np.nonzero(mask)
     pick = rng.choice(rows.size, 40, replace=False)
-    x = LEFT + (cols[pick] + 0.5) * CELL
-    y = TOP - (rows[pick] + 0.5) * CELL
+    # the 40 samples on the study area, then one off it (its north-east corner cell)
+    x = LEFT + (np.r_[cols[pick], WIDTH - 1] + 0.5) * CELL
+    y = TOP - (np.r_[rows[pick], 0] + 0.5) * CELL
+    assert not mask[0, WIDTH - 1]
     columns = {
-        "cadmium": np.round(rng.lognormal(0.5, 0.8, 40), 1),
-        "copper": np.round(rng.lognormal(3.5, 0.4, 40), 0),
-        "lead": np.round(rng.lognormal(5.0, 0.5, 40), 0),
-        "zinc": np.round(rng.lognormal(6.0, 0.6, 40), 0),
+        "cadmium": np.r_[np.round(rng.lognormal(0.5, 0.8, 40), 1), 2.5],
+        "copper": np.r_[np.round(rng.lognormal(3.5, 0.4, 40), 0), 40.0],
+        "lead": np.r_[np.round(rng.lognormal(5.0, 0.5, 40), 0), 150.0],
+        "zinc": np.r_[np.round(rng.lognormal(6.0, 0.6, 40), 0), 500.0],
     }
     if edit is not None:
         values = {SYMBOLS[c]: v for c, v in columns.items()}
