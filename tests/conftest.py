@@ -36,8 +36,11 @@ import http.server  # noqa: E402
 import importlib.util  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
+
+from numpy.typing import NDArray  # noqa: E402
 
 from geochem_bench.data.sources import RawFile, sha256_of  # noqa: E402
 
@@ -177,17 +180,37 @@ def raw_folder(cls) -> str:
     return folders.pop()
 
 
-def generate_fakes(cls, mirror: Path, seed: int = 0) -> tuple[RawFile, ...]:
+#: Edits a fake survey before it is written: ``edit(ids, x, y, values)`` changes in place the
+#: sample coordinates ``x``, ``y`` (N,) (the scene's CRS, metres) and ``values`` (element
+#: symbol -> (N,) concentrations as written raw), rows identified by ``ids`` (N,), the sample
+#: ids the scene gives them. The generators of scenes with samples take one as ``edit``.
+SampleEdit = Callable[
+    [NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], dict[str, NDArray[np.float64]]],
+    None,
+]
+
+
+def generate_fakes(
+    cls, mirror: Path, seed: int = 0, edit: SampleEdit | None = None
+) -> tuple[RawFile, ...]:
     """Generate a scene's fake raw files under ``mirror`` (raw data layout).
 
-    Returns the scene's own ``files`` declarations (paths, URLs) with the sha256 and sizes of
-    the fakes, to be swapped in for the real ones.
+    Args:
+        cls: the scene class.
+        mirror: folder of the raw data layout the fakes are written to.
+        seed: the generator's seed.
+        edit: a change to the fake survey (see :data:`SampleEdit`), made before it is written.
+
+    Returns:
+        The scene's own ``files`` declarations (paths, URLs) with the sha256 and sizes of the
+        fakes, to be swapped in for the real ones.
 
     Raises:
         AssertionError: the generator did not write exactly the declared files.
     """
     folder = raw_folder(cls)
-    load_generator(cls.name)(mirror / folder, seed=seed)
+    options = {} if edit is None else {"edit": edit}  # scenes without samples take none
+    load_generator(cls.name)(mirror / folder, seed=seed, **options)
     made = {
         p.relative_to(mirror).as_posix(): p for p in (mirror / folder).rglob("*") if p.is_file()
     }
@@ -216,6 +239,7 @@ class FakeData:
         self.mirror, self.root = base / "mirror", base / "root"
         self.mirror.mkdir(parents=True)
         self._files: dict[str, tuple[RawFile, ...]] = {}
+        self._edited: dict[str, Scene] = {}
         self._server = None
         self._url = ""
 
@@ -244,6 +268,24 @@ class FakeData:
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(cls, "files", files)
             return cls.load(root=root or self.root, download=True, mirror=self.url, progress=False)
+
+    def build_edited(self, name: str, edit: SampleEdit, key: str):
+        """Scene ``name`` built from its fakes with the survey changed by ``edit``.
+
+        The edited fakes are generated (same seed) and built through the same ``load`` as
+        :meth:`build`, from a folder mirror of their own, once per ``key`` (which must name the
+        edit: builds are reused by key).
+        """
+        if key not in self._edited:
+            cls = self.scene_class(name)
+            base = self.mirror.parent / "edited" / key
+            files = generate_fakes(cls, base / "mirror", edit=edit)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(cls, "files", files)
+                self._edited[key] = cls.load(
+                    root=base / "root", download=True, mirror=str(base / "mirror"), progress=False
+                )
+        return self._edited[key]
 
     def close(self) -> None:
         if self._server is not None:

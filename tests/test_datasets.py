@@ -258,8 +258,11 @@ def test_meuse_quirks(fake_data):
     table = pyogrio.read_dataframe(raw / "meuse.shp")
     rows, cols = scene.grid.cell_of(table.geometry.x.to_numpy(), table.geometry.y.to_numpy())
     mask = dem != -99999
-    assert mask[rows, cols].all()  # samples inside the study area: the mask is the DEM's
-    np.testing.assert_array_equal(scene.valid, mask)
+    np.testing.assert_array_equal(scene.valid, mask)  # the DEM's, not grown by the samples
+    on_mask = mask[rows, cols]
+    assert (~on_mask).sum() == 1  # the fake's sample off the study area is dropped
+    np.testing.assert_array_equal(scene.points.ids, np.flatnonzero(on_mask) + 1)
+    assert "; 1 samples off the study area dropped." in scene.description
     elevation = scene.covariates[scene.band_names.index("elevation_m")]
     np.testing.assert_allclose(elevation[mask], dem[mask] * 0.01, rtol=1e-6)  # cm -> m
     with rasterio.open(raw / "twi.tif") as src:
@@ -268,9 +271,10 @@ def test_meuse_quirks(fake_data):
     with rasterio.open(raw / "landimg2.tif") as src:
         assert (src.read(1) != -1).all()  # image bands cover the full rectangle ...
     assert np.isnan(scene.covariates[:, ~scene.valid]).all()  # ... and are cut to the mask
-    assert len(scene.points) == len(table)
     for column, symbol in (("cadmium", "Cd"), ("zinc", "Zn")):
-        np.testing.assert_array_equal(scene.points.column(symbol), table[column].to_numpy())
+        np.testing.assert_array_equal(
+            scene.points.column(symbol), table[column].to_numpy()[on_mask]
+        )
 
 
 def test_olinda_masks(fake_data):
@@ -298,14 +302,20 @@ def test_jura_official_split_units_and_off_grid_samples(fake_data):
     data = _read_rda(fake_data.mirror / "jura" / "jura.rda")
     pred, val, nodes = data["jura.pred"], data["jura.val"], data["jura.grid"]
     assert (len(pred), len(val)) == (fake.N_PRED, fake.N_VAL)
+    # the validation samples off jura.grid are dropped: kept, the rest, numbered from 1
+    off = np.array([len(pred) + i - 1 for i in fake.OFF_GRID])
+    kept = np.setdiff1d(np.arange(len(pred) + len(val)), off)
+    np.testing.assert_array_equal(scene.points.ids, kept + 1)
+    assert f"; {len(off)} samples off jura.grid dropped." in scene.description
     split = task_split(scene, list_tasks(["jura/cd/s10/points"])[0])
     assert split.method == "official"
-    assert split.test_mask(0).sum() == len(val) and (split.folds == -1).sum() == len(pred)
-    np.testing.assert_array_equal(split.test_mask(0), np.arange(len(scene.points)) >= len(pred))
+    assert split.test_mask(0).sum() == len(val) - len(off)
+    assert (split.folds == -1).sum() == len(pred)
+    np.testing.assert_array_equal(split.test_mask(0), scene.points.ids > len(pred))
     # km -> m, prediction samples first
-    np.testing.assert_allclose(scene.points.x, np.r_[pred.Xloc, val.Xloc] * 1000.0)
-    np.testing.assert_allclose(scene.points.y, np.r_[pred.Yloc, val.Yloc] * 1000.0)
-    np.testing.assert_array_equal(scene.points.column("Cd"), np.r_[pred.Cd, val.Cd])
+    np.testing.assert_allclose(scene.points.x, np.r_[pred.Xloc, val.Xloc][kept] * 1000.0)
+    np.testing.assert_allclose(scene.points.y, np.r_[pred.Yloc, val.Yloc][kept] * 1000.0)
+    np.testing.assert_array_equal(scene.points.column("Cd"), np.r_[pred.Cd, val.Cd][kept])
     assert scene.grid.res == (50.0, 50.0) and scene.grid.crs is None
     assert scene.grid.shape == (117, 97)  # the lattice of the real jura.grid, X 0.3-5.1 km
     one_hot = scene.covariates[:, scene.valid]
@@ -314,9 +324,7 @@ def test_jura_official_split_units_and_off_grid_samples(fake_data):
     rows, cols = scene.grid.cell_of(nodes.Xloc.to_numpy() * 1000, nodes.Yloc.to_numpy() * 1000)
     on_grid = np.zeros_like(scene.valid)
     on_grid[rows, cols] = True
-    off = scene.valid & ~on_grid  # cells added for samples off jura.grid
-    assert off.sum() == len(fake.OFF_GRID)
-    assert (scene.covariates[scene.band_names.index("rock_quaternary")][off] == 1).all()
+    np.testing.assert_array_equal(scene.valid, on_grid)  # jura.grid's cells, whatever the samples
     rock = scene.covariates[:5, rows, cols].argmax(axis=0)
     np.testing.assert_array_equal(rock, nodes.Rock.cat.codes.to_numpy())  # factor levels kept
 
@@ -326,7 +334,8 @@ def test_jura_transfer_keeps_ni_zn_at_validation_sites(fake_data):
     task = list_tasks(["jura/cd/s10/transfer"])[0]
     inputs, held_out = build_fold(scene, task, 0)
     test = np.isin(inputs.points.ids, held_out.sample_ids)
-    assert test.sum() == load_fake_module("jura").N_VAL
+    fake = load_fake_module("jura")
+    assert test.sum() == fake.N_VAL - len(fake.OFF_GRID)  # those off jura.grid are dropped
     assert np.isfinite(inputs.points.column("Ni")[test]).all()
     assert np.isfinite(inputs.points.column("Zn")[test]).all()
     for hidden in ("Cd", "Co", "Cr", "Cu", "Pb"):
@@ -357,6 +366,7 @@ def test_lapland_quirks(fake_data):
     import pyogrio
     import rasterio
     import shapely
+    from rasterio import features
 
     fake = load_fake_module("lapland-iocg")
     scene = fake_data.build("lapland-iocg")
@@ -367,29 +377,32 @@ def test_lapland_quirks(fake_data):
         aem_raw = src.read(1)
     assert scene.grid.crs == "EPSG:3067" and scene.grid.res == (50.0, 50.0)
     till = pyogrio.read_dataframe(raw / "IOCG_CLB_Till_Geochem_reg_511p.gpkg")
-    assert len(scene.points) == len(till) and len(scene.points.elements) == 22
-    np.testing.assert_array_equal(scene.points.ids, till.OBJECTID.to_numpy())
+    rows, cols = scene.grid.cell_of(till.geometry.x.to_numpy(), till.geometry.y.to_numpy())
+    on_area = scene.valid[rows, cols]
+    assert (~on_area).any() and on_area.mean() > 0.8  # a few off the target area: dropped
+    assert f"; {(~on_area).sum()} samples off the target area dropped;" in scene.description
+    assert len(scene.points.elements) == 22
+    np.testing.assert_array_equal(scene.points.ids, till.OBJECTID.to_numpy()[on_area])
+    kept = till[on_area].reset_index(drop=True)  # what the scene keeps, in its order
     missing = np.isnan(scene.points.values).sum(axis=0)
     censored = scene.points.censored.sum(axis=0)
-    runs = till["Analysis_d"].to_numpy()
     for el in scene.points.elements:
         e = scene.points.index(el)
         below, zeros = fake.CENSORED.get(el, (0, 0))
-        recorded = int(el in fake.LIMIT_RECORDED)
-        assert missing[e] == zeros, el  # bare zeros are not measured
-        assert censored[e] == below + recorded, el  # "<" values are kept, censored
-        reported = till[next(c for c in till.columns if c.startswith(f"{el}_ppm"))].to_numpy()
-        flagged = (till[f"{el}_511P_T"] == "<").to_numpy()
-        assert flagged.sum() == below + recorded, el
-        np.testing.assert_array_equal(scene.points.censored[:, e], flagged)
-        for i in np.flatnonzero(flagged):
-            limit = scene.points.limits[i, e]
-            if reported[i] > 0:  # the limit was recorded in the value field
-                assert limit == reported[i] == fake.LIMIT_RECORDED[el], el
-            else:  # unknown: the smallest value reported by the same laboratory run
-                same_run = (runs == runs[i]) & (reported > 0) & ~flagged
-                assert limit == reported[same_run].min(), el
-            assert scene.points.values[i, e] == limit / 2  # trained on at half the limit
+        reported = kept[next(c for c in kept.columns if c.startswith(f"{el}_ppm"))].to_numpy()
+        flagged = (kept[f"{el}_511P_T"] == "<").to_numpy()
+        recorded = flagged & (reported > 0)  # the limit in the value field: censored at it
+        # unknown limits ("<" with 0) and bare zeros are not measured: no limit is inferred
+        # from other samples, which would let held-out values set a training sample's limit
+        assert missing[e] == ((reported <= 0) | np.isnan(reported)).sum(), el
+        assert censored[e] == recorded.sum(), el
+        all_flagged = (till[f"{el}_511P_T"] == "<").to_numpy()
+        assert all_flagged.sum() == below + int(el in fake.LIMIT_RECORDED), el
+        assert ((till[f"{el}_ppm_511P"[:10]] == 0) & ~all_flagged).sum() == zeros, el
+        np.testing.assert_array_equal(scene.points.censored[:, e], recorded)
+        for i in np.flatnonzero(recorded):
+            assert scene.points.limits[i, e] == reported[i] == fake.LIMIT_RECORDED[el], el
+            assert scene.points.values[i, e] == reported[i] / 2  # trained on at half the limit
     assert (till["Zr_511P_T"] == "!").any()  # the "!" flag is kept as a value, not censoring
     assert (scene.points.values[np.isfinite(scene.points.values)] > 0).all()
     aem = scene.covariates[scene.band_names.index("aem_inphase")]
@@ -401,8 +414,10 @@ def test_lapland_quirks(fake_data):
     points = shapely.points(till.geometry.x.to_numpy(), till.geometry.y.to_numpy())
     outside = ~shapely.contains(area.geometry.iloc[0], points)
     assert outside.any()
-    rows, cols = scene.grid.cell_of(scene.points.x, scene.points.y)
-    assert scene.valid[rows, cols].all()  # samples outside the polygon extend the mask
+    inside = features.rasterize(
+        [(area.geometry.iloc[0], 1)], out_shape=scene.grid.shape, transform=scene.grid.transform
+    ).astype(bool)
+    np.testing.assert_array_equal(scene.valid, inside)  # the polygon's, whatever the samples
     lith = scene.covariates[2:, scene.valid]
     assert scene.band_names[2:] == tuple(f"lith_{c}" for c in sorted(fake.ROCKS))
     assert set(np.unique(lith.sum(axis=0))) == {0.0, 1.0}  # at most one association; gaps

@@ -190,13 +190,20 @@ def test_lapland_quirks(built_root):
     assert scene.grid.crs == "EPSG:3067" and scene.grid.res == (50.0, 50.0)
     assert len(scene.points) == 1112 and len(scene.points.elements) == 22
     missing = dict(zip(scene.points.elements, np.isnan(scene.points.values).sum(axis=0)))
-    assert {k: v for k, v in missing.items() if v} == {"Zr": 16, "Th": 7, "Cr": 1, "Ni": 1}
+    # bare zeros (Zr 16, Th 7, Cr 1, Ni 1) plus "<" zeros of unknown limit (Zr 166, Th 19, K 2,
+    # Co 1): both not measured
+    want = {"Zr": 16 + 166, "Th": 7 + 19, "Cr": 1, "Ni": 1, "K": 2, "Co": 1}
+    assert {k: v for k, v in missing.items() if v} == want
     assert (scene.points.values[np.isfinite(scene.points.values)] > 0).all()
     aem = scene.covariates[scene.band_names.index("aem_inphase")]
     assert np.isnan(aem[~scene.valid]).all() and np.isfinite(aem[scene.valid]).all()
     lith = scene.covariates[2:, scene.valid]
     assert set(np.unique(lith.sum(axis=0))) <= {0.0, 1.0}  # at most one rock association per cell
     assert 0.8 < scene.valid.mean() < 0.85
+    # the valid mask is the target area, not grown by the sample cells (measured: every one of
+    # the 1112 samples lies on it, so none is dropped and the mask is the same 1843629 cells)
+    assert int(scene.valid.sum()) == 1_843_629
+    assert "; 0 samples off the target area dropped;" in scene.description
     transfer = list_tasks(["lapland-iocg/cr/s40/transfer"])[0]
     inputs, held_out = build_fold(scene, transfer, 0)
     test = np.isin(inputs.points.ids, held_out.sample_ids)
@@ -204,18 +211,12 @@ def test_lapland_quirks(built_root):
     assert np.isnan(inputs.points.column("Ni")[test]).all()  # other elements are not
 
 
-def test_lapland_censored_values_and_their_count_per_suite_task(built_root):
-    """The GTK "<" rows are censored, not dropped: counts in the scene and per task fold."""
+def test_lapland_below_detection_values_and_their_count_per_suite_task(built_root):
+    """GTK's "<" rows hold 0 (limit unknown): not measured, counted; no task scores one."""
     scene = LaplandIOCG.load(root=built_root)
     points = scene.points
-    counts = dict(zip(points.elements, points.censored.sum(axis=0)))
-    assert {k: v for k, v in counts.items() if v} == {"Zr": 166, "Th": 19, "K": 2, "Co": 1}
-    zr = points.index("Zr")
-    # Limits of their own laboratory runs (1986-87), not the survey's smallest Zr (0.011,
-    # reported by the 1991-92 runs): the smallest Zr of the runs that flagged values is 4.84.
-    assert points.limits[points.censored[:, zr], zr].min() == 4.84
-    assert np.nanmin(np.where(points.censored[:, zr], np.nan, points.column("Zr"))) == 0.011
-    # What every suite task scores: Cu, Ni and Cr have no censored value, so n_censored is 0.
+    assert points.limits is None  # no "<" row records its limit
+    assert "; 188 below-detection values with an unknown limit not measured." in (scene.description)
     for task in LaplandIOCG.tasks:
         split = task_split(scene, task)
         for fold in task.folds:
@@ -223,6 +224,3 @@ def test_lapland_censored_values_and_their_count_per_suite_task(built_root):
             for e, _symbol in enumerate(task.elements):
                 assert held_out.n_censored(e) == 0, (task.id, fold)
             assert held_out.limits is None
-    # The censored covariables reach the models: Zr at half its limit, with the limit.
-    inputs, _ = build_fold(scene, LaplandIOCG.tasks[0], 0)
-    assert inputs.points.limits is not None and inputs.points.censored[:, zr].sum() > 100

@@ -249,11 +249,14 @@ def test_make_task_options_are_validated(survey, tmp_path, capsys, option, value
 # --- leakage ------------------------------------------------------------------------------
 
 
-def test_no_task_of_a_made_survey_leaks_held_out_values(survey, tmp_path):
-    """The value-perturbation leakage check of every registered task, on a make-task build."""
+@pytest.mark.parametrize("kind", ["values", "locations"])
+def test_no_task_of_a_made_survey_leaks_held_out_samples(survey, tmp_path, kind):
+    """The leakage check of every registered task, on a make-task build: each perturbation
+    is written into the samples table and the survey made again from it."""
+    from geochem_bench.data.store import read_scene
     from geochem_bench.scenes.registry import load_scene
     from geochem_bench.scenes.survey import register_survey
-    from tests.test_leakage import assert_held_out_values_change_no_input
+    from tests.test_leakage import assert_held_out_samples_change_no_input
 
     tif, table = survey
     assert _make_task(tmp_path, tif, _csv(tmp_path, table)) == 0
@@ -261,8 +264,26 @@ def test_no_task_of_a_made_survey_leaks_held_out_values(survey, tmp_path):
     tasks = [t for t in entry.tasks if t.protocol != "grid"]
     assert {t.protocol for t in tasks} >= {"points"}
     scene = load_scene(entry.name)
+    made: dict[str, object] = {}
+
+    def rebuild(change):
+        if change.key not in made:
+            edited = table.copy()
+            x = edited["x"].to_numpy(dtype=np.float64, copy=True)
+            y = edited["y"].to_numpy(dtype=np.float64, copy=True)
+            values = {
+                s: edited[s].to_numpy(dtype=np.float64, copy=True) for s in scene.points.elements
+            }
+            change(np.arange(1, len(edited) + 1), x, y, values)  # ids: row numbers from 1
+            edited = edited.assign(x=x, y=y, **values)
+            out = tmp_path / change.key
+            out.mkdir()
+            assert _make_task(out, tif, _csv(out, edited)) == 0
+            made[change.key] = read_scene(out / "built")
+        return made[change.key]
+
     for task in tasks:
-        assert_held_out_values_change_no_input(scene, task)
+        assert_held_out_samples_change_no_input(scene, task, kind, rebuild)
 
 
 def test_re_registering_a_survey_name_loads_the_new_build(survey, tmp_path):

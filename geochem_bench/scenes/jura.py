@@ -6,9 +6,11 @@ Raw data: ``jura.rda`` of R package gstat 1.0-19, read with the ``rdata`` packag
   ``jura.grid`` (cell centres X 0.3-5.1 km, Y 0.1-5.9 km).
 * Covariates are the two categorical maps of the data set, one-hot encoded: rock type
   (5 classes) and land use (4 classes), from ``jura.grid``.
-* Some samples fall on cells that ``jura.grid`` does not cover (gstat notes validation points
-  22 and 100 are off the intended grid): those cells join the valid mask and take their rock
-  type and land use from the sample itself (covariates, never the target).
+* The valid mask is the cells of ``jura.grid`` alone, never grown by the sample cells: that
+  would show the model where the held-out (validation) samples lie. gstat notes validation
+  points 22 and 100 are off the intended grid, but on this 50 m grid every sample of the
+  pinned file falls on a ``jura.grid`` cell; a sample that did not would have no covariates
+  and is dropped (the description gives the count).
 * Split: the 259 "prediction" samples train, the 100 "validation" samples are held out
   (Goovaerts 1997, App. C; Atteia et al. 1994).
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -119,18 +120,16 @@ class Jura(RealScene):
         covariates = np.full((len(ROCKS) + len(LANDUSES), height, width), np.nan, dtype=np.float32)
         valid = np.zeros((height, width), dtype=bool)
 
-        def paint(table: Any, rows: np.ndarray, cols: np.ndarray) -> None:
-            rock = np.asarray(table.Rock.astype(str))
-            use = np.asarray(table.Landuse.astype(str))
-            for i, name in enumerate(ROCKS):
-                covariates[i, rows, cols] = (rock == name).astype(np.float32)
-            for i, name in enumerate(LANDUSES):
-                covariates[len(ROCKS) + i, rows, cols] = (use == name).astype(np.float32)
-            valid[rows, cols] = True
-
         gx = grid_nodes.Xloc.to_numpy() * 1000.0
         gy = grid_nodes.Yloc.to_numpy() * 1000.0
-        paint(grid_nodes, *grid.cell_of(gx, gy))
+        rows, cols = grid.cell_of(gx, gy)
+        rock = np.asarray(grid_nodes.Rock.astype(str))
+        use = np.asarray(grid_nodes.Landuse.astype(str))
+        for i, name in enumerate(ROCKS):
+            covariates[i, rows, cols] = (rock == name).astype(np.float32)
+        for i, name in enumerate(LANDUSES):
+            covariates[len(ROCKS) + i, rows, cols] = (use == name).astype(np.float32)
+        valid[rows, cols] = True
         both = [pred, val]
         x = np.concatenate([t.Xloc.to_numpy() * 1000.0 for t in both])
         y = np.concatenate([t.Yloc.to_numpy() * 1000.0 for t in both])
@@ -139,21 +138,16 @@ class Jura(RealScene):
             raise InvalidInputError(
                 "a Jura sample lies outside the 50 m grid; the raw file changed"
             )
-        off_grid = ~valid[rows, cols]
-        offset = 0
-        for table in both:  # off-grid sample cells take the sample's own rock type and land use
-            n = len(table)
-            sel = off_grid[offset : offset + n]
-            if sel.any():
-                paint(table[sel], rows[offset : offset + n][sel], cols[offset : offset + n][sel])
-            offset += n
+        on_grid = valid[rows, cols]  # off it: no covariates, no prediction required
         values = np.concatenate([t[list(ELEMENTS)].to_numpy(dtype=np.float64) for t in both])
         if not (values > 0).all():
             raise InvalidInputError("Jura concentrations must be positive for log10 analysis")
         ids = np.arange(1, len(x) + 1, dtype=np.int64)  # 1-259 prediction, 260-359 validation
+        validation = ids[len(pred) :]
+        ids, x, y, values = ids[on_grid], x[on_grid], y[on_grid], values[on_grid]
         samples = Samples(ids=ids, x=x, y=y, values=values, elements=ELEMENTS)
         split = SampleSplit.fixed(
-            ids, ids[len(pred) :], "Goovaerts (1997) 259 prediction / 100 validation"
+            ids, validation, "Goovaerts (1997) 259 prediction / 100 validation"
         )
         return Scene(
             name=cls.name,
@@ -167,7 +161,6 @@ class Jura(RealScene):
             points=samples,
             licence=cls.licence,
             citation=cls.citation,
-            description=cls.summary
-            + f"; {int(off_grid.sum())} sample cells off jura.grid added to the mask.",
+            description=cls.summary + f"; {int((~on_grid).sum())} samples off jura.grid dropped.",
             splits={"official": split},
         )

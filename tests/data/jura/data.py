@@ -50,7 +50,13 @@ def _write_rda(path: Path, objects: dict) -> None:
     unparse_file(path, r_data, file_format="xdr", file_type="rda", compression="xz")
 
 
-def generate(folder: Path, seed: int = 0) -> None:
+def generate(folder: Path, seed: int = 0, edit=None) -> None:
+    """Write ``jura.rda`` to ``folder``; ``edit`` changes the samples first.
+
+    ``edit(ids, x, y, values)`` (see ``tests/conftest.py``, ``SampleEdit``) gets the sample ids
+    (1.. over prediction then validation samples, as the scene numbers them), coordinates in
+    metres and concentrations per element, in place.
+    """
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -68,6 +74,10 @@ def generate(folder: Path, seed: int = 0) -> None:
         rock[j], use[j] = 5, 1 + k  # Quaternary, a land use of their own
     means = {"Cd": 1.3, "Co": 9.3, "Cr": 35.0, "Cu": 23.0, "Ni": 20.0, "Pb": 53.0, "Zn": 75.0}
     values = {el: np.round(rng.lognormal(np.log(m), 0.4, n), 3) for el, m in means.items()}
+    if edit is not None:
+        xm, ym = x * 1000.0, y * 1000.0
+        edit(np.arange(1, n + 1, dtype=np.int64), xm, ym, values)
+        x, y = np.round(xm / 1000.0, 6), np.round(ym / 1000.0, 6)  # back to km
 
     def samples(sel: slice, factors: bool, index: list[str]):
         table = {"Xloc": x[sel], "Yloc": y[sel]}

@@ -20,7 +20,7 @@ Writes exactly the files the scene declares, in the upstream layout:
   known), zeros without a flag, the undocumented ``!`` flag; ``OBJECTID`` unique but not
   sequential, ``Observatio`` not unique, ``Year`` a two-digit string, ``Analysis_d`` shared by
   the samples of one laboratory run; a few samples outside the target polygon (inside the
-  grid).
+  grid), which the build drops (the real file has none).
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def _lithology(area):
     return [*parts, MultiPolygon([lens_a, lens_b])]
 
 
-def _till(rng: np.random.Generator, area):
+def _till(rng: np.random.Generator, area, edit=None):
     import pandas as pd
     from shapely.geometry import Point
 
@@ -263,10 +263,22 @@ def _till(rng: np.random.Generator, area):
             flag[picks[-1]] = "<"
         table[f"{el}_ppm_511P"[:10]] = value
         table[f"{el}_511P_T"] = flag
+    if edit is not None:  # after every draw, so that the rest of the fake stays the same
+        columns = {el: f"{el}_ppm_511P"[:10] for el in ELEMENTS}
+        values = {el: np.array(table[col], dtype=np.float64) for el, col in columns.items()}
+        x, y = x.copy(), y.copy()
+        edit(table["OBJECTID"], x, y, values)  # OBJECTID: the scene's sample ids
+        table |= {col: values[el] for el, col in columns.items()}
+        table |= {"Northing": np.rint(y).astype(np.int64), "Easting": np.rint(x).astype(np.int64)}
     return pd.DataFrame(table), [Point(a, b) for a, b in zip(x, y)]
 
 
-def generate(folder: Path, seed: int = 0) -> None:
+def generate(folder: Path, seed: int = 0, edit=None) -> None:
+    """Write the fake raw files to ``folder``; ``edit`` changes the till survey first.
+
+    ``edit(ids, x, y, values)`` (see ``tests/conftest.py``, ``SampleEdit``) gets the sample ids
+    (``OBJECTID``), coordinates (EPSG:3067) and concentrations per element, in place.
+    """
     import geopandas as gpd
     import rasterio
     from rasterio.crs import CRS
@@ -360,7 +372,7 @@ def generate(folder: Path, seed: int = 0) -> None:
     )
     _write_shapefile(shps, "IOCG_CLB_Structures_1M", faults)
 
-    table, points = _till(rng, area)
+    table, points = _till(rng, area, edit)
     till = gpd.GeoDataFrame(table, geometry=points, crs=crs)
     path = folder / "IOCG_CLB_Till_Geochem_reg_511p.gpkg"
     path.unlink(missing_ok=True)

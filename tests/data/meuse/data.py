@@ -1,7 +1,8 @@
 """Tiny seeded fake of the Meuse raw files, with the same quirks as the real ones.
 
 No CRS tags, a malformed .prj, nodata -99999 / -1, DEM in cm, holes in twi inside the mask,
-image bands over the full rectangle, a point shapefile with the sp field names.
+image bands over the full rectangle, a point shapefile with the sp field names. One sample
+lies off the study area (the real file has none): the build drops it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,17 @@ HEIGHT, WIDTH, CELL = 60, 40, 40.0
 LEFT, TOP = 178440.0, 333760.0
 
 
-def generate(folder: Path, seed: int = 0) -> None:
+#: Element columns of ``meuse.shp`` and the scene's symbols for them.
+SYMBOLS = {"cadmium": "Cd", "copper": "Cu", "lead": "Pb", "zinc": "Zn"}
+
+
+def generate(folder: Path, seed: int = 0, edit=None) -> None:
+    """Write the fake raw files to ``folder``; ``edit`` changes the samples first.
+
+    ``edit(ids, x, y, values)`` (see ``tests/conftest.py``, ``SampleEdit``) gets the sample ids
+    (row order from 1, as the scene numbers them), coordinates (m) and concentrations per
+    element, in place.
+    """
     import geopandas as gpd
     import rasterio
     from affine import Affine
@@ -63,17 +74,21 @@ def generate(folder: Path, seed: int = 0) -> None:
             dst.write(data.astype(dtype)[None])
     rows, cols = np.nonzero(mask)
     pick = rng.choice(rows.size, 40, replace=False)
-    x = LEFT + (cols[pick] + 0.5) * CELL
-    y = TOP - (rows[pick] + 0.5) * CELL
-    table = gpd.GeoDataFrame(
-        {
-            "cadmium": np.round(rng.lognormal(0.5, 0.8, 40), 1),
-            "copper": np.round(rng.lognormal(3.5, 0.4, 40), 0),
-            "lead": np.round(rng.lognormal(5.0, 0.5, 40), 0),
-            "zinc": np.round(rng.lognormal(6.0, 0.6, 40), 0),
-        },
-        geometry=[Point(a, b) for a, b in zip(x, y)],
-    )
+    # the 40 samples on the study area, then one off it (its north-east corner cell)
+    x = LEFT + (np.r_[cols[pick], WIDTH - 1] + 0.5) * CELL
+    y = TOP - (np.r_[rows[pick], 0] + 0.5) * CELL
+    assert not mask[0, WIDTH - 1]
+    columns = {
+        "cadmium": np.r_[np.round(rng.lognormal(0.5, 0.8, 40), 1), 2.5],
+        "copper": np.r_[np.round(rng.lognormal(3.5, 0.4, 40), 0), 40.0],
+        "lead": np.r_[np.round(rng.lognormal(5.0, 0.5, 40), 0), 150.0],
+        "zinc": np.r_[np.round(rng.lognormal(6.0, 0.6, 40), 0), 500.0],
+    }
+    if edit is not None:
+        values = {SYMBOLS[c]: v for c, v in columns.items()}
+        edit(np.arange(1, x.size + 1, dtype=np.int64), x, y, values)
+        columns = {c: values[SYMBOLS[c]] for c in columns}
+    table = gpd.GeoDataFrame(columns, geometry=[Point(a, b) for a, b in zip(x, y)])
     import warnings
 
     with warnings.catch_warnings():
