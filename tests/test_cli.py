@@ -249,6 +249,12 @@ def test_ctrl_c_in_any_command_is_one_line(monkeypatch, capsys):
             "argument --seed: expected a whole number, got '1.5'",
         ),
         (
+            ["evaluate", "bicubic", "--seed", "1", "--seeds", "2"],
+            "argument --seeds: not allowed with argument --seed",
+        ),
+        (["evaluate", "bicubic", "--seeds", "-2"], "argument --seeds: must be >= 0, got -2"),
+        (["leaderboard", "--benchmark", "../x"], "benchmark version must look like 2.0"),
+        (
             ["evaluate", "bicubic", "--synthetic-size", "8"],
             "argument --synthetic-size: must be between 16 and 8192, got 8",
         ),

@@ -45,6 +45,36 @@ def test_seed_controls_random_models(tmp_path):
     assert a[0].metrics != c[0].metrics
 
 
+def test_a_stochastic_submission_runs_three_seeds_and_ranks(tmp_path):
+    """A card saying stochastic = true: seeds 0, 1, 2, one record file per fold and seed."""
+    folder = tmp_path / "noisy"
+    folder.mkdir()
+    (folder / "model.py").write_text(BROKEN.read_text())
+    (folder / "submission.toml").write_text(
+        '[submission]\nname = "noisy"\nversion = "1"\nmodel = "model.py:NoisyRandom"\n'
+        "stochastic = true\n"
+    )
+    sub = load_submission(folder)
+    records = evaluate(sub, list_tasks([GRID]), options(tmp_path))
+    assert [r.seed for r in records] == [0, 1, 2]
+    assert all(r.submission.stochastic for r in records)
+    assert len({json.dumps(r.metrics, sort_keys=True) for r in records}) == 3
+    folder_out = tmp_path / "results" / "noisy" / "1" / "synthetic" / "all" / "s16" / "grid"
+    assert sorted(p.name for p in folder_out.glob("fold-*.json")) == [
+        "fold-0-seed-1.json",
+        "fold-0-seed-2.json",
+        "fold-0.json",
+    ]
+    from geochem_bench.board.leaderboard import build_leaderboard
+
+    board = build_leaderboard(records, n_boot=200, suite_task_ids=[GRID])
+    (score,) = board.tasks
+    assert score.n_seeds == 3
+    # one seed is not enough for a stochastic submission: the task is left out, with why
+    alone = build_leaderboard(records[:1], n_boot=200, suite_task_ids=[GRID])
+    assert alone.tasks == [] and "at least 3 seeds" in alone.incomplete[0].reason
+
+
 @pytest.mark.parametrize(
     ("model", "kind", "message"),
     [

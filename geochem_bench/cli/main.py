@@ -90,6 +90,16 @@ def _name_type(what: str) -> Any:
     return parse
 
 
+def _benchmark_version(text: str) -> str:
+    """An argparse type: a benchmark version (``2.0``), also a file-name part of its pins."""
+    from geochem_bench.board.pins import check_benchmark_version
+
+    try:
+        return check_benchmark_version(text)
+    except InvalidInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 _SEED = _int_at_least(0)
 _FOLD = _int_at_least(0)
 #: Fewer replicates give intervals too coarse to rank by (their 2.5 % quantile is one draw).
@@ -415,6 +425,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--benchmark",
         metavar="VERSION",
+        type=_benchmark_version,
         default=None,
         help="benchmark version of the board (default: the current one; 1.0 shows v1 records)",
     )
