@@ -147,9 +147,19 @@ def pins_path(benchmark_version: str = BENCHMARK_VERSION) -> Path:
     """
     from geochem_bench import resources
 
-    if re.fullmatch(r"\d{1,3}\.\d{1,3}", benchmark_version) is None:
-        raise InvalidInputError(f"benchmark version must look like 2.0, got {benchmark_version!r}")
+    check_benchmark_version(benchmark_version)
     return resources.root() / PINS_FOLDER / f"benchmark-{benchmark_version}.json"
+
+
+def check_benchmark_version(version: str) -> str:
+    """``version`` if it is ``MAJOR.MINOR`` (it names a packaged file).
+
+    Raises:
+        InvalidInputError: anything else.
+    """
+    if re.fullmatch(r"\d{1,3}\.\d{1,3}", version) is None:
+        raise InvalidInputError(f"benchmark version must look like 2.0, got {version!r}")
+    return version
 
 
 def read_pins(path: str | Path) -> Pins:
