@@ -43,14 +43,19 @@ def _inputs_differ(a: TaskInputs, b: TaskInputs) -> bool:
     return False
 
 
-def assert_held_out_values_change_no_input(scene, task) -> None:
-    """Perturb every fold's held-out values; the fold's inputs must stay bit-for-bit equal."""
-    split = task_split(scene, task)
-    target = [scene.points.index(s) for s in task.elements]
-    # points protocol: held-out samples are withheld entirely; transfer: their target values
-    columns = list(range(len(scene.points.elements))) if task.protocol == "points" else target
+def assert_held_out_values_change_no_input(scene_of, task) -> None:
+    """Perturb every fold's held-out values; the fold's inputs must stay bit-for-bit equal.
+
+    ``scene_of(realisation)``: the scene of a realisation (a fold runs on its own).
+    """
     for fold in task.folds:
-        test_rows = np.flatnonzero(split.test_mask(fold))
+        realisation, spatial = task.unit(fold)
+        scene = scene_of(realisation)
+        split = task_split(scene, task)
+        target = [scene.points.index(s) for s in task.elements]
+        # points protocol: held-out samples are withheld entirely; transfer: their targets
+        columns = list(range(len(scene.points.elements))) if task.protocol == "points" else target
+        test_rows = np.flatnonzero(split.test_mask(spatial))
         changed = _perturbed(scene, test_rows, columns)
         base, held = build_fold(scene, task, fold, split=split)
         other, held_changed = build_fold(changed, task, fold, split=task_split(changed, task))
@@ -58,8 +63,13 @@ def assert_held_out_values_change_no_input(scene, task) -> None:
         assert not np.array_equal(held.values, held_changed.values)  # the perturbation was real
 
 
-def test_held_out_values_change_no_input(scene, point_task):
-    assert_held_out_values_change_no_input(scene, point_task)
+def test_held_out_values_change_no_input(point_task):
+    from geochem_bench.scenes.registry import load_scene
+
+    assert point_task.realisations  # every test realisation of the synthetic scene
+    assert_held_out_values_change_no_input(
+        lambda r: load_scene("synthetic", realisation=r), point_task
+    )
 
 
 def _sample_tasks() -> list[tuple[str, str]]:
@@ -74,8 +84,13 @@ def test_no_registered_task_leaks_held_out_values(scene_name, task_id, fake_data
     from geochem_bench.scenes.registry import get_task, load_scene
 
     task = get_task(task_id)
-    scene = load_scene(scene_name) if scene_name == "synthetic" else fake_data.build(scene_name)
-    assert_held_out_values_change_no_input(scene, task)
+
+    def scene_of(realisation):
+        if scene_name == "synthetic":
+            return load_scene(scene_name, realisation=realisation)
+        return fake_data.build(scene_name, realisation=realisation)
+
+    assert_held_out_values_change_no_input(scene_of, task)
 
 
 def test_training_values_do_change_inputs(scene, point_task):
@@ -102,9 +117,10 @@ def test_split_does_not_depend_on_values(scene, point_task):
 
 
 def _val_rows(scene, task, fold):
-    """The samples FusionDataset sets aside for ``val``: the next fold's held-out blocks."""
+    """The samples FusionDataset sets aside for ``val``: the held-out blocks of the next
+    spatial fold of the fold's realisation."""
     split = task_split(scene, task)
-    return np.flatnonzero(split.test_mask((fold + 1) % split.n_folds))
+    return np.flatnonzero(split.test_mask((task.unit(fold)[1] + 1) % split.n_folds))
 
 
 @pytest.mark.parametrize(("scene_name", "task_id"), _sample_tasks())
@@ -114,11 +130,17 @@ def test_validation_samples_change_nothing_train_receives_nor_val_lowres(
     """``train`` and ``val`` patches must not depend on the val samples, apart from val's
     own targets: a lowres built with them lets val samples equal their lowres cell."""
     import geochem_bench.torch.datasets as datasets
-    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.scenes.registry import get_task, load_fold_scene
 
-    task, fold = get_task(task_id), 0
-    scene = load_scene(scene_name) if scene_name == "synthetic" else fake_data.build(scene_name)
-    monkeypatch.setattr(datasets, "load_scene", lambda name, **_: scene)
+    # the last fold: of the last realisation of a simulated scene, and its next spatial fold
+    # wraps round to the realisation's first
+    task = get_task(task_id)
+    fold = task.folds[-1]
+    if scene_name == "synthetic":
+        scene = load_fold_scene(task, fold)
+    else:
+        scene = fake_data.build(scene_name, realisation=task.unit(fold)[0])
+    monkeypatch.setattr(datasets, "load_fold_scene", lambda task, fold, **_: scene)
     if task_split(scene, task).n_folds < 2:  # a shipped one-fold split: val has no samples
         val = datasets.FusionDataset(task=task_id, split="val", fold=fold, transforms=None)
         assert not np.isfinite(val._fields["sample_values"]).any()
@@ -127,7 +149,7 @@ def test_validation_samples_change_nothing_train_receives_nor_val_lowres(
     changed = _perturbed(scene, _val_rows(scene, task, fold), target)
 
     def build(which, split):
-        monkeypatch.setattr(datasets, "load_scene", lambda name, **_: which)
+        monkeypatch.setattr(datasets, "load_fold_scene", lambda task, fold, **_: which)
         dataset = datasets.FusionDataset(task=task_id, split=split, fold=fold, transforms=None)
         patches = [dataset[i] for i in range(len(dataset))]
         return {k: np.stack([p[k].numpy() for p in patches]) for k in patches[0]}

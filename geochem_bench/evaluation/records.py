@@ -20,9 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.core.names import ALLOWED, check_name, path_within, sanitize_name
+from geochem_bench.core.task import fold_unit
 from geochem_bench.errors import InvalidInputError
 
-SCHEMA_VERSION: Final = "1.2.0"
+SCHEMA_VERSION: Final = "1.3.0"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 #: Largest result, card or verification file read (bytes). Honest records are tens of kB (the
 #: largest official one is under 1 MB); a cap keeps one hostile upload from exhausting memory.
@@ -58,7 +59,7 @@ class SubmissionInfo(_Strict):
 
 
 class TaskInfo(_Strict):
-    """The task a result belongs to."""
+    """The task a result belongs to (``TaskSpec.to_dict``)."""
 
     id: str
     version: str
@@ -66,7 +67,42 @@ class TaskInfo(_Strict):
     elements: list[str]
     scale: int
     protocol: Literal["grid", "points", "transfer"]
-    n_folds: int
+    n_folds: int = Field(description="evaluation folds: spatial folds x realisations")
+    n_spatial_folds: int | None = Field(
+        None, description="spatial folds per realisation (schema >= 1.3.0; before: n_folds)"
+    )
+    realisations: list[int] = Field(
+        default_factory=list,
+        description="realisations of a simulated scene, in fold order (schema >= 1.3.0; "
+        "empty: one fixed realisation)",
+    )
+    dev: bool = Field(
+        False, description="run on the public dev realisations, for tuning: never on a board"
+    )
+
+    @model_validator(mode="after")
+    def _fold_counts(self) -> TaskInfo:
+        if self.spatial_folds < 1 or self.n_folds != max(1, len(self.realisations)) * (
+            self.spatial_folds
+        ):
+            raise InvalidInputError(
+                f"n_folds {self.n_folds} is not {self.spatial_folds} spatial fold(s) x "
+                f"{max(1, len(self.realisations))} realisation(s)"
+            )
+        return self
+
+    @property
+    def spatial_folds(self) -> int:
+        """Spatial folds per realisation (records before schema 1.3.0 say only ``n_folds``)."""
+        return self.n_folds if self.n_spatial_folds is None else self.n_spatial_folds
+
+    def unit(self, fold: int) -> tuple[int | None, int]:
+        """The (realisation, spatial fold) of evaluation ``fold`` (``TaskSpec.unit``)."""
+        return fold_unit(self.realisations, self.spatial_folds, fold)
+
+    def canonical(self) -> TaskInfo:
+        """This description with every field filled, to compare records of any schema."""
+        return self.model_copy(update={"n_spatial_folds": self.spatial_folds})
 
 
 class DatasetInfo(_Strict):
@@ -170,13 +206,18 @@ class CanaryCheck(_Strict):
 class ResultRecord(_Strict):
     """One scored (or failed) task fold of one submission."""
 
-    schema_version: Literal["1.0.0", "1.1.0", "1.2.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0.0", "1.1.0", "1.2.0", "1.3.0"] = SCHEMA_VERSION
     status: Literal["ok", "failed"]
     submission: SubmissionInfo
     package_version: str
     benchmark_version: str
     task: TaskInfo
     fold: int
+    realisation: int | None = Field(
+        None,
+        description="the realisation of a simulated scene the fold ran on (schema >= 1.3.0; "
+        "None: the scene's one fixed realisation)",
+    )
     dataset: DatasetInfo
     metrics: dict[str, dict[str, float | None]] | None = None
     errors: dict[str, ErrorBlocks] | None = Field(
@@ -238,8 +279,23 @@ def result_path(
 
 
 def record_digest(record: ResultRecord) -> str:
-    """sha256 of a record's canonical JSON: what a verification vouches for."""
-    return hashlib.sha256(record.model_dump_json().encode()).hexdigest()
+    """sha256 of a record's canonical JSON: what a verification vouches for.
+
+    The fields added in schema 1.3.0 are left out while they hold their defaults, so a record
+    of an older schema keeps the digest its verification report vouches for.
+    """
+    exclude: dict[str, Any] = {}
+    if record.realisation is None:
+        exclude["realisation"] = True
+    task_defaults = {
+        name: True
+        for name in ("n_spatial_folds", "realisations", "dev")
+        if getattr(record.task, name)
+        == TaskInfo.model_fields[name].get_default(call_default_factory=True)
+    }
+    if task_defaults:
+        exclude["task"] = task_defaults
+    return hashlib.sha256(record.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 def write_result(record: ResultRecord, path: str | Path) -> None:
