@@ -261,13 +261,20 @@ class FakeData:
             self._server, self._url = serve_folder(self.mirror)
         return self._url
 
-    def build(self, name: str, root: Path | None = None):
-        """Download the fakes of scene ``name`` from the server and build it (once per root)."""
+    def build(self, name: str, root: Path | None = None, realisation: int | None = None):
+        """Download the fakes of scene ``name`` from the server and build it (once per root;
+        a simulated scene: its ``realisation``, by default the first test one)."""
         cls = self.scene_class(name)
         files = self.files(name)
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(cls, "files", files)
-            return cls.load(root=root or self.root, download=True, mirror=self.url, progress=False)
+            return cls.load(
+                root=root or self.root,
+                download=True,
+                mirror=self.url,
+                progress=False,
+                realisation=realisation,
+            )
 
     def build_edited(self, name: str, edit: SampleEdit, key: str):
         """Scene ``name`` built from its fakes with the survey changed by ``edit``.
@@ -300,12 +307,16 @@ def fake_data(tmp_path_factory):
     fakes.close()
 
 
-def assert_every_fold_builds(scene, tasks) -> None:
-    """Every fold of ``tasks`` builds, and no held-out sample is among the fold's inputs."""
+def assert_every_fold_builds(scene_of, tasks) -> None:
+    """Every fold of ``tasks`` builds, and no held-out sample is among the fold's inputs.
+
+    ``scene_of(realisation)``: the scene of a realisation (None: a fixed scene's only one).
+    """
     from geochem_bench.tasks.protocols import build_fold
 
     for task in tasks:
         for fold in task.folds:
+            scene = scene_of(task.unit(fold)[0])
             inputs, held_out = build_fold(scene, task, fold)
             assert inputs.lowres.shape[0] == len(task.elements)
             if task.protocol == "grid":
@@ -324,3 +335,36 @@ def add_canaries(out: Path) -> None:
         record = json.loads(path.read_text())
         record["canary"] = {"changed": False, "max_abs_diff": 0.0, "tolerance": 1e-5}
         path.write_text(json.dumps(record))
+
+
+# --- committed official files made before the realisations ---------------------------------
+
+
+def _pins_predate_realisations() -> bool:
+    from geochem_bench.board.pins import load_pins
+
+    return not load_pins().scenes["synthetic"].realisations
+
+
+def _official_records_predate_realisations() -> bool:
+    official = Path(__file__).resolve().parents[1] / "leaderboard" / "results" / "bicubic"
+    return not any(official.glob("*/synthetic/all/s16/grid/fold-1.json"))
+
+
+#: A test that needs the packaged pins of the version-2 synthetic and Olinda tasks (one fold per
+#: test realisation). Until a maintainer regenerates them (``python -m
+#: geochem_bench.board.pins --write``) it must fail; afterwards the mark is inert.
+STALE_PINS = pytest.mark.xfail(
+    _pins_predate_realisations(),
+    reason="the packaged pins predate the realisations (synthetic and olinda tasks v2); "
+    "regenerate them: python -m geochem_bench.board.pins --write",
+    strict=True,
+)
+#: A test that needs committed official records of the version-2 synthetic and Olinda tasks.
+#: Until a maintainer reruns the official baselines it must fail; afterwards the mark is inert.
+STALE_RECORDS = pytest.mark.xfail(
+    _official_records_predate_realisations(),
+    reason="the committed official records predate the realisations (synthetic and olinda "
+    "tasks v2: one fold per test realisation); rerun the official baselines",
+    strict=True,
+)

@@ -75,12 +75,16 @@ class CacheReader(_Honest):
 
             scene_name = inputs.task_id.split("/")[0]
             roots = [default_root(), Path(os.environ.get("HOSTILE_DATA_ROOT", "/nonexistent"))]
-            for root in roots:
-                if (root / scene_name / "scene.json").is_file():
-                    scene = read_scene(root / scene_name)
-                    break
-            else:
+            # a scene's build, or a realisation's build of a simulated scene
+            folders = [
+                folder
+                for root in roots
+                for folder in (root / scene_name, *sorted(root.glob(f"{scene_name}/*/")))
+            ]
+            found = next((f for f in folders if (f / "scene.json").is_file()), None)
+            if found is None:
                 return prediction
+            scene = read_scene(found)
             return _paste_unseen(prediction, scene, inputs)
         except Exception:  # a cheat whose trick fails falls back to honest work
             return prediction

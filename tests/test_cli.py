@@ -51,7 +51,8 @@ def test_list_json(capsys):
 def test_info(capsys):
     assert main(["info", "synthetic/cu/s16/transfer"]) == 0
     out = capsys.readouterr().out
-    assert "EPSG:32633" in out and "held out per fold" in out and "25%" in out
+    assert "EPSG:32633" in out and "held out per spatial fold" in out and "25%" in out
+    assert "15 fold(s) = 3 test realisations 0-2 x 5 spatial fold(s)" in out
 
 
 def test_unknown_task_is_a_clean_error(capsys):
@@ -170,7 +171,7 @@ def test_demo(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "bicubic" in proc.stdout and "synthetic/all/s8/grid" in proc.stdout
     records = list((tmp_path / "results").rglob("fold-*.json"))
-    assert len(records) == 4 * 13
+    assert len(records) == 4 * 3 * 13  # 4 baselines, 3 realisations, 13 folds each
     assert (tmp_path / "demo.png").stat().st_size > 50_000
     assert "RMSE" in (tmp_path / "results.txt").read_text()
 

@@ -81,7 +81,7 @@ def test_fakes_are_the_declared_files_tiny_and_seeded(name, fake_data, tmp_path)
     built = fake_data.build(name)
     for seed, same in ((0, True), (1, False)):
         generate_fakes(cls, tmp_path / f"seed{seed}", seed=seed)
-        again = cls.build(tmp_path / f"seed{seed}")
+        again = cls.build_realisation(tmp_path / f"seed{seed}")
         assert (again.fingerprint() == built.fingerprint()) is same, (name, seed)
 
 
@@ -99,18 +99,20 @@ def test_fake_scene_builds_and_every_task_builds_its_folds(name, fake_data):
     if scene.truth is not None:
         assert np.isfinite(scene.truth[:, scene.valid]).all()
     assert cls.tasks
-    assert_every_fold_builds(scene, cls.tasks)
+    assert_every_fold_builds(lambda r: fake_data.build(name, realisation=r), cls.tasks)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_fake_build_is_byte_identical_and_round_trips(name, fake_data, tmp_path):
-    first = json.loads((fake_data.root / name / "manifest.json").read_text())
+    cls = REAL[name]
+    first = json.loads((cls.scene_dir(fake_data.root) / "manifest.json").read_text())
     fake_data.build(name)
     fake_data.build(name, root=tmp_path)
-    second = json.loads((tmp_path / name / "manifest.json").read_text())
+    second = json.loads((cls.scene_dir(tmp_path) / "manifest.json").read_text())
     assert first == second and len(first) >= 4
-    assert (tmp_path / "raw" / raw_folder(REAL[name])).is_dir()  # downloaded from the server
-    assert read_scene(tmp_path / name).fingerprint() == REAL[name].load(root=tmp_path).fingerprint()
+    assert (tmp_path / "raw" / raw_folder(cls)).is_dir()  # downloaded from the server
+    built = read_scene(cls.scene_dir(tmp_path))
+    assert built.fingerprint() == cls.load(root=tmp_path).fingerprint()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -120,8 +122,8 @@ def test_every_load_catches_a_changed_build(name, fake_data, tmp_path, monkeypat
     fake_data.build(name, root=tmp_path)
     monkeypatch.setattr(cls, "files", fake_data.files(name))  # the fakes' sha256 pins
     cls.load(root=tmp_path, checksum=True)  # intact: passes
-    manifest = json.loads((tmp_path / name / "manifest.json").read_text())
-    victim = tmp_path / name / sorted(manifest)[0]
+    manifest = json.loads((cls.scene_dir(tmp_path) / "manifest.json").read_text())
+    victim = cls.scene_dir(tmp_path) / sorted(manifest)[0]
     victim.write_bytes(victim.read_bytes() + b"tampered")
     expected = (
         rf"checksum mismatch for built file {victim}: expected sha256 "
@@ -221,7 +223,7 @@ def test_built_folder_loads_with_hf_datasets_offline(name, fake_data, hf_offline
 
     datasets = hf_offline
     scene = fake_data.build(name)
-    folder = fake_data.root / name
+    folder = REAL[name].scene_dir(fake_data.root)
     card = (folder / "README.md").read_text()
     assert card.startswith("---\n"), f"{name}: the build ships no Hugging Face card"
     configs = yaml.safe_load(card.split("---\n")[1]).get("configs", [])

@@ -20,7 +20,9 @@ def test_fusion_cnn_smoke(tmp_path, protocol):
     from geochem_bench.evaluation.submission import Submission
 
     n_folds = 1 if protocol == "grid" else 2
-    task = TaskSpec("synthetic", ("Cu",), 16, protocol, n_folds=n_folds, target_fraction=0.5)
+    task = TaskSpec(
+        "synthetic", ("Cu",), 16, protocol, n_spatial_folds=n_folds, target_fraction=0.5
+    )
     sub = Submission(
         name="cnn",
         version="test",

@@ -62,7 +62,7 @@ def test_score_folder_of_predictions(tmp_path, scene):
         inputs.elements,
     )
     points = get_task("synthetic/cu/s16/points")
-    for f in (0, 1):  # folds 2-4 missing on purpose
+    for f in (0, 1):  # folds 2-14 missing on purpose (3-14: the other realisations)
         inputs, _ = build_fold(scene, points, f)
         write_prediction(
             pred_dir / points.id / f"fold-{f}.tif",
@@ -76,7 +76,8 @@ def test_score_folder_of_predictions(tmp_path, scene):
         RunOptions(tmp_path / "out", progress=False),
         name="external",
     )
-    assert [r.status for r in records] == ["ok", "ok", "ok", "failed", "failed", "failed"]
+    # the grid task's folds 1 and 2 (realisations 1 and 2) are missing too
+    assert [r.status for r in records] == ["ok", "failed", "failed", "ok", "ok"] + ["failed"] * 13
     assert records[0].metrics["Cu"]["skill"] == pytest.approx(0.0)
     assert records[0].submission.source == "predictions"
-    assert records[3].failure.kind == "missing_prediction"
+    assert records[1].failure.kind == records[5].failure.kind == "missing_prediction"

@@ -80,7 +80,7 @@ NEW_BASELINES = [
 @pytest.mark.parametrize("name", NEW_BASELINES)
 def test_baseline_smoke(tmp_path, name):
     tasks = [
-        TaskSpec("synthetic", ("Cu",), 16, "points", n_folds=2),
+        TaskSpec("synthetic", ("Cu",), 16, "points", n_spatial_folds=2),
         TaskSpec("synthetic", ("Cu", "Fe"), 16, "grid"),
     ]
     sub = load_submission(ROOT / "baselines" / name)
@@ -104,7 +104,7 @@ def test_covariable_kriging_uses_covariables_measured_at_held_out_sites(scene):
     zn, cu = points.index("Zn"), points.index("Cu")
     values[:, cu] = 3.0 * values[:, zn] ** 0.8
     twin = replace(scene, points=replace(points, values=values))
-    task = TaskSpec("synthetic", ("Cu",), 16, "transfer", n_folds=5)
+    task = TaskSpec("synthetic", ("Cu",), 16, "transfer", n_spatial_folds=5)
     inputs, held_out = build_fold(twin, task, 0)
     assert covariable_symbols(inputs, 0, 3)[0] == "Zn"
     prediction = CovariableKriging().predict(inputs)
@@ -113,5 +113,7 @@ def test_covariable_kriging_uses_covariables_measured_at_held_out_sites(scene):
     # cells with one sample get its exact Zn, hence the exact Cu; residual kriging adds ~0
     assert np.median(np.abs(np.log10(predicted) - np.log10(truth))) < 1e-3
     # on the points protocol there is no covariable at held-out sites: plain ordinary kriging
-    points_inputs, _ = build_fold(twin, TaskSpec("synthetic", ("Cu",), 16, "points", n_folds=5), 0)
+    points_inputs, _ = build_fold(
+        twin, TaskSpec("synthetic", ("Cu",), 16, "points", n_spatial_folds=5), 0
+    )
     assert covariable_symbols(points_inputs, 0, 3) == []

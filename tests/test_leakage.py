@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskInputs, TaskSpec
-from geochem_bench.scenes.registry import get_task
+from geochem_bench.scenes.registry import get_task, load_scene
 from geochem_bench.tasks.protocols import build_fold, split_name, task_split
 from geochem_bench.tasks.splits import SampleSplit
 
@@ -224,6 +224,9 @@ def assert_held_out_samples_change_no_input(
 ) -> None:
     """Perturb every fold's held-out samples; the fold's inputs must stay bit-for-bit equal.
 
+    Only the folds of ``scene``'s realisation are checked (a fold runs on the scene of its
+    realisation): call it once per realisation of a simulated scene.
+
     Args:
         scene: the scene as built.
         task: a points or transfer task of the scene.
@@ -233,8 +236,10 @@ def assert_held_out_samples_change_no_input(
     """
     rebuild = rebuild or swap_samples(scene)
     split = task_split(scene, task)
-    for fold in task.folds:
-        rows = np.flatnonzero(split.test_mask(fold))
+    folds = [f for f in task.folds if task.unit(f)[0] == scene.realisation]
+    assert folds, f"{task.id} has no fold on realisation {scene.realisation}"
+    for fold in folds:
+        rows = np.flatnonzero(split.test_mask(task.unit(fold)[1]))
         change = perturbation(scene, task, rows, kind)
         changed = perturbed_scene(task, change, rebuild, split)
         base, held = build_fold(scene, task, fold, split=split)
@@ -252,8 +257,13 @@ def assert_held_out_samples_change_no_input(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_held_out_samples_change_no_input(scene, point_task, kind):
-    assert_held_out_samples_change_no_input(scene, point_task, kind)
+def test_held_out_samples_change_no_input(point_task, kind):
+    from geochem_bench.scenes.registry import load_scene
+
+    assert point_task.realisations  # every test realisation of the synthetic scene
+    for realisation in point_task.realisations:
+        scene = load_scene("synthetic", realisation=realisation)
+        assert_held_out_samples_change_no_input(scene, point_task, kind)
 
 
 def _sample_tasks() -> list[tuple[str, str]]:
@@ -262,12 +272,14 @@ def _sample_tasks() -> list[tuple[str, str]]:
     return [(cls.name, t.id) for cls in SCENES for t in cls.tasks if t.protocol != "grid"]
 
 
-def _scene_and_rebuild(scene_name: str, fake_data: Any) -> tuple[Scene, Rebuild]:
+def _scene_and_rebuild(
+    scene_name: str, fake_data: Any, realisation: int | None = None
+) -> tuple[Scene, Rebuild]:
     """A registered scene (real ones on their seeded fakes) and how to build it again."""
     from geochem_bench.scenes.registry import load_scene
 
     if scene_name == "synthetic":
-        scene = load_scene(scene_name)
+        scene = load_scene(scene_name, realisation=realisation)
         return scene, swap_samples(scene)
 
     def rebuild(change: Perturbation) -> Scene:
@@ -279,11 +291,14 @@ def _scene_and_rebuild(scene_name: str, fake_data: Any) -> tuple[Scene, Rebuild]
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("scene_name", "task_id"), _sample_tasks())
 def test_no_registered_task_leaks_held_out_samples(scene_name, task_id, kind, fake_data):
-    """Every points and transfer task of every scene (real scenes on their seeded fakes)."""
+    """Every points and transfer task of every scene (real scenes on their seeded fakes), on
+    every realisation of a simulated scene."""
     from geochem_bench.scenes.registry import get_task
 
-    scene, rebuild = _scene_and_rebuild(scene_name, fake_data)
-    assert_held_out_samples_change_no_input(scene, get_task(task_id), kind, rebuild)
+    task = get_task(task_id)
+    for realisation in task.realisations or (None,):
+        scene, rebuild = _scene_and_rebuild(scene_name, fake_data, realisation)
+        assert_held_out_samples_change_no_input(scene, task, kind, rebuild)
 
 
 def test_training_values_do_change_inputs(scene, point_task):
@@ -352,9 +367,10 @@ def test_the_check_catches_inputs_built_with_the_held_out_samples(
 # --- the torch splits ----------------------------------------------------------------------
 
 
-def _val_rows(split: SampleSplit, fold: int) -> NDArray[np.intp]:
-    """The samples FusionDataset sets aside for ``val``: the next fold's held-out blocks."""
-    return np.flatnonzero(split.test_mask((fold + 1) % split.n_folds))
+def _val_rows(split: SampleSplit, task: TaskSpec, fold: int) -> NDArray[np.intp]:
+    """The samples FusionDataset sets aside for ``val``: the held-out blocks of the next
+    spatial fold of the fold's realisation."""
+    return np.flatnonzero(split.test_mask((task.unit(fold)[1] + 1) % split.n_folds))
 
 
 def _assert_same_patches(
@@ -376,26 +392,29 @@ def test_torch_train_and_val_see_neither_held_out_nor_val_samples(
     import geochem_bench.torch.datasets as datasets
     from geochem_bench.scenes.registry import get_task
 
-    task, fold = get_task(task_id), 0
-    scene, rebuild = _scene_and_rebuild(scene_name, fake_data)
+    # the last fold: of the last realisation of a simulated scene, and its next spatial fold
+    # wraps round to the realisation's first
+    task = get_task(task_id)
+    fold = task.folds[-1]
+    scene, rebuild = _scene_and_rebuild(scene_name, fake_data, task.unit(fold)[0])
     split = task_split(scene, task)
 
     def build(which: Scene, name: str) -> dict[str, Any]:
-        monkeypatch.setattr(datasets, "load_scene", lambda _name, **_: which)
+        monkeypatch.setattr(datasets, "load_fold_scene", lambda task, fold, **_: which)
         dataset = datasets.FusionDataset(task=task_id, split=name, fold=fold, transforms=None)
         patches = [dataset[i] for i in range(len(dataset))]
         return {k: np.stack([p[k].numpy() for p in patches]) for k in patches[0]}
 
     base = {name: build(scene, name) for name in ("train", "val")}
     assert "lowres" in base["val"] and "lowres_up" in base["val"]
-    held_out = np.flatnonzero(split.test_mask(fold))
+    held_out = np.flatnonzero(split.test_mask(task.unit(fold)[1]))
     changed = perturbed_scene(task, perturbation(scene, task, held_out, kind), rebuild, split)
     for name in ("train", "val"):
         _assert_same_patches(base[name], build(changed, name), name)
     if split.n_folds < 2:  # a shipped one-fold split: val has no samples
         assert not np.isfinite(base["val"]["sample_values"]).any()
         return
-    change = perturbation(scene, task, _val_rows(split, fold), kind, columns=task.elements)
+    change = perturbation(scene, task, _val_rows(split, task, fold), kind, columns=task.elements)
     changed = perturbed_scene(task, change, rebuild, split)
     _assert_same_patches(base["train"], build(changed, "train"), "train")
     val = build(changed, "val")
@@ -434,8 +453,8 @@ def assert_held_out_limits_change_no_input(scene: Scene, task: TaskSpec) -> None
     target = [scene.points.index(s) for s in task.elements]
     every = list(range(len(scene.points.elements)))
     columns = every if task.protocol == "points" else target
-    for fold in task.folds:
-        rows = np.flatnonzero(split.test_mask(fold))
+    for fold in [f for f in task.folds if task.unit(f)[0] == scene.realisation]:
+        rows = np.flatnonzero(split.test_mask(task.unit(fold)[1]))
         changed = _censored(scene, rows, columns)
         base, held = build_fold(scene, task, fold, split=split)
         other, held_changed = build_fold(changed, task, fold, split=split)
@@ -446,11 +465,15 @@ def assert_held_out_limits_change_no_input(scene: Scene, task: TaskSpec) -> None
         )
 
 
-def test_held_out_detection_limits_change_no_input(scene, point_task):
-    assert_held_out_limits_change_no_input(scene, point_task)
+def test_held_out_detection_limits_change_no_input(point_task):
+    from geochem_bench.scenes.registry import load_scene
+
+    for realisation in point_task.realisations:
+        scene = load_scene("synthetic", realisation=realisation)
+        assert_held_out_limits_change_no_input(scene, point_task)
 
 
-def test_a_leaked_held_out_limit_is_caught(scene, monkeypatch):
+def test_a_leaked_held_out_limit_is_caught(monkeypatch):
     """Control: a transfer fold that hides target values but keeps their limits must fail."""
     original = Samples.with_hidden
 
@@ -464,4 +487,6 @@ def test_a_leaked_held_out_limit_is_caught(scene, monkeypatch):
 
     monkeypatch.setattr(Samples, "with_hidden", leaky_with_hidden)
     with pytest.raises(AssertionError, match=r"lowres|points"):  # the first input it reaches
-        assert_held_out_limits_change_no_input(scene, get_task("synthetic/cu/s16/transfer"))
+        assert_held_out_limits_change_no_input(
+            load_scene("synthetic", realisation=0), get_task("synthetic/cu/s16/transfer")
+        )

@@ -5,7 +5,7 @@ import pytest
 
 from geochem_bench.core.grid import block_mean
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.scenes.registry import get_task
+from geochem_bench.scenes.registry import get_task, load_fold_scene
 from geochem_bench.tasks.protocols import build_fold, task_split
 
 
@@ -24,12 +24,13 @@ def test_grid_protocol_lowres_is_block_mean_of_truth(scene):
     assert inputs.output_shape == (6, 256, 256)
 
 
-def test_points_protocol_lowres_uses_training_samples_only(scene):
+def test_points_protocol_lowres_uses_training_samples_only():
     task = get_task("synthetic/cu/s16/points")
-    split = task_split(scene, task)
-    for fold in task.folds:
+    for fold in task.folds:  # every spatial fold of every realisation, on its own scene
+        scene = load_fold_scene(task, fold)
+        split = task_split(scene, task)
         inputs, held_out = build_fold(scene, task, fold, split=split)
-        test = split.test_mask(fold)
+        test = split.test_mask(task.unit(fold)[1])
         assert len(inputs.points) == (~test).sum()
         assert not np.isin(held_out.sample_ids, inputs.points.ids).any()
         rows, cols = inputs.lowres_grid.cell_of(inputs.points.x, inputs.points.y)
@@ -66,20 +67,22 @@ def test_transfer_protocol_is_heterotopic(scene):
 
 def test_bad_fold_and_scene_mismatch(scene):
     task = get_task("synthetic/cu/s16/points")
-    with pytest.raises(ValueError, match=r"folds 0\.\.4"):
-        build_fold(scene, task, 5)
-    other = TaskSpec("meuse", ("Zn",), 4, "points", n_folds=5)
+    with pytest.raises(ValueError, match=r"folds 0\.\.14, got fold 15"):
+        build_fold(scene, task, 15)
+    with pytest.raises(ValueError, match="runs on realisation 1"):
+        build_fold(scene, task, 5)  # spatial fold 0 of realisation 1
+    other = TaskSpec("meuse", ("Zn",), 4, "points", n_spatial_folds=5)
     with pytest.raises(ValueError, match="belongs to scene"):
         build_fold(scene, other, 0)
 
 
 def test_task_spec_validation():
-    with pytest.raises(ValueError, match="single fold"):
-        TaskSpec("synthetic", ("Cu",), 4, "grid", n_folds=5)
+    with pytest.raises(ValueError, match="single spatial fold"):
+        TaskSpec("synthetic", ("Cu",), 4, "grid", n_spatial_folds=5)
     with pytest.raises(ValueError, match="protocol must be"):
         TaskSpec("synthetic", ("Cu",), 4, "pixels")  # type: ignore[arg-type]
     assert (
-        TaskSpec("synthetic", ("Cu", "Zn"), 8, "points", n_folds=5).id
+        TaskSpec("synthetic", ("Cu", "Zn"), 8, "points", n_spatial_folds=5).id
         == "synthetic/cu+zn/s8/points"
     )
 

@@ -42,8 +42,8 @@ def test_local_and_ray_write_the_same_results(tmp_path, ray_cluster):
         evaluate(submission, tasks, RunOptions(tmp_path / "ray", progress=False, executor="ray"))
     local = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*.json"))
     remote = sorted(p.relative_to(tmp_path / "ray") for p in (tmp_path / "ray").rglob("*.json"))
-    # 6 folds per submission, plus its card and run manifest
-    assert local == remote and len(local) == 2 * (6 + 2)
+    # 3 realisations x (1 + 5) folds per submission, plus its card and run manifest
+    assert local == remote and len(local) == 2 * (18 + 2)
     for rel in local:
         if rel.name.startswith("fold-"):
             assert comparable(tmp_path / "local" / rel) == comparable(tmp_path / "ray" / rel)
@@ -55,11 +55,12 @@ def test_a_killed_worker_fails_its_fold_only_and_resume_reruns_nothing(tmp_path,
     # inline: the model runs in the Ray worker itself (a sandboxed model cannot reach it)
     options = RunOptions(tmp_path, progress=False, executor="ray", isolation="inline")
     records = evaluate(submission, tasks, options)
-    assert [r.status for r in records] == ["ok", "ok", "failed", "ok", "ok"]
+    expected = ["ok", "ok", "failed"] + ["ok"] * 12  # 15 folds: 3 realisations x 5
+    assert [r.status for r in records] == expected
     assert records[2].failure.kind == "crash" and "Ray task failed" in records[2].failure.message
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("fold-*.json")}
     again = evaluate(submission, tasks, options)  # resume: every fold has a record
-    assert [r.status for r in again] == ["ok", "ok", "failed", "ok", "ok"]
+    assert [r.status for r in again] == expected
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("fold-*.json")} == before
 
 

@@ -51,7 +51,8 @@ def test_factory_fills_provenance(scene, monkeypatch):
     )
     assert record.status == "ok" and record.seed == 7 and record.runtime == runtime
     assert (record.package_version, record.benchmark_version) == (__version__, BENCHMARK_VERSION)
-    assert record.task.id == task.id and record.task.n_folds == 1
+    assert record.task.id == task.id and record.task.n_folds == 3  # 3 realisations
+    assert record.realisation == 0 and record.task.realisations == [0, 1, 2]
     assert record.dataset == dataset_info(scene)
     assert record.dataset.sha256 == scene.fingerprint()
     assert record.peak_memory_mb == 12.5 and record.hardware.gpu == "Test GPU"

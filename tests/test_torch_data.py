@@ -255,7 +255,7 @@ def user_survey(monkeypatch):
     registry.scenes()  # the built-in scenes first, then a copy of the catalogue to restore
     monkeypatch.setattr(registry, "_SCENES", dict(registry._SCENES))
     scene = dataclasses.replace(registry.load_scene("synthetic"), name="mysurvey")
-    task = TaskSpec("mysurvey", ("Cu",), 16, "points", n_folds=5, block_cells=2)
+    task = TaskSpec("mysurvey", ("Cu",), 16, "points", n_spatial_folds=5, block_cells=2)
     registry.register_scene(
         registry.SceneEntry(
             name="mysurvey",

@@ -353,7 +353,7 @@ def _realisation_groups(units: dict[int, list[ResultRecord]]) -> list[list[int]]
     """Folds grouped by the realisation they were run on (one group for a fixed scene)."""
     groups: dict[object, list[int]] = defaultdict(list)
     for fold, records in units.items():
-        groups[getattr(records[0], "realisation", None)].append(fold)
+        groups[records[0].realisation].append(fold)
     return [sorted(folds) for _, folds in sorted(groups.items(), key=lambda kv: min(kv[1]))]
 
 

@@ -8,7 +8,8 @@ harness builds every official task deterministically, so these facts are known i
 ship with the package as ``resources/pins/benchmark-<BENCHMARK_VERSION>.json``: per task fold
 and element, the number of blocks, the scored cells or samples, and the sum and sum of squares
 of ``sse_reference`` (computed exactly as the harness computes them); per scene, its
-fingerprint. :mod:`geochem_bench.board.validation` compares records with them.
+fingerprint (per realisation for a simulated scene: a task's folds run on the scene's test
+realisations). :mod:`geochem_bench.board.validation` compares records with them.
 
 Maintainers regenerate the file after a change to a scene, task or the reference (which must
 come with a new task or benchmark version)::
@@ -24,14 +25,17 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
 from geochem_bench import BENCHMARK_VERSION
-from geochem_bench.core.task import Prediction
+from geochem_bench.core.task import Prediction, TaskSpec
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.records import DatasetInfo, ErrorBlocks, TaskInfo, read_model
+
+if TYPE_CHECKING:
+    from geochem_bench.scenes.base import SceneDeclaration
 
 #: Where the pins of this benchmark version ship inside the package.
 PINS_FOLDER: Final = "pins"
@@ -59,7 +63,10 @@ class ElementPin(_Strict):
 
 
 class TaskPin(_Strict):
-    """The pinned facts of one task: its spec as records write it, and each fold's elements."""
+    """The pinned facts of one task: its spec as records write it, and each fold's elements.
+
+    The folds are the task's evaluation folds, realisation-major (``TaskSpec.folds``).
+    """
 
     task: TaskInfo
     folds: list[dict[str, ElementPin]]
@@ -69,13 +76,23 @@ class ScenePin(_Strict):
     """The data of one scene as the official tasks use it.
 
     Attributes:
-        dataset: name, version, build options and sha256 of every array.
+        dataset: name, version, build options and sha256 of every array (of the first test
+            realisation of a simulated scene).
         bit_reproducible: whether the sha256 is the same on every machine (the scene's
             declaration); when False only the reference sums are compared.
+        realisations: a simulated scene's datasets by test realisation (empty: one fixed
+            realisation, ``dataset``).
     """
 
     dataset: DatasetInfo
     bit_reproducible: bool
+    realisations: dict[int, DatasetInfo] = {}
+
+    def dataset_of(self, realisation: int | None) -> DatasetInfo | None:
+        """The pinned data of a realisation (None: the scene has no such pinned realisation)."""
+        if realisation is None:
+            return None if self.realisations else self.dataset
+        return self.realisations.get(realisation)
 
 
 class Pins(_Strict):
@@ -102,41 +119,72 @@ def element_pin(blocks: ErrorBlocks) -> ElementPin:
 def compute_pins(root: str | Path | None = None) -> Pins:
     """Build every official scene and compute the pins of every official task.
 
-    The reference error blocks come from the harness's own functions: the fold from
-    :func:`~geochem_bench.tasks.protocols.build_fold`, the protocol's reference from
-    :func:`~geochem_bench.evaluation.reference.reference_prediction` and the blocks from
-    :func:`~geochem_bench.evaluation.scoring.error_blocks` (scoring the reference as the
-    prediction: only its ``sse_reference`` is kept).
-
     Args:
         root: data root of the real scenes (default ``$GEOCHEM_BENCH_DATA``); missing scenes
             are built from the raw files there (``geochem-bench download`` first).
     """
-    from geochem_bench.evaluation.record_factory import dataset_info
-    from geochem_bench.evaluation.reference import reference_prediction
-    from geochem_bench.evaluation.scoring import error_blocks
     from geochem_bench.scenes import SCENES, RealScene
-    from geochem_bench.tasks.protocols import build_fold, task_split
 
     scenes: dict[str, ScenePin] = {}
     tasks: dict[str, TaskPin] = {}
     for cls in SCENES:
         if not cls.in_suite:
             continue
-        scene = cls.load(root=root) if issubclass(cls, RealScene) else cls.load()
-        scenes[cls.name] = ScenePin(
-            dataset=dataset_info(scene), bit_reproducible=cls.bit_reproducible
-        )
+        options: dict[str, Any] = {"root": root} if issubclass(cls, RealScene) else {}
+        scenes[cls.name] = scene_pin(cls, **options)
         for task in cls.tasks:
-            split = task_split(scene, task) if task.protocol != "grid" else None
-            folds = []
-            for fold in task.folds:
-                inputs, held_out = build_fold(scene, task, fold, split=split)
-                reference = reference_prediction(inputs)
-                blocks = error_blocks(inputs, held_out, Prediction(mean=reference), reference)
-                folds.append({symbol: element_pin(b) for symbol, b in blocks.items()})
-            tasks[task.id] = TaskPin(task=TaskInfo(**task.to_dict()), folds=folds)
+            tasks[task.id] = task_pin(task, **options)
     return Pins(benchmark_version=BENCHMARK_VERSION, scenes=scenes, tasks=tasks)
+
+
+def scene_pin(cls: type[SceneDeclaration], **options: Any) -> ScenePin:
+    """The pinned data of one scene (each test realisation of a simulated one).
+
+    Args:
+        cls: the scene's declaration.
+        **options: its loader's options (``root`` of a real scene).
+    """
+    from geochem_bench.evaluation.record_factory import dataset_info
+    from geochem_bench.scenes.registry import load_scene
+
+    return ScenePin(
+        dataset=dataset_info(load_scene(cls.name, **options)),
+        bit_reproducible=cls.bit_reproducible,
+        realisations={
+            r: dataset_info(load_scene(cls.name, realisation=r, **options))
+            for r in cls.test_realisations
+        },
+    )
+
+
+def task_pin(task: TaskSpec, **options: Any) -> TaskPin:
+    """The pinned reference facts of one task, fold by fold.
+
+    The reference error blocks come from the harness's own functions: the fold's scene from
+    :func:`~geochem_bench.scenes.registry.load_fold_scene` (its realisation), the fold from
+    :func:`~geochem_bench.tasks.protocols.build_fold`, the protocol's reference from
+    :func:`~geochem_bench.evaluation.reference.reference_prediction` and the blocks from
+    :func:`~geochem_bench.evaluation.scoring.error_blocks` (scoring the reference as the
+    prediction: only its ``sse_reference`` is kept).
+
+    Args:
+        task: the task.
+        **options: its scene loader's options (``root`` of a real scene).
+    """
+    from geochem_bench.evaluation.reference import reference_prediction
+    from geochem_bench.evaluation.scoring import error_blocks
+    from geochem_bench.scenes.registry import load_fold_scene
+    from geochem_bench.tasks.protocols import build_fold, task_split
+
+    folds = []
+    for fold in task.folds:
+        scene = load_fold_scene(task, fold, **options)
+        split = task_split(scene, task) if task.protocol != "grid" else None
+        inputs, held_out = build_fold(scene, task, fold, split=split)
+        reference = reference_prediction(inputs)
+        blocks = error_blocks(inputs, held_out, Prediction(mean=reference), reference)
+        folds.append({symbol: element_pin(b) for symbol, b in blocks.items()})
+    return TaskPin(task=TaskInfo(**task.to_dict()), folds=folds)
 
 
 def pins_path(benchmark_version: str = BENCHMARK_VERSION) -> Path:

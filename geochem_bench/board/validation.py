@@ -4,8 +4,11 @@ A record is data a stranger sent: its metrics, skill and reference sums are clai
 and ``submit`` accept a record only when every derived number follows from its error blocks
 (RMSE and skill per element, overall skill as the mean of element skills, all finite), its
 counts are the task's (folds, blocks, scored cells), and its reference sums and data
-fingerprint equal the pins of the official task (:mod:`geochem_bench.board.pins`). Records of
-tasks without a pin (a user's own ``make-task`` survey) get the internal checks only.
+fingerprint equal the pins of the official task (:mod:`geochem_bench.board.pins`). A fold of a
+task on a simulated scene must name the realisation the task maps it to and have run on that
+realisation's data; a record of a dev task (tuning on the public dev realisations) is refused
+outright. Records of tasks without a pin (a user's own ``make-task`` survey) get the internal
+checks only.
 
 What stays a claim is the prediction error ``sse`` itself: only rerunning the code checks it
 (``geochem-bench verify``; see :mod:`geochem_bench.board.verification`).
@@ -20,6 +23,7 @@ import numpy as np
 
 from geochem_bench.board.aggregation import rmse_from_sums, skill_from_sums
 from geochem_bench.board.pins import ElementPin, Pins, ScenePin, TaskPin, element_pin
+from geochem_bench.core.task import DEV_SUFFIX
 from geochem_bench.evaluation.records import ErrorBlocks, ResultRecord
 from geochem_bench.evaluation.scoring import OVERALL
 
@@ -70,8 +74,15 @@ def check_record(record: ResultRecord, pins: Pins) -> list[str]:
             f"leaderboard --benchmark {record.benchmark_version}`), or rerun the submission "
             "with the current geochem-bench"
         ]
+    if record.task.dev:
+        return [
+            f"{record.task.id} ran on the public dev realisations, for tuning: run the "
+            f"official task ({record.task.id.removesuffix('/' + DEV_SUFFIX)}) for the board"
+        ]
     pin = pins.tasks.get(record.task.id)
-    reasons: list[str] = []
+    reasons = _realisation_problems(record)
+    if reasons:
+        return reasons
     if pin is not None:
         reasons += _task_problems(record, pin)
         if reasons:  # another task version: its counts and sums cannot match either
@@ -84,10 +95,29 @@ def check_record(record: ResultRecord, pins: Pins) -> list[str]:
     return reasons
 
 
+def _realisation_problems(record: ResultRecord) -> list[str]:
+    """The fold must name the realisation its task maps it to, and have run on its data."""
+    if not 0 <= record.fold < record.task.n_folds:
+        return []  # the schema refuses such a record
+    expected, _ = record.task.unit(record.fold)
+    if record.realisation != expected:
+        return [
+            f"fold {record.fold} of {record.task.id} runs on realisation {expected}, the "
+            f"record says {record.realisation}"
+        ]
+    ran_on = record.dataset.options.get("realisation")
+    if expected is not None and ran_on != expected:
+        return [
+            f"fold {record.fold} of {record.task.id} runs on realisation {expected}, but its "
+            f"dataset is realisation {ran_on}: rerun it"
+        ]
+    return []
+
+
 def _task_problems(record: ResultRecord, pin: TaskPin) -> list[str]:
     if record.task.version != pin.task.version:
         return [f"task {record.task.id} version {record.task.version} is stale: rerun it"]
-    if record.task != pin.task:
+    if record.task.canonical() != pin.task.canonical():
         return [
             f"task {record.task.id} is described as {record.task.model_dump()}, the official "
             f"task is {pin.task.model_dump()}"
@@ -96,7 +126,12 @@ def _task_problems(record: ResultRecord, pin: TaskPin) -> list[str]:
 
 
 def _dataset_problems(record: ResultRecord, scene: ScenePin) -> list[str]:
-    official, claimed = scene.dataset, record.dataset
+    official, claimed = scene.dataset_of(record.realisation), record.dataset
+    if official is None:
+        return [
+            f"realisation {record.realisation} of {claimed.scene} has no pinned data: the "
+            f"official tasks run on realisations {sorted(scene.realisations)}"
+        ]
     if (claimed.scene, claimed.version, claimed.options) != (
         official.scene,
         official.version,

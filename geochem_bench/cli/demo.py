@@ -39,7 +39,7 @@ def run_demo(
         ``(records, figure path, rendered table)``.
     """
     from geochem_bench.board.summary import render_table
-    from geochem_bench.scenes.registry import get_task, list_tasks, load_scene
+    from geochem_bench.scenes.registry import get_task, list_tasks, load_fold_scene
     from geochem_bench.tasks.plotting import plot_fold
     from geochem_bench.tasks.protocols import build_fold
 
@@ -60,7 +60,7 @@ def run_demo(
     (out_dir / "results.txt").write_text(table)
 
     task = get_task("synthetic/all/s8/grid")
-    scene = load_scene("synthetic", **scene_options.get("synthetic", {}))
+    scene = load_fold_scene(task, 0, **scene_options.get("synthetic", {}))
     inputs, held_out = build_fold(scene, task, 0)
     predictions = {}
     for submission in submissions:

@@ -209,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
         default=1e-5,
         help="relative change of a canary prediction put down to nondeterminism (default 1e-5)",
     )
+    _realisation_args(p)
     _sandbox_args(p)
     _scene_args(p)
 
@@ -260,6 +261,7 @@ def _parser() -> argparse.ArgumentParser:
         help="default: every task with a folder in PRED_DIR",
     )
     p.add_argument("--out", default=DEFAULT_OUT)
+    _realisation_args(p)
     _scene_args(p)
 
     p = sub.add_parser(
@@ -551,6 +553,40 @@ def _scene_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _realisation_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--realisations",
+        choices=["test", "dev"],
+        default="test",
+        help="which realisations of the simulated scenes to run on: 'test' (the official "
+        "tasks) or 'dev' (the public dev realisations, for tuning: task ids end in /dev and "
+        "the board refuses their records; tasks of scenes that are not simulated are left out)",
+    )
+
+
+def _chosen_tasks(tasks: list[Any], which: str) -> list[Any]:
+    """``tasks``, or with ``--realisations dev`` their copies on the dev realisations."""
+    if which != "dev":
+        return tasks
+    from geochem_bench.scenes.registry import dev_task, scenes
+
+    entries = scenes()
+    simulated = [t for t in tasks if entries[t.scene].dev_realisations]
+    left_out = sorted({t.scene for t in tasks} - {t.scene for t in simulated})
+    if not simulated:
+        raise InvalidInputError(
+            f"none of the chosen tasks has dev realisations (scenes {', '.join(left_out)} are "
+            "not simulated); pick tasks of a simulated scene, e.g. --tasks 'synthetic/*'"
+        )
+    if left_out:
+        print(
+            f"--realisations dev: leaving out the tasks of {', '.join(left_out)} (one fixed "
+            "realisation, no dev set)",
+            file=sys.stderr,
+        )
+    return [dev_task(t) for t in simulated]
+
+
 def _scene_options(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     from geochem_bench.scenes.registry import scenes
 
@@ -699,6 +735,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
             "protocol": t.protocol,
             "scale": t.scale,
             "folds": t.n_folds,
+            "spatial_folds": t.n_spatial_folds,
+            "realisations": list(t.realisations),
+            "dev_realisations": list(entries[t.scene].dev_realisations),
             "elements": ",".join(t.elements),
             "size": entries[t.scene].size,
             "licence": entries[t.scene].licence,
@@ -715,36 +754,78 @@ def _cmd_list(args: argparse.Namespace) -> int:
     console = Console()
     used = sorted({t.scene for t in tasks})
     scene_table = Table(title="scenes")
-    for column in ("scene", "size", "licence", "data"):
+    for column in ("scene", "size", "licence", "data", "realisations"):
         scene_table.add_column(column)
     for name in used:
         entry = entries[name]
         scene_table.add_row(
-            name, entry.size, entry.licence, "download" if entry.needs_download else "built in"
+            name,
+            entry.size,
+            entry.licence,
+            "download" if entry.needs_download else "built in",
+            _realisations_text(entry.test_realisations, entry.dev_realisations),
         )
     console.print(scene_table)
-    table = Table(title=f"{len(rows)} tasks")
-    for column in ("task", "protocol", "scale", "folds", "elements"):
+    table = Table(
+        title=f"{len(rows)} tasks",
+        caption="folds = realisations x spatial folds; tune on the dev realisations "
+        "(evaluate --realisations dev), never on the test ones (docs/realisations.md)",
+    )
+    for column in ("task", "protocol", "scale", "folds", "realisations", "elements"):
         table.add_column(column, no_wrap=column == "task")
     for r in rows:
-        table.add_row(*(str(r[c]) for c in ("task", "protocol", "scale", "folds", "elements")))
+        realisations = _number_ranges(r["realisations"]) or "fixed"
+        table.add_row(
+            str(r["task"]),
+            str(r["protocol"]),
+            str(r["scale"]),
+            str(r["folds"]),
+            realisations,
+            str(r["elements"]),
+        )
     console.print(table)
     return 0
+
+
+def _realisations_text(test: tuple[int, ...], dev: tuple[int, ...]) -> str:
+    """``test 0-2, dev 100-109``, or ``fixed`` for a scene that is not simulated."""
+    if not test:
+        return "fixed"
+    return f"test {_number_ranges(test)}, dev {_number_ranges(dev) or 'none'}"
+
+
+def _number_ranges(numbers: Any) -> str:
+    """``0-2,5`` for (0, 1, 2, 5); empty for none."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ",".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.scenes.registry import get_task, load_fold_scene
     from geochem_bench.tasks.protocols import task_split
 
     task = get_task(args.task)
-    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    # what the first fold runs on: every realisation of a scene shares its grid and bands
+    scene = load_fold_scene(task, 0, **_scene_options(args).get(task.scene, {}))
     coarse = scene.grid.coarsen(task.scale)
+    folds = f"{task.n_folds} fold(s)"
+    if task.realisations:
+        kind = "dev realisations (tuning)" if task.dev else "test realisations"
+        folds += (
+            f" = {len(task.realisations)} {kind} {_number_ranges(task.realisations)} x "
+            f"{task.n_spatial_folds} spatial fold(s)"
+        )
     lines = [
         f"task        {task.id}  (version {task.version})",
         f"scene       {scene.name} {scene.version}: {scene.description}",
-        f"protocol    {task.protocol}, scale x{task.scale}, {task.n_folds} fold(s)",
+        f"protocol    {task.protocol}, scale x{task.scale}, {folds}",
         f"grid        {scene.grid.height}x{scene.grid.width} cells of "
         f"{scene.grid.res[0]:g} map units, "
         f"CRS {scene.grid.crs}, valid cells {int(scene.valid.sum())}",
@@ -758,14 +839,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
     ]
     if task.protocol != "grid":
         split = task_split(scene, task)
-        counts = np.bincount(split.folds[split.folds >= 0], minlength=task.n_folds)
+        counts = np.bincount(split.folds[split.folds >= 0], minlength=task.n_spatial_folds)
         how = (
             f"spatial blocks of {split.params['block_size']:g} map units"
             if split.method == "spatial-block"
             else f"{split.method} split: {split.params.get('source', '')}"
         )
+        where = "" if scene.realisation is None else f" (realisation {scene.realisation})"
         lines.append(
-            f"samples     {len(split.folds)}; held out per fold: {counts.tolist()} ({how})"
+            f"samples     {len(split.folds)}{where}; held out per spatial fold: "
+            f"{counts.tolist()} ({how})"
         )
         if task.protocol == "transfer":
             known = ", ".join(task.covariables) if task.covariables else "the other elements"
@@ -808,7 +891,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.submission, config=args.config, name=args.name, version=args.submission_version
     )
     _check_submission_names(submission)
-    tasks = list_tasks(args.tasks)
+    tasks = _chosen_tasks(list_tasks(args.tasks), args.realisations)
     seeds = args.seeds or ([args.seed] if args.seed is not None else None)
     if seeds is not None and len(set(seeds)) != len(seeds):
         raise InvalidInputError(f"--seeds lists a seed twice: {seeds}")
@@ -869,15 +952,19 @@ def _check_submission_names(submission: Any) -> None:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from geochem_bench.evaluation.harness import score_predictions
-    from geochem_bench.scenes.registry import list_tasks
+    from geochem_bench.scenes.registry import dev_task, list_tasks, scenes
 
     pred_dir = Path(args.pred_dir)
     if not pred_dir.is_dir():
         raise FileNotFoundError(f"prediction folder {pred_dir} does not exist")
     if args.tasks:
-        tasks = list_tasks(args.tasks)
+        tasks = _chosen_tasks(list_tasks(args.tasks), args.realisations)
     else:
-        tasks = [t for t in list_tasks() if (pred_dir / t.id).is_dir()]
+        candidates = list_tasks()
+        if args.realisations == "dev":  # the dev copies of the simulated scenes' tasks
+            entries = scenes()
+            candidates = [dev_task(t) for t in candidates if entries[t.scene].dev_realisations]
+        tasks = [t for t in candidates if (pred_dir / t.id).is_dir()]
         if not tasks:
             raise InvalidInputError(
                 f"no task folder found in {pred_dir}; expected <task id>/fold-<k>.tif, "
@@ -890,23 +977,23 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.scenes.registry import get_task, load_fold_scene
     from geochem_bench.tasks.export import export_fold
 
     task = get_task(args.task)
-    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    scene = load_fold_scene(task, args.fold, **_scene_options(args).get(task.scene, {}))
     written = export_fold(scene, task, args.fold, Path(args.out))
     print("\n".join(str(p) for p in written))
     return 0
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.scenes.registry import get_task, load_fold_scene
     from geochem_bench.tasks.plotting import plot_fold
     from geochem_bench.tasks.protocols import build_fold
 
     task = get_task(args.task)
-    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    scene = load_fold_scene(task, args.fold, **_scene_options(args).get(task.scene, {}))
     inputs, held_out = build_fold(scene, task, args.fold)
     predictions = {}
     if args.prediction:
@@ -983,7 +1070,7 @@ def _cmd_train_cnn(args: argparse.Namespace) -> int:
 
     from geochem_bench.evaluation.submission import load_submission
     from geochem_bench.models.fusion_cnn import FusionCNN
-    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.scenes.registry import get_task, load_fold_scene
     from geochem_bench.tasks.protocols import build_fold
 
     params = (
@@ -992,7 +1079,7 @@ def _cmd_train_cnn(args: argparse.Namespace) -> int:
         else load_submission("fusion-cnn").params
     )
     task = get_task(args.task)
-    scene = load_scene(task.scene, **_scene_options(args).get(task.scene, {}))
+    scene = load_fold_scene(task, args.fold, **_scene_options(args).get(task.scene, {}))
     inputs, _ = build_fold(scene, task, args.fold, seed=args.seed)
     for flag in ("accelerator", "devices", "strategy"):
         value = getattr(args, flag)
@@ -1024,6 +1111,15 @@ def _cmd_download(args: argparse.Namespace) -> int:
             mirror=args.mirror,
             force=args.force,
         )
+        # a simulated scene: its other test realisations too, so that evaluate builds none
+        for realisation in cls.test_realisations[1:]:
+            cls.load(
+                root=args.root,
+                download=True,
+                checksum=args.checksum,
+                mirror=args.mirror,
+                realisation=realisation,
+            )
         checked = ""
         if args.checksum:  # load hashed every present raw file; say how many there were
             raw_dir = Path(args.root or default_root()) / "raw"
@@ -1033,9 +1129,12 @@ def _cmd_download(args: argparse.Namespace) -> int:
             )
             if missing:
                 checked += f" ({len(missing)} raw file(s) not present, not checked)"
+        where = cls.scene_dir(args.root)
+        if cls.test_realisations:
+            where = where.parent / f"realisation-{{{','.join(map(str, cls.test_realisations))}}}"
         print(
             f"{name}: {scene.grid.height}x{scene.grid.width} cells, {len(scene.band_names)} bands, "
-            f"built in {cls.scene_dir(args.root)}{checked}"
+            f"built in {where}{checked}"
         )
     return 0
 

@@ -32,8 +32,11 @@ class Scene:
         licence: licence of the data.
         citation: how to cite the data.
         description: one paragraph for ``geochem-bench info``.
-        options: the parameters the scene was built with (size, seed, ...).
+        options: the parameters the scene was built with (size, seed, realisation, ...).
         splits: named sample splits shipped with the scene (e.g. ``"official"``).
+        realisation: which numbered realisation of a simulated scene this is (None: the
+            scene has one fixed realisation); also in ``options``, so that a result's dataset
+            record names it.
     """
 
     name: str
@@ -50,9 +53,15 @@ class Scene:
     description: str = ""
     options: dict[str, object] = field(default_factory=dict)
     splits: dict[str, SampleSplit] = field(default_factory=dict)
+    realisation: int | None = None
     _fingerprint: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.options.get("realisation", self.realisation) != self.realisation:
+            raise InvalidInputError(
+                f"scene {self.name!r} is realisation {self.realisation} but its options say "
+                f"{self.options['realisation']}; build it with one realisation number"
+            )
         shape = self.grid.shape
         if self.covariates.ndim != 3 or self.covariates.shape[1:] != shape:
             raise InvalidInputError(
@@ -117,3 +126,36 @@ class Scene:
                 for key, value in arrays.items()
             }
         return dict(self._fingerprint)
+
+
+def resolve_realisation(
+    scene: str, test_realisations: tuple[int, ...], realisation: int | None
+) -> int | None:
+    """The realisation of a scene to build, checked.
+
+    Args:
+        scene: the scene's name, for messages.
+        test_realisations: the scene's test realisations (empty: one fixed realisation).
+        realisation: the number asked for; None: the scene's first test realisation.
+
+    Returns:
+        The realisation number, or None for a scene with one fixed realisation.
+
+    Raises:
+        InvalidInputError: a number for a scene with one fixed realisation, or a number that
+            is not an integer >= 0.
+    """
+    if not test_realisations:
+        if realisation is not None:
+            raise InvalidInputError(
+                f"scene {scene!r} has one fixed realisation (it is not simulated); "
+                f"load it without realisation={realisation!r}"
+            )
+        return None
+    if realisation is None:
+        return test_realisations[0]
+    if isinstance(realisation, bool) or not isinstance(realisation, int) or realisation < 0:
+        raise InvalidInputError(
+            f"realisation of scene {scene!r} must be an integer >= 0, got {realisation!r}"
+        )
+    return realisation

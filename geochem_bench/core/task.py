@@ -4,11 +4,17 @@ A task is a scene x target element(s) x scale factor x protocol, with a stable i
 ``synthetic/cu/s8/points`` and a version. For one fold a task yields :class:`TaskInputs`
 (everything a model may see) and :class:`HeldOut` (what it is scored against, never shown
 to the model).
+
+A task on a simulated scene runs on several numbered *realisations* of it (independent draws
+of the generator; see ``docs/realisations.md``). Its evaluation folds are then the pairs
+(realisation, spatial fold), realisation-major: with realisations ``(0, 1, 2)`` and 5 spatial
+folds, fold 7 is spatial fold 2 of realisation 1 (:meth:`TaskSpec.unit`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -41,7 +47,9 @@ class TaskSpec:
         protocol: ``"grid"`` (Wald's reduced resolution against an exhaustive truth),
             ``"points"`` (held-out survey samples) or ``"transfer"`` (heterotopic: the target
             is known at a fraction of training sites, the other elements everywhere).
-        n_folds: number of spatial-block folds (1 for the grid protocol).
+        n_spatial_folds: number of spatial-block folds of one realisation (1 for the grid
+            protocol); the task's evaluation folds are these times the realisations
+            (:attr:`n_folds`).
         block_cells: edge of a spatial block in coarse cells (points and transfer).
         split_seed: seed of the fold assignment and of the transfer subset.
         target_fraction: transfer only: fraction of training sites where the target is known.
@@ -50,6 +58,11 @@ class TaskSpec:
             instead of spatial-block folds.
         covariables: transfer only: elements known at the held-out sites (default: every
             non-target element of the survey).
+        realisations: the numbered realisations of the scene the task runs on, in fold order
+            (empty: the scene has one fixed realisation). Official tasks use the scene's
+            test realisations.
+        dev: whether the task runs on the scene's public dev realisations, for tuning: its id
+            ends in ``/dev`` and its records never count on the board.
         version: task version; bumped whenever the inputs or scoring of the task change.
     """
 
@@ -57,13 +70,15 @@ class TaskSpec:
     elements: tuple[str, ...]
     scale: int
     protocol: Protocol
-    n_folds: int = 1
+    n_spatial_folds: int = 1
     block_cells: int = 2
     split_seed: int = 0
     target_fraction: float = 1.0
     label: str | None = None
     split: str | None = None
     covariables: tuple[str, ...] | None = None
+    realisations: tuple[int, ...] = ()
+    dev: bool = False
     version: str = "1"
 
     def __post_init__(self) -> None:
@@ -73,11 +88,25 @@ class TaskSpec:
             raise InvalidInputError(f"scale factor must be >= 2, got {self.scale}")
         if not self.elements:
             raise InvalidInputError("a task needs at least one target element")
-        if self.protocol == "grid" and self.n_folds != 1:
-            raise InvalidInputError("grid-protocol tasks have a single fold (n_folds=1)")
-        if self.protocol != "grid" and self.split is None and self.n_folds < 2:
+        if self.protocol == "grid" and self.n_spatial_folds != 1:
             raise InvalidInputError(
-                f"{self.protocol}-protocol tasks need n_folds >= 2 or a named split"
+                "grid-protocol tasks have a single spatial fold (n_spatial_folds=1)"
+            )
+        if self.protocol != "grid" and self.split is None and self.n_spatial_folds < 2:
+            raise InvalidInputError(
+                f"{self.protocol}-protocol tasks need n_spatial_folds >= 2 or a named split"
+            )
+        if self.n_spatial_folds < 1:
+            raise InvalidInputError(f"n_spatial_folds must be >= 1, got {self.n_spatial_folds}")
+        if any(not isinstance(r, int) or r < 0 for r in self.realisations):
+            raise InvalidInputError(
+                f"realisations must be integers >= 0, got {self.realisations!r}"
+            )
+        if len(set(self.realisations)) != len(self.realisations):
+            raise InvalidInputError(f"realisations repeat a number: {self.realisations!r}")
+        if self.dev and not self.realisations:
+            raise InvalidInputError(
+                "a dev task needs the dev realisations it runs on (realisations=...)"
             )
         if self.covariables is not None and self.protocol != "transfer":
             raise InvalidInputError("covariables only apply to transfer tasks")
@@ -88,9 +117,15 @@ class TaskSpec:
 
     @property
     def id(self) -> str:
-        """Stable identifier, e.g. ``synthetic/cu/s8/points``."""
+        """Stable identifier, e.g. ``synthetic/cu/s8/points`` (``.../points/dev`` on dev)."""
         label = self.label or "+".join(e.lower() for e in self.elements)
-        return f"{self.scene}/{label}/s{self.scale}/{self.protocol}"
+        task_id = f"{self.scene}/{label}/s{self.scale}/{self.protocol}"
+        return f"{task_id}/{DEV_SUFFIX}" if self.dev else task_id
+
+    @property
+    def n_folds(self) -> int:
+        """Number of evaluation folds: spatial folds times realisations (one if none)."""
+        return max(1, len(self.realisations)) * self.n_spatial_folds
 
     @property
     def reference(self) -> str:
@@ -99,8 +134,48 @@ class TaskSpec:
 
     @property
     def folds(self) -> range:
-        """Fold indices."""
+        """Evaluation fold indices, realisation-major (see :meth:`unit`)."""
         return range(self.n_folds)
+
+    def unit(self, fold: int) -> tuple[int | None, int]:
+        """The realisation (None: the scene's only one) and spatial fold of evaluation ``fold``.
+
+        Raises:
+            InvalidInputError: ``fold`` is not one of :attr:`folds`.
+        """
+        if fold not in self.folds:
+            raise InvalidInputError(
+                f"task {self.id} has folds 0..{self.n_folds - 1}, got fold {fold}"
+            )
+        return fold_unit(self.realisations, self.n_spatial_folds, fold)
+
+    def fold_of(self, realisation: int | None, spatial_fold: int) -> int:
+        """The evaluation fold of spatial fold ``spatial_fold`` of ``realisation``.
+
+        Raises:
+            InvalidInputError: the task has no such realisation or spatial fold.
+        """
+        if spatial_fold not in range(self.n_spatial_folds):
+            raise InvalidInputError(
+                f"task {self.id} has spatial folds 0..{self.n_spatial_folds - 1}, "
+                f"got {spatial_fold}"
+            )
+        if not self.realisations:
+            if realisation is not None:
+                raise InvalidInputError(
+                    f"task {self.id} runs on its scene's one fixed realisation, not "
+                    f"realisation {realisation}"
+                )
+            return spatial_fold
+        if realisation not in self.realisations:
+            raise InvalidInputError(
+                f"task {self.id} runs on realisations {list(self.realisations)}, not {realisation}"
+            )
+        return self.realisations.index(realisation) * self.n_spatial_folds + spatial_fold
+
+    def on_realisations(self, realisations: Sequence[int], *, dev: bool) -> TaskSpec:
+        """The same task on other realisations of its scene (``dev``: the tuning copy)."""
+        return replace(self, realisations=tuple(realisations), dev=dev)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly description (also what result records carry)."""
@@ -113,7 +188,31 @@ class TaskSpec:
             "protocol": self.protocol,
             "n_folds": self.n_folds,
             "reference": self.reference,
+            "n_spatial_folds": self.n_spatial_folds,
+            "realisations": list(self.realisations),
+            "dev": self.dev,
         }
+
+
+#: Last part of the id of a task on dev realisations (``synthetic/cu/s16/points/dev``).
+DEV_SUFFIX = "dev"
+
+
+def fold_unit(
+    realisations: Sequence[int], n_spatial_folds: int, fold: int
+) -> tuple[int | None, int]:
+    """The (realisation, spatial fold) of evaluation ``fold``: realisation-major.
+
+    The one mapping of a task's evaluation folds, used by :meth:`TaskSpec.unit` and by the
+    board's check of a record (which knows the task only as its record describes it).
+
+    Args:
+        realisations: the task's realisations in fold order (empty: one fixed realisation).
+        n_spatial_folds: spatial folds per realisation.
+        fold: evaluation fold, in ``0 .. max(1, len(realisations)) * n_spatial_folds - 1``.
+    """
+    realisation = realisations[fold // n_spatial_folds] if realisations else None
+    return realisation, fold % n_spatial_folds
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Stationary Gaussian random fields by spectral (FFT) synthesis.
 
 Used by the procedural scenes. The field is synthesised on a grid padded by one practical
-range, so the periodicity of the FFT does not correlate opposite edges, then cropped.
+range, so the periodicity of the FFT does not correlate opposite edges, then cropped. It is
+computed in float64, so that the generators that use it can round their output to the same
+bytes on every CPU (:mod:`geochem_bench.data.reproducible`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def gaussian_random_field(
     practical_range: float,
     rng: np.random.Generator,
     model: CovarianceModel = "exponential",
-) -> NDArray[np.float32]:
+) -> NDArray[np.float64]:
     """A zero-mean, unit-variance stationary random field.
 
     Args:
@@ -33,7 +35,7 @@ def gaussian_random_field(
         model: covariance model: ``"exponential"`` (rough) or ``"gaussian"`` (smooth).
 
     Returns:
-        float32 array of ``shape`` standardised to mean 0 and standard deviation 1.
+        float64 array of ``shape`` standardised to mean 0 and standard deviation 1.
     """
     import scipy.fft
 
@@ -41,10 +43,10 @@ def gaussian_random_field(
     pad = int(np.ceil(practical_range / pixel_size))
     ph = scipy.fft.next_fast_len(height + pad, real=True)
     pw = scipy.fft.next_fast_len(width + pad, real=True)
-    noise = rng.standard_normal((ph, pw), dtype=np.float32)
+    noise = rng.standard_normal((ph, pw))
     spectrum = scipy.fft.rfft2(noise, workers=-1)
-    fy = np.fft.fftfreq(ph, d=pixel_size).astype(np.float32)[:, None]
-    fx = np.fft.rfftfreq(pw, d=pixel_size).astype(np.float32)[None, :]
+    fy = np.fft.fftfreq(ph, d=pixel_size)[:, None]
+    fx = np.fft.rfftfreq(pw, d=pixel_size)[None, :]
     f2 = fy * fy + fx * fx
     if model == "exponential":
         # exp(-h/L) with practical range 3L has a 2-D spectral density ~ (1 + (2 pi L f)^2)^-3/2.
@@ -58,11 +60,12 @@ def gaussian_random_field(
         raise InvalidInputError(
             f"unknown covariance model {model!r}; use 'exponential' or 'gaussian'"
         )
-    spectrum *= amplitude.astype(np.float32)
-    field = scipy.fft.irfft2(spectrum, s=(ph, pw), workers=-1)[:height, :width]
-    field = field.astype(np.float32, copy=False)
-    field -= field.mean(dtype=np.float64)
-    std = field.std(dtype=np.float64)
+    spectrum *= amplitude
+    field = np.ascontiguousarray(
+        scipy.fft.irfft2(spectrum, s=(ph, pw), workers=-1)[:height, :width]
+    )
+    field -= field.mean()
+    std = field.std()
     if std > 0:
         field /= std
     return field

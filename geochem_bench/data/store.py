@@ -1,6 +1,7 @@
 """A built scene on disk: GeoTIFF rasters, Parquet samples and splits, JSON metadata, manifest.
 
-Layout of ``<root>/<scene>/``::
+Layout of ``<root>/<scene>/`` (of ``<root>/<scene>/realisation-<r>/`` for each realisation of
+a simulated scene; :func:`built_folder`)::
 
     covariates.tif      float32, one band per covariate (band descriptions = names)
     valid.tif           float32 0/1, cells where predictions are scored
@@ -10,7 +11,7 @@ Layout of ``<root>/<scene>/``::
                         is censored one ``detection_limit:<element>`` column per element
                         (the limit where censored, null elsewhere)
     splits/<name>.parquet   sample_id, fold (-1 = always training)
-    scene.json          name, version, grid, elements, bands, licence, citation, ...
+    scene.json          name, version, grid, elements, bands, licence, citation, realisation, ...
     manifest.json       sha256 of every file above
 
 Writing is deterministic: building the same scene twice gives byte-identical files, so the
@@ -55,7 +56,7 @@ def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
         _write_samples(out / "samples.parquet", scene.points)
     for name, split in sorted(scene.splits.items()):
         _write_split(path_within(out, "splits", f"{name}.parquet"), split)
-    meta = {
+    meta: dict[str, Any] = {
         "format": STORE_FORMAT,
         "name": scene.name,
         "version": scene.version,
@@ -71,6 +72,8 @@ def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
             for name, s in scene.splits.items()
         },
     }
+    if scene.realisation is not None:  # builds of fixed scenes keep their bytes
+        meta["realisation"] = scene.realisation
     write_text_atomic(out / "scene.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
     files = sorted(
         p
@@ -86,6 +89,17 @@ def write_scene(scene: Scene, out_dir: str | Path) -> dict[str, str]:
         remember(out / name, digest)
     write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
+
+
+def built_folder(root: str | Path, name: str, realisation: int | None = None) -> Path:
+    """The build folder of a scene (realisation) under a data root.
+
+    ``<root>/<name>``; a realisation of a simulated scene: ``<root>/<name>/realisation-<r>``.
+    The one layout, for the loaders and for the decoys a canary run writes where a model's
+    data API looks.
+    """
+    folder = Path(root) / name
+    return folder if realisation is None else folder / f"realisation-{int(realisation)}"
 
 
 def is_built(out_dir: str | Path) -> bool:
@@ -183,6 +197,7 @@ def read_scene(out_dir: str | Path, *, checksum: bool = False, fix: str | None =
         description=meta["description"],
         options=meta["options"],
         splits=splits,
+        realisation=meta.get("realisation"),  # absent from builds of fixed scenes before it
     )
 
 

@@ -10,9 +10,10 @@ against, and the data folder the model process is told about (``$GEOCHEM_BENCH_D
 holds a build of the noisy scene. The real data cache is unreadable to a sandboxed model in
 both runs.
 
-A procedural scene (``synthetic``) can be regenerated from the package's public code; the
-canary cannot tell that apart from an honest model. Held-out realisations with unpublished
-seeds are the remedy, not a canary.
+A procedural scene (``synthetic``, Olinda's simulated geochemistry) can be regenerated from the
+package's public code and the public numbers of its test realisations; the canary cannot tell
+that apart from an honest model. Only reading a submission's code catches it (verified
+submissions are reviewed; see ``docs/realisations.md``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import Prediction, TaskInputs
-from geochem_bench.data.store import write_scene
+from geochem_bench.data.store import built_folder, write_scene
 from geochem_bench.evaluation.records import CanaryCheck, Failure
 
 _NOISE_LOG10_SD = 0.1  # on top of the shuffle, so no decoy value equals a real one
@@ -42,8 +43,8 @@ def noisy_scene(scene: Scene, seed: int, data_root: Path | None = None) -> Scene
     Args:
         scene: the real scene.
         seed: seed of the noise.
-        data_root: if given, the noisy scene is also built there (``<data_root>/<name>/``),
-            where the package's data API finds it.
+        data_root: if given, the noisy scene is also built there (``<data_root>/<name>/``,
+            or its realisation's folder), where the package's data API finds it.
     """
     rng = np.random.default_rng([seed, 0xCA7A])
 
@@ -82,7 +83,7 @@ def noisy_scene(scene: Scene, seed: int, data_root: Path | None = None) -> Scene
         )
     noisy = dataclasses.replace(scene, truth=truth, points=points, _fingerprint=None)
     if data_root is not None:
-        write_scene(noisy, data_root / scene.name)
+        write_scene(noisy, built_folder(data_root, scene.name, scene.realisation))
     return noisy
 
 

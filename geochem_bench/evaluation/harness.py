@@ -63,7 +63,7 @@ from geochem_bench.evaluation.scoring import (
     validate_prediction,
 )
 from geochem_bench.evaluation.submission import Submission, SubmissionCard, card_path, write_card
-from geochem_bench.scenes.registry import load_scene
+from geochem_bench.scenes.registry import load_fold_scene
 from geochem_bench.tasks.protocols import build_held_out, build_inputs, task_split
 
 _LOG = logging.getLogger(__name__)
@@ -246,14 +246,14 @@ class _SharedInputs:
         noise in the canary fold, so the two look alike and a model that reads either gains
         nothing.
         """
-        from geochem_bench.data.store import write_scene
+        from geochem_bench.data.store import built_folder, write_scene
 
         if self.folder is None:
             self.folder = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-shared-"))
         key = id(decoy)
         if key not in self._decoys:
             root = self.folder / f"data-{secrets.token_hex(8)}"
-            write_scene(decoy, root / decoy.name)
+            write_scene(decoy, built_folder(root, decoy.name, decoy.realisation))
             self._decoys[key] = (decoy, root)
         return self._decoys[key][1]
 
@@ -269,7 +269,7 @@ def reusable_record(
     task: TaskSpec, fold: int, info: SubmissionInfo, options: RunOptions
 ) -> ResultRecord | None:
     """The existing record of a fold if resuming may keep it (see the module docstring)."""
-    scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
+    scene = fold_scene(task, fold, options)
     path = result_path(options.out_dir, info.name, info.version, task.id, fold, options.seed)
     return _reusable(path, info, task, scene, options)
 
@@ -295,7 +295,7 @@ def run_fold(
         canary: rerun this fold as a canary (default: when ``options.canary`` and the fold
             is the task's randomly drawn canary fold).
     """
-    scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
+    scene = fold_scene(task, fold, options)
     split = task_split(scene, task) if task.protocol != "grid" else None
     with _ModelRunner(submission, options) as produce:
         info = submission_info(submission, options.seed)
@@ -361,8 +361,6 @@ def _run_suite(
     decoys = _Decoys(options.canary)
     with _progress(options.progress, total) as advance:
         for task in tasks:
-            scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
-            split = task_split(scene, task) if task.protocol != "grid" else None
             paths = {
                 fold: result_path(
                     options.out_dir, info.name, info.version, task.id, fold, options.seed
@@ -370,7 +368,9 @@ def _run_suite(
                 for fold in task.folds
             }
             previous = {
-                fold: _reusable(path, info, task, scene, options, manifest)
+                fold: _reusable(
+                    path, info, task, fold_scene(task, fold, options), options, manifest
+                )
                 for fold, path in paths.items()
             }
             canary = choose_canary(task, previous.values()) if options.canary else None
@@ -382,6 +382,9 @@ def _run_suite(
                 if kept is not None:
                     records.append(kept)
                     continue
+                # each realisation of a simulated scene has its own survey, so its own split
+                scene = fold_scene(task, fold, options)
+                split = task_split(scene, task) if task.protocol != "grid" else None
                 record, prediction = _fold_record(
                     info, task, fold, scene, split, options, produce, decoys.normal(scene)
                 )
@@ -403,14 +406,15 @@ class _Decoys:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._scenes: dict[str, tuple[Scene, Scene]] = {}
+        self._scenes: dict[tuple[str, int | None], tuple[Scene, Scene]] = {}
 
     def _pair(self, scene: Scene) -> tuple[Scene, Scene]:
-        if scene.name not in self._scenes:
+        key = (scene.name, scene.realisation)
+        if key not in self._scenes:
             normal = noisy_scene(scene, seed=secrets.randbits(32))
             canary = noisy_scene(scene, seed=secrets.randbits(32))
-            self._scenes[scene.name] = (normal, canary)
-        return self._scenes[scene.name]
+            self._scenes[key] = (normal, canary)
+        return self._scenes[key]
 
     def normal(self, scene: Scene) -> Scene | None:
         """The decoy every normal fold sees (None without canaries)."""
@@ -440,6 +444,11 @@ def _fold_record(
         path = result_path(options.out_dir, info.name, info.version, task.id, fold, options.seed)
         write_prediction(path.with_suffix(".tif"), outcome.prediction, inputs.grid, inputs.elements)
     return record, outcome.prediction
+
+
+def fold_scene(task: TaskSpec, fold: int, options: RunOptions) -> Scene:
+    """The scene a fold of ``task`` runs on: its realisation's, with the run's scene options."""
+    return load_fold_scene(task, fold, **options.scene_options.get(task.scene, {}))
 
 
 def canary_fold(task: TaskSpec) -> int:

@@ -18,6 +18,7 @@ from geochem_bench.core.task import TaskSpec
 from geochem_bench.evaluation.harness import (
     RunOptions,
     choose_canary,
+    fold_scene,
     reusable_record,
     run_fold,
 )
@@ -25,7 +26,6 @@ from geochem_bench.evaluation.record_factory import failed_record, submission_in
 from geochem_bench.evaluation.records import Failure, ResultRecord, result_path, write_result
 from geochem_bench.evaluation.run_manifest import RunManifest
 from geochem_bench.evaluation.submission import Submission
-from geochem_bench.scenes.registry import load_scene
 
 
 def _ray() -> Any:
@@ -110,7 +110,7 @@ def _remote_fold(
 def _crash_record(
     submission: Submission, task: TaskSpec, fold: int, options: RunOptions, exc: BaseException
 ) -> ResultRecord:
-    scene = load_scene(task.scene, **options.scene_options.get(task.scene, {}))
+    scene = fold_scene(task, fold, options)
     lines = str(exc).strip().splitlines()
     failure = Failure(
         kind="crash", message=f"Ray task failed: {type(exc).__name__}: {lines[0] if lines else ''}"

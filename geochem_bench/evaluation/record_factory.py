@@ -92,7 +92,7 @@ def make_record(
     Args:
         submission: who produced the prediction.
         task: the task.
-        fold: the fold index.
+        fold: the evaluation fold index; the record names its realisation (``task.unit``).
         dataset: the scene in memory, or the :class:`DatasetInfo` of a built scene
             (:func:`built_dataset_info`).
         seed: the seed the model was given.
@@ -110,6 +110,7 @@ def make_record(
     host = hardware()
     if gpu:
         host = host.model_copy(update={"gpu": gpu})
+    realisation, _ = task.unit(fold)
     return ResultRecord(
         status="ok" if failure is None else "failed",
         submission=submission,
@@ -117,6 +118,7 @@ def make_record(
         benchmark_version=BENCHMARK_VERSION,
         task=TaskInfo(**task.to_dict()),
         fold=fold,
+        realisation=realisation,
         dataset=dataset_info(dataset) if isinstance(dataset, Scene) else dataset,
         metrics=metrics,
         errors=errors,

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.core.names import ALLOWED, check_name, path_within, sanitize_name
+from geochem_bench.core.task import fold_unit
 from geochem_bench.errors import InvalidInputError
 
 SCHEMA_VERSION: Final = "1.3.0"
@@ -63,7 +64,7 @@ class SubmissionInfo(_Strict):
 
 
 class TaskInfo(_Strict):
-    """The task a result belongs to."""
+    """The task a result belongs to (``TaskSpec.to_dict``)."""
 
     id: str
     version: str
@@ -71,12 +72,47 @@ class TaskInfo(_Strict):
     elements: list[str]
     scale: int
     protocol: Literal["grid", "points", "transfer"]
-    n_folds: int
+    n_folds: int = Field(description="evaluation folds: spatial folds x realisations")
+    n_spatial_folds: int | None = Field(
+        None, description="spatial folds per realisation (schema >= 1.3.0; before: n_folds)"
+    )
+    realisations: list[int] = Field(
+        default_factory=list,
+        description="realisations of a simulated scene, in fold order (schema >= 1.3.0; "
+        "empty: one fixed realisation)",
+    )
+    dev: bool = Field(
+        False, description="run on the public dev realisations, for tuning: never on a board"
+    )
     reference: str | None = Field(
         default=None,
         description="the reference prediction of skill (v2: bicubic on grid, training-mean on "
         "points and transfer); None in v1 records, whose reference was always bicubic",
     )
+
+    @model_validator(mode="after")
+    def _fold_counts(self) -> TaskInfo:
+        if self.spatial_folds < 1 or self.n_folds != max(1, len(self.realisations)) * (
+            self.spatial_folds
+        ):
+            raise InvalidInputError(
+                f"n_folds {self.n_folds} is not {self.spatial_folds} spatial fold(s) x "
+                f"{max(1, len(self.realisations))} realisation(s)"
+            )
+        return self
+
+    @property
+    def spatial_folds(self) -> int:
+        """Spatial folds per realisation (records before schema 1.3.0 say only ``n_folds``)."""
+        return self.n_folds if self.n_spatial_folds is None else self.n_spatial_folds
+
+    def unit(self, fold: int) -> tuple[int | None, int]:
+        """The (realisation, spatial fold) of evaluation ``fold`` (``TaskSpec.unit``)."""
+        return fold_unit(self.realisations, self.spatial_folds, fold)
+
+    def canonical(self) -> TaskInfo:
+        """This description with every field filled, to compare records of any schema."""
+        return self.model_copy(update={"n_spatial_folds": self.spatial_folds})
 
 
 class DatasetInfo(_Strict):
@@ -187,6 +223,11 @@ class ResultRecord(_Strict):
     benchmark_version: str
     task: TaskInfo
     fold: int
+    realisation: int | None = Field(
+        None,
+        description="the realisation of a simulated scene the fold ran on (schema >= 1.3.0; "
+        "None: the scene's one fixed realisation)",
+    )
     dataset: DatasetInfo
     metrics: dict[str, dict[str, float | None]] | None = Field(
         None,
@@ -272,6 +313,10 @@ def record_digest(record: ResultRecord) -> str:
 
 #: (section, field, default) of the fields added after schema 1.2.0 (see record_digest).
 _ADDED_AFTER_1_2: tuple[tuple[str | None, str, object], ...] = (
+    (None, "realisation", None),
+    ("task", "n_spatial_folds", None),
+    ("task", "realisations", []),
+    ("task", "dev", False),
     ("task", "reference", None),
     ("submission", "stochastic", False),
 )

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from geochem_bench.core.names import path_within
-from geochem_bench.core.scene import Scene
+from geochem_bench.core.scene import Scene, resolve_realisation
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.sources import RawFile, default_root, fetch, verify
-from geochem_bench.data.store import is_built, read_scene, write_scene
+from geochem_bench.data.store import built_folder, is_built, read_scene, write_scene
 from geochem_bench.errors import SceneNotFoundError
 from geochem_bench.resources import dataset_card
 from geochem_bench.tasks.protocols import split_name, task_split
@@ -46,6 +46,11 @@ class SceneDeclaration(ABC):
             board then requires a result's dataset sha256 to equal the pinned one (see
             :mod:`geochem_bench.board.pins`); otherwise it compares reference error sums within
             a tolerance instead.
+        test_realisations: a simulated scene's numbered realisations that the official tasks
+            run on (empty: the scene has one fixed realisation). :meth:`load` builds the first
+            one unless told ``realisation=``.
+        dev_realisations: a simulated scene's public realisations for tuning (see
+            ``docs/realisations.md``); any other number >= 0 loads too, for experiments.
     """
 
     name: ClassVar[str]
@@ -59,11 +64,22 @@ class SceneDeclaration(ABC):
     needs_download: ClassVar[bool] = True
     in_suite: ClassVar[bool] = True
     bit_reproducible: ClassVar[bool] = True
+    test_realisations: ClassVar[tuple[int, ...]] = ()
+    dev_realisations: ClassVar[tuple[int, ...]] = ()
 
     @classmethod
     @abstractmethod
     def load(cls, **options: Any) -> Scene:
         """Load (or generate) the scene."""
+
+    @classmethod
+    def resolve_realisation(cls, realisation: int | None) -> int | None:
+        """The realisation :meth:`load` builds when asked for ``realisation`` (checked).
+
+        Raises:
+            InvalidInputError: see :func:`~geochem_bench.core.scene.resolve_realisation`.
+        """
+        return resolve_realisation(cls.name, cls.test_realisations, realisation)
 
 
 class RealScene(SceneDeclaration):
@@ -73,6 +89,11 @@ class RealScene(SceneDeclaration):
     with URLs pinned to a commit and their sha256, usually through
     :class:`~geochem_bench.data.sources.Upstream`) and implement :meth:`build`. :meth:`load`
     is the only way a scene is read, by the harness and by the dataset classes alike.
+
+    A scene whose geochemistry is simulated on real remote sensing declares
+    ``test_realisations`` and implements :meth:`realise`, which draws realisation ``r`` of the
+    simulation on the built real data; each realisation is built in its own folder
+    (:meth:`scene_dir`).
     """
 
     files: ClassVar[tuple[RawFile, ...]]
@@ -83,9 +104,37 @@ class RealScene(SceneDeclaration):
         """Build the scene from the raw files under ``raw_dir`` (deterministic)."""
 
     @classmethod
-    def scene_dir(cls, root: str | Path | None = None) -> Path:
-        """Where the built scene lives: ``<root>/<name>``."""
-        return Path(root or default_root()) / cls.name
+    def realise(cls, scene: Scene, realisation: int) -> Scene:
+        """Realisation ``realisation`` of the simulated part, on the scene :meth:`build` made.
+
+        Only scenes with ``test_realisations`` implement it.
+        """
+        raise NotImplementedError(
+            f"{cls.__name__} declares test_realisations but does not implement realise()"
+        )
+
+    @classmethod
+    def build_realisation(cls, raw_dir: Path, realisation: int | None = None) -> Scene:
+        """:meth:`build`, then :meth:`realise` a simulated scene's ``realisation``.
+
+        Args:
+            raw_dir: the raw files' folder.
+            realisation: as :meth:`load`'s (default: the first test realisation).
+        """
+        realisation = cls.resolve_realisation(realisation)
+        scene = cls.build(raw_dir)
+        return scene if realisation is None else cls.realise(scene, realisation)
+
+    @classmethod
+    def scene_dir(cls, root: str | Path | None = None, realisation: int | None = None) -> Path:
+        """Where a build lives: ``<root>/<name>``.
+
+        A simulated scene builds each realisation in its own folder,
+        ``<root>/<name>/realisation-<r>`` (default: its first test realisation).
+        """
+        return built_folder(
+            Path(root or default_root()), cls.name, cls.resolve_realisation(realisation)
+        )
 
     @classmethod
     def fix_command(cls) -> str:
@@ -131,6 +180,7 @@ class RealScene(SceneDeclaration):
         mirror: str | None = None,
         progress: bool = True,
         force: bool = False,
+        realisation: int | None = None,
     ) -> Scene:
         """Load the built scene, building it (and downloading raw files) when needed.
 
@@ -140,28 +190,35 @@ class RealScene(SceneDeclaration):
 
         Args:
             root: data root (default ``$GEOCHEM_BENCH_DATA`` or ``~/.cache/geochem-bench``).
-                Raw files go to ``<root>/raw/``, the build to ``<root>/<name>/``.
+                Raw files go to ``<root>/raw/``, the build to ``<root>/<name>/`` (a
+                realisation's to ``<root>/<name>/realisation-<r>/``).
             download: fetch missing raw files from upstream (or ``mirror``).
             checksum: hash every built file again, and every present raw file.
             mirror: folder or base URL replacing the upstream hosts.
             progress: show download progress.
             force: delete the scene's raw files and build, download them again and rebuild
-                (implies ``download``): the fix for a corrupt or edited scene.
+                (implies ``download``): the fix for a corrupt or edited scene. Every built
+                realisation is deleted; this one is rebuilt.
+            realisation: which realisation of a simulated scene (default: its first test
+                realisation); a scene that is not simulated refuses a number.
 
         Raises:
             SceneNotFoundError: files are missing and ``download`` is False.
+            InvalidInputError: a realisation the scene does not have.
             ChecksumError: a raw or built file does not match its sha256; the message names
                 the file and the fix (``geochem-bench download SCENE --force``).
         """
         root = Path(root or default_root())
-        out = cls.scene_dir(root)
+        realisation = cls.resolve_realisation(realisation)
+        out = cls.scene_dir(root, realisation)
         raw_dir = root / "raw"
         if force:
             download = True
             for raw in cls.files:
                 path_within(raw_dir, raw.path).unlink(missing_ok=True)
-            if out.is_dir():
-                shutil.rmtree(out)
+            every = built_folder(root, cls.name)  # every realisation: they share the raw files
+            if every.is_dir():
+                shutil.rmtree(every)
         if is_built(out) and _built_version(out) == cls.version:
             if checksum:
                 cls.verify_raw(root)
@@ -179,7 +236,7 @@ class RealScene(SceneDeclaration):
             # Every raw file is hashed before a build, present or new: a build inherits the
             # trust of its inputs, and a corrupt raw file must not turn into a fresh manifest.
             fetch(raw, raw_dir, mirror=mirror, checksum=True, progress=progress, fix=cls._fix())
-        scene = cls.build(raw_dir)
+        scene = cls.build_realisation(raw_dir, realisation)
         for task in cls.tasks:  # ship the spatial-block folds as split files
             if task.protocol != "grid" and task.split is None:
                 scene.splits[split_name(task)] = task_split(scene, task)

@@ -93,13 +93,25 @@ class Jura(RealScene):
         ),
     )
     tasks = (
-        TaskSpec("jura", ("Cd",), 10, "points", n_folds=1, split="official"),
-        TaskSpec("jura", ("Cu",), 10, "points", n_folds=1, split="official"),
+        TaskSpec("jura", ("Cd",), 10, "points", n_spatial_folds=1, split="official"),
+        TaskSpec("jura", ("Cu",), 10, "points", n_spatial_folds=1, split="official"),
         TaskSpec(
-            "jura", ("Cd",), 10, "transfer", n_folds=1, split="official", covariables=("Ni", "Zn")
+            "jura",
+            ("Cd",),
+            10,
+            "transfer",
+            n_spatial_folds=1,
+            split="official",
+            covariables=("Ni", "Zn"),
         ),
         TaskSpec(
-            "jura", ("Cu",), 10, "transfer", n_folds=1, split="official", covariables=("Ni", "Zn")
+            "jura",
+            ("Cu",),
+            10,
+            "transfer",
+            n_spatial_folds=1,
+            split="official",
+            covariables=("Ni", "Zn"),
         ),
     )
 

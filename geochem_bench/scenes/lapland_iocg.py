@@ -193,7 +193,7 @@ class LaplandIOCG(RealScene):
     )
     tasks = (
         *(
-            TaskSpec("lapland-iocg", (el,), 40, "points", n_folds=5, block_cells=2)
+            TaskSpec("lapland-iocg", (el,), 40, "points", n_spatial_folds=5, block_cells=2)
             for el in ("Cu", "Ni", "Cr")
         ),
         *(
@@ -202,7 +202,7 @@ class LaplandIOCG(RealScene):
                 (target,),
                 40,
                 "transfer",
-                n_folds=5,
+                n_spatial_folds=5,
                 block_cells=2,
                 target_fraction=0.25,
                 covariables=("Cu",),

@@ -185,7 +185,7 @@ class Meuse(RealScene):
     )
     tasks = (
         *(
-            TaskSpec("meuse", (el,), 10, "points", n_folds=5, block_cells=2)
+            TaskSpec("meuse", (el,), 10, "points", n_spatial_folds=5, block_cells=2)
             for el in ("Cd", "Cu", "Pb", "Zn")
         ),
         TaskSpec(
@@ -193,7 +193,7 @@ class Meuse(RealScene):
             ("Cd",),
             10,
             "transfer",
-            n_folds=5,
+            n_spatial_folds=5,
             block_cells=2,
             target_fraction=0.5,
             covariables=("Cu", "Pb", "Zn"),

@@ -165,7 +165,13 @@ def make_survey(
     )
     tasks = [
         TaskSpec(
-            name, (s,), scale, "points", n_folds=n_folds, block_cells=block_cells, split_seed=seed
+            name,
+            (s,),
+            scale,
+            "points",
+            n_spatial_folds=n_folds,
+            block_cells=block_cells,
+            split_seed=seed,
         )
         for scale in scales
         for s in symbols
@@ -177,7 +183,7 @@ def make_survey(
                 (s,),
                 scale,
                 "transfer",
-                n_folds=n_folds,
+                n_spatial_folds=n_folds,
                 block_cells=block_cells,
                 split_seed=seed,
                 target_fraction=transfer_fraction,
@@ -506,7 +512,7 @@ def _task_dict(task: TaskSpec) -> dict[str, Any]:
         "elements": list(task.elements),
         "scale": task.scale,
         "protocol": task.protocol,
-        "n_folds": task.n_folds,
+        "n_spatial_folds": task.n_spatial_folds,
         "block_cells": task.block_cells,
         "split_seed": task.split_seed,
         "target_fraction": task.target_fraction,
@@ -519,7 +525,8 @@ def _task_from_dict(d: dict[str, Any]) -> TaskSpec:
         tuple(d["elements"]),
         int(d["scale"]),
         d["protocol"],
-        n_folds=int(d["n_folds"]),
+        # surveys made before realisations existed name the same count "n_folds"
+        n_spatial_folds=int(d.get("n_spatial_folds", d.get("n_folds", 0))),
         block_cells=int(d["block_cells"]),
         split_seed=int(d["split_seed"]),
         target_fraction=float(d["target_fraction"]),

@@ -8,6 +8,10 @@ Censored samples (below a detection limit) take part like any other: a model see
 training value as half its limit together with the limit (``points.limits``), the coarse
 block means of the points protocols average that half-limit value, and a censored held-out
 value is scored with the censoring rule of :meth:`~geochem_bench.core.task.HeldOut.pairs`.
+An evaluation fold of a task on a simulated scene is a spatial fold of one realisation
+(:meth:`~geochem_bench.core.task.TaskSpec.unit`): its inputs come from that realisation's
+scene (:func:`~geochem_bench.scenes.registry.load_fold_scene`), and a scene of another
+realisation is refused.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from geochem_bench.tasks.splits import SampleSplit, spatial_block_kfold
 
 
 def task_split(scene: Scene, task: TaskSpec) -> SampleSplit:
-    """The sample split of a points or transfer task.
+    """The sample split of a points or transfer task on ``scene`` (one realisation of it).
 
     A named split of the scene (``task.split``, e.g. Jura's official validation set), or else
-    spatial blocks ``task.block_cells`` coarse cells wide and aligned with the coarse grid, so
-    a coarse cell never holds both training and held-out samples.
+    ``task.n_spatial_folds`` folds of spatial blocks ``task.block_cells`` coarse cells wide and
+    aligned with the coarse grid, so a coarse cell never holds both training and held-out
+    samples. Its folds are the task's spatial folds; each realisation of a simulated scene has
+    its own survey, so its own split.
     """
     if task.protocol == "grid":
         raise InvalidInputError(f"task {task.id} uses the grid protocol, which has no sample split")
@@ -51,7 +57,7 @@ def task_split(scene: Scene, task: TaskSpec) -> SampleSplit:
         points.ids,
         points.x,
         points.y,
-        n_folds=task.n_folds,
+        n_folds=task.n_spatial_folds,
         block_size=task.block_cells * task.scale * scene.grid.res[0],
         origin=(left, top),
         seed=task.split_seed,
@@ -74,14 +80,18 @@ def build_fold(
     """Inputs and held-out values of one task fold.
 
     Args:
-        scene: the task's scene.
+        scene: the task's scene: the fold's realisation of it
+            (:func:`~geochem_bench.scenes.registry.load_fold_scene`).
         task: the task.
-        fold: fold index in ``task.folds``.
+        fold: evaluation fold index in ``task.folds``.
         seed: seed handed to the model.
-        split: a precomputed (or loaded) split; computed from the task when None.
+        split: a precomputed (or loaded) split of ``scene``; computed from the task when None.
 
     Returns:
         ``(inputs, held_out)``.
+
+    Raises:
+        InvalidInputError: the scene is not the task's, or not the fold's realisation.
     """
     inputs = build_inputs(scene, task, fold, seed=seed, split=split)
     return inputs, build_held_out(scene, task, fold, split=split)
@@ -102,14 +112,14 @@ def build_inputs(
     samples are left out with their detection limits (points), or their target values and
     limits are hidden (transfer).
     """
-    elements, index = _targets(scene, task, fold)
+    elements, index, spatial = _targets(scene, task, fold)
     coarse = scene.grid.coarsen(task.scale)
     if task.protocol == "grid":
         lowres, count = block_mean(_grid_truth(scene, index), task.scale)
         return _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=None)
 
     points, split = _checked_split(scene, task, split)
-    train = ~split.test_mask(fold)
+    train = ~split.test_mask(spatial)
     columns = [points.index(e.symbol) for e in elements]
     if task.protocol == "points":
         visible = points.subset(train)
@@ -131,12 +141,12 @@ def build_inputs(
 def build_held_out(
     scene: Scene, task: TaskSpec, fold: int, *, split: SampleSplit | None = None
 ) -> HeldOut:
-    """What one task fold is scored against (never given to a model)."""
-    elements, index = _targets(scene, task, fold)
+    """What one task fold is scored against (never given to a model; arguments as build_fold's)."""
+    elements, index, spatial = _targets(scene, task, fold)
     if task.protocol == "grid":
         return HeldOut(truth=_grid_truth(scene, index))
     points, split = _checked_split(scene, task, split)
-    test = split.test_mask(fold)
+    test = split.test_mask(spatial)
     columns = [points.index(e.symbol) for e in elements]
     rows, cols = scene.grid.cell_of(points.x[test], points.y[test])
     limits = None if points.limits is None else points.limits[test][:, columns].copy()
@@ -149,15 +159,22 @@ def build_held_out(
     )
 
 
-def _targets(scene: Scene, task: TaskSpec, fold: int) -> tuple[tuple[Element, ...], list[int]]:
+def _targets(scene: Scene, task: TaskSpec, fold: int) -> tuple[tuple[Element, ...], list[int], int]:
+    """The fold's target elements, their indices in the scene, and its spatial fold."""
     if scene.name != task.scene:
         raise InvalidInputError(
             f"task {task.id} belongs to scene {task.scene!r}, not {scene.name!r}"
         )
-    if fold not in task.folds:
-        raise InvalidInputError(f"task {task.id} has folds 0..{task.n_folds - 1}, got fold {fold}")
+    realisation, spatial = task.unit(fold)
+    # A task without realisations names none: it runs on whichever scene it is given.
+    if task.realisations and scene.realisation != realisation:
+        raise InvalidInputError(
+            f"fold {fold} of task {task.id} runs on realisation {realisation} of scene "
+            f"{task.scene!r}, but the scene given is realisation {scene.realisation}; load it "
+            "with geochem_bench.scenes.registry.load_fold_scene(task, fold)"
+        )
     elements = tuple(scene.element(symbol) for symbol in task.elements)
-    return elements, [scene.elements.index(e) for e in elements]
+    return elements, [scene.elements.index(e) for e in elements], spatial
 
 
 def _grid_truth(scene: Scene, index: list[int]) -> NDArray[np.float32]:
@@ -179,9 +196,10 @@ def _checked_split(
         raise InvalidInputError(
             "the split file does not list the scene's samples in order; rebuild it"
         )
-    if split.n_folds != task.n_folds:
+    if split.n_folds != task.n_spatial_folds:
         raise InvalidInputError(
-            f"task {task.id} expects {task.n_folds} folds, its split has {split.n_folds}"
+            f"task {task.id} expects {task.n_spatial_folds} spatial folds, its split has "
+            f"{split.n_folds}"
         )
     return points, split
 

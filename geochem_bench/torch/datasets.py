@@ -5,7 +5,10 @@ into square patches: ``FusionDataset(scene="meuse")`` works for every scene of
 :func:`geochem_bench.scenes.registry.scenes`, user surveys included (register them first with
 :func:`geochem_bench.scenes.survey.register_survey`). The named classes (:class:`MeuseDataset`,
 ...) are that class bound to one scene. A dataset reads its scene through the same loader
-as the harness (:func:`geochem_bench.scenes.registry.load_scene`), and what it yields follows
+as the harness (:func:`geochem_bench.scenes.registry.load_fold_scene`: a fold of a task on a
+simulated scene reads its realisation; for tuning, use the task's ``/dev`` copy, e.g.
+``task="synthetic/cu/s16/points/dev"``, which runs on the public dev realisations), and what
+it yields follows
 the protocol: the ``train`` and ``val`` splits hold only what a model may see in that fold;
 only ``test`` holds the held-out values the fold is scored against. Every split tiles the
 whole scene; the splits differ in their target keys.
@@ -66,7 +69,7 @@ from geochem_bench.data.sources import default_root
 from geochem_bench.errors import InvalidInputError, SceneNotFoundError
 from geochem_bench.metrics.streaming import PairedMoments
 from geochem_bench.models.upsampling import upsample_lowres
-from geochem_bench.scenes.registry import get_task, load_scene, scenes
+from geochem_bench.scenes.registry import get_task, load_fold_scene, scenes
 from geochem_bench.tasks.protocols import build_fold, task_split
 
 #: A per-sample transform: sample dict in, sample dict out.
@@ -129,8 +132,9 @@ class FusionDataset(NonGeoDataset):
             ``$GEOCHEM_BENCH_DATA`` or ``~/.cache/geochem-bench``); ignored by the scenes
             that need no download (synthetic, user surveys).
         split: ``"train"``, ``"val"`` or ``"test"`` (see the module docstring).
-        task: task id (default: the scene's first registered task).
-        fold: fold index of the task.
+        task: task id (default: the scene's first registered task); ``<id>/dev`` for the
+            task on its scene's public dev realisations (tuning).
+        fold: evaluation fold index of the task (a spatial fold of one realisation).
         patch_size: patch edge in fine cells, a multiple of the task's scale factor
             (default: 8 coarse cells).
         transforms: a function applied to each sample dict; the default,
@@ -194,7 +198,7 @@ class FusionDataset(NonGeoDataset):
                 "mirror": mirror,
             }
         try:
-            loaded = load_scene(self.scene_name, **options)
+            loaded = load_fold_scene(self.task, fold, **options)
         except SceneNotFoundError as exc:
             raise DatasetNotFoundError(self) from exc
         inputs, held_out = build_fold(loaded, self.task, fold)
@@ -308,11 +312,15 @@ class FusionDataset(NonGeoDataset):
         return dataclasses.replace(inputs, lowres=lowres, lowres_count=count, points=without_val)
 
     def _val_rows(self, scene: Any, visible_ids: NDArray[np.int64]) -> NDArray[np.bool_]:
-        """Training samples set aside for validation: those of the next fold's blocks."""
+        """Training samples set aside for validation: those of the next spatial fold's blocks.
+
+        The next spatial fold of the same realisation: the fold's scene holds only its own.
+        """
         split = task_split(scene, self.task)
         if split.n_folds < 2:
             return np.zeros(len(visible_ids), dtype=bool)
-        next_fold = (self.fold + 1) % split.n_folds
+        _, spatial = self.task.unit(self.fold)
+        next_fold = (spatial + 1) % split.n_folds
         val_ids = split.sample_ids[split.test_mask(next_fold)]
         return np.isin(visible_ids, val_ids)
 
