@@ -70,3 +70,32 @@ def test_memory_limit_argument_is_validated(bad, capsys):
         main(["evaluate", "bicubic", "--memory-limit", bad])
     assert exc.value.code == 2
     assert "is not a memory limit" in capsys.readouterr().err
+
+
+def test_a_seed_dependent_submission_declared_deterministic_is_not_verified(tmp_path):
+    """One seed ranks only a deterministic submission: verify checks the claim with a rerun
+    of one fold under another seed, and the board then refuses to call it verified."""
+    from geochem_bench.board.verification import verification_status
+    from geochem_bench.evaluation.records import scan_results
+
+    folder = tmp_path / "noisy"
+    folder.mkdir()
+    (folder / "model.py").write_text(Path(__file__).with_name("broken_models.py").read_text())
+    (folder / "submission.toml").write_text(
+        '[submission]\nname = "noisy"\nversion = "1"\nmodel = "model.py:NoisyRandom"\n'
+    )
+    sub = load_submission(folder)
+    out = tmp_path / "results"
+    evaluate(sub, list_tasks(["synthetic/all/s16/grid"]), RunOptions(out_dir=out, progress=False))
+    report = verify_submission(sub, out, RunOptions(out_dir=tmp_path), sample=1)
+    assert report.folds[0].match  # its own seed reproduces ...
+    assert report.seed_dependent and not report.passed  # ... another seed does not
+    records = [r for _, r in scan_results(out)[0]]
+    status = verification_status(report, records)
+    assert not status.verified and "stochastic = true" in status.reason
+
+
+def test_a_deterministic_submission_passes_the_seed_check(results, tmp_path):
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    report = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=1)
+    assert report.passed and report.seed_dependent is False

@@ -71,6 +71,12 @@ def verification_status(
     """
     if report is None:
         return Verification(verified=False)
+    if report.seed_dependent:
+        return Verification(
+            verified=False,
+            reason="declared deterministic, but another seed changed its metrics: declare "
+            "stochastic = true and evaluate it with 3 seeds",
+        )
     if not report.passed:
         return Verification(verified=False, reason="the rerun did not reproduce the records")
     if not report.folds:
@@ -78,8 +84,10 @@ def verification_status(
     mismatched = [f"{f.task} fold {f.fold}" for f in report.folds if not f.match]
     if mismatched:
         return Verification(verified=False, reason=f"rerun differs on {', '.join(mismatched)}")
-    have = {(r.task.id, r.fold): r for r in accepted if r.status == "ok"}
-    unbacked = [f"{f.task} fold {f.fold}" for f in report.folds if (f.task, f.fold) not in have]
+    have = {(r.task.id, r.fold, r.seed): r for r in accepted if r.status == "ok"}
+    unbacked = [
+        f"{f.task} fold {f.fold}" for f in report.folds if (f.task, f.fold, f.seed) not in have
+    ]
     if unbacked:
         return Verification(
             verified=False,
@@ -89,7 +97,8 @@ def verification_status(
     changed = [
         f"{f.task} fold {f.fold}"
         for f in report.folds
-        if f.record_sha256 is None or f.record_sha256 != record_digest(have[(f.task, f.fold)])
+        if f.record_sha256 is None
+        or f.record_sha256 != record_digest(have[(f.task, f.fold, f.seed)])
     ]
     if changed:
         return Verification(

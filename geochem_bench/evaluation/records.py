@@ -332,6 +332,7 @@ class VerifiedFold(_Strict):
 
     task: str
     fold: int
+    seed: int = Field(0, description="the seed of the record it reran (one file per seed)")
     match: bool
     max_abs_diff: float | None = None
     reason: str | None = None
@@ -356,6 +357,12 @@ class VerificationReport(_Strict):
     tolerance: float = Field(description="largest accepted absolute metric difference")
     folds: list[VerifiedFold]
     passed: bool
+    seed_dependent: bool | None = Field(
+        None,
+        description="a submission declared deterministic was rerun on one fold with another "
+        "seed: whether its metrics changed (then it is stochastic and needs 3 seeds; the "
+        "verification fails); None when not checked",
+    )
 
 
 @dataclass(frozen=True)
