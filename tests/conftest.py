@@ -335,36 +335,3 @@ def add_canaries(out: Path) -> None:
         record = json.loads(path.read_text())
         record["canary"] = {"changed": False, "max_abs_diff": 0.0, "tolerance": 1e-5}
         path.write_text(json.dumps(record))
-
-
-# --- committed official files made before the realisations ---------------------------------
-
-
-def _pins_predate_realisations() -> bool:
-    from geochem_bench.board.pins import load_pins
-
-    return not load_pins().scenes["synthetic"].realisations
-
-
-def _official_records_predate_realisations() -> bool:
-    official = Path(__file__).resolve().parents[1] / "leaderboard" / "results" / "bicubic"
-    return not any(official.glob("*/synthetic/all/s16/grid/fold-1.json"))
-
-
-#: A test that needs the packaged pins of the version-2 synthetic and Olinda tasks (one fold per
-#: test realisation). Until a maintainer regenerates them (``python -m
-#: geochem_bench.board.pins --write``) it must fail; afterwards the mark is inert.
-STALE_PINS = pytest.mark.xfail(
-    _pins_predate_realisations(),
-    reason="the packaged pins predate the realisations (synthetic and olinda tasks v2); "
-    "regenerate them: python -m geochem_bench.board.pins --write",
-    strict=True,
-)
-#: A test that needs committed official records of the version-2 synthetic and Olinda tasks.
-#: Until a maintainer reruns the official baselines it must fail; afterwards the mark is inert.
-STALE_RECORDS = pytest.mark.xfail(
-    _official_records_predate_realisations(),
-    reason="the committed official records predate the realisations (synthetic and olinda "
-    "tasks v2: one fold per test realisation); rerun the official baselines",
-    strict=True,
-)

@@ -7,7 +7,6 @@ import pytest
 from geochem_bench.board.citations import ALWAYS, bibtex, citation_keys, scene_references
 from geochem_bench.cli.main import main
 from geochem_bench.scenes.registry import scenes
-from tests.conftest import STALE_PINS
 
 
 def test_every_scene_has_references_and_every_key_resolves():
@@ -29,7 +28,6 @@ def test_cite_prints_exactly_what_the_tasks_used(capsys):
     assert "wald1997fusion" in keys and "goovaerts1997geostatistics" not in keys
 
 
-@STALE_PINS
 def test_cite_from_a_results_folder(tmp_path, capsys):
     from geochem_bench.evaluation.executors import evaluate
     from geochem_bench.evaluation.harness import RunOptions

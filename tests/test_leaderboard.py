@@ -56,12 +56,26 @@ def test_v1_records_stay_readable_on_their_own_board():
 
 def test_official_board_is_consistent(official_board):
     names = {s.submission for s in official_board.suite}
-    assert {"bicubic", "idw", "ordinary-kriging", "random-forest"} <= names
-    bicubic = next(s for s in official_board.suite if s.submission == "bicubic")
-    assert bicubic.complete and bicubic.iqm.estimate == pytest.approx(0.0, abs=1e-12)
+    assert {"bicubic", "idw", "ordinary-kriging", "random-forest", "fusion-cnn"} <= names
+    assert official_board.protocols == ["grid", "points", "transfer"]
+    # bicubic is the grid reference: skill 0 there by construction, not on points
+    grid = {s.submission: s for s in official_board.suite_of("grid")}
+    assert grid["bicubic"].complete and grid["bicubic"].iqm.estimate == pytest.approx(0.0)
     for t in official_board.tasks:
         assert t.skill.low is not None and t.skill.low <= t.skill.estimate + 1e-9
         assert t.skill.estimate <= t.skill.high + 1e-9
+        assert all(v is not None for v in t.bias.values())  # bias sits next to skill
+        if t.protocol == "grid":
+            assert all(v is not None and v >= 0 for v in t.coherence.values())
+        if t.task_id.startswith(("synthetic/", "olinda/")):
+            assert t.n_realisations == 3
+    stochastic = {t.n_seeds for t in official_board.tasks if t.submission == "fusion-cnn"}
+    assert stochastic == {3}
+    # the overall standing is the mean of the per-protocol ranks
+    for o in official_board.overall:
+        assert o.mean_rank == pytest.approx(sum(o.ranks.values()) / len(o.ranks))
+    markdown = render_markdown(official_board)
+    assert "bias Cu" in markdown and "coherence Cu" in markdown
 
 
 def _copy(tmp_path: Path, *submissions: str) -> Path:
@@ -104,7 +118,7 @@ def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
     reasons = {s.path: s.reason for s in board.skipped}
     rel = [str(f.relative_to(out)) for f in files]
     assert "not a valid geochem-bench result" in reasons[rel[0]]
-    assert "benchmark version 0.9" in reasons[rel[1]]
+    assert "a benchmark v0.9 record on the v2.0 board" in reasons[rel[1]]
     assert reasons[rel[2]] == f"Cu rmse is 1e+300, its error blocks give {_block_rmse(files[2])}"
     half = json.loads(files[3].read_text())["metrics"]["Cu"]["rmse"]
     assert (
@@ -119,12 +133,12 @@ def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
     assert "wrong path" in reasons[rel[5]]
     assert str(hostile.relative_to(out)) in reasons
     # the broken tasks drop out of idw's score and are said to; bicubic is untouched
-    idw_suite = next(s for s in board.suite if s.submission == "idw")
-    assert not idw_suite.complete and idw_suite.rank is None
+    broken = [s for s in board.suite if s.submission == "idw" and not s.complete]
+    assert broken and all(s.rank is None for s in broken)
     assert {i.task_id for i in board.incomplete if i.submission == "idw"}
-    assert next(s for s in board.suite if s.submission == "bicubic").complete
+    assert all(s.complete for s in board.suite if s.submission == "bicubic")
     text = render_markdown(board)
-    assert "## Skipped files" in text and "benchmark version 0.9" in text
+    assert "## Skipped files" in text and "benchmark v0.9 record" in text
 
 
 def test_failed_folds_make_a_task_incomplete(tmp_path):

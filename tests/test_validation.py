@@ -32,7 +32,7 @@ from geochem_bench.evaluation.records import (
 from geochem_bench.evaluation.submission import SubmissionCard, write_card
 from geochem_bench.scenes import SCENES
 from geochem_bench.scenes.registry import get_task
-from tests.conftest import STALE_PINS, STALE_RECORDS, add_canaries
+from tests.conftest import add_canaries
 from tests.test_hub import REPO, hub  # noqa: F401  (the fake Hub fixture)
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
@@ -125,7 +125,6 @@ def test_reference_times_100_is_refused_with_the_pinned_value():
     ]
 
 
-@STALE_RECORDS
 def test_synthetic_reference_is_checked_within_its_tolerance():
     record = _times_100(official(task="synthetic/cu/s16/points"))
     (reason,) = check_record(record, load_pins())
@@ -270,7 +269,6 @@ def test_a_name_cannot_inject_markdown_or_html(tmp_path):
     assert "<script>" not in render_html(board)
 
 
-@STALE_RECORDS
 def test_submit_without_a_token_makes_no_request(hub, tmp_path, monkeypatch):  # noqa: F811
     out = _copy(tmp_path, "bicubic")
     _card(out, "bicubic")
@@ -361,7 +359,6 @@ def test_a_verification_vouches_only_for_the_records_it_reran(tmp_path):
 # --- the pins themselves -----------------------------------------------------------------------
 
 
-@STALE_PINS
 def test_pins_declare_the_scenes_reproducibility_and_cover_the_suite():
     pins = load_pins()
     assert {n: s.bit_reproducible for n, s in pins.scenes.items()} == {
@@ -375,7 +372,6 @@ def test_pins_declare_the_scenes_reproducibility_and_cover_the_suite():
 
 
 @pytest.mark.real_data
-@STALE_PINS
 def test_packaged_pins_equal_freshly_computed_ones(built_root):
     fresh, packaged = compute_pins(built_root), load_pins()
     assert fresh.tasks.keys() == packaged.tasks.keys()

@@ -269,11 +269,17 @@ def score_task(
             f"{task.id}: every fold needs one record per seed, the same seeds for every fold "
             f"(found {seeds}); rerun the missing seeds"
         )
-    n_seeds = len(next(iter(seeds.values())))
-    if any(r.submission.stochastic for r in records) and n_seeds < MIN_SEEDS:
+    flags = {r.submission.stochastic for r in records}
+    if len(flags) > 1:
+        raise InvalidInputError(f"{task.id}: records disagree on whether it is stochastic")
+    # The seeds are fixed, not chosen: any other set would let a submitter keep its luckiest
+    # runs (or relabel them), which a rerun of a sampled fold only catches by chance.
+    wanted = list(range(MIN_SEEDS)) if flags == {True} else [0]
+    if next(iter(seeds.values())) != wanted:
+        kind = "a stochastic" if flags == {True} else "a deterministic"
         raise InvalidInputError(
-            f"{task.id}: a stochastic submission needs records of at least {MIN_SEEDS} seeds "
-            f"per fold, found {n_seeds}; run `geochem-bench evaluate` with --seeds 0 1 2"
+            f"{task.id}: {kind} submission is ranked on seeds {wanted}, found "
+            f"{next(iter(seeds.values()))}; run `geochem-bench evaluate` with its default seeds"
         )
     elements = tuple(task.elements)
     with_blocks = all(r.errors is not None for r in records)
@@ -440,14 +446,25 @@ def better(a: SuiteScore, b: SuiteScore) -> bool:
 def rank(scores: Iterable[SuiteScore]) -> list[SuiteScore]:
     """Rank the complete submissions of one protocol.
 
-    A submission's rank is one plus the number of submissions that beat it (see
-    :func:`better`), so submissions whose difference is not significant can share a rank.
-    Incomplete submissions keep no rank and sort last.
+    A submission's rank is one plus the number of *distinct* submissions that beat it (see
+    :func:`better`), so submissions whose difference is not significant can share a rank, and
+    copies of one submission (identical bootstrap replicates: the same errors everywhere) count
+    once: entering clones cannot push the others down. Incomplete submissions keep no rank and
+    sort last.
     """
     scores = list(scores)
     complete = [s for s in scores if s.complete]
+
+    def identity(s: SuiteScore) -> object:
+        return s.replicates.tobytes() if s.replicates.size else (s.submission, s.version)
+
+    distinct = list({identity(s): s for s in complete}.values())
     ranked = [
-        replace(s, rank=1 + sum(better(o, s) for o in complete if o is not s)) for s in complete
+        replace(
+            s,
+            rank=1 + sum(better(o, s) for o in distinct if identity(o) != identity(s)),
+        )
+        for s in complete
     ]
     ranked.sort(key=lambda s: (s.rank, -s.iqm.estimate, s.submission))
     rest = sorted(

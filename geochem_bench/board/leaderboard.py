@@ -194,6 +194,13 @@ def build_leaderboard(
     suite: list[SuiteScore] = []
     for (name, version), by_task in sorted(groups.items()):
         mine: list[TaskScore] = []
+        flags = {r.submission.stochastic for rs in by_task.values() for r in rs}
+        if len(flags) > 1:  # one flag per submission: it decides the seeds every task needs
+            incomplete.extend(
+                Incomplete(name, version, task_id, "records disagree on whether it is stochastic")
+                for task_id in suite_ids
+            )
+            continue
         for task_id in [t for t in suite_ids if t in by_task]:
             try:
                 mine.append(score_task(by_task[task_id], n_boot=n_boot, seed=seed))
@@ -212,7 +219,11 @@ def build_leaderboard(
                 suite.append(score_suite(scored, ids, protocol))
     reports = reports or {}
     verification = {
-        key: verification_status(reports.get(key), [r for rs in by_task.values() for r in rs])
+        key: verification_status(
+            reports.get(key),
+            [r for rs in by_task.values() for r in rs],
+            require_manifest=benchmark_version != "1.0",
+        )
         for key, by_task in groups.items()
     }
     ranked: list[SuiteScore] = []

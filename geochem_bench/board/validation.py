@@ -207,6 +207,18 @@ def _metric_problems(
                 f"{symbol} n_censored is {censored}, not a count between 0 and its {n} "
                 "scored values"
             )
+        bias = row.get("bias")
+        if bias is not None and math.isfinite(bias) and abs(bias) > rmse * (1 + 1e-6) + 1e-12:
+            # |mean error| <= RMS error: a bias beyond the RMSE of the blocks is made up
+            reasons.append(f"{symbol} bias is {bias:.6g}, beyond its RMSE {rmse:.6g}")
+        coherence = row.get("coherence")
+        if coherence is not None and coherence < 0:
+            reasons.append(f"{symbol} coherence is {coherence}: an RMS error is never negative")
+        if record.benchmark_version != "1.0":  # v2 shows these next to skill: none may hide
+            wanted = ("bias", "coherence") if record.task.protocol == "grid" else ("bias",)
+            hidden = [m for m in wanted if m not in row]
+            if hidden:
+                reasons.append(f"{symbol} lacks {', '.join(hidden)}, which the board shows")
     if len(skills) == len(elements):
         overall = float(np.mean(skills))  # as scoring.score_fold: the mean of element skills
         claimed = record.metrics.get(OVERALL, {}).get("skill")

@@ -24,6 +24,7 @@ from geochem_bench.evaluation.records import (
     first_lines,
     read_verification,
     record_digest,
+    records_manifest_digest,
     safe_name,
 )
 
@@ -61,16 +62,28 @@ class Verification:
 
 
 def verification_status(
-    report: VerificationReport | None, accepted: Iterable[ResultRecord]
+    report: VerificationReport | None,
+    accepted: Iterable[ResultRecord],
+    require_manifest: bool = True,
 ) -> Verification:
     """Whether a submission is verified, from its report and the records the board accepted.
 
     Args:
         report: the submission's verification report, if any.
         accepted: the submission's records that passed every check.
+        require_manifest: the report must vouch for every record (``records_sha256``), not
+            only for the folds it reran; off for benchmark v1 reports, made before it.
     """
     if report is None:
         return Verification(verified=False)
+    accepted = list(accepted)
+    if report.verified_at.tzinfo is None:
+        return Verification(verified=False, reason="the verification time has no time zone")
+    if require_manifest and report.records_sha256 != records_manifest_digest(accepted):
+        return Verification(
+            verified=False,
+            reason="records added, removed or edited since the verification: verify again",
+        )
     if report.seed_dependent:
         return Verification(
             verified=False,

@@ -227,6 +227,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--all", dest="all_folds", action="store_true", help="rerun every scored fold")
     p.add_argument(
+        "--sample-seed",
+        type=_SEED,
+        default=None,
+        help="seed of the fold sample, to repeat a verification (default: drawn at random)",
+    )
+    p.add_argument(
         "--tolerance",
         type=_tolerance,
         default=1e-9,
@@ -930,11 +936,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         sample=args.sample,
         all_folds=args.all_folds,
         tolerance=args.tolerance,
+        sample_seed=args.sample_seed,
     )
     for fold in report.folds:
         mark = "ok  " if fold.match else "FAIL"
         detail = fold.reason or f"max relative difference {fold.max_abs_diff:.2g}"
-        print(f"{mark} {fold.task} fold {fold.fold}: {detail}")
+        seed = f" seed {fold.seed}" if fold.seed else ""
+        print(f"{mark} {fold.task} fold {fold.fold}{seed}: {detail}")
+    if report.seed_dependent:
+        print("FAIL another seed changed the metrics of a submission declared deterministic")
     verdict = "verified" if report.passed else "NOT verified"
     print(f"{submission.name} {submission.version}: {verdict} on {len(report.folds)} fold(s)")
     return 0 if report.passed else 1

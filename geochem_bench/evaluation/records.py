@@ -243,7 +243,7 @@ class ResultRecord(_Strict):
         None, description="peak RSS of the process that ran the model"
     )
     hardware: Hardware
-    seed: int
+    seed: int = Field(ge=0, lt=2**63, description="the seed given to the model")
     timestamp: datetime
     isolation: Isolation | None = Field(None, description="confinement of the model process")
     canary: CanaryCheck | None = Field(None, description="canary rerun of this fold, if any")
@@ -322,6 +322,14 @@ _ADDED_AFTER_1_2: tuple[tuple[str | None, str, object], ...] = (
 )
 
 
+def records_manifest_digest(records: list[ResultRecord]) -> str:
+    """One sha256 over the digests of a submission's scored records, in a fixed order."""
+    keys = sorted(
+        (r.task.id, r.fold, r.seed, record_digest(r)) for r in records if r.status == "ok"
+    )
+    return hashlib.sha256(json.dumps(keys).encode()).hexdigest()
+
+
 def write_result(record: ResultRecord, path: str | Path) -> None:
     """Write a record atomically."""
     write_text_atomic(path, record.model_dump_json(indent=2) + "\n")
@@ -357,6 +365,14 @@ class VerificationReport(_Strict):
     tolerance: float = Field(description="largest accepted absolute metric difference")
     folds: list[VerifiedFold]
     passed: bool
+    sample_seed: int | None = Field(
+        None, description="seed of the fold sample (drawn at random unless given)"
+    )
+    records_sha256: str | None = Field(
+        None,
+        description="digest of every scored record of the submission at verification time "
+        "(records_manifest_digest): a record edited afterwards voids the verification",
+    )
     seed_dependent: bool | None = Field(
         None,
         description="a submission declared deterministic was rerun on one fold with another "
@@ -467,11 +483,24 @@ def scan_results(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], lis
     found: list[tuple[Path, ResultRecord]] = []
     skipped: list[Skipped] = []
     for path in sorted(root.rglob("fold-*.json")):
+        if _linked(path, root):  # a link could pass another submission's file off as its own
+            skipped.append(Skipped(str(path.relative_to(root)), "a symbolic link: not read"))
+            continue
         try:
             found.append((path, read_result(path)))
         except (ValueError, OSError) as exc:
             skipped.append(Skipped(str(path.relative_to(root)), first_lines(str(exc))))
     return found, skipped
+
+
+def _linked(path: Path, root: Path) -> bool:
+    """Whether ``path`` or a folder between it and ``root`` is a symbolic link."""
+    for part in (path, *path.parents):
+        if part == root:
+            return False
+        if part.is_symlink():
+            return True
+    return False
 
 
 def first_lines(text: str, n: int = 3) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +31,7 @@ from geochem_bench.evaluation.records import (
     VerificationReport,
     VerifiedFold,
     record_digest,
+    records_manifest_digest,
     safe_name,
     scan_results,
 )
@@ -48,7 +50,7 @@ def verify_submission(
     sample: int = DEFAULT_SAMPLE,
     all_folds: bool = False,
     tolerance: float = 1e-9,
-    sample_seed: int = 0,
+    sample_seed: int | None = None,
 ) -> VerificationReport:
     """Rerun ``submission`` on some of its recorded folds and write ``verification.json``.
 
@@ -61,7 +63,9 @@ def verify_submission(
         sample: number of scored folds to rerun (ignored with ``all_folds``).
         all_folds: rerun every scored fold.
         tolerance: largest accepted difference of a metric, relative to max(1, |value|).
-        sample_seed: seed of the fold sample (the same seed picks the same folds).
+        sample_seed: seed of the fold sample (the same seed picks the same folds); None
+            draws one at random, so a submitter cannot know in advance which folds are
+            rerun. The report records it.
 
     Raises:
         InvalidInputError: the results folder has no scored records of this submission.
@@ -75,6 +79,8 @@ def verify_submission(
             f"`geochem-bench evaluate {submission.folder or submission.model} --out "
             f"{results_dir}` first, or point RESULTS_DIR at the folder holding them"
         )
+    if sample_seed is None:
+        sample_seed = secrets.randbits(32)
     chosen = scored if all_folds else _sample(scored, sample, sample_seed)
     folds = []
     seed_dependent = None
@@ -83,10 +89,12 @@ def verify_submission(
             folds.append(
                 _rerun(submission, claimed, replace(options, out_dir=Path(tmp)), tolerance)
             )
-        if not any(r.submission.stochastic for _, r in chosen) and folds[0].match:
-            # One seed is ranked only for a deterministic submission: check the claim by
-            # rerunning the first fold with another seed.
-            claimed = chosen[0][1]
+        # One seed is ranked only for a deterministic submission: check every such claim by
+        # rerunning a fold that makes it with another seed (any record claiming it will do:
+        # the board wants one flag for the whole submission).
+        deterministic = [k for k, (_, r) in enumerate(chosen) if not r.submission.stochastic]
+        if deterministic and folds[deterministic[0]].match:
+            claimed = chosen[deterministic[0]][1]
             again = replace(options, out_dir=Path(tmp))
             seed_dependent = not _rerun(
                 submission, claimed, again, tolerance, seed=claimed.seed + 1
@@ -101,6 +109,8 @@ def verify_submission(
         folds=folds,
         passed=all(f.match for f in folds) and not seed_dependent,
         seed_dependent=seed_dependent,
+        sample_seed=None if all_folds else sample_seed,
+        records_sha256=records_manifest_digest([r for _, r in scored]),
     )
     write_text_atomic(root / VERIFICATION_NAME, report.model_dump_json(indent=2) + "\n")
     return report
@@ -163,8 +173,12 @@ def _rerun(
         return verdict(False, f"canary: {record.canary.message}")
     assert claimed.metrics is not None  # scored records only
     worst = 0.0
-    for group, values in claimed.metrics.items():
-        for key, value in values.items():
+    rows = set(claimed.metrics) | set(record.metrics)
+    for group in sorted(rows):
+        values = claimed.metrics.get(group, {})
+        # every metric the rerun computes must be claimed: a record cannot hide one
+        for key in sorted(set(values) | set(record.metrics.get(group, {}))):
+            value = values.get(key)
             again = record.metrics.get(group, {}).get(key)
             if value is None or again is None:
                 if value != again:
@@ -174,6 +188,10 @@ def _rerun(
             if not math.isfinite(diff):
                 return verdict(False, f"{group}.{key} not finite")
             worst = max(worst, diff / max(1.0, abs(value)))
+    # the error blocks drive the bootstrap and the paired ranks: they must be reproduced too
+    blocks_problem = _blocks_problem(claimed, record, tolerance)
+    if blocks_problem is not None:
+        return verdict(False, blocks_problem)
     match = worst <= tolerance
     return verdict(
         match,
@@ -181,6 +199,23 @@ def _rerun(
         max_abs_diff=worst,
         record_sha256=record_digest(claimed),
     )
+
+
+def _blocks_problem(claimed: ResultRecord, rerun: ResultRecord, tolerance: float) -> str | None:
+    """Why the claimed error blocks are not the rerun's (None when they are, within tolerance)."""
+    if claimed.errors is None or rerun.errors is None:
+        return None if claimed.errors == rerun.errors else "error blocks missing"
+    if set(claimed.errors) != set(rerun.errors):
+        return "error blocks of other elements"
+    for symbol, mine in rerun.errors.items():
+        theirs = claimed.errors[symbol]
+        if (mine.block_edge_cells, mine.n) != (theirs.block_edge_cells, theirs.n):
+            return f"{symbol} error blocks: other blocks or counts"
+        for name in ("sse", "sse_reference"):
+            a, b = getattr(theirs, name), getattr(mine, name)
+            if any(abs(x - y) > tolerance * max(1.0, abs(y)) for x, y in zip(a, b, strict=True)):
+                return f"{symbol} error blocks: {name} differs from the rerun's"
+    return None
 
 
 def _isolation_label(options: RunOptions) -> str:
