@@ -170,7 +170,7 @@ def test_seeds_are_averaged_and_resampled_within_each_fold():
 
 def test_a_stochastic_submission_needs_three_seeds():
     one = make_record(0, [1.0, 2.0], [2.0, 2.0], stochastic=True)
-    with pytest.raises(ValueError, match="at least 3 seeds"):
+    with pytest.raises(ValueError, match=r"ranked on seeds \[0, 1, 2\]"):
         score_task([one])
     deterministic = make_record(0, [1.0, 2.0], [2.0, 2.0])
     assert score_task([deterministic], n_boot=100).n_seeds == 1
@@ -246,3 +246,28 @@ def test_paired_difference_is_narrower_than_the_two_intervals():
     other = score_task([make_record(0, sse_a, ref, task_id="toy/zn/s4/grid")], n_boot=2000)
     with pytest.raises(ValueError, match="cannot pair"):
         paired_difference(a, other)
+
+
+def test_seeds_are_fixed_not_chosen():
+    """A stochastic submission is ranked on seeds 0, 1, 2; a deterministic one on seed 0."""
+    lucky = [make_record(0, [1.0, 2.0], [2.0, 2.0], seed=s, stochastic=True) for s in (0, 1, 7)]
+    with pytest.raises(ValueError, match=r"ranked on seeds \[0, 1, 2\]"):
+        score_task(lucky)
+    with pytest.raises(ValueError, match=r"ranked on seeds \[0\]"):
+        score_task([make_record(0, [1.0, 2.0], [2.0, 2.0], seed=16)])
+    mixed = [make_record(0, [1.0], [2.0], seed=s, stochastic=s > 0) for s in (0, 1, 2)]
+    with pytest.raises(ValueError, match="disagree"):
+        score_task(mixed)
+
+
+def test_clones_count_once_in_ranks():
+    ref = [2.0, 5.0, 2.0, 9.0, 3.0, 4.0]
+    good = [v * 0.5 for v in ref]
+    bad = [v * 0.9 for v in ref]
+    suites = [
+        score_suite([score_task([make_record(0, sse, ref, name=name)], n_boot=500)], ["t"])
+        for name, sse in (("a", good), ("a2", good), ("a3", good), ("b", bad))
+    ]
+    suites = [replace(s, n_tasks=1, n_suite_tasks=1) for s in suites]
+    ranked = {s.submission: s.rank for s in rank(suites)}
+    assert ranked == {"a": 1, "a2": 1, "a3": 1, "b": 2}  # not 4: the three copies are one

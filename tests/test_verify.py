@@ -52,8 +52,8 @@ def test_an_edited_record_fails_verification(results, tmp_path, capsys):
 
 def test_the_sample_is_seeded_and_spread_over_tasks(results, tmp_path):
     sub = load_submission(ROOT / "baselines" / "bicubic")
-    a = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=2)
-    b = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=2)
+    a = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=2, sample_seed=3)
+    b = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=2, sample_seed=3)
     assert [(f.task, f.fold) for f in a.folds] == [(f.task, f.fold) for f in b.folds]
     assert {f.task for f in a.folds} == set(TASKS)
 
@@ -99,3 +99,37 @@ def test_a_deterministic_submission_passes_the_seed_check(results, tmp_path):
     sub = load_submission(ROOT / "baselines" / "bicubic")
     report = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=1)
     assert report.passed and report.seed_dependent is False
+
+
+def test_reshuffled_error_blocks_fail_verification(results, tmp_path):
+    """The blocks drive the paired ranks: moving error between blocks (totals kept) is caught."""
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    path = result_path(results, "bicubic", sub.version, TASKS[1], 0)
+    record = json.loads(path.read_text())
+    blocks = record["errors"]["Cu"]["sse"]
+    total = sum(blocks)
+    record["errors"]["Cu"]["sse"] = [total / len(blocks)] * len(blocks)  # same sum, other blocks
+    path.write_text(json.dumps(record))
+    report = verify_submission(sub, results, RunOptions(out_dir=tmp_path), all_folds=True)
+    bad = [f for f in report.folds if not f.match]
+    assert not report.passed and [(f.task, f.fold) for f in bad] == [(TASKS[1], 0)]
+    assert "error blocks" in bad[0].reason
+
+
+def test_a_record_edited_after_verification_voids_it(results, tmp_path):
+    from geochem_bench.board.verification import verification_status
+    from geochem_bench.evaluation.records import scan_results
+
+    sub = load_submission(ROOT / "baselines" / "bicubic")
+    report = verify_submission(sub, results, RunOptions(out_dir=tmp_path), sample=1)
+    assert report.sample_seed is not None  # drawn at random, recorded to repeat it
+    records = [r for _, r in scan_results(results)[0]]
+    assert verification_status(report, records).verified
+    # an unsampled record changes afterwards: the report no longer vouches for the set
+    changed = [records[0].model_copy(update={"timestamp": records[1].timestamp}), *records[1:]]
+    if changed[0] == records[0]:
+        changed[0] = records[0].model_copy(update={"package_version": "x"})
+    status = verification_status(report, changed)
+    assert not status.verified and "since the verification" in status.reason
+    naive = report.model_copy(update={"verified_at": report.verified_at.replace(tzinfo=None)})
+    assert "time zone" in verification_status(naive, records).reason  # no crash

@@ -59,7 +59,7 @@ class SubmissionInfo(_Strict):
     stochastic: bool = Field(
         False,
         description="the submission's output depends on its seed, so the board needs its "
-        "records of at least 3 seeds per fold (schema >= 1.3.0)",
+        "records of seeds 0, 1 and 2 for every fold (schema >= 1.3.0)",
     )
 
 
