@@ -141,6 +141,20 @@ def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
     assert "## Skipped files" in text and "benchmark v0.9 record" in text
 
 
+def test_a_symlinked_record_is_not_read(tmp_path):
+    """A link could pass a rival's file off as another seed of its own: skipped, not read."""
+    out = _copy(tmp_path, "bicubic", "idw")
+    mine = next(p for p in sorted((out / "bicubic").rglob("fold-0.json")) if "meuse" in str(p))
+    rival = out / "idw" / mine.relative_to(out / "bicubic")
+    link = rival.with_name("fold-0-seed-1.json")
+    link.symlink_to(mine)
+    board = load_leaderboard(out, n_boot=50)
+    assert {s.path: s.reason for s in board.skipped} == {
+        str(link.relative_to(out)): "a symbolic link: not read"
+    }
+    assert all(s.complete for s in board.suite)
+
+
 def test_failed_folds_make_a_task_incomplete(tmp_path):
     out = _copy(tmp_path, "bicubic")
     path = next(

@@ -88,8 +88,8 @@ def test_nan_skill_is_refused():
 
 @pytest.mark.parametrize("claimed", [0.0, 3.0, None, 2.5, -1.0, 1e9])
 def test_n_censored_must_be_a_count_of_scored_values(claimed):
-    record = official()  # made before n_censored was counted: it has none, and is accepted
-    assert "n_censored" not in record.metrics["Zn"] and check_record(record, load_pins()) == []
+    record = official()
+    assert record.metrics["Zn"]["n_censored"] == 0 and check_record(record, load_pins()) == []
     metrics = {k: dict(v) for k, v in (record.metrics or {}).items()}
     metrics["Zn"]["n_censored"] = claimed
     reasons = check_record(forge(record, metrics=metrics), load_pins())
@@ -113,6 +113,26 @@ def _times_100(record: ResultRecord) -> ResultRecord:
         metrics[symbol].update(skill=skill, rmse_reference=metrics[symbol]["rmse_reference"] * 10)
     metrics["overall"]["skill"] = sum(metrics[s]["skill"] for s in errors) / len(errors)
     return forge(record, metrics=metrics, errors=errors)
+
+
+def test_bias_and_coherence_must_be_possible_and_present():
+    """|bias| <= RMSE, coherence >= 0, and a v2 row shows both: none may hide or be made up."""
+    record = official("nearest", "synthetic/all/s16/grid")
+    rmse = record.metrics["Cu"]["rmse"]
+
+    def edited(**row):
+        metrics = {k: dict(v) for k, v in (record.metrics or {}).items()}
+        for key, value in row.items():
+            if value is None:
+                del metrics["Cu"][key]
+            else:
+                metrics["Cu"][key] = value
+        return check_record(forge(record, metrics=metrics), load_pins())
+
+    assert edited() == []
+    assert edited(bias=1e300) == [f"Cu bias is 1e+300, beyond its RMSE {rmse:.6g}"]
+    assert edited(coherence=-5.0) == ["Cu coherence is -5.0: an RMS error is never negative"]
+    assert edited(bias=None, coherence=None) == ["Cu lacks bias, coherence, which the board shows"]
 
 
 def test_reference_times_100_is_refused_with_the_pinned_value():
