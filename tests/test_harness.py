@@ -56,11 +56,11 @@ def test_a_stochastic_submission_runs_three_seeds_and_ranks(tmp_path):
     )
     sub = load_submission(folder)
     records = evaluate(sub, list_tasks([GRID]), options(tmp_path))
-    assert [r.seed for r in records] == [0, 1, 2]
+    assert [r.seed for r in records] == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # 3 realisations each
     assert all(r.submission.stochastic for r in records)
-    assert len({json.dumps(r.metrics, sort_keys=True) for r in records}) == 3
+    assert len({json.dumps(r.metrics, sort_keys=True) for r in records}) == 9
     folder_out = tmp_path / "results" / "noisy" / "1" / "synthetic" / "all" / "s16" / "grid"
-    assert sorted(p.name for p in folder_out.glob("fold-*.json")) == [
+    assert sorted(p.name for p in folder_out.glob("fold-0*.json")) == [
         "fold-0-seed-1.json",
         "fold-0-seed-2.json",
         "fold-0.json",
@@ -71,7 +71,7 @@ def test_a_stochastic_submission_runs_three_seeds_and_ranks(tmp_path):
     (score,) = board.tasks
     assert score.n_seeds == 3
     # one seed is not enough for a stochastic submission: the task is left out, with why
-    alone = build_leaderboard(records[:1], n_boot=200, suite_task_ids=[GRID])
+    alone = build_leaderboard(records[:3], n_boot=200, suite_task_ids=[GRID])
     assert alone.tasks == [] and "ranked on seeds [0, 1, 2]" in alone.incomplete[0].reason
 
 

@@ -20,7 +20,7 @@ import pytest
 from geochem_bench.data.store import write_scene
 from geochem_bench.evaluation.executors import evaluate
 from geochem_bench.evaluation.harness import RunOptions
-from geochem_bench.evaluation.records import result_path
+from geochem_bench.evaluation.records import result_path, write_result
 from geochem_bench.evaluation.sandbox import landlock_abi, namespaces_available
 from geochem_bench.evaluation.submission import load_submission
 from geochem_bench.scenes.registry import list_tasks, load_scene
@@ -226,10 +226,21 @@ def test_resume_refuses_records_it_did_not_write_and_other_fingerprints(tmp_path
     assert f"{path} was not written by this harness" in caplog.text
     assert again[1].timestamp != first[1].timestamp  # rerun, not kept
     assert again[0].timestamp == first[0].timestamp  # its own records are reused
-    # another seed is another fingerprint: nothing is reused
+    # another seed is another fingerprint and other files: nothing is reused
     other = run(tmp_path, "_Honest", seed=1)
-    assert "was made with other params, code, seed or package version" in caplog.text
     assert all(o.timestamp != a.timestamp for o, a in zip(other, again, strict=True))
+    # a record of this seed that another fingerprint wrote is run again, with why
+    path_1 = result_path(tmp_path / "results", "_Honest", "0", POINTS, 0, seed=1)
+    forged_1 = other[0].model_copy(
+        update={"submission": other[0].submission.model_copy(update={"fingerprint": "0" * 64})}
+    )
+    write_result(forged_1, path_1)
+    caplog.clear()
+    run(tmp_path, "_Honest", seed=1)
+    assert (
+        "was made with other params, code, seed or package version" in caplog.text
+        or "was not written by this harness" in caplog.text
+    )
     assert len({r.submission.fingerprint for r in again + other}) == 2
 
 

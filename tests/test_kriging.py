@@ -85,7 +85,8 @@ def test_baseline_smoke(tmp_path, name):
     ]
     sub = load_submission(ROOT / "baselines" / name)
     records = evaluate(sub, tasks, RunOptions(tmp_path, progress=False))
-    assert [r.status for r in records] == ["ok", "ok", "ok"], [r.failure for r in records]
+    seeds = 3 if sub.stochastic else 1  # random-forest runs seeds 0, 1 and 2
+    assert [r.status for r in records] == ["ok"] * 3 * seeds, [r.failure for r in records]
     points = records[0].metrics["Cu"]
     assert points["rmse"] < 1.0 and points["n"] > 0
     if "kriging" in name:

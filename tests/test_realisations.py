@@ -254,7 +254,7 @@ def test_dev_runs_never_reach_the_board(tmp_path, capsys):
 
 def test_older_records_keep_their_digest():
     """Schema 1.3.0 fields at their defaults stay out of the digest verifications vouch for."""
-    folder = ROOT / "leaderboard" / "results" / "bicubic"
+    folder = ROOT / "leaderboard" / "v1" / "results" / "bicubic"
     report = json.loads(next(folder.glob("*/verification.json")).read_text())
     for fold in report["folds"]:
         path = next(folder.glob(f"*/{fold['task']}/fold-{fold['fold']}.json"))
