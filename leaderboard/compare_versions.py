@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     v1 = load_leaderboard(HERE / "v1" / "results", n_boot=args.bootstrap, benchmark_version="1.0")
     v2 = load_leaderboard(HERE / "results", n_boot=args.bootstrap)
-    tasks = [t for t in v2.suite_task_ids]
+    tasks = list(v2.suite_task_ids)
     header = ["task"] + [f"{s} v1 -> v2" for s in args.submissions] + ["top 2 v1", "top 2 v2"]
     print("| " + " | ".join(header) + " |")
     print("|---" * len(header) + "|")
@@ -38,9 +38,14 @@ def main() -> None:
     for task_id in tasks:
         cells = [task_id]
         tops = []
+        # only submissions scored on the task in both versions, so a missing run is no change
+        both = {t.submission for t in v1.tasks if t.task_id == task_id} & {
+            t.submission for t in v2.tasks if t.task_id == task_id
+        }
         for board in (v1, v2):
             scores = sorted(
-                (t for t in board.tasks if t.task_id == task_id), key=lambda t: -t.skill.estimate
+                (t for t in board.tasks if t.task_id == task_id and t.submission in both),
+                key=lambda t: -t.skill.estimate,
             )
             tops.append([t.submission for t in scores[:2]])
         for name in args.submissions:
@@ -52,7 +57,10 @@ def main() -> None:
         cells += [", ".join(tops[0]), ", ".join(tops[1])]
         changed += tops[0] != tops[1]
         print("| " + " | ".join(cells) + " |")
-    print(f"\ntasks whose top-2 order changed: {changed} of {len(tasks)}")
+    print(
+        f"\ntasks whose top-2 order changed (among submissions scored in both): {changed} of "
+        f"{len(tasks)}"
+    )
     for board, label in ((v1, "v1"), (v2, "v2")):
         for protocol in board.protocols:
             rows = ", ".join(
