@@ -219,6 +219,11 @@ def test_leaderboard_from_the_hub_downloads_the_records(hub, tmp_path, monkeypat
         )
     hub.files["README.md"] = b"card"
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    import huggingface_hub.constants
+
+    # the cache path is read at import: a snapshot of the fake repo left by an earlier run
+    # (same fake commit) would be served instead of these files
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     from geochem_bench.board.hub import download_results
 
     local = download_results(REPO, cache_dir=tmp_path / "cache")
@@ -245,7 +250,7 @@ def test_one_submission_folder_of_a_shared_results_folder_can_be_submitted(resul
         prepare_submission(results)
     version = next((results / "bicubic").iterdir()).name
     bundle = prepare_submission(results / "bicubic" / version)
-    assert bundle.card.name == "bicubic" and len(bundle.records) == 73
+    assert bundle.card.name == "bicubic" and len(bundle.records) == 105
     assert all(p.startswith(f"results/bicubic/{version}/") for p, _ in bundle.files)
 
 

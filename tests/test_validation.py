@@ -26,6 +26,7 @@ from geochem_bench.evaluation.records import (
     VerifiedFold,
     read_result,
     record_digest,
+    records_manifest_digest,
     result_path,
     write_result,
 )
@@ -139,7 +140,7 @@ def test_reference_times_100_is_refused_with_the_pinned_value():
     record = _times_100(official())
     pin = load_pins().tasks[TASK].folds[0]["Zn"]
     assert check_record(record, load_pins()) == [
-        f"Zn: sse_reference sum is {pin.sse_reference * 100:.10g}, the pinned bicubic reference "
+        f"Zn: sse_reference sum is {pin.sse_reference * 100:.10g}, the pinned reference "
         f"is {pin.sse_reference:.10g} (relative tolerance 1e-09): the reference was altered or "
         "computed on other data"
     ]
@@ -182,8 +183,12 @@ def test_sse_reference_times_100_does_not_rank_first(tmp_path):
         write_result(_times_100(read_result(path)), path)
     board = load_leaderboard(out, n_boot=50)
     assert not any(s.submission == "nearest" for s in board.suite)
-    assert len([s for s in board.skipped if s.path.startswith("nearest/")]) == 73
-    assert [s.submission for s in board.suite if s.rank == 1] == ["idw"]
+    assert len([s for s in board.skipped if s.path.startswith("nearest/")]) == 105
+    assert "nearest" not in {s.submission for s in board.suite if s.rank == 1}
+    assert {s.protocol for s in board.suite if s.rank == 1 and s.submission == "idw"} == {
+        "points",
+        "transfer",
+    }
 
 
 def test_twelve_made_up_sha256_records_are_refused_and_push_nobody_off(tmp_path):
@@ -331,6 +336,10 @@ def _verify(
             for k in (0, 1)
         ],
         passed=passed,
+        # the report vouches for every record of the folder as it is now
+        records_sha256=records_manifest_digest(
+            [read_result(p) for p in sorted((out / name / version).rglob("fold-*.json"))]
+        ),
     )
     (out / name / version / VERIFICATION_NAME).write_text(report.model_dump_json())
 
@@ -346,17 +355,19 @@ def test_verified_and_self_reported_are_ranked_in_separate_tables(tmp_path):
     assert board.verified("bicubic", "1.0.0").reason == (
         "verified folds without an accepted record: no/such/task fold 0, no/such/task fold 1"
     )
-    # nearest is last among all, but first (and alone) among the verified
-    assert (board.suite[0].submission, board.suite[0].rank) == ("nearest", 1)
-    assert [s.submission for s in board.suite[1:]] == ["idw", "bicubic"]
-    assert board.suite[1].rank == 1
+    # nearest is last among all, but first (and alone) among the verified, on every protocol
+    for protocol in board.protocols:
+        rows = board.suite_of(protocol)
+        assert (rows[0].submission, rows[0].rank) == ("nearest", 1)
+        assert {s.submission for s in rows[1:]} == {"idw", "bicubic"}
+        assert min(s.rank for s in rows[1:]) == 1
     text = render_markdown(board)
-    verified = text.split("## Suite: verified")[1].split("## Suite: self-reported")[0]
-    self_reported = text.split("## Suite: self-reported")[1].split("\n## ")[0]
+    verified = text.split("## Suite, points protocol: verified")[1].split("## Suite, points")[0]
+    self_reported = text.split("## Suite, points protocol: self-reported")[1].split("\n## ")[0]
     assert "| nearest |" in verified and "verified 2026-05-01 (2 folds)" in verified
     assert "| idw |" in self_reported and "| nearest |" not in self_reported
-    assert "nearest,1.0.0,1,verified,suite" in render_csv(board)
-    assert 'id="suite-verified"' in render_html(board)
+    assert "nearest,1.0.0,1,verified,suite,,points" in render_csv(board)
+    assert 'id="suite-points-verified"' in render_html(board)
 
 
 def test_a_verification_vouches_only_for_the_records_it_reran(tmp_path):
@@ -367,7 +378,7 @@ def test_a_verification_vouches_only_for_the_records_it_reran(tmp_path):
     # a record edited after its verification (a consistent edit the board cannot see)
     path = out / "nearest" / "1.0.0" / TASK / "fold-1.json"
     record = read_result(path)
-    write_result(record.model_copy(update={"seed": 7}), path)
+    write_result(record.model_copy(update={"package_version": "9.9.9"}), path)
     board = load_leaderboard(out, n_boot=50)
     assert board.verified("nearest", "1.0.0").reason == (
         f"records differ from the ones the rerun checked: {TASK} fold 1"

@@ -79,11 +79,6 @@ def verification_status(
     accepted = list(accepted)
     if report.verified_at.tzinfo is None:
         return Verification(verified=False, reason="the verification time has no time zone")
-    if require_manifest and report.records_sha256 != records_manifest_digest(accepted):
-        return Verification(
-            verified=False,
-            reason="records added, removed or edited since the verification: verify again",
-        )
     if report.seed_dependent:
         return Verification(
             verified=False,
@@ -117,6 +112,11 @@ def verification_status(
         return Verification(
             verified=False,
             reason=f"records differ from the ones the rerun checked: {', '.join(changed)}",
+        )
+    if require_manifest and report.records_sha256 != records_manifest_digest(accepted):
+        return Verification(
+            verified=False,
+            reason="records added, removed or edited since the verification: verify again",
         )
     if report.verified_at > utc_now() + timedelta(hours=1):
         return Verification(verified=False, reason="the verification is dated in the future")

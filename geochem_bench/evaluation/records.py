@@ -483,8 +483,10 @@ def scan_results(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], lis
     found: list[tuple[Path, ResultRecord]] = []
     skipped: list[Skipped] = []
     for path in sorted(root.rglob("fold-*.json")):
-        if _linked(path, root):  # a link could pass another submission's file off as its own
-            skipped.append(Skipped(str(path.relative_to(root)), "a symbolic link: not read"))
+        if _links_inside(path, root):  # it would pass another record of the folder off as its own
+            skipped.append(
+                Skipped(str(path.relative_to(root)), "a link to another record of the folder")
+            )
             continue
         try:
             found.append((path, read_result(path)))
@@ -493,14 +495,20 @@ def scan_results(root: str | Path) -> tuple[list[tuple[Path, ResultRecord]], lis
     return found, skipped
 
 
-def _linked(path: Path, root: Path) -> bool:
-    """Whether ``path`` or a folder between it and ``root`` is a symbolic link."""
-    for part in (path, *path.parents):
-        if part == root:
-            return False
-        if part.is_symlink():
-            return True
-    return False
+def _links_inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` leads, through a symbolic link, to another file under ``root``.
+
+    Links out of the folder are how the Hub's download cache stores files (into its blob
+    store), and read as any file would; a link to another file of the folder duplicates a
+    record under another name (another submission's fold passed off as one's own seed).
+    """
+    if path.resolve() == path.absolute():
+        return False
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def first_lines(text: str, n: int = 3) -> str:
