@@ -303,12 +303,12 @@ def score_task(
                     per_seed_rmse[symbol].append(fold_rmse)
                     element_skills.append(fold_element_skill)
                 per_seed_skill.append(np.mean(element_skills, axis=0))
-            seed_weights = _seed_weights(len(units[fold]), n_boot, seed, task.id, fold)
+            seed_weights = _unit_weights(len(units[fold]), n_boot, seed, task.id, fold)
             fold_skill[fold] = _resampled_mean(np.stack(per_seed_skill), seed_weights)
             for symbol in elements:
                 stacked = np.stack(per_seed_rmse[symbol])
                 rmse_reps[symbol][fold] = _resampled_mean(stacked, seed_weights)
-    realisation_weights = _seed_weights(len(groups), n_boot, seed, task.id, "realisations")
+    realisation_weights = _unit_weights(len(groups), n_boot, seed, task.id, "realisations")
 
     def nested(per_fold: dict[int, NDArray[np.float64]]) -> NDArray[np.float64]:
         by_group = np.stack([np.mean([per_fold[f] for f in g], axis=0) for g in groups])
@@ -363,7 +363,7 @@ def _realisation_groups(units: dict[int, list[ResultRecord]]) -> list[list[int]]
     return [sorted(folds) for _, folds in sorted(groups.items(), key=lambda kv: min(kv[1]))]
 
 
-def _seed_weights(n: int, n_boot: int, seed: int, *names: object) -> NDArray[np.float64] | None:
+def _unit_weights(n: int, n_boot: int, seed: int, *names: object) -> NDArray[np.float64] | None:
     """Resampling weights of ``n`` units (seeds, realisations); None when there is one."""
     if n == 1:
         return None
