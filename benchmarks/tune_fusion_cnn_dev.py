@@ -46,7 +46,8 @@ def dev_skill(task_id: str, realisation: int, seed: int, params: dict[str, Any])
     from geochem_bench.tasks.protocols import build_fold, task_split
 
     scene = generate_synthetic(SyntheticConfig(seed=realisation))
-    task = get_task(task_id)
+    # the official task's dev copy, on this one dev realisation: its folds are the spatial folds
+    task = get_task(task_id).on_realisations((realisation,), dev=True)
     split = None if task.protocol == "grid" else task_split(scene, task)
     skills = []
     for fold in task.folds:

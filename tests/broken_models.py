@@ -71,6 +71,14 @@ class SlowBicubic(_Predicting):
         return upsample_lowres(inputs)
 
 
+class SlowerBicubic(SlowBicubic):
+    """Slow enough that a run of 15 folds cannot finish between a record and a SIGINT, even
+    on a loaded machine (the 0.5 s model once did)."""
+
+    def __init__(self, delay: float = 3.0):
+        super().__init__(delay)
+
+
 class NoisyRandom(_Predicting):
     """Uses the global numpy RNG: reproducible only because the harness seeds it."""
 

@@ -194,7 +194,7 @@ def test_ctrl_c_stops_with_one_line_exit_130_and_no_temp_file(tmp_path):
         "TMPDIR": str(private_parent),
     }
     argv = [sys.executable, "-m", "geochem_bench.cli.main", "evaluate"]
-    argv += ["tests.broken_models:SlowBicubic", "--tasks", "synthetic/cu/s16/points"]
+    argv += ["tests.broken_models:SlowerBicubic", "--tasks", "synthetic/cu/s16/points"]
     argv += ["--out", str(out)]
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
