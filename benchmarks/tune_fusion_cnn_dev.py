@@ -33,6 +33,9 @@ POINT_CANDIDATES: tuple[dict[str, Any], ...] = (
     {"consistency_weight": 0.0, "point_weight": 1.0},
     {"consistency_weight": 20.0, "point_weight": 1.0},
     {"consistency_weight": 0.0, "point_weight": 3.0},
+    # 0.3.0: back-projection onto block means of 1-4 samples, at the official step budget
+    {"point_weight": 3.0, "steps": 150, "finetune_steps": 75, "back_projection": True},
+    {"point_weight": 3.0, "steps": 150, "finetune_steps": 75, "back_projection": False},
 )
 
 
