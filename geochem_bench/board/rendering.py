@@ -14,7 +14,7 @@ import io
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from geochem_bench.board.aggregation import (
     CONFIDENCE,
@@ -178,16 +178,23 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
     return console.export_text()
 
 
+_Row = TypeVar("_Row", SuiteScore, OverallRank)
+
+
+def _by_verification(board: Leaderboard, rows: list[_Row]) -> tuple[list[_Row], list[_Row]]:
+    """Rows of a table, verified and self-reported apart, each keeping its rank order."""
+    verified = [r for r in rows if board.verified(r.submission, r.version).verified]
+    return verified, [r for r in rows if r not in verified]
+
+
 def _split(board: Leaderboard, protocol: str) -> tuple[list[SuiteScore], list[SuiteScore]]:
     """The suite rows of one protocol, verified and self-reported, each in rank order."""
-    rows = board.suite_of(protocol)
-    verified = [s for s in rows if board.verified(s.submission, s.version).verified]
-    return verified, [s for s in rows if s not in verified]
+    return _by_verification(board, board.suite_of(protocol))
 
 
 def _split_overall(board: Leaderboard) -> tuple[list[OverallRank], list[OverallRank]]:
-    verified = [o for o in board.overall if board.verified(o.submission, o.version).verified]
-    return verified, [o for o in board.overall if o not in verified]
+    """The overall ranks, verified and self-reported, each in rank order."""
+    return _by_verification(board, board.overall)
 
 
 def _submissions(board: Leaderboard) -> list[tuple[str, str]]:
