@@ -35,6 +35,7 @@ import functools  # noqa: E402
 import http.server  # noqa: E402
 import importlib.util  # noqa: E402
 import os  # noqa: E402
+import posixpath  # noqa: E402
 import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -174,10 +175,14 @@ def fake_files(mirror: Path, scene_folder: str) -> tuple[RawFile, ...]:
 
 
 def raw_folder(cls) -> str:
-    """The folder of a scene's raw files in the raw data layout (``walker_lake``)."""
-    folders = {f.path.split("/")[0] for f in cls.files}
-    assert len(folders) == 1, f"{cls.name}: raw files in several folders {sorted(folders)}"
-    return folders.pop()
+    """The folder of a scene's raw files in the raw data layout (``walker_lake``).
+
+    The deepest folder holding all of them (``sir_samuel/uncover_ml``): two scenes may read
+    different subfolders of one source folder, and each scene's fakes must own theirs.
+    """
+    folder = posixpath.commonpath([posixpath.dirname(f.path) for f in cls.files])
+    assert folder, f"{cls.name}: raw files in several top-level folders"
+    return folder
 
 
 #: Edits a fake survey before it is written: ``edit(ids, x, y, values)`` changes in place the

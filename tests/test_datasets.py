@@ -436,3 +436,108 @@ def test_fake_data_fixture_restores_the_real_declarations(fake_data):
     fake_data.build("meuse")
     real = REAL["meuse"].files
     assert all(f.sha256 != g.sha256 for f, g in zip(real, fake_data.files("meuse")))
+
+
+# --- sir-samuel-radiometrics ----------------------------------------------------------------
+
+
+def _read_clip(folder: Path, name: str):
+    import rasterio
+
+    with rasterio.open(folder / name) as src:
+        return src.read(1), src.nodata, src.profile
+
+
+def test_sir_samuel_radiometrics_quirks(fake_data):
+    fake = load_fake_module("sir-samuel-radiometrics")
+    scene = fake_data.build("sir-samuel-radiometrics")
+    raw = fake_data.mirror / "sir_samuel" / "uncover_ml"
+    assert not (raw / "U_TH_15.tif").exists()  # eU/eTh would leak the target: never read
+    assert all("U_TH" not in f.path for f in REAL["sir-samuel-radiometrics"].files)
+    k, k_nodata, profile = _read_clip(raw, "k_15v5.tif")
+    _, u_nodata, _ = _read_clip(raw, "U_15v1.tif")
+    assert k_nodata != u_nodata and k_nodata > u_nodata  # two float32 steps apart
+    assert _read_clip(raw, "Clim_Prescott_LindaGregory.tif")[1] == -9999
+    assert _read_clip(raw, "er_depg.tif")[2]["dtype"] == "uint8"
+    # the shared nodata frame (first column, last row) is cropped, one cell east
+    assert scene.grid.shape == (fake.HEIGHT - 1, fake.WIDTH - 1)
+    assert scene.grid.crs == "EPSG:4326" and scene.grid.res == (fake.CELL, fake.CELL)
+    assert scene.grid.transform.c == profile["transform"].c + fake.CELL
+    assert scene.grid.transform.f == profile["transform"].f
+    # valid: every layer has data; the DEM's own hole is out, nothing else
+    holes = {(r, c - 1) for r, c in fake.DEM_HOLES}
+    assert {tuple(map(int, rc)) for rc in np.argwhere(~scene.valid)} == holes
+    # the truth is the raw values, <= 0 and the floor kept (linear space)
+    np.testing.assert_array_equal(scene.truth[0][scene.valid], k[:-1, 1:][scene.valid])
+    u = scene.truth[scene.element_index("U")]
+    for (r, c), value in fake.EU_NOT_POSITIVE.items():
+        assert u[r, c - 1] == np.float32(value)
+    floor = int((u[scene.valid] == np.float32(fake.EU_FLOOR)).sum())
+    assert floor >= 16 and f"; {floor} cells at the eU floor of 0.005 ppm;" in scene.description
+    assert "values <= 0 kept: K 0, U 3." in scene.description
+    assert [e.analysis_space for e in scene.elements] == ["linear", "linear"]
+    assert [(e.symbol, e.unit) for e in scene.elements] == [("K", "%"), ("U", "ppm")]
+    assert scene.band_names == (
+        "dem_focal_m", "tpi_300", "gravity_gg", "prescott_index", "er_depg_1", "er_depg_2"
+    )  # fmt: skip
+    one_hot = scene.covariates[4:, scene.valid]
+    np.testing.assert_array_equal(one_hot.sum(axis=0), 1)  # one class per cell
+    assert 0.05 < one_hot[0].mean() < 0.4
+    # the values <= 0 are scored like any other: every metric of a fold is finite
+    from geochem_bench.core.task import Prediction
+    from geochem_bench.evaluation.reference import reference_prediction
+    from geochem_bench.evaluation.scoring import score_fold
+
+    task = list_tasks(["sir-samuel-radiometrics/all/s4/grid"])[0]
+    inputs, held_out = build_fold(scene, task, 0)
+    reference = reference_prediction(inputs)
+    table = score_fold(inputs, held_out, Prediction(mean=reference), reference)
+    assert table["U"]["n"] == scene.valid.sum() and np.isfinite(table["U"]["rmse"])
+
+
+def _rewrite(path: Path, values=None, **changes) -> None:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        profile, data = src.profile, src.read(1)
+    profile.update(changes)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write((data if values is None else values)[None])
+
+
+@pytest.mark.parametrize(
+    ("layer", "change", "message"),
+    [
+        ("tpi_300.tif", "shift", r"tpi_300\.tif is not on the grid of k_15v5\.tif"),
+        ("gg_clip.tif", "crs", r"gg_clip\.tif has CRS EPSG:3857, expected EPSG:4326"),
+        ("k_15v5.tif", "nodata", r"k_15v5\.tif: 113 cells hold -3\.40282306\d*e\+38, a nodata"),
+        ("er_depg.tif", "code", r"er_depg\.tif holds codes \[3\] besides the declared \[1, 2\]"),
+        ("dem_foc2.tif", "untagged", r"dem_foc2\.tif has no nodata tag"),
+    ],
+)
+def test_sir_samuel_radiometrics_refuses_broken_layers(tmp_path, layer, change, message):
+    """Each broken layer is named, with what is wrong and the fix."""
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    from geochem_bench.errors import InvalidInputError
+
+    cls = REAL["sir-samuel-radiometrics"]
+    generate_fakes(cls, tmp_path)
+    path = tmp_path / "sir_samuel" / "uncover_ml" / layer
+    values, _, profile = _read_clip(path.parent, layer)
+    if change == "shift":  # half a cell east
+        t = profile["transform"]
+        _rewrite(path, transform=Affine(t.a, 0.0, t.c + t.a / 2, 0.0, t.e, t.f))
+    elif change == "crs":
+        _rewrite(path, crs=CRS.from_epsg(3857))
+    elif change == "nodata":  # one tag for every float layer: K's holes would pass as data
+        _rewrite(path, nodata=float(np.finfo(np.float32).min))
+    elif change == "code":
+        values[10, 10] = 3
+        _rewrite(path, values)
+    else:
+        _rewrite(path, nodata=None)
+    with pytest.raises(InvalidInputError, match=message) as info:
+        cls.build(tmp_path)
+    assert "geochem-bench download sir-samuel-radiometrics --force" in str(info.value)

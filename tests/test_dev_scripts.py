@@ -50,3 +50,33 @@ def test_subblock_script_prints_every_log_element(benchmarks_on_path, capsys, mo
     assert {line.split()[2] for line in lines[1:]} == {"Cu", "Zn", "Pb", "Ni", "As"}
     for line in lines[1:]:
         assert 0.0 < float(line.split()[3]) < 1.0  # a log10 variance within a block
+
+
+def test_grid_headroom_oracle_finds_covariate_signal_and_runs_on_a_scene(
+    benchmarks_on_path, fake_data, capsys
+):
+    """The oracle recovers a residual that is linear in a covariate, and the script runs."""
+    import grid_headroom
+    import numpy as np
+
+    from geochem_bench.evaluation.reference import reference_prediction
+    from geochem_bench.scenes.registry import get_task
+    from geochem_bench.tasks.protocols import build_fold
+
+    scene = fake_data.build("sir-samuel-radiometrics")
+    inputs, held_out = build_fold(scene, get_task("sir-samuel-radiometrics/all/s8/grid"), 0)
+    reference = reference_prediction(inputs)
+    tpi = np.nan_to_num(inputs.covariates[scene.band_names.index("tpi_300")])
+    truth = reference + 0.05 * tpi  # a residual the covariates explain exactly
+    _, explained = grid_headroom.oracle_prediction(inputs, truth, reference)
+    assert explained == pytest.approx([1.0, 1.0], abs=1e-6)
+    _, explained = grid_headroom.oracle_prediction(inputs, held_out.truth, reference)
+    assert all(0.0 <= r2 < 1.0 for r2 in explained)  # the fake's residual is not linear
+    grid_headroom.main(["sir-samuel-radiometrics", "--root", str(fake_data.root)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("task element space rmse_bicubic")
+    assert [line.split()[:2] for line in lines[1:]] == [
+        [f"sir-samuel-radiometrics/all/s{s}/grid", e] for s in (4, 8, 16) for e in ("K", "U")
+    ]
+    with pytest.raises(SystemExit):
+        grid_headroom.main(["olinda"])  # simulated: no fixed truth to measure

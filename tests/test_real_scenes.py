@@ -21,6 +21,7 @@ from geochem_bench.scenes import (
     LaplandIOCG,
     Meuse,
     Olinda,
+    SirSamuelRadiometrics,
     WalkerLake,
 )
 from geochem_bench.scenes.registry import list_tasks
@@ -224,3 +225,51 @@ def test_lapland_below_detection_values_and_their_count_per_suite_task(built_roo
             for e, _symbol in enumerate(task.elements):
                 assert held_out.n_censored(e) == 0, (task.id, fold)
             assert held_out.limits is None
+
+
+def test_sir_samuel_radiometrics_grid_values_and_mask(built_root, raw_dir):
+    import rasterio
+
+    scene = SirSamuelRadiometrics.load(root=built_root)
+    raw = raw_dir / "sir_samuel" / "uncover_ml"
+    with rasterio.open(raw / "k_15v5.tif") as src:
+        k, transform = src.read(1), src.transform
+        assert src.shape == (241, 187) and src.crs.to_epsg() == 4326
+    with rasterio.open(raw / "U_15v1.tif") as src:
+        u = src.read(1)
+    # the shared nodata frame (first column, last row) is cropped: 240 x 186, all valid
+    assert scene.grid.shape == (240, 186) and scene.grid.crs == "EPSG:4326"
+    assert scene.grid.res == (transform.a, -transform.e) and transform.a == pytest.approx(1 / 1200)
+    assert scene.grid.transform.c == transform.c + transform.a
+    assert scene.grid.transform.f == transform.f
+    assert scene.valid.all() and int(scene.valid.sum()) == 44_640
+    np.testing.assert_array_equal(scene.truth[0], k[:-1, 1:])
+    np.testing.assert_array_equal(scene.truth[1], u[:-1, 1:])
+    # K in %, eU in ppm, linear; the eU floor of 0.005 ppm kept; nothing <= 0 in these files
+    assert [(e.symbol, e.unit, e.analysis_space) for e in scene.elements] == [
+        ("K", "%", "linear"),
+        ("U", "ppm", "linear"),
+    ]
+    k_valid, u_valid = scene.truth[0][scene.valid], scene.truth[1][scene.valid]
+    assert 0.24 < k_valid.min() < 0.25 and 2.38 < k_valid.max() < 2.39
+    assert u_valid.min() == np.float32(0.005) and 2.82 < u_valid.max() < 2.83
+    assert int((u_valid == np.float32(0.005)).sum()) == 475
+    assert "; 475 cells at the eU floor of 0.005 ppm; values <= 0 kept: K 0, U 0." in (
+        scene.description
+    )
+    assert k_valid.mean() == pytest.approx(0.7638, abs=1e-4)
+    assert u_valid.mean() == pytest.approx(0.9941, abs=1e-4)
+    # covariates: no radiometric channel; one-hot erosional/depositional class
+    assert scene.band_names == (
+        "dem_focal_m", "tpi_300", "gravity_gg", "prescott_index", "er_depg_1", "er_depg_2"
+    )  # fmt: skip
+    dem = scene.covariates[0][scene.valid]
+    assert 462 < dem.min() < dem.max() < 511  # metres (SOURCES.md: 463-511)
+    one_hot = scene.covariates[4:, scene.valid]
+    np.testing.assert_array_equal(one_hot.sum(axis=0), 1)
+    assert one_hot[0].mean() == pytest.approx(0.1556, abs=1e-4)
+    for task, shape in zip(SirSamuelRadiometrics.tasks, ((60, 47), (30, 24), (15, 12))):
+        inputs, held_out = build_fold(scene, task, 0)
+        assert inputs.lowres.shape == (2, *shape)
+        assert np.isfinite(inputs.lowres).all()  # every block has data after the crop
+        assert held_out.truth is not None and np.isfinite(held_out.truth[:, scene.valid]).all()

@@ -453,6 +453,12 @@ class JuraDataset(FusionDataset):
     scene = "jura"
 
 
+class SirSamuelRadiometricsDataset(FusionDataset):
+    """:class:`FusionDataset` of the ``sir-samuel-radiometrics`` scene."""
+
+    scene = "sir-samuel-radiometrics"
+
+
 def band_statistics(dataset: FusionDataset) -> tuple[Tensor, Tensor]:
     """Per-band mean and standard deviation of ``image`` over the valid cells of a dataset.
 

@@ -1,0 +1,162 @@
+"""How much fine detail can a grid scene's covariates explain at best? An oracle, per task.
+
+For every grid-protocol task of a scene with one fixed realisation (a real exhaustive truth,
+such as ``sir-samuel-radiometrics``), this prints per element, in the element's analysis
+space:
+
+- the RMSE of bicubic upsampling of the fold's lowres grid (the grid protocol's reference);
+- the RMSE and skill of the back-projection baseline (its packaged settings);
+- an **oracle** headroom: the truth residual (truth - bicubic, analysis space, every valid
+  fine cell) fitted by least squares on an intercept and every covariate band (one-hot class
+  bands included) *using the truth itself*, then bicubic + fit scored with the benchmark's
+  ``score_fold`` against the bicubic reference. No model can see the truth, so this is not
+  a baseline: it says how much of the detail bicubic misses a linear function of the
+  covariates could restore at best. ``r2_residual`` is the share of the residual variance
+  the fit explains;
+- the same oracle with each band's own fine detail as further regressors (the band minus
+  the bicubic upsampling of its block means at the task's scale): the part of a covariate
+  that bicubic cannot know either (``*_detail`` columns).
+
+A linear oracle bounds what a *linear* use of the covariates could gain, not every model.
+
+Usage::
+
+    python benchmarks/grid_headroom.py sir-samuel-radiometrics
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from geochem_bench.core.task import Prediction, TaskInputs
+from geochem_bench.errors import InvalidInputError
+
+
+def covariate_detail(inputs: TaskInputs) -> NDArray[np.float64]:
+    """Each covariate band minus the bicubic upsampling of its block means (C, H, W)."""
+    from geochem_bench.core.grid import block_mean
+    from geochem_bench.models.upsampling import fill_empty_cells, upsample
+
+    bands = np.where(inputs.valid, inputs.covariates.astype(np.float64), np.nan)
+    coarse, _ = block_mean(bands, inputs.scale)
+    smooth = upsample(fill_empty_cells(coarse), inputs.scale, inputs.grid.shape, "bicubic")
+    return bands - smooth
+
+
+def oracle_prediction(
+    inputs: TaskInputs,
+    truth: NDArray[np.float32],
+    reference: NDArray[np.float32],
+    detail: bool = False,
+) -> tuple[NDArray[np.float32], list[float]]:
+    """Bicubic plus the least-squares fit of the truth residual on the covariates.
+
+    Args:
+        inputs: the fold's inputs (covariates, valid mask, elements).
+        truth: the exhaustive truth (E, H, W), natural units: what makes this an oracle.
+        reference: the bicubic reference (E, H, W), natural units.
+        detail: add each band's fine detail (:func:`covariate_detail`) as regressors.
+
+    Returns:
+        The prediction (natural units, NaN off valid) and, per element, the share of the
+        residual variance the fit explains.
+    """
+    valid = inputs.valid
+    bands = list(inputs.covariates) + (list(covariate_detail(inputs)) if detail else [])
+    design = np.column_stack(
+        [np.ones(int(valid.sum()))] + [band[valid].astype(np.float64) for band in bands]
+    )
+    out = np.full(truth.shape, np.nan, dtype=np.float32)
+    explained = []
+    for e, element in enumerate(inputs.elements):
+        base = element.to_analysis(reference[e][valid])
+        residual = element.to_analysis(truth[e][valid]) - base
+        # lstsq gives the minimum-norm solution: one-hot classes with the intercept are
+        # collinear, and the fitted values do not depend on how that is resolved
+        coef, *_ = np.linalg.lstsq(design, residual, rcond=None)
+        fit = design @ coef
+        explained.append(float(1 - np.sum((residual - fit) ** 2) / np.sum(residual**2)))
+        out[e][valid] = element.from_analysis(base + fit)
+    return out, explained
+
+
+def headroom_rows(name: str, **options: Any) -> Iterator[dict[str, Any]]:
+    """One row per grid task and element of scene ``name`` (see the module docstring).
+
+    Args:
+        name: a registered scene with grid tasks and one fixed realisation.
+        **options: the scene loader's options (``root``).
+    """
+    from geochem_bench.evaluation.reference import reference_prediction
+    from geochem_bench.evaluation.scoring import score_fold, validate_prediction
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.scenes.registry import load_scene, scenes
+    from geochem_bench.tasks.protocols import build_fold
+
+    tasks = [t for t in scenes()[name].tasks if t.protocol == "grid" and not t.realisations]
+    if not tasks:
+        raise InvalidInputError(
+            f"scene {name!r} has no grid task on one fixed realisation (a simulated scene's "
+            "truth is known to its generator: measure its headroom on dev realisations)"
+        )
+    back_projection = load_submission("back-projection").build()
+    scene = load_scene(name, **options)
+    for task in tasks:
+        inputs, held_out = build_fold(scene, task, 0)
+        assert held_out.truth is not None
+        reference = reference_prediction(inputs)
+        bicubic = score_fold(inputs, held_out, Prediction(mean=reference), reference)
+        back_projection.fit(inputs)
+        projected = validate_prediction(back_projection.predict(inputs), inputs)
+        bp = score_fold(inputs, held_out, projected, reference)
+        oracle_mean, explained = oracle_prediction(inputs, held_out.truth, reference)
+        oracle = score_fold(inputs, held_out, Prediction(mean=oracle_mean), reference)
+        detail_mean, explained_detail = oracle_prediction(
+            inputs, held_out.truth, reference, detail=True
+        )
+        detail = score_fold(inputs, held_out, Prediction(mean=detail_mean), reference)
+        for e, element in enumerate(inputs.elements):
+            symbol = element.symbol
+            yield {
+                "task": task.id,
+                "element": symbol,
+                "space": element.analysis_space,
+                "rmse_bicubic": bicubic[symbol]["rmse"],
+                "rmse_back_projection": bp[symbol]["rmse"],
+                "skill_back_projection": bp[symbol]["skill"],
+                "rmse_oracle": oracle[symbol]["rmse"],
+                "skill_oracle": oracle[symbol]["skill"],
+                "r2_residual": explained[e],
+                "skill_oracle_detail": detail[symbol]["skill"],
+                "r2_residual_detail": explained_detail[e],
+                "overall_skill_back_projection": bp["overall"]["skill"],
+                "overall_skill_oracle": oracle["overall"]["skill"],
+                "overall_skill_oracle_detail": detail["overall"]["skill"],
+            }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the headroom table of one scene."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scene", help="a scene with grid tasks and a real truth")
+    parser.add_argument("--root", help="data root ($GEOCHEM_BENCH_DATA)")
+    args = parser.parse_args(argv)
+    options = {"root": args.root} if args.root else {}
+    columns = None
+    try:
+        for row in headroom_rows(args.scene, **options):
+            if columns is None:
+                columns = list(row)
+                print(" ".join(columns))
+            print(" ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()))
+    except InvalidInputError as exc:
+        parser.error(str(exc))
+
+
+if __name__ == "__main__":
+    main()
