@@ -453,6 +453,12 @@ class JuraDataset(FusionDataset):
     scene = "jura"
 
 
+class SirSamuelDataset(FusionDataset):
+    """:class:`FusionDataset` of the ``sir-samuel`` scene."""
+
+    scene = "sir-samuel"
+
+
 def band_statistics(dataset: FusionDataset) -> tuple[Tensor, Tensor]:
     """Per-band mean and standard deviation of ``image`` over the valid cells of a dataset.
 
