@@ -15,10 +15,12 @@ from torchgeo.datasets import DatasetNotFoundError
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.sources import DATA_ENV, ChecksumError
 from geochem_bench.scenes import (
+    SCENES,
     Jura,
     LaplandIOCG,
     Meuse,
     Olinda,
+    SirSamuel,
     SirSamuelRadiometrics,
     WalkerLake,
     registry,
@@ -32,6 +34,7 @@ from geochem_bench.torch.datasets import (
     LaplandIOCGDataset,
     MeuseDataset,
     OlindaDataset,
+    SirSamuelDataset,
     SirSamuelRadiometricsDataset,
     SyntheticDataset,
     WalkerLakeDataset,
@@ -49,6 +52,7 @@ CASES = {
     "walker-lake": (WalkerLakeDataset, WalkerLake),
     "lapland-iocg": (LaplandIOCGDataset, LaplandIOCG),
     "sir-samuel-radiometrics": (SirSamuelRadiometricsDataset, SirSamuelRadiometrics),
+    "sir-samuel": (SirSamuelDataset, SirSamuel),
 }
 
 
@@ -225,9 +229,9 @@ def test_scene_classes_follow_the_registry():
         for cls in vars(torch_datasets).values()
         if isinstance(cls, type) and issubclass(cls, FusionDataset) and cls.scene is not None
     }
-    from geochem_bench.scenes import SCENES
-
-    builtin = {cls.name for cls in SCENES}  # declared in the package, in the suite or not
+    # built-in: declared in geochem_bench.scenes, in the official suite or not yet (a user
+    # survey registered by another test is neither)
+    builtin = {cls.name for cls in SCENES}
     assert set(named) == builtin, "add a one-line FusionDataset subclass per built-in scene"
     for name, cls in named.items():
         assert {k for k in vars(cls) if not k.startswith("_")} == {"scene"}  # no own logic

@@ -459,6 +459,12 @@ class SirSamuelRadiometricsDataset(FusionDataset):
     scene = "sir-samuel-radiometrics"
 
 
+class SirSamuelDataset(FusionDataset):
+    """:class:`FusionDataset` of the ``sir-samuel`` scene."""
+
+    scene = "sir-samuel"
+
+
 def band_statistics(dataset: FusionDataset) -> tuple[Tensor, Tensor]:
     """Per-band mean and standard deviation of ``image`` over the valid cells of a dataset.
 
