@@ -125,10 +125,13 @@ def test_a_record_edited_after_verification_voids_it(results, tmp_path):
     assert report.sample_seed is not None  # drawn at random, recorded to repeat it
     records = [r for _, r in scan_results(results)[0]]
     assert verification_status(report, records).verified
-    # an unsampled record changes afterwards: the report no longer vouches for the set
-    changed = [records[0].model_copy(update={"timestamp": records[1].timestamp}), *records[1:]]
-    if changed[0] == records[0]:
-        changed[0] = records[0].model_copy(update={"package_version": "x"})
+    # an unsampled record changes afterwards: the report no longer vouches for the set (the
+    # sample is drawn at random, so pick a record it did not rerun; the sampled one changing
+    # is another reason, tested apart)
+    sampled = {(f.task, f.fold, f.seed) for f in report.folds}
+    index = next(i for i, r in enumerate(records) if (r.task.id, r.fold, r.seed) not in sampled)
+    changed = list(records)
+    changed[index] = records[index].model_copy(update={"package_version": "x"})
     status = verification_status(report, changed)
     assert not status.verified and "since the verification" in status.reason
     naive = report.model_copy(update={"verified_at": report.verified_at.replace(tzinfo=None)})
