@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the official baseline results of the benchmark v2 suite into leaderboard/results,
 # then render the board. Usage: leaderboard/reproduce.sh [--mirror DIR] (extra args go to
-# evaluate). Stochastic baselines (random-forest, fusion-cnn) run their three seeds by
+# evaluate). Stochastic baselines (random-forest, regression-kriging, fusion-cnn) run their three seeds by
 # themselves. The CNN's records are deterministic for a given thread count: they were made with
 # one thread (OMP_NUM_THREADS=1).
 set -euo pipefail
