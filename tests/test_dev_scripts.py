@@ -28,6 +28,15 @@ def test_cnn_dev_skill_runs_on_a_dev_realisation(benchmarks_on_path):
     assert math.isfinite(skill)
 
 
+def test_cnn_dev_skill_refuses_a_test_realisation_when_called_directly(benchmarks_on_path):
+    from tune_fusion_cnn_dev import dev_skill
+
+    from geochem_bench.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="not a dev realisation"):
+        dev_skill("synthetic/cu/s16/points", 0, 0, {"steps": 2, "finetune_steps": 1})
+
+
 @pytest.mark.parametrize("script", ["tune_fusion_cnn_dev.py", "subblock_variance_dev.py"])
 def test_dev_scripts_refuse_test_realisations(script):
     run = subprocess.run(

@@ -136,3 +136,33 @@ def test_a_record_edited_after_verification_voids_it(results, tmp_path):
     assert not status.verified and "since the verification" in status.reason
     naive = report.model_copy(update={"verified_at": report.verified_at.replace(tzinfo=None)})
     assert "time zone" in verification_status(naive, records).reason  # no crash
+
+
+@pytest.mark.parametrize("sample_seed", range(20))
+def test_the_sample_reruns_every_protocol_and_every_seed(sample_seed):
+    """A uniform draw once reran only grid folds of a change to the point protocols."""
+    from types import SimpleNamespace
+
+    from geochem_bench.evaluation.rerun import _sample
+
+    scored = [
+        (
+            Path(f"{protocol}-{task}-{fold}-{seed}"),
+            SimpleNamespace(
+                task=SimpleNamespace(id=f"{protocol}/{task}", protocol=protocol),
+                fold=fold,
+                seed=seed,
+            ),
+        )
+        for protocol, n_tasks in (("grid", 9), ("points", 10), ("transfer", 6))
+        for task in range(n_tasks)
+        for fold in range(5)
+        for seed in (0, 1, 2)
+    ]
+    chosen = _sample(scored, 1, sample_seed)  # type: ignore[arg-type]
+    assert len(chosen) == 3
+    assert {r.task.protocol for _, r in chosen} == {"grid", "points", "transfer"}
+    assert {r.seed for _, r in chosen} == {0, 1, 2}
+    more = _sample(scored, 8, sample_seed)  # type: ignore[arg-type]
+    assert len(more) == 8 and len({p for p, _ in more}) == 8
+    assert _sample(scored, 8, sample_seed) == more  # a sample seed repeats the sample

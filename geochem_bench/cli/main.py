@@ -223,7 +223,8 @@ def _parser() -> argparse.ArgumentParser:
         "--sample",
         type=_int_at_least(1),
         default=5,
-        help="scored folds to rerun, spread over tasks (default 5)",
+        help="scored folds to rerun: at least one per protocol and per seed, then spread over "
+        "tasks (default 5)",
     )
     p.add_argument("--all", dest="all_folds", action="store_true", help="rerun every scored fold")
     p.add_argument(

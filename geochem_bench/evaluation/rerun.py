@@ -119,18 +119,36 @@ def verify_submission(
 def _sample(
     scored: list[tuple[Path, ResultRecord]], n: int, seed: int
 ) -> list[tuple[Path, ResultRecord]]:
-    """A seeded sample spread over tasks: round-robin over tasks in a shuffled order."""
+    """A seeded sample that covers every protocol and every seed, then spreads over tasks.
+
+    First one fold per (protocol, seed) pair of a Latin pairing, so that each protocol and
+    each seed of the records is rerun at least once: a uniform draw could miss all of them
+    (a red team drew only grid folds for a change that touched only point protocols, and no
+    seed-1 fold of a stochastic submission). Then round-robin over tasks in a shuffled
+    order up to ``n``. The sample is ``max(n, protocols, seeds)`` folds.
+    """
     if n < 1:
         raise InvalidInputError(f"--sample must be >= 1, got {n}")
     rng = random.Random(seed)
+    pool = list(scored)
+    rng.shuffle(pool)
+    protocols = sorted({r.task.protocol for _, r in pool})
+    seeds = sorted({r.seed for _, r in pool})
+    rng.shuffle(protocols)
+    rng.shuffle(seeds)
+    chosen: list[tuple[Path, ResultRecord]] = []
+    for i in range(max(len(protocols), len(seeds))):
+        protocol, run_seed = protocols[i % len(protocols)], seeds[i % len(seeds)]
+        # the pair if it exists, else any fold of that protocol (every seed is paired anyway)
+        match = [x for x in pool if x[1].task.protocol == protocol and x[1].seed == run_seed]
+        match = match or [x for x in pool if x[1].task.protocol == protocol]
+        chosen.append(match[0])
+        pool.remove(match[0])
     by_task: dict[str, list[tuple[Path, ResultRecord]]] = {}
-    for item in scored:
+    for item in pool:
         by_task.setdefault(item[1].task.id, []).append(item)
     tasks = sorted(by_task)
     rng.shuffle(tasks)
-    for items in by_task.values():
-        rng.shuffle(items)
-    chosen: list[tuple[Path, ResultRecord]] = []
     while len(chosen) < min(n, len(scored)):
         for task in tasks:
             if by_task[task] and len(chosen) < n:
