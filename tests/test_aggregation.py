@@ -271,3 +271,37 @@ def test_clones_count_once_in_ranks():
     suites = [replace(s, n_tasks=1, n_suite_tasks=1) for s in suites]
     ranked = {s.submission: s.rank for s in rank(suites)}
     assert ranked == {"a": 1, "a2": 1, "a3": 1, "b": 2}  # not 4: the three copies are one
+
+
+def test_near_copies_count_once_and_do_not_beat_each_other():
+    """Red team: copies with one block's error moved by 1e-9 ranked 1-4 and pushed b to 5."""
+    ref = [2.0, 5.0, 2.0, 9.0, 3.0, 4.0]
+    good = [v * 0.5 for v in ref]
+    bad = [v * 0.9 for v in ref]
+    runs = [("a", good)]
+    runs += [(f"a{k}", [good[0] * (1 + 1e-9 * k), *good[1:]]) for k in (1, 2, 3)]
+    runs += [("b", bad)]
+    suites = [
+        score_suite([score_task([make_record(0, sse, ref, name=name)], n_boot=500)], ["t"])
+        for name, sse in runs
+    ]
+    suites = [replace(s, n_tasks=1, n_suite_tasks=1) for s in suites]
+    ranked = {s.submission: s.rank for s in rank(suites)}
+    assert ranked == {"a": 1, "a1": 1, "a2": 1, "a3": 1, "b": 2}
+
+
+def test_a_difference_below_the_floor_is_no_rank():
+    """A real but negligible gain (0.00035 of skill, below MIN_EFFECT) ranks no one above."""
+    from geochem_bench.board.aggregation import MIN_EFFECT
+
+    ref = [2.0, 5.0, 2.0, 9.0, 3.0, 4.0]
+    base = [v * 0.5 for v in ref]  # skill 1 - sqrt(0.5) = 0.2929
+    tiny = [v * (1 - MIN_EFFECT) for v in base]  # skill 0.2932: 0.00035 better in every block
+    clear = [v * 0.9 for v in base]  # skill 0.3292
+    suites = [
+        score_suite([score_task([make_record(0, sse, ref, name=name)], n_boot=500)], ["t"])
+        for name, sse in (("base", base), ("tiny", tiny), ("clear", clear))
+    ]
+    suites = [replace(s, n_tasks=1, n_suite_tasks=1) for s in suites]
+    ranked = {s.submission: s.rank for s in rank(suites)}
+    assert ranked == {"clear": 1, "tiny": 2, "base": 2}

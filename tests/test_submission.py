@@ -112,3 +112,27 @@ def test_init_submission_names_the_submission_after_its_folder(tmp_path):
     assert main(["init-submission", str(tmp_path / "model-b")]) == 0
     assert load_submission(tmp_path / "model-b").name == "model-b"
     assert main(["init-submission", str(tmp_path / "model-b")]) == 2  # not empty any more
+
+
+def test_an_edited_model_package_makes_the_revision_dirty(tmp_path):
+    """Red team: a packaged baseline's folder holds only its card, so an edited model module
+    still read as a clean commit."""
+    import subprocess
+
+    from geochem_bench.evaluation.provenance import git_revision
+
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "card").mkdir()
+    (repo / "pkg" / "model.py").write_text("X = 1\n")
+    (repo / "card" / "submission.toml").write_text("[submission]\n")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=repo, check=True)
+    clean = git_revision(repo / "card", repo / "pkg")
+    assert clean is not None and not clean.endswith("-dirty")
+    (repo / "pkg" / "model.py").write_text("X = 2\n")
+    assert git_revision(repo / "card") == clean  # the card's folder alone cannot tell
+    assert git_revision(repo / "card", repo / "pkg") == f"{clean}-dirty"
+    assert git_revision(repo / "card", tmp_path / "elsewhere") == clean  # outside: ignored

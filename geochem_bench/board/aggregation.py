@@ -15,7 +15,8 @@ Suites are per protocol: grid, points and transfer skills have different referen
 scales, so each protocol has its own interquartile mean (IQM) of task skills with a stratified
 bootstrap interval (every replicate resamples within each task, then takes the IQM, as
 rliable does; Agarwal et al., NeurIPS 2021). A submission ranks above another when the paired
-bootstrap interval of their IQM difference lies above zero; the overall rank is the mean of a
+bootstrap interval of their IQM difference lies above zero and the difference reaches
+:data:`MIN_EFFECT`; the overall rank is the mean of a
 submission's per-protocol ranks, never an IQM over mixed scales.
 
 The bootstrap uses common random numbers: the resampling of a (task, fold, element), of a
@@ -42,6 +43,11 @@ from geochem_bench.evaluation.submission import MIN_SEEDS
 #: Bootstrap replicates; 2000 keep the 2.5 % / 97.5 % percentiles stable to about 0.002 skill.
 N_BOOTSTRAP = 2000
 CONFIDENCE = 0.95
+#: Smallest IQM skill difference that can rank one submission above another, and the largest
+#: bootstrap difference at which two submissions count as one (copies). Below 0.001 of skill a
+#: difference is no finding; without the floor, near-copies with errors a hair apart ranked
+#: above each other and pushed every other submission down (red team, benchmark v2).
+MIN_EFFECT = 1e-3
 
 
 @dataclass(frozen=True)
@@ -432,11 +438,15 @@ def score_suite(
 
 
 def better(a: SuiteScore, b: SuiteScore) -> bool:
-    """Whether ``a`` beats ``b``: the paired interval of their IQM difference lies above 0.
+    """Whether ``a`` beats ``b`` by at least :data:`MIN_EFFECT`, significantly.
+
+    The IQM difference must reach :data:`MIN_EFFECT` and its paired interval lie above 0.
 
     Without paired replicates (records without error blocks) it falls back to disjoint
     intervals.
     """
+    if a.iqm.estimate - b.iqm.estimate < MIN_EFFECT:
+        return False
     if a.replicates.size and a.replicates.size == b.replicates.size:
         low, _ = _percentiles(a.replicates - b.replicates)
         return low is not None and low > 0
@@ -448,22 +458,25 @@ def rank(scores: Iterable[SuiteScore]) -> list[SuiteScore]:
 
     A submission's rank is one plus the number of *distinct* submissions that beat it (see
     :func:`better`), so submissions whose difference is not significant can share a rank, and
-    copies of one submission (identical bootstrap replicates: the same errors everywhere) count
-    once: entering clones cannot push the others down. Incomplete submissions keep no rank and
-    sort last.
+    copies of one submission count once: entering clones cannot push the others down. Copies
+    are submissions whose bootstrap replicates differ nowhere by :data:`MIN_EFFECT` or more.
+    Incomplete submissions keep no rank and sort last.
     """
     scores = list(scores)
     complete = [s for s in scores if s.complete]
 
-    def identity(s: SuiteScore) -> object:
-        return s.replicates.tobytes() if s.replicates.size else (s.submission, s.version)
+    def copies(s: SuiteScore, t: SuiteScore) -> bool:
+        if s.replicates.size and s.replicates.size == t.replicates.size:
+            return bool(np.max(np.abs(s.replicates - t.replicates)) < MIN_EFFECT)
+        return (s.submission, s.version) == (t.submission, t.version)
 
-    distinct = list({identity(s): s for s in complete}.values())
+    # one representative per group of copies (the first met), so clones count once
+    distinct: list[SuiteScore] = []
+    for s in complete:
+        if not any(copies(s, d) for d in distinct):
+            distinct.append(s)
     ranked = [
-        replace(
-            s,
-            rank=1 + sum(better(o, s) for o in distinct if identity(o) != identity(s)),
-        )
+        replace(s, rank=1 + sum(better(o, s) for o in distinct if not copies(o, s)))
         for s in complete
     ]
     ranked.sort(key=lambda s: (s.rank, -s.iqm.estimate, s.submission))

@@ -39,20 +39,42 @@ def hardware() -> Hardware:
     )
 
 
-def git_revision(folder: str | Path) -> str | None:
-    """Commit of the git checkout holding ``folder`` (suffixed ``-dirty`` if modified)."""
+def git_revision(folder: str | Path, *code: str | Path | None) -> str | None:
+    """Commit of the git checkout holding ``folder`` (suffixed ``-dirty`` if modified).
+
+    ``code``: more places whose changes make the revision dirty, e.g. the package a
+    submission's ``module:Class`` reference imports. A packaged baseline's folder holds only
+    its card; without them, an edited model module still read as a clean commit (red team).
+    Places outside the checkout are left out.
+    """
+    root = Path(folder)
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"],
-            cwd=folder,
+            cwd=root,
             capture_output=True,
             text=True,
             timeout=10,
             check=True,
         ).stdout.strip()
+        top = Path(
+            subprocess.run(
+                ["git", "rev-parse", "--show-toplevel"],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+        ).resolve()
+        inside = [
+            str(Path(c).resolve())
+            for c in code
+            if c is not None and Path(c).resolve().is_relative_to(top)
+        ]
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "."],
-            cwd=folder,
+            ["git", "status", "--porcelain", "--", ".", *inside],
+            cwd=root,
             capture_output=True,
             text=True,
             timeout=10,

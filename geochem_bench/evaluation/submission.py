@@ -237,15 +237,17 @@ def load_submission(
             )
         # pop both keys before the overrides win, so they never end up in the metadata
         folder_name, folder_version = meta.pop("name", path.name), meta.pop("version", "0")
-        return Submission(
+        submission = Submission(
             name=name or folder_name,
             version=version or str(folder_version),
             model=meta.pop("model"),
             params=dict(table.get("params", {})),
             folder=path.resolve(),
-            revision=git_revision(path),
+            revision=None,
             metadata=meta,
         )
+        # the model's package counts too: a baseline's folder holds only its card
+        return replace(submission, revision=git_revision(path, submission.package_source()))
     text = str(spec)
     if ":" not in text:
         from geochem_bench import resources
