@@ -48,37 +48,22 @@ def git_revision(folder: str | Path, *code: str | Path | None) -> str | None:
     Places outside the checkout are left out.
     """
     root = Path(folder)
+
+    def git(*args: str, check: bool = True) -> str:
+        run = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=check
+        )
+        return run.stdout.strip()
+
     try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        top = Path(
-            subprocess.run(
-                ["git", "rev-parse", "--show-toplevel"],
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=True,
-            ).stdout.strip()
-        ).resolve()
+        rev = git("rev-parse", "HEAD")
+        top = Path(git("rev-parse", "--show-toplevel")).resolve()
         inside = [
             str(Path(c).resolve())
             for c in code
             if c is not None and Path(c).resolve().is_relative_to(top)
         ]
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", ".", *inside],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
+        dirty = git("status", "--porcelain", "--", ".", *inside, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{rev}-dirty" if dirty else rev
