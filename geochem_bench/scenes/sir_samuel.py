@@ -382,37 +382,32 @@ def _rasters(
         Affine(CELL, 0.0, left, 0.0, -CELL, top),
         CRS,
     )
+
+    def warp(source: NDArray[Any], fill: float, method: Resampling, transform: Any) -> Any:
+        """``source`` (nodata marked by ``fill``) onto the MGA grid, with ``method``."""
+        out = np.full(grid.shape, fill, dtype=source.dtype)
+        reproject(
+            source,
+            out,
+            src_transform=transform,
+            src_crs=SOURCE_CRS,
+            src_nodata=fill,
+            dst_transform=grid.transform,
+            dst_crs=CRS,
+            dst_nodata=fill,
+            resampling=method,
+        )
+        return out
+
     continuous = []
     classes: dict[str, NDArray[np.uint8]] = {}
     for (_, band, transform, nodata), (_, name, is_continuous) in zip(sources, _LAYERS):
-        if is_continuous:
-            out = np.full(grid.shape, np.nan)
-            reproject(
-                band.astype(np.float64),
-                out,
-                src_transform=transform,
-                src_crs=SOURCE_CRS,
-                src_nodata=nodata,
-                dst_transform=grid.transform,
-                dst_crs=CRS,
-                dst_nodata=np.nan,
-                resampling=Resampling.average,
-            )
-            continuous.append(out)
-        else:
-            codes = np.full(grid.shape, _CLASS_NODATA, dtype=np.uint8)
-            reproject(
-                np.where(band == nodata, _CLASS_NODATA, band).astype(np.uint8),
-                codes,
-                src_transform=transform,
-                src_crs=SOURCE_CRS,
-                src_nodata=_CLASS_NODATA,
-                dst_transform=grid.transform,
-                dst_crs=CRS,
-                dst_nodata=_CLASS_NODATA,
-                resampling=Resampling.nearest,
-            )
-            classes[name] = codes
+        if is_continuous:  # area-weighted mean of the finer geographic cells
+            values = np.where(band == nodata, np.nan, band.astype(np.float64))
+            continuous.append(warp(values, np.nan, Resampling.average, transform))
+        else:  # class codes are categories: nearest, never averaged
+            codes = np.where(band == nodata, _CLASS_NODATA, band).astype(np.uint8)
+            classes[name] = warp(codes, _CLASS_NODATA, Resampling.nearest, transform)
     return grid, np.stack(continuous), classes
 
 
