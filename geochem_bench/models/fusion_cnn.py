@@ -393,6 +393,7 @@ class FusionCNN(FusionModel):
             targets = [
                 _element_data(inputs, e, target_stats[e]) for e in range(len(inputs.elements))
             ]
+        project = _back_projection(self.config["back_projection"], inputs.protocol)
         out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, (element, net, target) in enumerate(zip(inputs.elements, self.networks, targets)):
             with torch.no_grad():
@@ -402,9 +403,6 @@ class FusionCNN(FusionModel):
                     torch.from_numpy(inputs.valid[None, None].astype(np.float32)),
                 )[0, 0].numpy()
             analysis = pred.astype(np.float64) * target.std + target.mean
-            project = self.config["back_projection"]
-            if project is None:
-                project = inputs.protocol == "grid"
             if project:
                 analysis = back_project(analysis, inputs.lowres[e], element, inputs)
             out[e] = np.where(inputs.valid, element.from_analysis(analysis), np.nan)
@@ -491,6 +489,12 @@ def _consistency_weight(configured: Any, protocol: str) -> float:
     if configured is not None:
         return float(configured)
     return 20.0 if protocol == "grid" else 0.0
+
+
+def _back_projection(configured: Any, protocol: str) -> bool:
+    if configured is not None:
+        return bool(configured)
+    return protocol == "grid"
 
 
 def covariate_stats(inputs: TaskInputs) -> list[tuple[float, float]]:
