@@ -1,7 +1,9 @@
-"""Reading and writing predictions (and other task grids) as GeoTIFF on the task grid."""
+"""GeoTIFF I/O: predictions on the task grid, and raw layers that must share one grid."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,65 @@ def read_prediction(path: str | Path, grid: GridSpec, elements: tuple[Element, .
     return Prediction(
         mean=np.ascontiguousarray(mean), std=None if std is None else np.ascontiguousarray(std)
     )
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Band 1 of a raw GeoTIFF as read, with its grid and nodata tag.
+
+    Attributes:
+        name: the file name.
+        values: band 1, in the file's dtype.
+        transform: its affine transform.
+        crs: its CRS (rasterio's, or None).
+        nodata: its nodata tag.
+        count: the file's band count.
+    """
+
+    name: str
+    values: NDArray[Any]
+    transform: Any
+    crs: Any
+    nodata: float
+    count: int
+
+
+def read_aligned_layers(paths: Sequence[Path], fix: str, precision: float = 1e-9) -> list[Layer]:
+    """Band 1 of each raw GeoTIFF, every one checked to lie on the grid of the first.
+
+    The reader of a scene whose raw layers come on one shared grid: a layer off that grid, or
+    without a nodata tag, means the raw files changed.
+
+    Args:
+        paths: the GeoTIFFs, the first one setting the grid.
+        fix: what to do, appended to every error (e.g. the scene's download command).
+        precision: tolerance of the transform comparison, in the grid's units.
+
+    Raises:
+        InvalidInputError: a layer without a nodata tag, or with another shape or transform
+            than the first; the message names the layer and ends with ``fix``.
+    """
+    import rasterio
+
+    layers: list[Layer] = []
+    for path in paths:
+        with rasterio.open(path) as src:
+            if src.nodata is None:
+                raise InvalidInputError(
+                    f"{path.name} has no nodata tag, which every layer has; {fix}"
+                )
+            layer = Layer(
+                path.name, src.read(1), src.transform, src.crs, float(src.nodata), src.count
+            )
+        first = layers[0] if layers else layer
+        if layer.values.shape != first.values.shape or not layer.transform.almost_equals(
+            first.transform, precision=precision
+        ):
+            (h, w), (h0, w0) = layer.values.shape, first.values.shape
+            raise InvalidInputError(
+                f"{layer.name} is not on the grid of {first.name}: {h}x{w} cells, transform "
+                f"{tuple(layer.transform)[:6]} against {h0}x{w0}, {tuple(first.transform)[:6]}. "
+                f"Every layer must share one grid; {fix}"
+            )
+        layers.append(layer)
+    return layers

@@ -346,27 +346,14 @@ def _rasters(
     folder: Path,
 ) -> tuple[GridSpec, NDArray[np.float64], dict[str, NDArray[np.uint8]]]:
     """The MGA 51 grid, the continuous bands (NaN = nodata) and the class maps (255 = nodata)."""
-    import rasterio
     from rasterio.warp import Resampling, reproject, transform_bounds
 
-    sources: list[tuple[str, Any, Any, float]] = []
-    for stem, _, _ in _LAYERS:
-        with rasterio.open(folder / stem) as src:
-            if src.nodata is None:
-                raise InvalidInputError(
-                    f"{stem} has no nodata tag (the pinned file has one); the raw file changed: "
-                    "download it again (geochem-bench download sir-samuel --force)"
-                )
-            sources.append((stem, src.read(1), src.transform, float(src.nodata)))
-    stem0, band0, transform0, _ = sources[0]
-    for stem, band, transform, _ in sources[1:]:
-        if band.shape != band0.shape or not transform.almost_equals(transform0, precision=1e-12):
-            raise InvalidInputError(
-                f"{stem} is not on the grid of {stem0} (shape {band.shape}, transform "
-                f"{tuple(transform)[:6]} vs {band0.shape}, {tuple(transform0)[:6]}); the raw "
-                "files changed: download them again (geochem-bench download sir-samuel --force)"
-            )
-    height, width = band0.shape
+    from geochem_bench.data.geotiff import read_aligned_layers
+
+    fix = "the raw files changed: download them again (geochem-bench download sir-samuel --force)"
+    sources = read_aligned_layers([folder / stem for stem, _, _ in _LAYERS], fix, precision=1e-12)
+    transform0 = sources[0].transform
+    height, width = sources[0].values.shape
     west, north = transform0.c, transform0.f
     east, south = west + width * transform0.a, north + height * transform0.e
     left, bottom, right, top = transform_bounds(
@@ -401,13 +388,14 @@ def _rasters(
 
     continuous = []
     classes: dict[str, NDArray[np.uint8]] = {}
-    for (_, band, transform, nodata), (_, name, is_continuous) in zip(sources, _LAYERS):
+    for layer, (_, name, is_continuous) in zip(sources, _LAYERS):
+        band, nodata = layer.values, layer.nodata
         if is_continuous:  # area-weighted mean of the finer geographic cells
             values = np.where(band == nodata, np.nan, band.astype(np.float64))
-            continuous.append(warp(values, np.nan, Resampling.average, transform))
+            continuous.append(warp(values, np.nan, Resampling.average, layer.transform))
         else:  # class codes are categories: nearest, never averaged
             codes = np.where(band == nodata, _CLASS_NODATA, band).astype(np.uint8)
-            classes[name] = warp(codes, _CLASS_NODATA, Resampling.nearest, transform)
+            classes[name] = warp(codes, _CLASS_NODATA, Resampling.nearest, layer.transform)
     return grid, np.stack(continuous), classes
 
 

@@ -44,7 +44,7 @@ is False): they run, score and cite like any other, but the board does not count
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,6 +56,9 @@ from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.sources import Upstream
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.scenes.base import RealScene
+
+if TYPE_CHECKING:
+    from geochem_bench.data.geotiff import Layer
 
 #: The CRS every layer must have (the files' own, GDA94 and WGS 84 agree within ~2 m here).
 CRS_EPSG = 4326
@@ -168,13 +171,15 @@ class SirSamuelRadiometrics(RealScene):
         """Check that the layers share one grid, mask each by its nodata, crop, one-hot."""
         from affine import Affine
 
+        from geochem_bench.data.geotiff import read_aligned_layers
+
         folder = raw_dir / _UPSTREAM.folder
-        reference: dict[str, Any] = {}
-        layers: dict[str, NDArray[Any]] = {}
-        has_data: dict[str, NDArray[np.bool_]] = {}
         files = [f for *_, f in TARGETS] + [f for _, f in COVARIATES] + [CLASSES_FILE]
-        for name in files:
-            layers[name], has_data[name] = _read_layer(folder / name, reference)
+        fix = f"the raw file changed; run `{cls.fix_command()}`"
+        read = read_aligned_layers([folder / name for name in files], fix)
+        layers = {layer.name: layer.values for layer in read}
+        has_data = {layer.name: _has_data(layer, fix) for layer in read}
+        height, width = read[0].values.shape
         everywhere = np.logical_and.reduce(list(has_data.values()))
         if not everywhere.any():
             raise InvalidInputError(
@@ -185,7 +190,7 @@ class SirSamuelRadiometrics(RealScene):
         # the cells with data, so that each scale's coarse blocks start on data.
         rows, cols = np.flatnonzero(everywhere.any(axis=1)), np.flatnonzero(everywhere.any(axis=0))
         r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        transform = reference["transform"] @ Affine.translation(c0, r0)
+        transform = read[0].transform @ Affine.translation(c0, r0)
         grid = GridSpec(r1 - r0, c1 - c0, transform, f"EPSG:{CRS_EPSG}")
         valid = everywhere[r0:r1, c0:c1]
 
@@ -223,7 +228,7 @@ class SirSamuelRadiometrics(RealScene):
                 f"{cls.summary}; K in %, eU (element U) in ppm, both scored in linear space; "
                 f"{at_floor} cells at the eU floor of {EU_FLOOR} ppm; values <= 0 kept: "
                 f"K {not_positive['K']}, U {not_positive['U']}. Grid cropped from "
-                f"{reference['shape'][0]}x{reference['shape'][1]} to {grid.height}x{grid.width} "
+                f"{height}x{width} to {grid.height}x{grid.width} "
                 f"(the nodata frame every layer shares); cells of {grid.res[0] * 3600:.3g} "
                 f"arc-seconds, EPSG:{CRS_EPSG}, not square in metres (see the card). er_depg "
                 "codes 1 and 2 (meaning not documented upstream): "
@@ -233,52 +238,29 @@ class SirSamuelRadiometrics(RealScene):
         )
 
 
-def _read_layer(path: Path, reference: dict[str, Any]) -> tuple[NDArray[Any], NDArray[np.bool_]]:
-    """One layer and its has-data mask, checked against the grid of the first layer read.
-
-    Args:
-        path: the GeoTIFF.
-        reference: filled with ``crs``, ``shape``, ``transform`` and ``file`` of the first
-            layer; every later layer must match them.
+def _has_data(layer: Layer, fix: str) -> NDArray[np.bool_]:
+    """Where ``layer`` has data, once it is checked to be one band in the clip's CRS.
 
     Raises:
-        InvalidInputError: another band count, CRS, shape or transform than the first layer, no
-            nodata tag, or nodata-like values the tag does not mark.
+        InvalidInputError: another band count or CRS, or nodata-like values its nodata tag
+            does not mark.
     """
-    import rasterio
-
-    fix = f"the raw file changed; run `{SirSamuelRadiometrics.fix_command()}`"
-    with rasterio.open(path) as src:
-        if src.count != 1:
-            raise InvalidInputError(f"{path.name} has {src.count} bands, expected 1; {fix}")
-        epsg = src.crs.to_epsg() if src.crs is not None else None
-        if epsg != CRS_EPSG:
-            raise InvalidInputError(
-                f"{path.name} has CRS {src.crs}, expected EPSG:{CRS_EPSG} like every layer "
-                f"of the clip; {fix}"
-            )
-        values, nodata = src.read(1), src.nodata
-        transform, shape = src.transform, (src.height, src.width)
-    if not reference:
-        reference.update(crs=epsg, shape=shape, transform=transform, file=path.name)
-    elif shape != reference["shape"] or not transform.almost_equals(
-        reference["transform"], precision=1e-9
-    ):
+    if layer.count != 1:
+        raise InvalidInputError(f"{layer.name} has {layer.count} bands, expected 1; {fix}")
+    epsg = layer.crs.to_epsg() if layer.crs is not None else None
+    if epsg != CRS_EPSG:
         raise InvalidInputError(
-            f"{path.name} is not on the grid of {reference['file']}: {shape[0]}x{shape[1]} "
-            f"cells, transform {tuple(transform)[:6]} against {reference['shape'][0]}x"
-            f"{reference['shape'][1]}, {tuple(reference['transform'])[:6]}. Every layer of "
-            f"the clip must share one grid; {fix}"
+            f"{layer.name} has CRS {layer.crs}, expected EPSG:{CRS_EPSG} like every layer "
+            f"of the clip; {fix}"
         )
-    if nodata is None:
-        raise InvalidInputError(f"{path.name} has no nodata tag, which every layer has; {fix}")
-    has_data = values != values.dtype.type(nodata)
+    values = layer.values
+    has_data = values != values.dtype.type(layer.nodata)
     if values.dtype.kind == "f":
         has_data &= np.isfinite(values)
         stray = has_data & (values < _NODATA_LIKE)
         if stray.any():
             raise InvalidInputError(
-                f"{path.name}: {int(stray.sum())} cells hold {float(values[stray][0])!r}, a "
-                f"nodata marker its nodata tag ({nodata!r}) does not match; {fix}"
+                f"{layer.name}: {int(stray.sum())} cells hold {float(values[stray][0])!r}, a "
+                f"nodata marker its nodata tag ({layer.nodata!r}) does not match; {fix}"
             )
-    return values, has_data
+    return has_data
