@@ -158,7 +158,7 @@ def test_pins_write_carries_an_old_version_over_and_refuses_a_silent_change(tmp_
     assert carried.superseded[superseded_key(GRID, "1")].scene == pins.scenes["walker-lake"]
     # kept on the next release; a version that is current again is no longer superseded
     assert carry_superseded(fresh, carried).superseded == carried.superseded
-    assert set(carry_superseded(pins, carried).superseded) == {f"{GRID}@2"}
+    assert set(carry_superseded(pins, carried).superseded) == {*pins.superseded, f"{GRID}@2"}
     # the same version with other reference facts: refused, naming the fix
     old = pins.tasks[GRID]
     changed_fold = {
@@ -188,10 +188,13 @@ def test_pins_write_carries_an_old_version_over_and_refuses_a_silent_change(tmp_
     path.write_text(pins_json(carried))
     assert read_pins(path) == carried
     text = path.read_text()
-    assert f'\n "superseded": {{\n  "{GRID}@1": {{' in text
-    assert json.loads(text)["superseded"].keys() == {f"{GRID}@1"}
+    assert '\n "superseded": {\n' in text and f'\n  "{GRID}@1": {{' in text  # one per line
+    assert json.loads(text)["superseded"].keys() == {*pins.superseded, f"{GRID}@1"}
     # a file without the section (every pins file before the first bump) is still valid
-    assert "superseded" not in pins_json(pins)
+    none = pins.model_copy(update={"superseded": {}})
+    assert "superseded" not in pins_json(none)
+    path.write_text(pins_json(none))
+    assert read_pins(path) == none
 
 
 def test_committed_records_of_a_task_are_not_superseded_on_their_own_board():

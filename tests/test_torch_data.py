@@ -14,7 +14,15 @@ from torchgeo.datasets import DatasetNotFoundError
 
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.data.sources import DATA_ENV, ChecksumError
-from geochem_bench.scenes import Jura, LaplandIOCG, Meuse, Olinda, WalkerLake, registry
+from geochem_bench.scenes import (
+    Jura,
+    LaplandIOCG,
+    LaplandRadiometrics,
+    Meuse,
+    Olinda,
+    WalkerLake,
+    registry,
+)
 from geochem_bench.torch import datasets as torch_datasets
 from geochem_bench.torch.datasets import (
     FillInvalid,
@@ -22,6 +30,7 @@ from geochem_bench.torch.datasets import (
     FusionDataset,
     JuraDataset,
     LaplandIOCGDataset,
+    LaplandRadiometricsDataset,
     MeuseDataset,
     OlindaDataset,
     SyntheticDataset,
@@ -39,6 +48,7 @@ CASES = {
     "jura": (JuraDataset, Jura),
     "walker-lake": (WalkerLakeDataset, WalkerLake),
     "lapland-iocg": (LaplandIOCGDataset, LaplandIOCG),
+    "lapland-radiometrics": (LaplandRadiometricsDataset, LaplandRadiometrics),
 }
 
 

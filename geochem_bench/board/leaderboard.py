@@ -187,17 +187,24 @@ def build_leaderboard(
         skipped: files already left out, carried into the board.
         n_boot: bootstrap replicates.
         seed: seed of the bootstrap streams.
-        suite_task_ids: the tasks a complete submission covers (default: the official suite).
+        suite_task_ids: the tasks a complete submission covers (default: the official suite;
+            on the board of an earlier benchmark version, the tasks its pins hold, so that
+            tasks added since do not make its submissions incomplete).
         reports: verification reports by (submission, version)
             (see :func:`~geochem_bench.board.verification.collect_verifications`).
         benchmark_version: the benchmark version the records belong to.
         pins: the pins that say which task versions are superseded (default: the packaged
             pins of ``benchmark_version``).
     """
-    suite_ids = suite_task_ids or [t.id for t in suite_tasks()]
+    pins = pins or load_pins(benchmark_version)
+    if suite_task_ids:
+        suite_ids = list(suite_task_ids)
+    elif benchmark_version == BENCHMARK_VERSION:
+        suite_ids = [t.id for t in suite_tasks()]
+    else:  # that version's suite, which its pins hold
+        suite_ids = list(pins.tasks)
     protocol_of = {task_id: task_id.rsplit("/", 1)[-1] for task_id in suite_ids}
     protocols = [p for p in PROTOCOLS if p in protocol_of.values()]
-    pins = pins or load_pins(benchmark_version)
     groups: dict[tuple[str, str], dict[str, list[ResultRecord]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -316,14 +323,20 @@ def load_leaderboard(
     n_boot: int = N_BOOTSTRAP,
     seed: int = 0,
     benchmark_version: str = BENCHMARK_VERSION,
+    suite_task_ids: list[str] | None = None,
 ) -> Leaderboard:
-    """Collect, check and aggregate every record (and verification) under ``root``."""
+    """Collect, check and aggregate every record (and verification) under ``root``.
+
+    ``suite_task_ids``: score completeness and suites on these tasks only (default: the
+    official suite, see :func:`build_leaderboard`).
+    """
     records, reports, skipped = load_board_inputs(root, benchmark_version)
     return build_leaderboard(
         records,
         skipped,
         n_boot=n_boot,
         seed=seed,
+        suite_task_ids=suite_task_ids,
         reports=reports,
         benchmark_version=benchmark_version,
     )
