@@ -50,3 +50,28 @@ def test_subblock_script_prints_every_log_element(benchmarks_on_path, capsys, mo
     assert {line.split()[2] for line in lines[1:]} == {"Cu", "Zn", "Pb", "Ni", "As"}
     for line in lines[1:]:
         assert 0.0 < float(line.split()[3]) < 1.0  # a log10 variance within a block
+
+
+def test_headroom_oracle_never_loses_to_bicubic(benchmarks_on_path):
+    """A least-squares fit of the bicubic residual on the covariates: 0 is one of the fits."""
+    from headroom_oracle import oracle_fold
+
+    from geochem_bench.scenes.registry import get_task
+
+    task = get_task("synthetic/all/s16/grid/dev")
+    for detail in (False, True):
+        table = oracle_fold(task, 0, detail)
+        skills = [table[e]["skill"] for e in task.elements]
+        assert all(s is not None and s >= -1e-12 for s in skills), skills
+        assert table["overall"]["skill"] > 0.01  # the synthetic truth follows its covariates
+
+
+def test_headroom_oracle_refuses_test_realisations():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "headroom_oracle.py"), "synthetic/all/s16/grid"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 2
+    assert "refusing test realisations" in run.stderr
