@@ -15,13 +15,17 @@ space:
   the fit explains;
 - the same oracle with each band's own fine detail as further regressors (the band minus
   the bicubic upsampling of its block means at the task's scale): the part of a covariate
-  that bicubic cannot know either (``*_detail`` columns).
+  that bicubic cannot know either (``*_detail`` columns);
+- ``r2_truth``: the share of the truth's own variance (analysis space) a linear fit on the
+  covariates explains, to tell covariates that map the field but not its fine detail from
+  covariates that say nothing about it.
 
 A linear oracle bounds what a *linear* use of the covariates could gain, not every model.
 
 Usage::
 
     python benchmarks/grid_headroom.py sir-samuel-radiometrics
+    python benchmarks/grid_headroom.py lapland-radiometrics
 """
 
 from __future__ import annotations
@@ -48,6 +52,34 @@ def covariate_detail(inputs: TaskInputs) -> NDArray[np.float64]:
     return bands - smooth
 
 
+def covariate_design(inputs: TaskInputs, detail: bool = False) -> NDArray[np.float64]:
+    """An intercept and every covariate band (with ``detail``, their fine detail too) at
+    the valid cells: the oracle's design matrix (N, 1 + C or 1 + 2C)."""
+    valid = inputs.valid
+    bands = list(inputs.covariates) + (list(covariate_detail(inputs)) if detail else [])
+    return np.column_stack(
+        [np.ones(int(valid.sum()))] + [band[valid].astype(np.float64) for band in bands]
+    )
+
+
+def explained_share(design: NDArray[np.float64], target: NDArray[np.float64]) -> float:
+    """The share of ``target``'s variance around its mean a least-squares fit explains."""
+    # lstsq gives the minimum-norm solution: one-hot classes with the intercept are
+    # collinear, and the fitted values do not depend on how that is resolved
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    centred = target - target.mean()
+    return float(1 - np.sum((target - design @ coef) ** 2) / np.sum(centred**2))
+
+
+def truth_r2(inputs: TaskInputs, truth: NDArray[np.float32]) -> list[float]:
+    """Per element, the share of the truth's variance (analysis space) the covariates explain."""
+    design = covariate_design(inputs)
+    return [
+        explained_share(design, element.to_analysis(truth[e][inputs.valid]).astype(np.float64))
+        for e, element in enumerate(inputs.elements)
+    ]
+
+
 def oracle_prediction(
     inputs: TaskInputs,
     truth: NDArray[np.float32],
@@ -67,17 +99,12 @@ def oracle_prediction(
         residual variance the fit explains.
     """
     valid = inputs.valid
-    bands = list(inputs.covariates) + (list(covariate_detail(inputs)) if detail else [])
-    design = np.column_stack(
-        [np.ones(int(valid.sum()))] + [band[valid].astype(np.float64) for band in bands]
-    )
+    design = covariate_design(inputs, detail)
     out = np.full(truth.shape, np.nan, dtype=np.float32)
     explained = []
     for e, element in enumerate(inputs.elements):
         base = element.to_analysis(reference[e][valid])
         residual = element.to_analysis(truth[e][valid]) - base
-        # lstsq gives the minimum-norm solution: one-hot classes with the intercept are
-        # collinear, and the fitted values do not depend on how that is resolved
         coef, *_ = np.linalg.lstsq(design, residual, rcond=None)
         fit = design @ coef
         explained.append(float(1 - np.sum((residual - fit) ** 2) / np.sum(residual**2)))
@@ -120,6 +147,7 @@ def headroom_rows(name: str, **options: Any) -> Iterator[dict[str, Any]]:
             inputs, held_out.truth, reference, detail=True
         )
         detail = score_fold(inputs, held_out, Prediction(mean=detail_mean), reference)
+        explained_truth = truth_r2(inputs, held_out.truth)
         for e, element in enumerate(inputs.elements):
             symbol = element.symbol
             yield {
@@ -134,6 +162,7 @@ def headroom_rows(name: str, **options: Any) -> Iterator[dict[str, Any]]:
                 "r2_residual": explained[e],
                 "skill_oracle_detail": detail[symbol]["skill"],
                 "r2_residual_detail": explained_detail[e],
+                "r2_truth": explained_truth[e],
                 "overall_skill_back_projection": bp["overall"]["skill"],
                 "overall_skill_oracle": oracle["overall"]["skill"],
                 "overall_skill_oracle_detail": detail["overall"]["skill"],

@@ -213,22 +213,41 @@ def generate_fakes(
     Raises:
         AssertionError: the generator did not write exactly the declared files.
     """
+    import shutil
+    import tempfile
+
     folder = raw_folder(cls)
     options = {} if edit is None else {"edit": edit}  # scenes without samples take none
-    load_generator(cls.name)(mirror / folder, seed=seed, **options)
-    made = {
-        p.relative_to(mirror).as_posix(): p for p in (mirror / folder).rglob("*") if p.is_file()
-    }
-    declared = [f.path for f in cls.files]
-    missing, extra = sorted(set(declared) - set(made)), sorted(set(made) - set(declared))
-    assert not missing and not extra, (
-        f"tests/data/{cls.name}/data.py must write exactly the files {cls.__name__}.files "
-        f"declares; missing {missing}, not declared {extra}"
-    )
-    return tuple(
-        dataclasses.replace(f, sha256=sha256_of(made[f.path]), size=made[f.path].stat().st_size)
-        for f in cls.files
-    )
+    # Generated apart, then copied in: two scenes may share a raw folder (the Lapland scenes
+    # do), and each generator must write exactly its scene's files.
+    with tempfile.TemporaryDirectory() as scratch:
+        load_generator(cls.name)(Path(scratch) / folder, seed=seed, **options)
+        made = {
+            p.relative_to(scratch).as_posix(): p
+            for p in (Path(scratch) / folder).rglob("*")
+            if p.is_file()
+        }
+        declared = [f.path for f in cls.files]
+        missing, extra = sorted(set(declared) - set(made)), sorted(set(made) - set(declared))
+        assert not missing and not extra, (
+            f"tests/data/{cls.name}/data.py must write exactly the files {cls.__name__}.files "
+            f"declares; missing {missing}, not declared {extra}"
+        )
+        for path, source in made.items():
+            dest = mirror / path
+            if dest.is_file():  # another scene's file: one raw folder holds one copy of it
+                assert dest.read_bytes() == source.read_bytes(), (
+                    f"{path}: the fakes of {cls.name} and of another scene sharing the raw "
+                    f"folder {folder!r} differ; a shared raw file must be the same bytes for "
+                    "both, as the real one is (write it with the same generator and seed)"
+                )
+            else:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, dest)
+        return tuple(
+            dataclasses.replace(f, sha256=sha256_of(made[f.path]), size=made[f.path].stat().st_size)
+            for f in cls.files
+        )
 
 
 class FakeData:
@@ -340,3 +359,30 @@ def add_canaries(out: Path) -> None:
         record = json.loads(path.read_text())
         record["canary"] = {"changed": False, "max_abs_diff": 0.0, "tolerance": 1e-5}
         path.write_text(json.dumps(record))
+
+
+#: The committed official baseline records (``leaderboard/results``).
+OFFICIAL_RESULTS = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+
+
+def release_suite(*names: str) -> list[str]:
+    """The suite tasks that every named official submission has records of, at their current
+    version: the suite the board tests that use these records as fixtures score on.
+
+    A release adds tasks (or new versions of tasks) before every baseline is rerun on them;
+    a test of the board's mechanics (ranks, refused files, verification) should not fail for
+    that, so it scores the submissions it uses on the tasks their committed records cover.
+    The committed board itself is checked against the whole suite
+    (``test_committed_board_matches_a_fresh_rendering``).
+    """
+    from geochem_bench.scenes.registry import suite_tasks
+
+    def version_of(name: str, task_id: str) -> str | None:
+        found = sorted((OFFICIAL_RESULTS / name).glob(f"*/{task_id}/fold-0.json"))
+        return json.loads(found[0].read_text())["task"]["version"] if found else None
+
+    return [
+        task.id
+        for task in suite_tasks()
+        if all(version_of(name, task.id) == task.version for name in names)
+    ]

@@ -381,8 +381,10 @@ def test_lapland_quirks(fake_data):
     till = pyogrio.read_dataframe(raw / "IOCG_CLB_Till_Geochem_reg_511p.gpkg")
     rows, cols = scene.grid.cell_of(till.geometry.x.to_numpy(), till.geometry.y.to_numpy())
     on_area = scene.valid[rows, cols]
-    assert (~on_area).any() and on_area.mean() > 0.8  # a few off the target area: dropped
-    assert f"; {(~on_area).sum()} samples off the target area dropped;" in scene.description
+    assert (~on_area).any() and on_area.mean() > 0.8  # a few off the valid mask: dropped
+    assert f"; {(~on_area).sum()} samples off the valid mask (target area with magnetic and " in (
+        scene.description
+    )
     assert len(scene.points.elements) == 22
     np.testing.assert_array_equal(scene.points.ids, till.OBJECTID.to_numpy()[on_area])
     kept = till[on_area].reset_index(drop=True)  # what the scene keeps, in its order
@@ -410,7 +412,6 @@ def test_lapland_quirks(fake_data):
     aem = scene.covariates[scene.band_names.index("aem_inphase")]
     assert np.isnan(aem[~scene.valid]).all() and np.isfinite(aem[scene.valid]).all()
     assert (aem[scene.valid] == 0).any()  # negative in-phase written as 0: kept inside
-    assert (aem_raw[~scene.valid] == 0).all()  # outside-polygon nodata written as 0: dropped
     area = pyogrio.read_dataframe(raw / "shps" / "EIS_IOCG_target_area.shp")
     assert area.Area_km2.iloc[0] > 300_000  # the parent region's attributes, ignored
     points = shapely.points(till.geometry.x.to_numpy(), till.geometry.y.to_numpy())
@@ -419,9 +420,45 @@ def test_lapland_quirks(fake_data):
     inside = features.rasterize(
         [(area.geometry.iloc[0], 1)], out_shape=scene.grid.shape, transform=scene.grid.transform
     ).astype(bool)
-    np.testing.assert_array_equal(scene.valid, inside)  # the polygon's, whatever the samples
-    lith = scene.covariates[2:, scene.valid]
-    assert scene.band_names[2:] == tuple(f"lith_{c}" for c in sorted(fake.ROCKS))
+    assert (aem_raw[~inside] == 0).all()  # outside-polygon nodata written as 0: dropped
+    # the geophysics, rebuilt from the pyramid files and the fake's own extents: the level-1
+    # cell under each 50 m centre (nearest), nodata where the pyramid is nodata
+    covered = np.ones_like(inside)
+    cell_row, cell_col = np.mgrid[0 : fake.HEIGHT, 0 : fake.WIDTH]
+    x, y = fake.LEFT + (cell_col + 0.5) * fake.CELL, fake.TOP - (cell_row + 0.5) * fake.CELL
+    bands = {
+        "Mag/IOCG_Mag_grysc_DGRF65_anom_": "mag_anomaly_nT",
+        "Rad/IOCG_Gm_Rd_K_": "gamma_K_pct",
+        "Rad/IOCG_Gm_Rd_Th_eq_": "gamma_eTh_ppm",
+        "Rad/IOCG_Gm_Rd_U_eq_": "gamma_eU_ppm",
+    }
+    for stem, (nodata, shift, _) in fake.PYRAMIDS.items():
+        with rasterio.open(raw / f"{stem}.tif.ovr") as src:
+            assert src.transform.is_identity  # no georeferencing of its own
+            level = src.read(1)
+        width = fake.WIDTH * fake.CELL / level.shape[1]
+        height = fake.HEIGHT * fake.CELL / level.shape[0]
+        col = np.floor((x - fake.LEFT - shift[0]) / width).astype(int)
+        row = np.floor((fake.TOP + shift[1] - y) / height).astype(int)
+        on = (row >= 0) & (row < level.shape[0]) & (col >= 0) & (col < level.shape[1])
+        cell = level[row.clip(0, level.shape[0] - 1), col.clip(0, level.shape[1] - 1)]
+        expected = np.where(on, cell, nodata)
+        covered &= expected != nodata
+        band = scene.covariates[scene.band_names.index(bands[stem])]
+        np.testing.assert_array_equal(band[scene.valid], expected[scene.valid])
+    # the polygon and the geophysics' own nodata, whatever the samples; the gamma-ray grids'
+    # 6 m shift moves their nodata edge, so the mask is smaller than the polygon
+    np.testing.assert_array_equal(scene.valid, inside & covered)
+    assert (inside & ~covered).any()
+    lith = scene.covariates[[n.startswith("lith_") for n in scene.band_names]][:, scene.valid]
+    assert scene.band_names[2:-4] == tuple(f"lith_{c}" for c in sorted(fake.ROCKS))
+    assert scene.band_names[-4:] == (
+        "mag_anomaly_nT",
+        "gamma_K_pct",
+        "gamma_eTh_ppm",
+        "gamma_eU_ppm",
+    )
+    assert not any("total" in n.lower() for n in scene.band_names)
     assert set(np.unique(lith.sum(axis=0))) == {0.0, 1.0}  # at most one association; gaps
     faults = scene.covariates[scene.band_names.index("fault_distance_m")][scene.valid]
     assert (faults == 0).any() and faults.max() > 1000
@@ -430,6 +467,97 @@ def test_lapland_quirks(fake_data):
     test = np.isin(inputs.points.ids, held_out.sample_ids)
     assert np.isfinite(inputs.points.column("Cu")[test]).all()  # Cu known at held-out sites
     assert np.isnan(inputs.points.column("Ni")[test]).all()  # other elements are not
+
+
+def test_lapland_radiometrics_quirks(fake_data):
+    """Pyramids without georeferencing, placed from the .tif.xml; the truth read as measured."""
+    import rasterio
+    from rasterio import features
+    from rasterio.warp import Resampling, reproject
+
+    fake = load_fake_module("lapland-iocg")  # writes the shared files of both scenes
+    cls = REAL["lapland-radiometrics"]
+    scene = fake_data.build("lapland-radiometrics")
+    raw = fake_data.mirror / "lapland_iocg"
+    assert not any("Total_Count" in f.path or f.path.endswith(".gpkg") for f in cls.files)
+    # the grid: the gamma-ray base extent of the .tif.xml in level-1 cells (not square: the
+    # base width is odd), EPSG:3067 although the .ovr has no georeferencing of its own
+    levels = {}
+    for stem, (nodata, _, _) in fake.PYRAMIDS.items():
+        with rasterio.open(raw / f"{stem}.tif.ovr") as src:
+            assert src.transform.is_identity and src.nodata == pytest.approx(nodata)
+            assert src.overviews(1) == [2, 4]
+            levels[stem] = src.read(1)
+    h, w = -(-fake.HEIGHT // 2), -(-fake.WIDTH // 2)
+    west, north = fake.LEFT + fake.RAD_SHIFT[0], fake.TOP + fake.RAD_SHIFT[1]
+    assert scene.grid.shape == (h, w) and scene.grid.crs == "EPSG:3067"
+    assert scene.grid.transform.almost_equals(
+        rasterio.Affine(fake.WIDTH * fake.CELL / w, 0, west, 0, -fake.HEIGHT * fake.CELL / h, north)
+    )
+    assert scene.grid.res[0] != scene.grid.res[1]
+    # the truth is the gamma-ray level 1 as stored; nodata and the polygon are off the mask
+    stems = ("Rad/IOCG_Gm_Rd_K_", "Rad/IOCG_Gm_Rd_Th_eq_", "Rad/IOCG_Gm_Rd_U_eq_")
+    assert [e.symbol for e in scene.elements] == ["K", "Th", "U"]
+    assert {e.analysis_space for e in scene.elements} == {"linear"}
+    inside = features.rasterize(
+        [(fake.target_area(), 1)], out_shape=scene.grid.shape, transform=scene.grid.transform
+    ).astype(bool)
+    data = inside.copy()
+    for e, stem in enumerate(stems):
+        np.testing.assert_array_equal(scene.truth[e][scene.valid], levels[stem][scene.valid])
+        data &= levels[stem] != fake.RAD_NODATA
+    assert np.isnan(scene.truth[:, ~scene.valid]).all()
+    assert (scene.truth[:, scene.valid] < 0).any(axis=1).all()  # negatives kept as measured
+    # the magnetics: paired cell for cell (a 6 m / 4 m shift is under half a cell)
+    mag = levels["Mag/IOCG_Mag_grysc_DGRF65_anom_"]
+    data &= mag != fake.MAG_NODATA
+    band = scene.covariates[scene.band_names.index("mag_anomaly_nT")]
+    np.testing.assert_array_equal(band[scene.valid], mag[scene.valid])
+    np.testing.assert_array_equal(scene.valid, data)
+    assert (inside & ~data).any()  # the layers' own nodata edges cut the polygon
+    assert "shifted (+0.061, -0.044) cells" in scene.description
+    # the AEM: 0 outside the polygon is nodata, the rest averaged over each cell's area;
+    # GDAL's area-weighted average, an independent implementation, agrees
+    with rasterio.open(raw / "AEM" / "IOCG_AEM_1.tif") as src:
+        aem, aem_transform = src.read(1).astype(np.float64), src.transform
+    aem_inside = features.rasterize(
+        [(fake.target_area(), 1)], out_shape=aem.shape, transform=aem_transform
+    ).astype(bool)
+    assert (aem[aem_inside] == 0).any()  # negative in-phase written as 0, kept as a value
+    gdal = np.full(scene.grid.shape, np.nan)
+    reproject(
+        np.where(aem_inside, aem, np.nan),
+        gdal,
+        src_transform=aem_transform,
+        src_crs="EPSG:3067",
+        dst_transform=scene.grid.transform,
+        dst_crs="EPSG:3067",
+        src_nodata=np.nan,
+        dst_nodata=np.nan,
+        resampling=Resampling.average,
+    )
+    band = scene.covariates[scene.band_names.index("aem_inphase")]
+    # the first row and column stick out of the AEM raster by the 4 m / 6 m shift: there the
+    # scene averages over the part with data, GDAL's edge handling differs slightly
+    within = scene.valid.copy()
+    within[0, :] = within[:, 0] = False
+    np.testing.assert_allclose(band[within], gdal[within], rtol=1e-5, atol=1e-3)
+    assert not any(n.startswith("gamma") or "total" in n.lower() for n in scene.band_names)
+
+
+def test_lapland_radiometrics_refuses_a_magnetic_grid_shifted_by_a_cell(fake_data, tmp_path):
+    from geochem_bench.errors import InvalidInputError
+
+    cls = REAL["lapland-radiometrics"]
+    generate_fakes(cls, tmp_path)
+    xml = tmp_path / "lapland_iocg" / "Mag" / "IOCG_Mag_grysc_DGRF65_anom_.tif.xml"
+    text = xml.read_text()
+    for edge in ("westBL", "eastBL"):  # 60 m east: over half a cell, not a sub-cell shift
+        value = float(text.split(f'<{edge} Sync="TRUE">')[1].split("<")[0])
+        text = text.replace(f">{value:.6f}</{edge}>", f">{value + 60:.6f}</{edge}>")
+    xml.write_text(text)
+    with pytest.raises(InvalidInputError, match=r"shifted by \(0\.6\d\d, -0\.044\) cells"):
+        cls.build(tmp_path)
 
 
 def test_fake_data_fixture_restores_the_real_declarations(fake_data):

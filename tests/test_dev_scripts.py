@@ -89,3 +89,19 @@ def test_grid_headroom_oracle_finds_covariate_signal_and_runs_on_a_scene(
     ]
     with pytest.raises(SystemExit):
         grid_headroom.main(["olinda"])  # simulated: no fixed truth to measure
+
+
+@pytest.mark.parametrize("name", ["sir-samuel-radiometrics", "lapland-radiometrics"])
+def test_grid_headroom_oracle_never_loses_to_bicubic(benchmarks_on_path, fake_data, name):
+    """A zero correction is one of the oracle's fits, so its skill is never below 0."""
+    import grid_headroom
+
+    from geochem_bench.scenes.registry import scenes
+
+    fake_data.build(name)
+    rows = list(grid_headroom.headroom_rows(name, root=fake_data.root))
+    assert rows and {row["task"] for row in rows} == {t.id for t in scenes()[name].tasks}
+    for row in rows:
+        assert row["skill_oracle"] >= -1e-9 and row["skill_oracle_detail"] >= -1e-9, row
+        assert row["skill_oracle_detail"] >= row["skill_oracle"] - 1e-9  # more regressors
+        assert 0.0 <= row["r2_truth"] <= 1.0 + 1e-9

@@ -22,6 +22,8 @@ from geochem_bench.board.rendering import (
     write_board,
 )
 
+from .conftest import release_suite
+
 ROOT = Path(__file__).resolve().parents[1]
 OFFICIAL = ROOT / "leaderboard" / "results"
 BOARD = ROOT / "leaderboard"
@@ -114,7 +116,7 @@ def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
     hostile = out / "idw" / idw.name / "synthetic" / "fold-0.json"
     hostile.write_text(json.dumps({"status": "ok", "metrics": {"Cu": {"rmse": "NaN"}}}))
 
-    board = load_leaderboard(out, n_boot=50)
+    board = load_leaderboard(out, n_boot=50, suite_task_ids=release_suite("bicubic", "idw"))
     reasons = {s.path: s.reason for s in board.skipped}
     rel = [str(f.relative_to(out)) for f in files]
     assert "not a valid geochem-bench result" in reasons[rel[0]]
@@ -148,7 +150,7 @@ def test_a_symlinked_record_is_not_read(tmp_path):
     rival = out / "idw" / mine.relative_to(out / "bicubic")
     link = rival.with_name("fold-0-seed-1.json")
     link.symlink_to(mine)
-    board = load_leaderboard(out, n_boot=50)
+    board = load_leaderboard(out, n_boot=50, suite_task_ids=release_suite("bicubic", "idw"))
     assert {s.path: s.reason for s in board.skipped} == {
         str(link.relative_to(out)): "a link to another record of the folder"
     }
@@ -217,13 +219,13 @@ def test_model_index_lists_every_task_with_skill_and_rmse(official_board, capsys
     from geochem_bench.board.model_index import model_index, model_index_yaml
     from geochem_bench.cli.main import main
 
-    index = model_index(official_board, "idw")
+    index = model_index(official_board, "bicubic")  # scored on every suite task
     results = index["model-index"][0]["results"]
     assert len(results) == len(official_board.suite_task_ids)
     first = results[0]
     assert first["metrics"][0]["type"] == "skill" and "95% CI" in first["metrics"][0]["name"]
     assert yaml.safe_load(model_index_yaml(index)) == index
-    assert main(["model-index", "idw", "--source", str(OFFICIAL)]) == 0
+    assert main(["model-index", "bicubic", "--source", str(OFFICIAL)]) == 0
     assert yaml.safe_load(capsys.readouterr().out) == index
     with pytest.raises(KeyError, match="the board has"):
         model_index(official_board, "no-such-model")

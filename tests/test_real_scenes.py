@@ -19,6 +19,7 @@ from geochem_bench.scenes import (
     REAL_SCENES,
     Jura,
     LaplandIOCG,
+    LaplandRadiometrics,
     Meuse,
     Olinda,
     SirSamuelRadiometrics,
@@ -137,7 +138,7 @@ def test_manifest_check_catches_a_changed_build(tmp_path, raw_server):
 def test_built_folder_loads_with_hf_datasets_offline(built_root, hf_offline, tmp_path):
     datasets = hf_offline
     cache = str(tmp_path / "cache")  # a fresh cache: a reused temp path must not hit old rows
-    for name, n in (("meuse", 155), ("jura", 359), ("walker-lake", 470), ("lapland-iocg", 1112)):
+    for name, n in (("meuse", 155), ("jura", 359), ("walker-lake", 470), ("lapland-iocg", 1111)):
         table = datasets.load_dataset(
             str(built_root / name), "samples", split="train", cache_dir=cache
         )
@@ -189,7 +190,9 @@ def test_read_scene_round_trip(built_root):
 def test_lapland_quirks(built_root):
     scene = LaplandIOCG.load(root=built_root)
     assert scene.grid.crs == "EPSG:3067" and scene.grid.res == (50.0, 50.0)
-    assert len(scene.points) == 1112 and len(scene.points.elements) == 22
+    # one of the 1112 samples lies where the magnetic pyramid is nodata (northern edge)
+    assert len(scene.points) == 1111 and len(scene.points.elements) == 22
+    assert 27802 not in scene.points.ids
     missing = dict(zip(scene.points.elements, np.isnan(scene.points.values).sum(axis=0)))
     # bare zeros (Zr 16, Th 7, Cr 1, Ni 1) plus "<" zeros of unknown limit (Zr 166, Th 19, K 2,
     # Co 1): both not measured
@@ -198,13 +201,25 @@ def test_lapland_quirks(built_root):
     assert (scene.points.values[np.isfinite(scene.points.values)] > 0).all()
     aem = scene.covariates[scene.band_names.index("aem_inphase")]
     assert np.isnan(aem[~scene.valid]).all() and np.isfinite(aem[scene.valid]).all()
-    lith = scene.covariates[2:, scene.valid]
+    lith = scene.covariates[[n.startswith("lith_") for n in scene.band_names]][:, scene.valid]
+    assert len(lith) == 23
     assert set(np.unique(lith.sum(axis=0))) <= {0.0, 1.0}  # at most one rock association per cell
     assert 0.8 < scene.valid.mean() < 0.85
-    # the valid mask is the target area, not grown by the sample cells (measured: every one of
-    # the 1112 samples lies on it, so none is dropped and the mask is the same 1843629 cells)
-    assert int(scene.valid.sum()) == 1_843_629
-    assert "; 0 samples off the target area dropped;" in scene.description
+    # the valid mask is the target area (1 843 629 cells) where the magnetic and gamma-ray
+    # pyramids have data too (2036 fewer), not grown by the sample cells
+    assert int(scene.valid.sum()) == 1_841_593
+    assert "; 1 samples off the valid mask (target area with magnetic and gamma-ray cover) " in (
+        scene.description
+    )
+    ranges = {  # level-1 ranges of the pyramids (SOURCES.md), on the 50 m grid
+        "mag_anomaly_nT": (-2954, 16061),
+        "gamma_K_pct": (-1.59, 4.96),
+        "gamma_eTh_ppm": (-5.61, 53.93),
+        "gamma_eU_ppm": (-3.18, 14.97),
+    }
+    for band, (low, high) in ranges.items():
+        values = scene.covariates[scene.band_names.index(band)][scene.valid]
+        assert np.isfinite(values).all() and low <= values.min() < values.max() <= high, band
     transfer = list_tasks(["lapland-iocg/cr/s40/transfer"])[0]
     inputs, held_out = build_fold(scene, transfer, 0)
     test = np.isin(inputs.points.ids, held_out.sample_ids)
@@ -273,3 +288,97 @@ def test_sir_samuel_radiometrics_grid_values_and_mask(built_root, raw_dir):
         assert inputs.lowres.shape == (2, *shape)
         assert np.isfinite(inputs.lowres).all()  # every block has data after the crop
         assert held_out.truth is not None and np.isfinite(held_out.truth[:, scene.valid]).all()
+
+
+def test_lapland_pyramids_are_nearest_subsamples():
+    """The evidence behind reading the pyramids as measured values (see lapland_radiometrics).
+
+    Where base and pyramid both exist (the AEM), level 1 is base cell (2i, round(j*1361/681))
+    everywhere; the gamma-ray and magnetic level 1 keep their bases' standard deviation (from
+    the base statistics in their .aux.xml) within 0.1 %, which a 2 x 2 mean would not (-1.7 %
+    on the AEM).
+    """
+    import re
+
+    import rasterio
+
+    from geochem_bench.data.arcgis import nearest_pyramid_source
+
+    folder = RAW_DIR / "lapland_iocg"
+    with rasterio.open(folder / "AEM" / "IOCG_AEM_1.tif") as src:
+        base = src.read(1)
+    with rasterio.open(folder / "AEM" / "IOCG_AEM_1.tif.ovr") as src:
+        level = src.read(1)
+    rows = nearest_pyramid_source(base.shape[0], level.shape[0])
+    cols = nearest_pyramid_source(base.shape[1], level.shape[1])
+    np.testing.assert_array_equal(base[np.ix_(rows, cols)], level)
+    padded = np.pad(base.astype(np.float64), ((0, 0), (0, 1)), mode="edge")
+    mean = padded.reshape(level.shape[0], 2, level.shape[1], 2).mean(axis=(1, 3))
+    assert mean.std() / base.std() < 0.985
+    for stem in (
+        "Mag/IOCG_Mag_grysc_DGRF65_anom_",
+        "Rad/IOCG_Gm_Rd_K_",
+        "Rad/IOCG_Gm_Rd_Th_eq_",
+        "Rad/IOCG_Gm_Rd_U_eq_",
+    ):
+        aux = (folder / f"{stem}.tif.aux.xml").read_text()
+        base_std = float(re.search(r'STATISTICS_STDDEV">([-0-9.e]+)', aux).group(1))
+        with rasterio.open(folder / f"{stem}.tif.ovr") as src:
+            values = src.read(1, masked=True).astype(np.float64).compressed()
+        assert abs(values.std() / base_std - 1) < 1e-3, stem
+
+
+def test_lapland_radiometrics_quirks(built_root):
+    import rasterio
+    from rasterio import features
+    from rasterio.warp import Resampling, reproject
+
+    scene = LaplandRadiometrics.load(root=built_root)
+    folder = RAW_DIR / "lapland_iocg"
+    assert scene.grid.shape == (821, 681) and scene.grid.crs == "EPSG:3067"
+    assert scene.grid.transform.almost_equals(
+        rasterio.Affine(68050 / 681, 0, 345968.964579, 0, -100, 7540129.440822)
+    )
+    # the truth is level 1 of the pyramids as stored; the magnetics paired cell for cell
+    for e, stem in enumerate(("K_", "Th_eq_", "U_eq_")):
+        with rasterio.open(folder / "Rad" / f"IOCG_Gm_Rd_{stem}.tif.ovr") as src:
+            level = src.read(1)
+        np.testing.assert_array_equal(scene.truth[e][scene.valid], level[scene.valid])
+        assert not (level[scene.valid] == -999999).any()
+    with rasterio.open(folder / "Mag" / "IOCG_Mag_grysc_DGRF65_anom_.tif.ovr") as src:
+        mag = src.read(1)
+    band = scene.covariates[scene.band_names.index("mag_anomaly_nT")]
+    np.testing.assert_array_equal(band[scene.valid], mag[scene.valid])
+    assert "shifted (+0.060, -0.044) cells" in scene.description
+    # the mask: every layer's data, the polygon at the cell centre (measured: 460 886 cells)
+    assert int(scene.valid.sum()) == 460_886
+    negative = (scene.truth[:, scene.valid] < 0).mean(axis=1)
+    np.testing.assert_allclose(negative, [0.0503, 0.0441, 0.0585], atol=5e-4)
+    assert (scene.truth[:, scene.valid] != 0).all()  # no exact zero among the measured values
+    assert "(K 5.0%, Th 4.4%, U 5.9% of valid cells)" in scene.description
+    # the AEM: GDAL's area-weighted average agrees away from the raster's edges
+    with rasterio.open(folder / "AEM" / "IOCG_AEM_1.tif") as src:
+        aem, transform = src.read(1).astype(np.float64), src.transform
+    import pyogrio
+
+    area = pyogrio.read_dataframe(folder / "shps" / "EIS_IOCG_target_area.shp")
+    inside = features.rasterize(
+        [(area.geometry.iloc[0], 1)], out_shape=aem.shape, transform=transform
+    ).astype(bool)
+    gdal = np.full(scene.grid.shape, np.nan)
+    reproject(
+        np.where(inside, aem, np.nan),
+        gdal,
+        src_transform=transform,
+        src_crs="EPSG:3067",
+        dst_transform=scene.grid.transform,
+        dst_crs="EPSG:3067",
+        src_nodata=np.nan,
+        dst_nodata=np.nan,
+        resampling=Resampling.average,
+    )
+    within = scene.valid.copy()
+    within[0, :] = within[:, 0] = False
+    band = scene.covariates[scene.band_names.index("aem_inphase")]
+    np.testing.assert_allclose(band[within], gdal[within], rtol=1e-5, atol=1e-3)
+    assert not any(name.startswith("gamma") for name in scene.band_names)

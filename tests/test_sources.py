@@ -13,6 +13,7 @@ from geochem_bench.data.sources import (
     sha256_of,
     source_of,
 )
+from geochem_bench.scenes import REAL_SCENES
 
 from .conftest import RAW_DIR, require_raw
 
@@ -108,3 +109,20 @@ def test_mirror_resolution(monkeypatch, meuse_dem):
     assert source_of(meuse_dem, "http://h:1/raw/") == "http://h:1/raw/meuse/dem.tif"
     monkeypatch.setenv(MIRROR_ENV, "/some/folder")
     assert source_of(meuse_dem) == "/some/folder/meuse/dem.tif"
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("name", sorted(cls.name for cls in REAL_SCENES))
+def test_every_declared_raw_file_is_the_one_sources_json_pins(name):
+    """URL (pinned commit), sha256 and size of each declared file, as SOURCES.json lists them."""
+    import json
+
+    cls = {c.name: c for c in REAL_SCENES}[name]
+    listed = {d["file"]: d for d in json.loads((require_raw() / "SOURCES.json").read_text())}
+    for raw in cls.files:
+        assert raw.path in listed, f"{name}: {raw.path} is not in SOURCES.json"
+        entry = listed[raw.path]
+        assert (raw.url, raw.sha256, raw.size) == (entry["url"], entry["sha256"], entry["size"]), (
+            raw.path
+        )
+        assert sha256_of(RAW_DIR / raw.path) == raw.sha256, raw.path

@@ -18,6 +18,7 @@ from geochem_bench.scenes import (
     SCENES,
     Jura,
     LaplandIOCG,
+    LaplandRadiometrics,
     Meuse,
     Olinda,
     SirSamuel,
@@ -32,6 +33,7 @@ from geochem_bench.torch.datasets import (
     FusionDataset,
     JuraDataset,
     LaplandIOCGDataset,
+    LaplandRadiometricsDataset,
     MeuseDataset,
     OlindaDataset,
     SirSamuelDataset,
@@ -53,6 +55,7 @@ CASES = {
     "lapland-iocg": (LaplandIOCGDataset, LaplandIOCG),
     "sir-samuel-radiometrics": (SirSamuelRadiometricsDataset, SirSamuelRadiometrics),
     "sir-samuel": (SirSamuelDataset, SirSamuel),
+    "lapland-radiometrics": (LaplandRadiometricsDataset, LaplandRadiometrics),
 }
 
 

@@ -33,7 +33,7 @@ from geochem_bench.evaluation.records import (
 from geochem_bench.evaluation.submission import SubmissionCard, write_card
 from geochem_bench.scenes import SCENES
 from geochem_bench.scenes.registry import get_task
-from tests.conftest import add_canaries
+from tests.conftest import add_canaries, release_suite
 from tests.test_hub import REPO, hub  # noqa: F401  (the fake Hub fixture)
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
@@ -177,11 +177,17 @@ def _board_copy(tmp_path: Path) -> Path:
     return _copy(tmp_path, "bicubic", "nearest", "idw")
 
 
+def _board(out: Path):
+    """The board of a :func:`_board_copy`, on the tasks its three submissions' records cover."""
+    suite = release_suite("bicubic", "nearest", "idw")
+    return load_leaderboard(out, n_boot=50, suite_task_ids=suite)
+
+
 def test_sse_reference_times_100_does_not_rank_first(tmp_path):
     out = _board_copy(tmp_path)
     for path in sorted((out / "nearest").rglob("fold-*.json")):
         write_result(_times_100(read_result(path)), path)
-    board = load_leaderboard(out, n_boot=50)
+    board = _board(out)
     assert not any(s.submission == "nearest" for s in board.suite)
     assert len([s for s in board.skipped if s.path.startswith("nearest/")]) == 105
     assert "nearest" not in {s.submission for s in board.suite if s.rank == 1}
@@ -204,7 +210,7 @@ def test_twelve_made_up_sha256_records_are_refused_and_push_nobody_off(tmp_path)
         path = result_path(out, record.submission.name, record.submission.version, task, 0)
         write_result(record, path)
         forged.append(str(path.relative_to(out)))
-    board = load_leaderboard(out, n_boot=50)
+    board = _board(out)
     reasons = {s.path: s.reason for s in board.skipped}
     expected = (
         f"computed on other data than the official {task} (dataset sha256 of covariates, "
@@ -349,7 +355,7 @@ def test_verified_and_self_reported_are_ranked_in_separate_tables(tmp_path):
     _verify(out, "nearest")
     _verify(out, "idw", passed=False)
     _verify(out, "bicubic", task="no/such/task")  # vouches for folds it has no record of
-    board = load_leaderboard(out, n_boot=50)
+    board = _board(out)
     assert board.verified("nearest", "1.0.0").label == "verified 2026-05-01 (2 folds)"
     assert board.verified("idw", "1.0.0").reason == "the rerun did not reproduce the records"
     assert board.verified("bicubic", "1.0.0").reason == (
@@ -379,7 +385,7 @@ def test_a_verification_vouches_only_for_the_records_it_reran(tmp_path):
     path = out / "nearest" / "1.0.0" / TASK / "fold-1.json"
     record = read_result(path)
     write_result(record.model_copy(update={"package_version": "9.9.9"}), path)
-    board = load_leaderboard(out, n_boot=50)
+    board = _board(out)
     assert board.verified("nearest", "1.0.0").reason == (
         f"records differ from the ones the rerun checked: {TASK} fold 1"
     )

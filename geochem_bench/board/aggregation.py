@@ -99,6 +99,9 @@ class TaskScore:
         n_seeds: seeds per fold the submission was run with.
         n_realisations: realisations among the folds (1 for a fixed scene).
         replicates: bootstrap replicates of ``skill`` (empty without error blocks).
+        task_version: the version of the task the records were run on.
+        superseded: whether that version is an earlier one the suite no longer runs: such a
+            score is shown apart and never counts in a suite.
     """
 
     submission: str
@@ -116,6 +119,8 @@ class TaskScore:
     coherence: dict[str, float | None] = field(default_factory=dict)
     n_seeds: int = 1
     n_realisations: int = 1
+    task_version: str = ""
+    superseded: bool = False
 
 
 @dataclass(frozen=True)
@@ -352,6 +357,7 @@ def score_task(
         coherence=coherence,
         n_seeds=len(units[folds[0]]),
         n_realisations=len(groups),
+        task_version=task.version,
     )
 
 

@@ -2,16 +2,21 @@
 
 A board never crashes on a bad file: records that do not parse (too big, too deep, not the
 schema), sit at the wrong path, or that :mod:`geochem_bench.board.validation` refuses (another
-benchmark or task version, other data than the pinned official task, numbers their error
-blocks or the pinned reference contradict) are skipped and listed with the reason. Scores come
-from :mod:`geochem_bench.board.aggregation`.
+benchmark version, a task version nothing pins, other data than the pinned official task,
+numbers their error blocks or the pinned reference contradict) are skipped and listed with the
+reason. Scores come from :mod:`geochem_bench.board.aggregation`.
+
+Records of an earlier, superseded version of a task (one the pins keep, ``Pins.superseded``)
+stay valid for that version: they are scored as that version, apart (``Leaderboard.superseded``),
+never pooled with the current version's records and never counted in a suite; a submission
+that has only them for a suite task is listed as not scored on it, with the reason.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from geochem_bench import BENCHMARK_VERSION
@@ -62,6 +67,8 @@ class Leaderboard:
             self-reported.
         overall: the mean of per-protocol ranks of submissions ranked on every protocol,
             verified ones first.
+        superseded: scores on earlier versions of suite tasks (``TaskScore.superseded``),
+            shown apart; they count in no suite.
     """
 
     suite: list[SuiteScore]
@@ -72,6 +79,7 @@ class Leaderboard:
     benchmark_version: str = BENCHMARK_VERSION
     verification: dict[tuple[str, str], Verification] = field(default_factory=dict)
     overall: list[OverallRank] = field(default_factory=list)
+    superseded: list[TaskScore] = field(default_factory=list)
 
     @property
     def protocols(self) -> list[str]:
@@ -166,35 +174,59 @@ def build_leaderboard(
     suite_task_ids: list[str] | None = None,
     reports: Mapping[tuple[str, str], VerificationReport] | None = None,
     benchmark_version: str = BENCHMARK_VERSION,
+    pins: Pins | None = None,
 ) -> Leaderboard:
     """Aggregate checked records into task scores, suite scores and ranks.
 
-    Verified and self-reported submissions are ranked separately (verified first).
+    Verified and self-reported submissions are ranked separately (verified first). Records of
+    a superseded task version are scored apart (``Leaderboard.superseded``) and count in no
+    suite.
 
     Args:
         records: checked records (see :func:`collect_records`).
         skipped: files already left out, carried into the board.
         n_boot: bootstrap replicates.
         seed: seed of the bootstrap streams.
-        suite_task_ids: the tasks a complete submission covers (default: the official suite).
+        suite_task_ids: the tasks a complete submission covers (default: the official suite;
+            on the board of an earlier benchmark version, the tasks its pins hold, so that
+            tasks added since do not make its submissions incomplete).
         reports: verification reports by (submission, version)
             (see :func:`~geochem_bench.board.verification.collect_verifications`).
         benchmark_version: the benchmark version the records belong to.
+        pins: the pins that say which task versions are superseded (default: the packaged
+            pins of ``benchmark_version``).
     """
-    suite_ids = suite_task_ids or [t.id for t in suite_tasks()]
+    pins = pins or load_pins(benchmark_version)
+    if suite_task_ids:
+        suite_ids = list(suite_task_ids)
+    elif benchmark_version == BENCHMARK_VERSION:
+        suite_ids = [t.id for t in suite_tasks()]
+    else:  # that version's suite, which its pins hold
+        suite_ids = list(pins.tasks)
     protocol_of = {task_id: task_id.rsplit("/", 1)[-1] for task_id in suite_ids}
     protocols = [p for p in PROTOCOLS if p in protocol_of.values()]
     groups: dict[tuple[str, str], dict[str, list[ResultRecord]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    # (submission, version) -> (task id, task version) -> records of a superseded version
+    older: dict[tuple[str, str], dict[tuple[str, str], list[ResultRecord]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for record in records:
-        groups[(record.submission.name, record.submission.version)][record.task.id].append(record)
+        key = (record.submission.name, record.submission.version)
+        if pins.is_superseded(record.task.id, record.task.version):
+            older[key][(record.task.id, record.task.version)].append(record)
+        else:
+            groups[key][record.task.id].append(record)
     task_scores: list[TaskScore] = []
+    superseded: list[TaskScore] = []
     incomplete: list[Incomplete] = []
     suite: list[SuiteScore] = []
-    for (name, version), by_task in sorted(groups.items()):
+    for name, version in sorted(set(groups) | set(older)):
+        by_task, old_tasks = groups[(name, version)], older[(name, version)]
         mine: list[TaskScore] = []
         flags = {r.submission.stochastic for rs in by_task.values() for r in rs}
+        flags |= {r.submission.stochastic for rs in old_tasks.values() for r in rs}
         if len(flags) > 1:  # one flag per submission: it decides the seeds every task needs
             incomplete.extend(
                 Incomplete(name, version, task_id, "records disagree on whether it is stochastic")
@@ -206,8 +238,20 @@ def build_leaderboard(
                 mine.append(score_task(by_task[task_id], n_boot=n_boot, seed=seed))
             except ValueError as exc:
                 incomplete.append(Incomplete(name, version, task_id, str(exc)))
+        for (task_id, task_version), old in sorted(old_tasks.items()):
+            try:
+                score = score_task(old, n_boot=n_boot, seed=seed)
+            except ValueError as exc:
+                incomplete.append(
+                    Incomplete(name, version, f"{task_id} (version {task_version})", str(exc))
+                )
+                continue
+            superseded.append(replace(score, superseded=True))
+        old_versions: dict[str, list[str]] = defaultdict(list)
+        for task_id, task_version in old_tasks:
+            old_versions[task_id].append(task_version)
         incomplete.extend(
-            Incomplete(name, version, task_id, "no records")
+            Incomplete(name, version, task_id, _missing_reason(task_id, old_versions, pins))
             for task_id in suite_ids
             if task_id not in by_task
         )
@@ -219,12 +263,13 @@ def build_leaderboard(
                 suite.append(score_suite(scored, ids, protocol))
     reports = reports or {}
     verification = {
+        # a verification vouches for every record of the submission, superseded ones included
         key: verification_status(
             reports.get(key),
-            [r for rs in by_task.values() for r in rs],
+            [r for rs in (*groups[key].values(), *older[key].values()) for r in rs],
             require_manifest=benchmark_version != "1.0",
         )
-        for key, by_task in groups.items()
+        for key in set(groups) | set(older)
     }
     ranked: list[SuiteScore] = []
     overall: list[OverallRank] = []
@@ -242,6 +287,19 @@ def build_leaderboard(
         verification=verification,
         overall=overall,
         benchmark_version=benchmark_version,
+        superseded=superseded,
+    )
+
+
+def _missing_reason(task_id: str, old_versions: Mapping[str, list[str]], pins: Pins) -> str:
+    """Why a submission has no score on a suite task: no records, or only superseded ones."""
+    if task_id not in old_versions:
+        return "no records"
+    current = pins.tasks[task_id].task.version
+    found = ", ".join(sorted(old_versions[task_id]))
+    return (
+        f"only records of task version {found}, superseded by version {current}: scored apart "
+        "as that version; rerun the task for the suite"
     )
 
 
@@ -265,14 +323,20 @@ def load_leaderboard(
     n_boot: int = N_BOOTSTRAP,
     seed: int = 0,
     benchmark_version: str = BENCHMARK_VERSION,
+    suite_task_ids: list[str] | None = None,
 ) -> Leaderboard:
-    """Collect, check and aggregate every record (and verification) under ``root``."""
+    """Collect, check and aggregate every record (and verification) under ``root``.
+
+    ``suite_task_ids``: score completeness and suites on these tasks only (default: the
+    official suite, see :func:`build_leaderboard`).
+    """
     records, reports, skipped = load_board_inputs(root, benchmark_version)
     return build_leaderboard(
         records,
         skipped,
         n_boot=n_boot,
         seed=seed,
+        suite_task_ids=suite_task_ids,
         reports=reports,
         benchmark_version=benchmark_version,
     )

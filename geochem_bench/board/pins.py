@@ -15,6 +15,12 @@ Maintainers regenerate the file after a change to a scene, task or the reference
 come with a new task or benchmark version)::
 
     python -m geochem_bench.board.pins --write
+
+A task whose version changed keeps the pins of its earlier versions, with the data they ran
+on, under ``superseded`` (:func:`carry_superseded`): the records of an earlier version stay
+valid for that version, and the board scores them apart, marked as superseded. Writing new
+pins for a task whose version did not change is refused: its records would silently stop
+matching.
 """
 
 from __future__ import annotations
@@ -39,6 +45,14 @@ if TYPE_CHECKING:
 
 #: Where the pins of this benchmark version ship inside the package.
 PINS_FOLDER: Final = "pins"
+#: Relative tolerance of the reference sums of a bit-reproducible scene: the arrays are the
+#: same bytes, only the summation order of the record's blocks may differ.
+EXACT_REL_TOL: Final = 1e-9
+#: Relative tolerance of the reference sums of a scene that is not bit-reproducible. Measured
+#: on the synthetic scene: committed records (another EPYC) vs pins made here (AVX-512) differ
+#: by up to 8.7e-9, pins made with AVX-512 disabled by up to 9.9e-8; 1e-5 is 100x that, while a
+#: forged reference moves skill by about half its relative change (a 1e-5 change: 5e-6 skill).
+REPRODUCIBLE_REL_TOL: Final = 1e-5
 
 
 class _Strict(BaseModel):
@@ -95,12 +109,57 @@ class ScenePin(_Strict):
         return self.realisations.get(realisation)
 
 
+class SupersededPin(_Strict):
+    """An earlier version of a task: its pinned facts and the data that version ran on.
+
+    Attributes:
+        task: the task's pin at that version.
+        scene: its scene's pin at the time (the scene version that task version used).
+    """
+
+    task: TaskPin
+    scene: ScenePin
+
+
 class Pins(_Strict):
-    """Every pinned fact of one benchmark version."""
+    """Every pinned fact of one benchmark version.
+
+    Attributes:
+        benchmark_version: the benchmark version.
+        scenes: the pinned data of each suite scene.
+        tasks: the pins of each suite task, at its current version.
+        superseded: earlier versions of suite tasks, by :func:`superseded_key`.
+    """
 
     benchmark_version: str
     scenes: dict[str, ScenePin]
     tasks: dict[str, TaskPin]
+    superseded: dict[str, SupersededPin] = {}
+
+    def pin_of(self, task_id: str, version: str) -> tuple[TaskPin, ScenePin] | None:
+        """The pin of a task at ``version`` and its scene's pin (None: not pinned).
+
+        The current version's, or a superseded version's with the data it ran on.
+        """
+        pin = self.tasks.get(task_id)
+        if pin is not None and pin.task.version == version:
+            return pin, self.scenes[pin.task.scene]
+        old = self.superseded.get(superseded_key(task_id, version))
+        return None if old is None else (old.task, old.scene)
+
+    def is_superseded(self, task_id: str, version: str) -> bool:
+        """Whether ``version`` of the task is an earlier, superseded one that is pinned."""
+        pin = self.tasks.get(task_id)
+        return (
+            pin is not None
+            and pin.task.version != version
+            and superseded_key(task_id, version) in self.superseded
+        )
+
+
+def superseded_key(task_id: str, version: str) -> str:
+    """The key of a superseded task version in :attr:`Pins.superseded`: ``<task id>@<version>``."""
+    return f"{task_id}@{version}"
 
 
 def element_pin(blocks: ErrorBlocks) -> ElementPin:
@@ -187,6 +246,60 @@ def task_pin(task: TaskSpec, **options: Any) -> TaskPin:
     return TaskPin(task=TaskInfo(**task.to_dict()), folds=folds)
 
 
+def carry_superseded(fresh: Pins, previous: Pins | None) -> Pins:
+    """``fresh`` with the earlier task versions that ``previous`` pinned kept as superseded.
+
+    A task of ``previous`` whose version in ``fresh`` differs goes to ``superseded`` with its
+    scene's pin of the time; entries ``previous`` already had as superseded stay.
+
+    Raises:
+        InvalidInputError: a task keeps its version but its pins or its data changed (another
+            count, reference sum or, for a bit-reproducible scene, dataset sha256): bump
+            ``TaskSpec.version`` (or the benchmark version), or its records stop matching.
+    """
+    if previous is None:
+        return fresh
+    superseded = dict(previous.superseded)
+    for task_id, old in previous.tasks.items():
+        new = fresh.tasks.get(task_id)
+        old_scene = previous.scenes[old.task.scene]
+        if new is None or new.task.version != old.task.version:
+            key = superseded_key(task_id, old.task.version)
+            superseded[key] = SupersededPin(task=old, scene=old_scene)
+            continue
+        problem = _pin_change(old, new, old_scene, fresh.scenes[new.task.scene])
+        if problem:
+            raise InvalidInputError(
+                f"task {task_id} keeps version {old.task.version} but {problem}: bump its "
+                "TaskSpec.version so that the records of the old version stay valid for it"
+            )
+    for key in list(superseded):  # a version that is current again is no longer superseded
+        task_id, _, version = key.rpartition("@")
+        if task_id in fresh.tasks and fresh.tasks[task_id].task.version == version:
+            del superseded[key]
+    return fresh.model_copy(update={"superseded": dict(sorted(superseded.items()))})
+
+
+def _pin_change(old: TaskPin, new: TaskPin, old_scene: ScenePin, new_scene: ScenePin) -> str:
+    """What differs between two pins of the same task version ("" when nothing does)."""
+    if old.task.canonical() != new.task.canonical():
+        return "its description changed"
+    if old_scene.bit_reproducible and new_scene.bit_reproducible:
+        if old_scene != new_scene:
+            return f"the data of scene {old.task.scene} changed"
+        rel = EXACT_REL_TOL
+    else:
+        rel = REPRODUCIBLE_REL_TOL
+    for fold, (a, b) in enumerate(zip(old.folds, new.folds, strict=True)):
+        for symbol, pin in a.items():
+            other = b.get(symbol)
+            if other is None or (pin.n_blocks, pin.n) != (other.n_blocks, other.n):
+                return f"the scored counts of fold {fold} {symbol} changed"
+            if not math.isclose(pin.sse_reference, other.sse_reference, rel_tol=rel):
+                return f"the reference error of fold {fold} {symbol} changed"
+    return ""
+
+
 def pins_path(benchmark_version: str = BENCHMARK_VERSION) -> Path:
     """The packaged pins file of a benchmark version.
 
@@ -238,11 +351,17 @@ def load_pins(benchmark_version: str = BENCHMARK_VERSION) -> Pins:
 
 def pins_json(pins: Pins) -> str:
     """The pins file's text: compact, one task per line, so that diffs stay readable."""
-    head = pins.model_dump_json(exclude={"tasks"}, indent=1)
+    head = pins.model_dump_json(exclude={"tasks", "superseded"}, indent=1)
     tasks = ",\n".join(
         f'  "{task_id}": {pin.model_dump_json()}' for task_id, pin in pins.tasks.items()
     )
-    return head[:-2] + ',\n "tasks": {\n' + tasks + "\n }\n}\n"
+    text = head[:-2] + ',\n "tasks": {\n' + tasks + "\n }"
+    if pins.superseded:  # absent from files written before any task was versioned
+        old = ",\n".join(
+            f'  "{key}": {pin.model_dump_json()}' for key, pin in pins.superseded.items()
+        )
+        text += ',\n "superseded": {\n' + old + "\n }"
+    return text + "\n}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -256,9 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"write {pins_path()}")
     parser.add_argument("--root", help="data root of the real scenes ($GEOCHEM_BENCH_DATA)")
     args = parser.parse_args(argv)
-    text = pins_json(compute_pins(args.root))
+    path = pins_path()
+    previous = read_pins(path) if path.is_file() else None
+    text = pins_json(carry_superseded(compute_pins(args.root), previous))
     if args.write:
-        path = pins_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, text)
         print(f"wrote {path} ({len(text.encode())} bytes)")

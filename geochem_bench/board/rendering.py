@@ -108,6 +108,24 @@ def _scenes(board: Leaderboard) -> dict[str, list[str]]:
     return dict(scenes)
 
 
+_SUPERSEDED_NOTE = (
+    "Records of an earlier version of a task stay valid for that version. They are scored "
+    "here, apart from the current version's records, and count in no suite: compare them only "
+    "with scores of the same task version."
+)
+
+
+def _by_old_task(board: Leaderboard) -> dict[tuple[str, str], list[TaskScore]]:
+    """Superseded scores by (task id, task version), in suite order, best skill first."""
+    order = {task_id: i for i, task_id in enumerate(board.suite_task_ids)}
+    tasks: dict[tuple[str, str], list[TaskScore]] = defaultdict(list)
+    for score in board.superseded:
+        tasks[(score.task_id, score.task_version)].append(score)
+    for scores in tasks.values():
+        scores.sort(key=lambda t: (-t.skill.estimate, t.submission, t.version))
+    return dict(sorted(tasks.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0])))
+
+
 def _by_task(board: Leaderboard) -> dict[str, list[TaskScore]]:
     order = {(s.submission, s.version): i for i, s in enumerate(board.suite)}
     tasks: dict[str, list[TaskScore]] = defaultdict(list)
@@ -172,6 +190,17 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
         ]
         matrix.add_row(task_id, *cells)
     console.print(matrix)
+    if board.superseded:
+        console.print(
+            f"{len(board.superseded)} score(s) on superseded task versions, shown apart "
+            "(they count in no suite):"
+        )
+        for t in board.superseded:
+            console.print(
+                f"  {_label(t)} {t.task_id} version {t.task_version}: {t.skill.format()}",
+                markup=False,
+                highlight=False,
+            )
     if board.skipped:
         console.print(f"{len(board.skipped)} file(s) refused:")
         for item in board.skipped:
@@ -297,6 +326,24 @@ def render_markdown(board: Leaderboard) -> str:
                     + " | ".join(_task_cells(t))
                     + " |"
                 )
+    old_tasks = _by_old_task(board)
+    if old_tasks:
+        lines += ["", "## Superseded task versions", "", _SUPERSEDED_NOTE]
+    for (task_id, task_version), scores in old_tasks.items():
+        head = _task_header(scores[0].elements, scores[0].protocol == "grid")
+        lines += [
+            "",
+            f"### {task_id}, task version {task_version} (superseded)",
+            "",
+            "| submission | skill [95 % CI] | " + " | ".join(head) + " |",
+            "|---|---|" + "---:|" * len(head),
+        ]
+        for t in scores:
+            lines.append(
+                f"| {markdown_text(_label(t))} | {t.skill.format()} | "
+                + " | ".join(_task_cells(t))
+                + " |"
+            )
     if board.incomplete:
         lines += ["", "## Not scored", "", "| submission | task | why |", "|---|---|---|"]
         lines += [
@@ -368,6 +415,17 @@ def render_csv(board: Leaderboard) -> str:
         head = [t.submission, t.version, ranks.get((t.submission, t.version, t.protocol)) or ""]
         head += [board.verified(t.submission, t.version).status, t.task_id]
         head += [t.scene, t.protocol]
+        writer.writerow([*head, "", "skill", *numbers(t.skill)])
+        for element in t.elements:
+            writer.writerow([*head, element, "rmse", *numbers(t.rmse[element])])
+            writer.writerow([*head, element, "bias", number(t.bias.get(element)), "", ""])
+            if t.protocol == "grid":
+                value = t.coherence.get(element)
+                writer.writerow([*head, element, "coherence", number(value), "", ""])
+    # a superseded task version: task "<id>@<version>", no rank (it counts in no suite)
+    for t in sorted(board.superseded, key=lambda t: (t.submission, t.version, t.task_id)):
+        head = [t.submission, t.version, "", board.verified(t.submission, t.version).status]
+        head += [f"{t.task_id}@{t.task_version}", t.scene, t.protocol]
         writer.writerow([*head, "", "skill", *numbers(t.skill)])
         for element in t.elements:
             writer.writerow([*head, element, "rmse", *numbers(t.rmse[element])])
@@ -517,6 +575,25 @@ def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
             )
             parts.append(
                 f"<h3>{esc(task_id)}</h3><table class='task'><thead><tr><th>submission</th>"
+                f"<th>skill [95 % CI]</th>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
+            )
+        sections.append("\n".join(parts))
+    old_tasks = _by_old_task(board)
+    if old_tasks:
+        parts = ["<h2 id='superseded'>Superseded task versions</h2>"]
+        parts.append(f"<p class='method'>{esc(_SUPERSEDED_NOTE)}</p>")
+        for (task_id, task_version), scores in old_tasks.items():
+            columns = _task_header(scores[0].elements, scores[0].protocol == "grid")
+            head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+            body = "\n".join(
+                f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
+                + "".join(f"<td>{esc(c)}</td>" for c in _task_cells(t))
+                + "</tr>"
+                for t in scores
+            )
+            parts.append(
+                f"<h3>{esc(task_id)}, task version {esc(task_version)} (superseded)</h3>"
+                "<table class='task'><thead><tr><th>submission</th>"
                 f"<th>skill [95 % CI]</th>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
             )
         sections.append("\n".join(parts))

@@ -8,7 +8,9 @@ fingerprint equal the pins of the official task (:mod:`geochem_bench.board.pins`
 task on a simulated scene must name the realisation the task maps it to and have run on that
 realisation's data; a record of a dev task (tuning on the public dev realisations) is refused
 outright. Records of tasks without a pin (a user's own ``make-task`` survey) get the internal
-checks only.
+checks only. A record of an earlier version of a task is checked against the pins of that
+version and the data it ran on, when the pins keep them (``Pins.superseded``): it stays
+valid for that version, and the board scores it apart from the current version's records.
 
 What stays a claim is the prediction error ``sse`` itself: only rerunning the code checks it
 (``geochem-bench verify``; see :mod:`geochem_bench.board.verification`).
@@ -22,7 +24,15 @@ from typing import Final
 import numpy as np
 
 from geochem_bench.board.aggregation import rmse_from_sums, skill_from_sums
-from geochem_bench.board.pins import ElementPin, Pins, ScenePin, TaskPin, element_pin
+from geochem_bench.board.pins import (
+    EXACT_REL_TOL,
+    REPRODUCIBLE_REL_TOL,
+    ElementPin,
+    Pins,
+    ScenePin,
+    TaskPin,
+    element_pin,
+)
 from geochem_bench.core.task import DEV_SUFFIX
 from geochem_bench.evaluation.records import ErrorBlocks, ResultRecord
 from geochem_bench.evaluation.scoring import OVERALL
@@ -33,14 +43,6 @@ from geochem_bench.evaluation.scoring import OVERALL
 DERIVED_REL_TOL: Final = 1e-6
 #: Absolute tolerance of a recorded skill (a difference of RMSE ratios, so near 0 for bicubic).
 SKILL_ABS_TOL: Final = 1e-6
-#: Relative tolerance of the reference sums of a bit-reproducible scene: the arrays are the
-#: same bytes, only the summation order of the record's blocks may differ.
-EXACT_REL_TOL: Final = 1e-9
-#: Relative tolerance of the reference sums of a scene that is not bit-reproducible. Measured
-#: on the synthetic scene: committed records (another EPYC) vs pins made here (AVX-512) differ
-#: by up to 8.7e-9, pins made with AVX-512 disabled by up to 9.9e-8; 1e-5 is 100x that, while a
-#: forged reference moves skill by about half its relative change (a 1e-5 change: 5e-6 skill).
-REPRODUCIBLE_REL_TOL: Final = 1e-5
 #: The scene arrays a task of each protocol reads (tasks.protocols.build_fold): only these must
 #: match. A grid task never sees the samples, so a scene that later gained samples (Walker
 #: Lake did) keeps its grid results valid.
@@ -80,16 +82,22 @@ def check_record(record: ResultRecord, pins: Pins) -> list[str]:
             f"official task ({record.task.id.removesuffix('/' + DEV_SUFFIX)}) for the board"
         ]
     pin = pins.tasks.get(record.task.id)
+    scene = None if pin is None else pins.scenes[pin.task.scene]
+    # a superseded version of the task is checked against that version's pins and data: its
+    # records stay valid for it (the board scores them apart)
+    superseded = pins.pin_of(record.task.id, record.task.version) if pin is not None else None
+    if superseded is not None:
+        pin, scene = superseded
     reasons = _realisation_problems(record)
     if reasons:
         return reasons
-    if pin is not None:
+    if pin is not None and scene is not None:
         reasons += _task_problems(record, pin)
         if reasons:  # another task version: its counts and sums cannot match either
             return reasons
-        reasons += _dataset_problems(record, pins.scenes[pin.task.scene])
+        reasons += _dataset_problems(record, scene)
     if record.status == "ok":
-        reasons += _metric_problems(record, pin, pins.scenes[pin.task.scene] if pin else None)
+        reasons += _metric_problems(record, pin, scene)
     if record.canary is not None and record.canary.changed:
         reasons.append(f"its canary fold flagged a leak: {record.canary.message}")
     return reasons
@@ -116,7 +124,11 @@ def _realisation_problems(record: ResultRecord) -> list[str]:
 
 def _task_problems(record: ResultRecord, pin: TaskPin) -> list[str]:
     if record.task.version != pin.task.version:
-        return [f"task {record.task.id} version {record.task.version} is stale: rerun it"]
+        return [
+            f"task {record.task.id} version {record.task.version} is stale: rerun it (the "
+            f"suite runs version {pin.task.version}, and no pin of version "
+            f"{record.task.version} is kept)"
+        ]
     if record.task.canonical() != pin.task.canonical():
         return [
             f"task {record.task.id} is described as {record.task.model_dump()}, the official "

@@ -207,8 +207,8 @@ class _ModelRunner(Producer):
 class _SharedInputs:
     """The covariates of a run's scenes, written once and memory-mapped by every fold.
 
-    Covariates are the bulk of a fold's inputs (Lapland: 25 bands of 1642 x 1361 cells,
-    223 MB) and are the same for every fold of a scene; pickling them into every fold's
+    Covariates are the bulk of a fold's inputs (Lapland: 29 bands of 1642 x 1361 cells,
+    259 MB) and are the same for every fold of a scene; pickling them into every fold's
     private folder would cost more than the fast baselines' whole fold. They are inputs, not
     held-out values, so one read-only file per scene is safe to show every fold of the run.
     """

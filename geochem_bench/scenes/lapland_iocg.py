@@ -2,8 +2,9 @@
 
 Raw data: the EIS project's test area in eis_toolkit (GTK open data, CC BY 4.0): 1112 basal
 till samples (method 511P, aqua regia, ICP-AES) with 22 elements, the 50 m airborne EM
-in-phase grid, the 1:1M bedrock lithology and fault structures, and the target-area polygon.
-Quirks handled:
+in-phase grid, the ~100 m magnetic anomaly and gamma-ray K, eTh, eU grids, the 1:1M bedrock
+lithology and fault structures, and the target-area polygon. The files and the readers are
+shared with ``lapland-radiometrics`` (:mod:`geochem_bench.scenes._lapland`). Quirks handled:
 
 * The AEM GeoTIFF is an ArcGIS copy of a float grid to uint32: values are rounded, and both
   negative in-phase values and the outside-polygon nodata were written as 0, with no nodata
@@ -23,11 +24,22 @@ Quirks handled:
   and its values are kept as they are.
 * The target-area polygon's attributes belong to its parent region and are ignored.
 * No duplicated sample locations (checked at build).
-* The valid mask is the target-area polygon alone, never grown by the sample cells: a mask
-  with every sample's cell in it would show the model where the held-out samples lie (the
-  covariates are masked with it too). A sample on a cell off the polygon has no AEM there
-  (nodata) and could not be scored, so it is dropped; none of the 1112 of the pinned file is
-  (the description gives the count).
+* The magnetic anomaly (nT, DGRF-65) and the gamma-ray K (%), eTh and eU (ppm) grids exist
+  upstream only as ArcGIS pyramids (``.tif.ovr``): the 50 m base GeoTIFFs are missing. Level 1
+  (681 x 821 cells, float32) carries no georeferencing: it is placed on the base extent of the
+  ``.tif.xml`` metadata (cells 68050/681 = 99.93 m x 100 m; the gamma-ray grids sit 6.04 m
+  west and 4.44 m north of the magnetic/AEM grid). Nodata is -1e32 (Mag) and -999999 (Rad).
+  Each is moved onto the 50 m AEM grid by nearest neighbour: a level-1 value is itself one
+  50 m base cell (ArcGIS's NEAREST pyramid, verified cell for cell on the AEM, whose base and
+  pyramid both exist), so nearest invents no value and leaves each layer's nodata edge where
+  it is. Their values are kept as they are, negatives included (gamma-ray channels estimate
+  near-zero concentrations with counting noise). The total-count channel is not used.
+* The valid mask is the target-area polygon (the AEM's nodata) where the magnetic and the
+  three gamma-ray grids also have data, never grown by the sample cells: a mask with every
+  sample's cell in it would show the model where the held-out samples lie (the covariates are
+  masked with it too). A sample on a cell off the mask has no covariates there and could not
+  be scored, so it is dropped: 1 of the 1112 of the pinned file (OBJECTID 27802, on the
+  northern edge, where the magnetic pyramid is nodata); the description gives the count.
 * GTK levelled the concentrations between map sheets; the embedded metadata warns the data
   are "not useful at local scale", which is why the coarse grid is ~2 km.
 """
@@ -41,12 +53,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geochem_bench.core.elements import Element
-from geochem_bench.core.grid import GridSpec
 from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import TaskSpec
-from geochem_bench.data.sources import Upstream
+from geochem_bench.data.regrid import nearest_onto
 from geochem_bench.errors import InvalidInputError
+from geochem_bench.scenes._lapland import (
+    AEM_FILE,
+    FOLDER,
+    GAMMA,
+    MAG,
+    SHAPE_FILES,
+    TILL_FILE,
+    fault_distance,
+    lithology,
+    read_aem,
+    read_pyramid,
+    target_area,
+)
 from geochem_bench.scenes.base import RealScene
 
 ELEMENTS = (
@@ -74,24 +98,14 @@ _GTK_OPEN_DATA = """@misc{gtk_open_data,
   note = {CC BY 4.0; contains data from the Geological Survey of Finland}
 }"""
 
-_UPSTREAM_1 = Upstream(
-    "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/{commit}/tests/data/Primary_data/{file}",
-    "8210a1cb5bafae894900d8d1dbffeceff9bc6e10",
-    "lapland_iocg",
-)
-
-_UPSTREAM_2 = Upstream(
-    "https://raw.githubusercontent.com/GispoCoding/eis_toolkit/{commit}/tests/data/remote/{file}",
-    "a445a513851683dca21a99c06e797961add50176",
-    "lapland_iocg",
-)
-
 
 class LaplandIOCG(RealScene):
     """The Lapland IOCG scene (points and cross-element transfer at ~2 km)."""
 
     name = "lapland-iocg"
-    version = "2"  # 2: below-detection values with a recorded limit censored at it
+    # 2: below-detection values with a recorded limit censored at it; 3: the magnetic anomaly
+    # and the K, eTh, eU gamma-ray grids as covariates, and the valid mask cut to their cover
+    version = "3"
     licence = "CC-BY-4.0 (Geological Survey of Finland open data)"
     citation = (
         "Contains data from the Geological Survey of Finland (GTK), CC BY 4.0: regional till "
@@ -99,101 +113,24 @@ class LaplandIOCG(RealScene):
         "Finland 1:1M (DigiKP), GTK airborne geophysics; test area packaging by the EIS "
         "project / eis_toolkit (GispoCoding)"
     )
-    citations = (_SALMINEN1995TILL, _GTK_OPEN_DATA)
+    citations = (_SALMINEN1995TILL, _GTK_OPEN_DATA, "hyvonen2005gamma")
     summary = (
-        "Central Lapland IOCG belt (FI): 1112 till samples x 22 elements; AEM, lithology, faults"
+        "Central Lapland IOCG belt (FI): 1112 till samples x 22 elements; AEM, magnetics, "
+        "gamma-ray K/eTh/eU, lithology, faults"
     )
-    size = "1642x1361 px @ 50 m, 25 bands, 1112 samples"
+    size = "1642x1361 px @ 50 m, 29 bands, 1111 samples"
     files = (
-        _UPSTREAM_1.file(
-            "AEM/IOCG_AEM_1.tif",
-            "cfb3b9b93f7039eb6ff2a2bd6a54b3b76ede12cc7cfe3cff2af6e80ae92a1d6d",
-            2113588,
-        ),
-        _UPSTREAM_2.file(
-            "IOCG_CLB_Till_Geochem_reg_511p.gpkg",
-            "dc3cfdf98412149e2a35c8ac832b177da145573e85ded575f4d0f048497b756c",
-            520192,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Lith_Asstn_1M.shp",
-            "03a03ed1d69e27d08030aace45660e0921f894bdeca24446c5fe4a729283dbec",
-            95256,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Lith_Asstn_1M.shx",
-            "1f30b305ad8a76e7a5a1f2213354d7208d0c4f47105ef3af46be71b1cfa12b28",
-            748,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Lith_Asstn_1M.dbf",
-            "c113efeee60387743048e309dad0c1d5590848a11ae4685befef21e19374235e",
-            185327,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Lith_Asstn_1M.prj",
-            "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
-            399,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Lith_Asstn_1M.cpg",
-            "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
-            5,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Structures_1M.shp",
-            "3cfbc5dbb50476b5c6b71fae1329c1b9650b2cbe2ace416bb2fd460140d5bf34",
-            22540,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Structures_1M.shx",
-            "dea326c19a9fe758ad35009cfed49a49f3eac9d80bab21972ccad590410f5fb6",
-            780,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Structures_1M.dbf",
-            "8af4d064fc20d2b06eee3bfd1c87434ed2262ef040947294e8c3a355774ad5b2",
-            17258,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Structures_1M.prj",
-            "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
-            399,
-        ),
-        _UPSTREAM_1.file(
-            "shps/IOCG_CLB_Structures_1M.cpg",
-            "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
-            5,
-        ),
-        _UPSTREAM_1.file(
-            "shps/EIS_IOCG_target_area.shp",
-            "3dc7de5f614ad80aae19eeaa11d34152e12254d3080aeaabb9f684e09dfae3fb",
-            16028,
-        ),
-        _UPSTREAM_1.file(
-            "shps/EIS_IOCG_target_area.shx",
-            "93f33edf2be54622fc2ba00ca3908afbdf8283d6f6bee3d846689505ad954d10",
-            108,
-        ),
-        _UPSTREAM_1.file(
-            "shps/EIS_IOCG_target_area.dbf",
-            "8d36fa647df56f050c14b8ebcd3f4778953972fccb7d675e5723da8b38b9ccce",
-            714,
-        ),
-        _UPSTREAM_1.file(
-            "shps/EIS_IOCG_target_area.prj",
-            "fe66dc36faee8166e1e3451ce47936b4437c7ae7e5acf2e05a8ef5bd52dd904d",
-            399,
-        ),
-        _UPSTREAM_1.file(
-            "shps/EIS_IOCG_target_area.cpg",
-            "3ad3031f5503a4404af825262ee8232cc04d4ea6683d42c5dd0a2f2a27ac9824",
-            5,
-        ),
+        AEM_FILE,
+        TILL_FILE,
+        *SHAPE_FILES,
+        *MAG.files,
+        *(f for layer in GAMMA for f in layer.files),
     )
     tasks = (
         *(
-            TaskSpec("lapland-iocg", (el,), 40, "points", n_spatial_folds=5, block_cells=2)
+            TaskSpec(
+                "lapland-iocg", (el,), 40, "points", n_spatial_folds=5, block_cells=2, version="2"
+            )
             for el in ("Cu", "Ni", "Cr")
         ),
         *(
@@ -206,6 +143,7 @@ class LaplandIOCG(RealScene):
                 block_cells=2,
                 target_fraction=0.25,
                 covariables=("Cu",),
+                version="2",
             )
             for target in ("Cr", "Ni")
         ),
@@ -213,47 +151,30 @@ class LaplandIOCG(RealScene):
 
     @classmethod
     def build(cls, raw_dir: Path) -> Scene:
-        """Grid the AEM, rasterise lithology and structures, clean the till table."""
+        """Grid the AEM, the geophysics, lithology and structures; clean the till table."""
         import pyogrio
-        import rasterio
-        from rasterio import features
-        from scipy import ndimage
 
-        folder = raw_dir / "lapland_iocg"
-        with rasterio.open(folder / "AEM" / "IOCG_AEM_1.tif") as src:
-            aem = src.read(1).astype(np.float32)
-            transform = src.transform
-        grid = GridSpec(aem.shape[0], aem.shape[1], transform, "EPSG:3067")
-        shps = folder / "shps"
-        area = pyogrio.read_dataframe(shps / "EIS_IOCG_target_area.shp")
-        inside = features.rasterize(
-            ((g, 1) for g in area.geometry),
-            out_shape=grid.shape,
-            transform=transform,
-            dtype="uint8",
-        ).astype(bool)
+        folder = raw_dir / FOLDER
+        aem, grid = read_aem(folder)
+        geophysics = {}
+        for layer in (MAG, *GAMMA):
+            values, pyramid_grid = read_pyramid(folder, layer)
+            # nearest: each ~100 m pyramid value is itself one 50 m base cell (a NEAREST
+            # pyramid), so it invents nothing, and each layer's nodata edge stays where it is
+            geophysics[layer.band] = nearest_onto(values, pyramid_grid, grid)
+        # Where the rasters have data, whatever the samples: a mask grown by the sample cells
+        # would reveal the held-out locations through `valid` and the masked covariates. The
+        # AEM's nodata is the outside of the polygon (written as 0); the pyramids have their own.
+        valid = target_area(folder, grid)
+        for values in geophysics.values():
+            valid &= np.isfinite(values)
+        lith, codes, legend = lithology(folder, grid)
+        bands = [aem, fault_distance(folder, grid), *lith]
+        bands += [values.astype(np.float32) for values in geophysics.values()]
+        covariates = np.stack(bands).astype(np.float32)
+        covariates[:, ~valid] = np.nan
 
-        lith = pyogrio.read_dataframe(shps / "IOCG_CLB_Lith_Asstn_1M.shp")
-        codes = sorted(int(c) for c in lith["ROCK_NAME"].unique())
-        index = features.rasterize(
-            ((g, codes.index(int(c)) + 1) for g, c in zip(lith.geometry, lith["ROCK_NAME"])),
-            out_shape=grid.shape,
-            transform=transform,
-            dtype="int32",
-        )
-        faults = pyogrio.read_dataframe(shps / "IOCG_CLB_Structures_1M.shp")
-        on_fault = features.rasterize(
-            ((g, 1) for g in faults.geometry),
-            out_shape=grid.shape,
-            transform=transform,
-            dtype="uint8",
-            all_touched=True,
-        ).astype(bool)
-        fault_distance = (ndimage.distance_transform_edt(~on_fault) * grid.res[0]).astype(
-            np.float32
-        )
-
-        till = pyogrio.read_dataframe(folder / "IOCG_CLB_Till_Geochem_reg_511p.gpkg")
+        till = pyogrio.read_dataframe(folder / TILL_FILE.path.removeprefix(f"{FOLDER}/"))
         x = till.geometry.x.to_numpy(dtype=np.float64)
         y = till.geometry.y.to_numpy(dtype=np.float64)
         if len(np.unique(np.column_stack([x, y]), axis=0)) != len(x):
@@ -262,44 +183,42 @@ class LaplandIOCG(RealScene):
         rows, cols = grid.cell_of(x, y)
         if (rows < 0).any():
             raise InvalidInputError("a till sample lies outside the AEM grid; the raw file changed")
-        # Where the rasters have data, whatever the samples: a mask grown by the sample cells
-        # would reveal the held-out locations through `valid` and the masked covariates.
-        valid = inside
-        bands = [np.where(valid, aem, np.nan), np.where(valid, fault_distance, np.nan)]
-        for k in range(len(codes)):
-            bands.append(np.where(valid, (index == k + 1).astype(np.float32), np.nan))
-        on_area = valid[rows, cols]  # off it: no AEM, no prediction required, not scorable
+        on_mask = valid[rows, cols]  # off it: no covariates there, not scorable
         samples = Samples(
-            ids=till["OBJECTID"].to_numpy().astype(np.int64)[on_area],
-            x=x[on_area],
-            y=y[on_area],
-            values=values[on_area],
+            ids=till["OBJECTID"].to_numpy().astype(np.int64)[on_mask],
+            x=x[on_mask],
+            y=y[on_mask],
+            values=values[on_mask],
             elements=ELEMENTS,
-            limits=limits[on_area],
+            limits=limits[on_mask],
         )
-        dropped = int((~on_area).sum())
+        dropped = int((~on_mask).sum())
         unknown = int(
             sum(
-                ((till[f"{el}_511P_T"] == BELOW_DETECTION) & (till[c] <= 0))[on_area].sum()
+                ((till[f"{el}_511P_T"] == BELOW_DETECTION) & (till[c] <= 0))[on_mask].sum()
                 for el in ELEMENTS
                 for c in [next(c for c in till.columns if c.startswith(f"{el}_ppm"))]
             )
         )
-        labels = dict(zip(lith["ROCK_NAME"].astype(int), lith["ROCK_NAME_"]))
-        legend = "; ".join(f"lith_{c} = {labels[c]}" for c in codes)
         return Scene(
             name=cls.name,
             version=cls.version,
             grid=grid,
-            covariates=np.stack(bands).astype(np.float32),
-            band_names=("aem_inphase", "fault_distance_m", *(f"lith_{c}" for c in codes)),
+            covariates=covariates,
+            band_names=(
+                "aem_inphase",
+                "fault_distance_m",
+                *(f"lith_{c}" for c in codes),
+                *geophysics,
+            ),
             valid=valid,
             elements=tuple(Element(el, "mg/kg", "log10") for el in ELEMENTS),
             points=samples,
             licence=cls.licence,
             citation=cls.citation,
             description=(
-                f"{cls.summary}; {dropped} samples off the target area dropped; "
+                f"{cls.summary}; {dropped} samples off the valid mask (target area with "
+                f"magnetic and gamma-ray cover) dropped; "
                 f"{unknown} below-detection values with an unknown limit not measured. "
                 f"Lithology legend: {legend}."
             ),

@@ -167,7 +167,7 @@ def load_fold_scene(task: TaskSpec, fold: int, **options: Any) -> Scene:
 
 
 # Room for a task's 3 test realisations besides the last few scenes; a simulated realisation
-# costs a few MB, but a real scene can take hundreds (Lapland's covariates: 223 MB).
+# costs a few MB, but a real scene can take hundreds (Lapland's covariates: 259 MB).
 @lru_cache(maxsize=8)
 def _load_cached(name: str, options: tuple[tuple[str, Any], ...]) -> Scene:
     return _SCENES[name].loader(**dict(options))

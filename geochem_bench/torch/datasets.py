@@ -465,6 +465,12 @@ class SirSamuelDataset(FusionDataset):
     scene = "sir-samuel"
 
 
+class LaplandRadiometricsDataset(FusionDataset):
+    """:class:`FusionDataset` of the ``lapland-radiometrics`` scene."""
+
+    scene = "lapland-radiometrics"
+
+
 def band_statistics(dataset: FusionDataset) -> tuple[Tensor, Tensor]:
     """Per-band mean and standard deviation of ``image`` over the valid cells of a dataset.
 

@@ -13,6 +13,20 @@ Writes exactly the files the scene declares, in the upstream layout:
   not covering the south of the area (cells with no rock association);
 * ``shps/IOCG_CLB_Structures_1M.*``: fault lines;
 * every shapefile with the ESRI ``.prj`` of upstream and a ``UTF-8`` ``.cpg``;
+* ``Mag/IOCG_Mag_grysc_DGRF65_anom_.tif.{ovr,xml}`` and
+  ``Rad/IOCG_Gm_Rd_{K_,Th_eq_,U_eq_}.tif.{ovr,xml}``: the magnetic and gamma-ray grids as
+  upstream has them, **pyramids only**.
+  A 50 m base field is drawn on each base grid (the base width is odd, 201 cells, like the
+  real 1361, so level 1 has non-square cells: 201 x 50 / 101 = 99.5 m) with nodata outside
+  the polygon (-1e32 Mag, -999999 Rad); its level 1 is the ArcGIS NEAREST subsample (base cell
+  ``(2i, round(j * 201 / 101))``), written as a plain TIFF with **no georeferencing** (no
+  GeoTIFF tags), the nodata tag, deflate, 128-pixel tiles and two internal overviews; the
+  ``.tif.xml`` ESRI metadata holds the base extent (``nativeExtBox``), the base dimensions and
+  the CRS (``refSysInfo``, which GDAL reads for the ``.ovr`` beside it). The gamma-ray base
+  grid sits **6.04 m west and 4.44 m north** of the magnetic/AEM grid, as upstream. Values are
+  quantised to binary fractions so that deflate keeps the fakes small; about 5 % of the
+  gamma-ray values are negative. (Not reproduced: the real sidecars mark even their first
+  image as reduced-resolution, NewSubfileType 1, which GDAL ignores.)
 * ``IOCG_CLB_Till_Geochem_reg_511p.gpkg`` (layer ``iocg_clb_till_geochem_reg_511p``, EPSG:3067):
   till samples with the DBF-truncated field names (``Al_ppm_511``, ``K_ppm_511P``) and a flag
   ``<El>_511P_T`` per element: below-detection values stored as **0.0** with flag ``<`` (the
@@ -20,7 +34,12 @@ Writes exactly the files the scene declares, in the upstream layout:
   known), zeros without a flag, the undocumented ``!`` flag; ``OBJECTID`` unique but not
   sequential, ``Observatio`` not unique, ``Year`` a two-digit string, ``Analysis_d`` shared by
   the samples of one laboratory run; a few samples outside the target polygon (inside the
-  grid), which the build drops (the real file has none).
+  grid), which the build drops (the real file has none there; it loses one sample at the
+  polygon's edge, where the magnetic pyramid is nodata).
+
+Everything but the till survey is written by :func:`generate_geophysics`, which
+``tests/data/lapland-radiometrics/data.py`` calls too: the two scenes share these raw files,
+so their fakes must be the same bytes, as the real files are.
 """
 
 from __future__ import annotations
@@ -47,9 +66,20 @@ LIMIT_RECORDED = {"Co": 0.5}
 #: Days between laboratory runs: samples analysed within one such span share a date.
 RUN_DAYS = 400
 CHECK_MARKED = {"Zr": 5, "Th": 9, "Li": 3, "K": 2}  # the undocumented "!" flag
-HEIGHT, WIDTH, CELL = 240, 200, 50.0
+HEIGHT, WIDTH, CELL = 240, 201, 50.0  # odd width, like the real 1361
 LEFT, TOP = 345975.0, 7540125.0
 RIGHT, BOTTOM = LEFT + WIDTH * CELL, TOP - HEIGHT * CELL
+#: The gamma-ray grids' origin minus the magnetic/AEM grids' (the real .tif.xml extents).
+RAD_SHIFT = (345968.964579 - 345975.0, 7540129.440822 - 7540125.0)
+MAG_NODATA = np.float32(-1e32)
+RAD_NODATA = -999999.0
+#: The pyramid layers: raw stem, nodata, base-grid shift, quantum of the values.
+PYRAMIDS = {
+    "Mag/IOCG_Mag_grysc_DGRF65_anom_": (MAG_NODATA, (0.0, 0.0), 0.25),
+    "Rad/IOCG_Gm_Rd_K_": (RAD_NODATA, RAD_SHIFT, 1 / 256),
+    "Rad/IOCG_Gm_Rd_Th_eq_": (RAD_NODATA, RAD_SHIFT, 1 / 64),
+    "Rad/IOCG_Gm_Rd_U_eq_": (RAD_NODATA, RAD_SHIFT, 1 / 128),
+}
 ROCKS = {  # DigiKP ROCK_NAME code: label
     211114: "Gabbroic rock",
     21342: "Quartzite",
@@ -74,10 +104,10 @@ ESRI_PRJ = (
 )
 
 
-def _transform():
+def _transform(shift: tuple[float, float] = (0.0, 0.0)):
     from affine import Affine
 
-    return Affine(CELL, 0.0, LEFT, 0.0, -CELL, TOP)
+    return Affine(CELL, 0.0, LEFT + shift[0], 0.0, -CELL, TOP + shift[1])
 
 
 def _xy(fx: float, fy: float) -> tuple[float, float]:
@@ -179,7 +209,14 @@ def _write_shapefile(folder: Path, stem: str, frame) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # GDAL notes about truncated/laundered field widths
-        frame.to_file(folder / f"{stem}.shp", driver="ESRI Shapefile", encoding="UTF-8")
+        frame.to_file(
+            folder / f"{stem}.shp",
+            driver="ESRI Shapefile",
+            encoding="UTF-8",
+            # the DBF header holds a date, today's by default: a fixed one keeps the bytes of
+            # two generators (this scene's and lapland-radiometrics') the same on any day
+            DBF_DATE_LAST_UPDATE="2022-06-22",
+        )
     (folder / f"{stem}.prj").write_text(ESRI_PRJ)  # upstream's ESRI WKT, not GDAL's
     (folder / f"{stem}.cpg").write_text("UTF-8")
 
@@ -198,6 +235,127 @@ def _aem(rng: np.random.Generator, area) -> np.ndarray:
     out = np.rint(field)
     out[out < 0] = 0  # CopyRaster to 32-bit unsigned: negatives and nodata both become 0
     return out.astype(np.uint32)
+
+
+def _inside(area, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    from rasterio import features
+
+    return features.rasterize(
+        [(area, 1)], out_shape=(HEIGHT, WIDTH), transform=_transform(shift)
+    ).astype(bool)
+
+
+def base_field(rng: np.random.Generator, stem: str, area) -> np.ndarray:
+    """The 50 m base grid of a pyramid layer (missing upstream), nodata outside the polygon."""
+    from scipy import ndimage
+
+    nodata, shift, quantum = PYRAMIDS[stem]
+    smooth = ndimage.gaussian_filter(rng.normal(0, 1, (HEIGHT, WIDTH)), 5)
+    smooth /= smooth.std()
+    noise = rng.normal(0, 1, (HEIGHT, WIDTH))
+    if stem.startswith("Mag/"):  # nT: a smooth anomaly field with two strong highs
+        rows, cols = np.mgrid[0:HEIGHT, 0:WIDTH]
+        highs = sum(
+            3000 * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 40)
+            for r, c in rng.integers(20, 180, (2, 2))
+        )
+        values = 50 + 400 * smooth + 80 * noise + highs
+    elif stem.endswith("_K_"):  # %
+        values = 1.2 + 0.6 * smooth + 0.3 * noise
+    elif stem.endswith("_Th_eq_"):  # ppm, right-skewed
+        values = 10 ** (0.5 + 0.3 * smooth) + 1.0 * noise
+    else:  # eU, ppm, right-skewed
+        values = 10 ** (-0.1 + 0.3 * smooth) + 0.45 * noise
+    values = np.round(values / quantum) * quantum  # binary fractions: deflate keeps it small
+    values[~_inside(area, shift)] = nodata
+    return values.astype(np.float32)
+
+
+def level1(base: np.ndarray) -> np.ndarray:
+    """ArcGIS's NEAREST pyramid level 1: base cell ``(2i, round(j * W / w))`` (as measured on
+    the real AEM, whose base and pyramid both exist)."""
+    h, w = -(-base.shape[0] // 2), -(-base.shape[1] // 2)
+    rows = np.minimum(np.rint(np.arange(h) * base.shape[0] / h), base.shape[0] - 1)
+    cols = np.minimum(np.rint(np.arange(w) * base.shape[1] / w), base.shape[1] - 1)
+    return base[np.ix_(rows.astype(int), cols.astype(int))]
+
+
+def _write_pyramid(path: Path, base: np.ndarray, nodata: float) -> None:
+    """A bare ArcGIS pyramid sidecar: level 1 and two internal overviews, no georeferencing."""
+    import warnings
+
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.errors import NotGeoreferencedWarning
+
+    data = level1(base)
+    profile = {
+        "driver": "GTiff",
+        "height": data.shape[0],
+        "width": data.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "nodata": float(nodata),
+        "compress": "deflate",
+        "tiled": True,
+        "blockxsize": 128,
+        "blockysize": 128,
+    }  # no crs, no transform: the sidecar has no GeoTIFF tags
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data[None])
+            dst.build_overviews([2, 4], Resampling.nearest)
+
+
+def _esri_xml(stem: str, nodata: float, shift: tuple[float, float]) -> str:
+    """The ArcGIS metadata ``<raster>.tif.xml``: base extent and size, CRS, nodata, lineage."""
+    from html import escape
+
+    west, north = LEFT + shift[0], TOP + shift[1]
+    east, south = west + WIDTH * CELL, north - HEIGHT * CELL
+    name = stem.split("/")[-1] + ".tif"
+    wkt = ESRI_PRJ[:-1] + ',AUTHORITY["EPSG",3067]]'
+    pe = (
+        "<ProjectedCoordinateSystem xsi:type='typens:ProjectedCoordinateSystem' "
+        "xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' "
+        "xmlns:typens='http://www.esri.com/schemas/ArcGIS/10.6'>"
+        f"<WKT>{escape(wkt)}</WKT><WKID>102139</WKID><LatestWKID>3067</LatestWKID>"
+        "</ProjectedCoordinateSystem>"
+    )
+    nodata_text = "-1e+32" if nodata == MAG_NODATA else f"{nodata:g}"
+    corners = "".join(
+        f'<cornerPts><pos Sync="TRUE">{x:.6f} {y:.6f}</pos></cornerPts>'
+        for x, y in ((west, south), (west, north), (east, north), (east, south))
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<metadata xml:lang="en"><Esri>'
+        "<CreaDate>20220622</CreaDate><CreaTime>09323700</CreaTime>"
+        "<ArcGISFormat>1.0</ArcGISFormat><SyncOnce>FALSE</SyncOnce><DataProperties><itemProps>"
+        f'<itemName Sync="TRUE">{name}</itemName><nativeExtBox>'
+        f'<westBL Sync="TRUE">{west:.6f}</westBL><eastBL Sync="TRUE">{east:.6f}</eastBL>'
+        f'<southBL Sync="TRUE">{south:.6f}</southBL><northBL Sync="TRUE">{north:.6f}</northBL>'
+        '<exTypeCode Sync="TRUE">1</exTypeCode></nativeExtBox></itemProps><coordRef>'
+        '<type Sync="TRUE">Projected</type><projcsn Sync="TRUE">EUREF_FIN_TM35FIN</projcsn>'
+        f'<peXml Sync="TRUE">{escape(pe, quote=False)}</peXml></coordRef><RasterProperties>'
+        '<General><PixelDepth Sync="TRUE">32</PixelDepth><CompressionType Sync="TRUE">LZW'
+        '</CompressionType><NumBands Sync="TRUE">1</NumBands><Format Sync="TRUE">TIFF</Format>'
+        '<HasPyramids Sync="TRUE">TRUE</HasPyramids><PixelType Sync="TRUE">floating point'
+        f'</PixelType><NoDataValue Sync="TRUE">{nodata_text}</NoDataValue></General>'
+        '</RasterProperties><lineage><Process Date="20220622" Time="092934">Clip '
+        f"GRIDS\\{name} EIS_IOCG_target_area ClippingGeometry NO_MAINTAIN_EXTENT</Process>"
+        "</lineage></DataProperties></Esri>"
+        # GDAL takes the pyramid's CRS from here (the .ovr has none of its own)
+        '<refSysInfo><RefSystem><refSysID><identCode code="3067" Sync="TRUE"></identCode>'
+        '<idCodeSpace Sync="TRUE">EPSG</idCodeSpace></refSysID></RefSystem></refSysInfo>'
+        '<spatRepInfo><Georect><numDims Sync="TRUE">2'
+        f"</numDims>{corners}"
+        f'<axisDimension type="002"><dimSize Sync="TRUE">{WIDTH}</dimSize><dimResol>'
+        f'<value Sync="TRUE" uom="m">{CELL:.6f}</value></dimResol></axisDimension>'
+        f'<axisDimension type="001"><dimSize Sync="TRUE">{HEIGHT}</dimSize><dimResol>'
+        f'<value Sync="TRUE" uom="m">{CELL:.6f}</value></dimResol></axisDimension>'
+        "</Georect></spatRepInfo></metadata>"
+    )
 
 
 def _lithology(area):
@@ -280,11 +438,24 @@ def generate(folder: Path, seed: int = 0, edit=None) -> None:
     (``OBJECTID``), coordinates (EPSG:3067) and concentrations per element, in place.
     """
     import geopandas as gpd
+
+    rng = np.random.default_rng(seed)
+    generate_geophysics(folder, rng)
+    table, points = _till(rng, target_area(), edit)
+    till = gpd.GeoDataFrame(table, geometry=points, crs="EPSG:3067")
+    path = folder / "IOCG_CLB_Till_Geochem_reg_511p.gpkg"
+    path.unlink(missing_ok=True)
+    till.to_file(path, driver="GPKG", layer="iocg_clb_till_geochem_reg_511p")
+
+
+def generate_geophysics(folder: Path, rng: np.random.Generator) -> None:
+    """Every raw file but the till survey: the AEM, the Mag and gamma-ray pyramids (not the
+    total count, which neither scene reads) and the shapefiles; ``rng`` fresh from the seed."""
+    import geopandas as gpd
     import rasterio
     from rasterio.crs import CRS
     from shapely.geometry import LineString
 
-    rng = np.random.default_rng(seed)
     (folder / "AEM").mkdir(parents=True, exist_ok=True)
     shps = folder / "shps"
     shps.mkdir(exist_ok=True)
@@ -308,6 +479,11 @@ def generate(folder: Path, seed: int = 0, edit=None) -> None:
         dst.write(_aem(rng, area)[None])
         dst.update_tags(DataType="Generic")
     _retag(aem, _geotiff_tags())
+
+    for stem, (nodata, shift, _) in PYRAMIDS.items():
+        (folder / stem).parent.mkdir(exist_ok=True)
+        _write_pyramid(folder / f"{stem}.tif.ovr", base_field(rng, stem, area), nodata)
+        (folder / f"{stem}.tif.xml").write_text(_esri_xml(stem, nodata, shift))
 
     crs = "EPSG:3067"
     parent = {  # the parent Lapland region's attributes, left over on the clip
@@ -371,9 +547,3 @@ def generate(folder: Path, seed: int = 0, edit=None) -> None:
         crs=crs,
     )
     _write_shapefile(shps, "IOCG_CLB_Structures_1M", faults)
-
-    table, points = _till(rng, area, edit)
-    till = gpd.GeoDataFrame(table, geometry=points, crs=crs)
-    path = folder / "IOCG_CLB_Till_Geochem_reg_511p.gpkg"
-    path.unlink(missing_ok=True)
-    till.to_file(path, driver="GPKG", layer="iocg_clb_till_geochem_reg_511p")
