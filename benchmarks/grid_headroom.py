@@ -7,14 +7,15 @@ space:
 - the RMSE of bicubic upsampling of the fold's lowres grid (the grid protocol's reference);
 - the RMSE and skill of the back-projection baseline (its packaged settings);
 - an **oracle** headroom: the truth (analysis space, every valid fine cell) fitted by least
-  squares on bicubic, an intercept and every covariate band (one-hot class bands included)
-  *using the truth itself*, scored with the benchmark's ``score_fold`` against the bicubic
-  reference. No model can see the truth, so this is not a baseline: it bounds what a
-  linear, per-cell combination of bicubic and the covariates could reach. Bicubic is a
-  free regressor: fixing its coefficient at 1 (fitting only the residual) understated the
-  bound 2-40 times. ``skill_affine`` is the same fit without covariates (an affine
-  rescaling of bicubic), so the covariates' own share is ``skill_oracle - skill_affine``.
-  ``r2_residual`` is the share of the variance of truth - bicubic the fit explains;
+  squares on bicubic, the back-projection baseline's map, an intercept and every covariate
+  band (one-hot class bands included) *using the truth itself*, scored with the benchmark's
+  ``score_fold`` against the bicubic reference. No model can see the truth, so this is not
+  a baseline: it bounds what a linear, per-cell combination of the best covariate-free maps
+  and the covariates could reach. The maps are free regressors: fixing bicubic's
+  coefficient at 1 (fitting only the residual) understated the bound 2-40 times.
+  ``skill_affine`` is the same fit without covariates, so the covariates' own share is
+  ``skill_oracle - skill_affine``. ``r2_residual`` is the share of the variance of
+  truth - bicubic the fit explains;
 - the same oracle with each band's own fine detail as further regressors (the band minus
   the bicubic upsampling of its block means at the task's scale): the part of a covariate
   that bicubic cannot know either (``*_detail`` columns);
@@ -33,7 +34,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,7 @@ def oracle_prediction(
     reference: NDArray[np.float32],
     detail: bool = False,
     covariates: bool = True,
+    others: Sequence[NDArray[np.float32]] = (),
 ) -> tuple[NDArray[np.float32], list[float]]:
     """The least-squares fit of the truth on bicubic and the covariates, fitted on the truth.
 
@@ -102,6 +104,8 @@ def oracle_prediction(
         detail: add each band's fine detail (:func:`covariate_detail`) as regressors.
         covariates: use the covariates at all; without them the fit is an affine rescaling
             of bicubic, the part of the oracle's gain the covariates play no role in.
+        others: further maps (E, H, W), natural units, entered as free regressors beside
+            bicubic (the back-projection baseline's map: the best covariate-free map).
 
     Returns:
         The prediction (natural units, NaN off valid) and, per element, the share of the
@@ -114,7 +118,8 @@ def oracle_prediction(
     for e, element in enumerate(inputs.elements):
         base = element.to_analysis(reference[e][valid]).astype(np.float64)
         target = element.to_analysis(truth[e][valid]).astype(np.float64)
-        design = np.column_stack([base, bands])
+        extra = [element.to_analysis(o[e][valid]).astype(np.float64) for o in others]
+        design = np.column_stack([base, *extra, bands])
         coef, *_ = np.linalg.lstsq(design, target, rcond=None)
         fit = design @ coef
         residual = target - base
@@ -152,13 +157,18 @@ def headroom_rows(name: str, **options: Any) -> Iterator[dict[str, Any]]:
         back_projection.fit(inputs)
         projected = validate_prediction(back_projection.predict(inputs), inputs)
         bp = score_fold(inputs, held_out, projected, reference)
-        oracle_mean, explained = oracle_prediction(inputs, held_out.truth, reference)
+        # back-projection's map is a regressor too: the oracle then starts from the best
+        # covariate-free map, and its gain over that is what the covariates could add
+        others = (projected.mean,)
+        oracle_mean, explained = oracle_prediction(inputs, held_out.truth, reference, others=others)
         oracle = score_fold(inputs, held_out, Prediction(mean=oracle_mean), reference)
         detail_mean, explained_detail = oracle_prediction(
-            inputs, held_out.truth, reference, detail=True
+            inputs, held_out.truth, reference, detail=True, others=others
         )
         detail = score_fold(inputs, held_out, Prediction(mean=detail_mean), reference)
-        affine_mean, _ = oracle_prediction(inputs, held_out.truth, reference, covariates=False)
+        affine_mean, _ = oracle_prediction(
+            inputs, held_out.truth, reference, covariates=False, others=others
+        )
         affine = score_fold(inputs, held_out, Prediction(mean=affine_mean), reference)
         explained_truth = truth_r2(inputs, held_out.truth)
         for e, element in enumerate(inputs.elements):
@@ -184,22 +194,80 @@ def headroom_rows(name: str, **options: Any) -> Iterator[dict[str, Any]]:
             }
 
 
+def best_official(board_csv: str) -> dict[str, tuple[str, float, float, float]]:
+    """Per task, the submission with the highest skill on a rendered board's CSV, with its
+    95 % interval: ``(name version, estimate, low, high)``."""
+    import csv
+
+    best: dict[str, tuple[str, float, float, float]] = {}
+    with open(board_csv, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["metric"] != "skill" or row["element"] or "@" in row["task"]:
+                continue
+            entry = (
+                f"{row['submission']} {row['version']}",
+                float(row["estimate"]),
+                float(row["ci_low"]),
+                float(row["ci_high"]),
+            )
+            if row["task"] not in best or entry[1] > best[row["task"]][1]:
+                best[row["task"]] = entry
+    return best
+
+
+def markdown_table(rows: list[dict[str, Any]], board_csv: str | None) -> str:
+    """The card's headroom table: per element and per task (overall), the best official
+    submission from ``board_csv`` beside the oracle bounds."""
+    best = best_official(board_csv) if board_csv else {}
+    lines = [
+        "| task | element | bicubic RMSE | back-projection skill | oracle: bicubic and "
+        "back-projection | oracle: + covariates | oracle: + covariate detail | best official "
+        "submission [95 % CI] |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task]
+        for i, r in enumerate(mine):
+            name = f"`{task}`" if i == 0 else ""
+            lines.append(
+                f"| {name} | {r['element']} | {r['rmse_bicubic']:.4f} | "
+                f"{r['skill_back_projection']:+.3f} | {r['skill_affine']:+.4f} | "
+                f"{r['skill_oracle']:+.4f} | {r['skill_oracle_detail']:+.4f} | |"
+            )
+        r = mine[0]
+        top = best.get(task)
+        cell = f"{top[0]}: {top[1]:+.3f} [{top[2]:+.3f}, {top[3]:+.3f}]" if top else ""
+        lines.append(
+            f"| | overall | | **{r['overall_skill_back_projection']:+.3f}** | "
+            f"{r['overall_skill_affine']:+.4f} | **{r['overall_skill_oracle']:+.4f}** | "
+            f"{r['overall_skill_oracle_detail']:+.4f} | {cell} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the headroom table of one scene."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scene", help="a scene with grid tasks and a real truth")
     parser.add_argument("--root", help="data root ($GEOCHEM_BENCH_DATA)")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the card's table instead of columns"
+    )
+    parser.add_argument(
+        "--board", help="a rendered leaderboard.csv: add each task's best official submission"
+    )
     args = parser.parse_args(argv)
     options = {"root": args.root} if args.root else {}
-    columns = None
     try:
-        for row in headroom_rows(args.scene, **options):
-            if columns is None:
-                columns = list(row)
-                print(" ".join(columns))
-            print(" ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()))
+        rows = list(headroom_rows(args.scene, **options))
     except InvalidInputError as exc:
         parser.error(str(exc))
+    if args.markdown:
+        print(markdown_table(rows, args.board))
+        return
+    print(" ".join(rows[0]))
+    for row in rows:
+        print(" ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row.values()))
 
 
 if __name__ == "__main__":
