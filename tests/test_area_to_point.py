@@ -151,3 +151,28 @@ def test_deconvolve_refuses_data_without_spread():
 
     with pytest.raises(InvalidInputError, match="at least 3 blocks"):
         deconvolve(np.full((4, 4), 2.0), 4, RES)
+
+
+def test_the_atpk_baseline_runs_through_the_harness_and_refuses_point_tasks(tmp_path):
+    from pathlib import Path
+
+    from geochem_bench.core.task import TaskSpec
+    from geochem_bench.evaluation.executors import evaluate
+    from geochem_bench.evaluation.harness import RunOptions
+    from geochem_bench.evaluation.submission import load_submission
+
+    root = Path(__file__).resolve().parents[1]
+    tasks = [
+        TaskSpec("synthetic", ("Cu", "Fe"), 16, "grid"),
+        TaskSpec("synthetic", ("Cu",), 16, "points", n_spatial_folds=2),
+    ]
+    submission = load_submission(root / "baselines" / "atpk")
+    grid, *points = evaluate(submission, tasks, RunOptions(tmp_path, progress=False))
+    assert grid.status == "ok", grid.failure
+    for symbol in ("Cu", "Fe"):
+        row = grid.metrics[symbol]
+        assert row["coherence"] < 0.01  # block means kept (natural units after back-projection)
+        assert 0 < row["coverage_90"] <= 1 and row["crps"] > 0
+    assert grid.metrics["overall"]["skill"] > 0
+    assert [r.status for r in points] == ["failed", "failed"]
+    assert "grid protocol" in str(points[0].failure)
