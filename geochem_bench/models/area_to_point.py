@@ -362,22 +362,22 @@ def area_to_point(
         supports = [
             None if f else _support(padded, a, b, scale) for (a, b), f in zip(blocks, is_full)
         ]
-        n = len(blocks)
-        k = np.empty((n, n))
-        for a in range(n):
-            for b in range(a, n):
-                k[a, b] = k[b, a] = _block_pair_cov(
-                    model,
-                    res,
-                    table,
-                    lag_cov,
-                    radius,
-                    scale,
-                    blocks[a],
-                    blocks[b],
-                    supports[a],
-                    supports[b],
-                )
+        # full-full pairs from the lag table at once; pairs with a partial block from its cells
+        k = lag_cov[ni[None, :] - ni[:, None] + 2 * radius, nj[None, :] - nj[:, None] + 2 * radius]
+        for a in np.flatnonzero(~is_full):
+            cells = supports[a]
+            assert cells is not None
+            cov = table.box_mean(
+                ni[None, :] * scale - cells[:, 0, None],
+                nj[None, :] * scale - cells[:, 1, None],
+                scale,
+            ).mean(axis=0)
+            for b in np.flatnonzero(~is_full):
+                other = supports[b]
+                assert other is not None
+                cov[b] = _mean_cov(model, res, cells, other)
+            k[a, :] = cov
+            k[:, a] = cov
         targets = _support(padded, i, j, scale)
         rhs = np.column_stack(
             [
@@ -461,28 +461,6 @@ def _points_block_cov(
             block[0] * scale - points[:, 0], block[1] * scale - points[:, 1], scale
         )
     return model(_distances(res, points, support)).mean(axis=1)
-
-
-def _block_pair_cov(
-    model: PointCovariance,
-    res: tuple[float, float],
-    table: _OffsetTable,
-    lag_cov: NDArray[np.float64],
-    radius: int,
-    scale: int,
-    a: tuple[int, int],
-    b: tuple[int, int],
-    support_a: NDArray[np.int64] | None,
-    support_b: NDArray[np.int64] | None,
-) -> float:
-    """Covariance of two blocks of a neighbourhood, each full (None) or given by its cells."""
-    if support_a is None:
-        if support_b is None:
-            return float(lag_cov[b[0] - a[0] + 2 * radius, b[1] - a[1] + 2 * radius])
-        return float(_points_block_cov(model, res, table, scale, support_b, a, None).mean())
-    if support_b is None:
-        return float(_points_block_cov(model, res, table, scale, support_a, b, None).mean())
-    return _mean_cov(model, res, support_a, support_b)
 
 
 class AreaToPointKriging(FusionModel):
