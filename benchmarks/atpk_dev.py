@@ -1,9 +1,10 @@
-"""Choose area-to-point kriging's settings on *dev* realisations of the synthetic scene.
+"""Choose the settings of ATPK and ATPRK on *dev* realisations of the synthetic scene.
 
-Scores ``AreaToPointKriging`` with each candidate setting, next to bicubic (the reference)
-and back-projection, on the synthetic grid tasks built on dev realisations (100-109), with
-the benchmark's own fold building, reference and scoring; prints the mean skill, log bias and
-natural-unit coherence over elements and realisations. Test realisations are refused.
+Scores ``AreaToPointKriging`` and ``AreaToPointRegressionKriging`` with each candidate
+setting, next to bicubic (the reference) and back-projection, on the synthetic grid tasks
+built on dev realisations (100-109), with the benchmark's own fold building, reference and
+scoring; prints the mean skill, log bias and natural-unit coherence over elements and
+realisations. Test realisations are refused.
 
 Usage::
 
@@ -17,6 +18,12 @@ import statistics
 import time
 from typing import Any
 
+ATPRK_CANDIDATES: tuple[dict[str, Any], ...] = (
+    {"sigma": 0.0},
+    {"sigma": 1.0},
+    {"sigma": 2.0},
+    {"sigma": 4.0},
+)
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"radius": 1},
     {"radius": 2},
@@ -60,17 +67,24 @@ def dev_scores(task_id: str, realisation: int, model: Any) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     """Print one line per task and setting."""
     from geochem_bench.models.area_to_point import AreaToPointKriging
+    from geochem_bench.models.area_to_point_regression import AreaToPointRegressionKriging
     from geochem_bench.models.upsampling import BackProjectionUpsampling, BicubicUpsampling
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realisations", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--scales", type=int, nargs="+", default=[4, 8, 16])
+    parser.add_argument("--only", choices=["atpk", "atprk"], help="one model's candidates")
     args = parser.parse_args(argv)
     models: list[tuple[str, Any]] = [
         ("bicubic", BicubicUpsampling),
         ("back-projection", BackProjectionUpsampling),
     ]
-    models += [(f"atpk {c}", lambda c=c: AreaToPointKriging(**c)) for c in CANDIDATES]
+    if args.only != "atprk":
+        models += [(f"atpk {c}", lambda c=c: AreaToPointKriging(**c)) for c in CANDIDATES]
+    if args.only != "atpk":
+        models += [
+            (f"atprk {c}", lambda c=c: AreaToPointRegressionKriging(**c)) for c in ATPRK_CANDIDATES
+        ]
     print("task model skill abs_log_bias coherence seconds")
     for scale in args.scales:
         task_id = f"synthetic/all/s{scale}/grid"

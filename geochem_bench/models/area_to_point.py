@@ -37,9 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from geochem_bench.core.grid import fill_nearest
 from geochem_bench.core.task import Prediction, TaskInputs
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.models.base import FusionModel
+from geochem_bench.models.upsampling import back_project
 
 
 @dataclass(frozen=True)
@@ -491,15 +493,10 @@ class AreaToPointKriging(FusionModel):
 
     def fit(self, inputs: TaskInputs) -> None:
         """Deconvolve each element's point covariance from its block data."""
-        if inputs.protocol != "grid":
-            raise InvalidInputError(
-                "area-to-point kriging needs block means of the whole field (grid protocol); "
-                f"{inputs.task_id} is a {inputs.protocol}-protocol task, whose lowres holds "
-                "means of a few samples: use a point-kriging baseline there"
-            )
+        require_grid(inputs, "area-to-point kriging")
         self.models_ = [
             deconvolve(
-                _block_data(inputs, e),
+                block_data(inputs, e),
                 inputs.scale,
                 inputs.grid.res,
                 fit_nugget=self.fit_nugget,
@@ -509,16 +506,13 @@ class AreaToPointKriging(FusionModel):
 
     def predict(self, inputs: TaskInputs) -> Prediction:
         """Kriged mean and standard deviation of every element on the valid fine cells."""
-        from geochem_bench.core.grid import fill_nearest
-        from geochem_bench.models.upsampling import back_project
-
         if not hasattr(self, "models_"):
             self.fit(inputs)
         mean = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         std = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, element in enumerate(inputs.elements):
             kriged = area_to_point(
-                _block_data(inputs, e),
+                block_data(inputs, e),
                 inputs.valid,
                 inputs.scale,
                 inputs.grid.res,
@@ -536,7 +530,22 @@ class AreaToPointKriging(FusionModel):
         return Prediction(mean=mean, std=std)
 
 
-def _block_data(inputs: TaskInputs, e: int) -> NDArray[np.float64]:
+def require_grid(inputs: TaskInputs, what: str) -> None:
+    """Refuse a task whose lowres grid does not hold block means of the whole field.
+
+    Raises:
+        InvalidInputError: a points or transfer task, whose lowres holds means of one to a
+            few samples per coarse cell.
+    """
+    if inputs.protocol != "grid":
+        raise InvalidInputError(
+            f"{what} needs block means of the whole field (grid protocol); {inputs.task_id} "
+            f"is a {inputs.protocol}-protocol task, whose lowres holds means of a few "
+            "samples: use a point-kriging baseline there"
+        )
+
+
+def block_data(inputs: TaskInputs, e: int) -> NDArray[np.float64]:
     """The block data of element ``e`` in its analysis space (NaN where undefined)."""
     element = inputs.elements[e]
     lowres = inputs.lowres[e].astype(np.float64)
