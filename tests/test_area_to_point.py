@@ -153,7 +153,8 @@ def test_deconvolve_refuses_data_without_spread():
         deconvolve(np.full((4, 4), 2.0), 4, RES)
 
 
-def test_the_atpk_baseline_runs_through_the_harness_and_refuses_point_tasks(tmp_path):
+@pytest.mark.parametrize("name", ["atpk", "atprk"])
+def test_the_baselines_run_through_the_harness_and_refuse_point_tasks(tmp_path, name):
     from pathlib import Path
 
     from geochem_bench.core.task import TaskSpec
@@ -166,7 +167,7 @@ def test_the_atpk_baseline_runs_through_the_harness_and_refuses_point_tasks(tmp_
         TaskSpec("synthetic", ("Cu", "Fe"), 16, "grid"),
         TaskSpec("synthetic", ("Cu",), 16, "points", n_spatial_folds=2),
     ]
-    submission = load_submission(root / "baselines" / "atpk")
+    submission = load_submission(root / "baselines" / name)
     grid, *points = evaluate(submission, tasks, RunOptions(tmp_path, progress=False))
     assert grid.status == "ok", grid.failure
     for symbol in ("Cu", "Fe"):

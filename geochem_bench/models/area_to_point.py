@@ -511,15 +511,7 @@ class AreaToPointKriging(FusionModel):
         mean = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         std = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, element in enumerate(inputs.elements):
-            kriged = area_to_point(
-                block_data(inputs, e),
-                inputs.valid,
-                inputs.scale,
-                inputs.grid.res,
-                self.models_[e],
-                self.radius,
-            )
-            z, var = kriged.mean, kriged.variance
+            z, var = self._analysis_map(inputs, e)
             if (inputs.valid & ~np.isfinite(z)).any():
                 # valid cells with no block data within reach take the nearest kriged cell
                 z, var = fill_nearest(z, ~np.isfinite(z)), fill_nearest(var, ~np.isfinite(var))
@@ -528,6 +520,20 @@ class AreaToPointKriging(FusionModel):
             mean[e] = np.where(inputs.valid, element.from_analysis(z), np.nan)
             std[e] = np.where(inputs.valid, np.sqrt(var), np.nan)
         return Prediction(mean=mean, std=std)
+
+    def _analysis_map(
+        self, inputs: TaskInputs, e: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Element ``e``'s map and kriging variance in its analysis space (NaN: no data near)."""
+        kriged = area_to_point(
+            block_data(inputs, e),
+            inputs.valid,
+            inputs.scale,
+            inputs.grid.res,
+            self.models_[e],
+            self.radius,
+        )
+        return kriged.mean, kriged.variance
 
 
 def require_grid(inputs: TaskInputs, what: str) -> None:

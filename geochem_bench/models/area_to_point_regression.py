@@ -25,17 +25,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from geochem_bench.core.grid import block_mean, fill_nearest
-from geochem_bench.core.task import Prediction, TaskInputs
+from geochem_bench.core.grid import block_mean
+from geochem_bench.core.task import TaskInputs
 from geochem_bench.models.area_to_point import (
+    AreaToPointKriging,
     area_to_point,
     block_data,
     deconvolve,
     require_grid,
 )
-from geochem_bench.models.base import FusionModel
 from geochem_bench.models.data_points import filled_covariates
-from geochem_bench.models.upsampling import back_project
 
 
 def smoothed(bands: NDArray[np.floating], sigma: float) -> NDArray[np.float64]:
@@ -76,7 +75,7 @@ def _block_features(
     return means.astype(np.float64)
 
 
-class AreaToPointRegressionKriging(FusionModel):
+class AreaToPointRegressionKriging(AreaToPointKriging):
     """The ATPRK baseline of the grid protocol (see the module docstring).
 
     Per element, in its analysis space: fit the linear trend between the block data and the
@@ -89,11 +88,18 @@ class AreaToPointRegressionKriging(FusionModel):
         radius: ATPK neighbourhood half-width in blocks.
         back_projection: natural-unit back-projection steps for log10 elements (0: none).
         sigma: Gaussian smoothing of the covariates, in fine cells (0: as given).
+        fit_nugget: fit a point-support nugget to the residuals (see
+            :func:`~geochem_bench.models.area_to_point.deconvolve`).
     """
 
-    def __init__(self, radius: int = 3, back_projection: int = 3, sigma: float = 2.0) -> None:
-        self.radius = radius
-        self.back_projection = back_projection
+    def __init__(
+        self,
+        radius: int = 3,
+        back_projection: int = 3,
+        sigma: float = 2.0,
+        fit_nugget: bool = False,
+    ) -> None:
+        super().__init__(radius=radius, fit_nugget=fit_nugget, back_projection=back_projection)
         self.sigma = sigma
 
     def fit(self, inputs: TaskInputs) -> None:
@@ -102,6 +108,7 @@ class AreaToPointRegressionKriging(FusionModel):
         fine = smoothed(filled_covariates(inputs), self.sigma)
         at_block = _block_features(fine, inputs.valid, inputs.scale)
         self.coef_: list[NDArray[np.float64]] = []
+        self.trends_: list[NDArray[np.float64]] = []
         self.residuals_: list[NDArray[np.float64]] = []
         self.models_ = []
         for e in range(len(inputs.elements)):
@@ -112,33 +119,21 @@ class AreaToPointRegressionKriging(FusionModel):
             trend_blocks = _block_features(trend[None], inputs.valid, inputs.scale)[0]
             residual = data - trend_blocks
             self.coef_.append(coef)
+            self.trends_.append(trend)
             self.residuals_.append(residual)
-            self.models_.append(deconvolve(residual, inputs.scale, inputs.grid.res))
+            model = deconvolve(residual, inputs.scale, inputs.grid.res, fit_nugget=self.fit_nugget)
+            self.models_.append(model)
 
-    def predict(self, inputs: TaskInputs) -> Prediction:
-        """Trend plus kriged residual, with the kriging standard deviation of the residual."""
-        if not hasattr(self, "models_"):
-            self.fit(inputs)
-        fine = smoothed(filled_covariates(inputs), self.sigma)
-        mean = np.full(inputs.output_shape, np.nan, dtype=np.float32)
-        std = np.full(inputs.output_shape, np.nan, dtype=np.float32)
-        for e, element in enumerate(inputs.elements):
-            trend = apply_trend(fine, self.coef_[e])
-            kriged = area_to_point(
-                self.residuals_[e],
-                inputs.valid,
-                inputs.scale,
-                inputs.grid.res,
-                self.models_[e],
-                self.radius,
-            )
-            residual, var = kriged.mean, kriged.variance
-            if (inputs.valid & ~np.isfinite(residual)).any():
-                residual = fill_nearest(residual, ~np.isfinite(residual))
-                var = fill_nearest(var, ~np.isfinite(var))
-            z = trend + residual
-            if self.back_projection and element.analysis_space == "log10":
-                z = back_project(z, inputs.lowres[e], element, inputs, self.back_projection)
-            mean[e] = np.where(inputs.valid, element.from_analysis(z), np.nan)
-            std[e] = np.where(inputs.valid, np.sqrt(var), np.nan)
-        return Prediction(mean=mean, std=std)
+    def _analysis_map(
+        self, inputs: TaskInputs, e: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The trend plus the kriged block residuals, with the residuals' kriging variance."""
+        kriged = area_to_point(
+            self.residuals_[e],
+            inputs.valid,
+            inputs.scale,
+            inputs.grid.res,
+            self.models_[e],
+            self.radius,
+        )
+        return self.trends_[e] + kriged.mean, kriged.variance
