@@ -44,7 +44,7 @@ def point_data(inputs: TaskInputs, e: int, with_features: bool = True) -> PointD
         ValueError: when the fold offers no observation of the element.
     """
     element = inputs.elements[e]
-    covariates = _filled_covariates(inputs) if with_features else inputs.covariates[:0]
+    covariates = filled_covariates(inputs) if with_features else inputs.covariates[:0]
     if inputs.points is not None:
         v = element.to_analysis(inputs.points.column(element.symbol))
         keep = np.isfinite(v)
@@ -80,12 +80,15 @@ def cell_features(
     inputs: TaskInputs, rows: NDArray[np.intp], cols: NDArray[np.intp]
 ) -> NDArray[np.float64]:
     """Covariates (N, C) at fine cells, NaN-free."""
-    return _filled_covariates(inputs)[:, rows, cols].T.astype(np.float64)
+    return filled_covariates(inputs)[:, rows, cols].T.astype(np.float64)
 
 
-def _filled_covariates(inputs: TaskInputs) -> NDArray[np.float32]:
-    # A covariate may lack a value on a valid cell (a hole the scene did not fill): use the
-    # band's mean there rather than dropping the cell.
+def filled_covariates(inputs: TaskInputs) -> NDArray[np.float32]:
+    """The covariates (C, H, W) with every non-finite value replaced by its band's mean.
+
+    A covariate may lack a value on a valid cell (a hole the scene did not fill): the band's
+    mean there keeps the cell rather than dropping it.
+    """
     cov = inputs.covariates
     if np.isfinite(cov[:, inputs.valid]).all():
         return cov

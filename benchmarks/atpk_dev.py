@@ -1,0 +1,103 @@
+"""Choose the settings of ATPK and ATPRK on *dev* realisations of the synthetic scene.
+
+Scores ``AreaToPointKriging`` and ``AreaToPointRegressionKriging`` with each candidate
+setting, next to bicubic (the reference) and back-projection, on the synthetic grid tasks
+built on dev realisations (100-109), with the benchmark's own fold building, reference and
+scoring; prints the mean skill, log bias and natural-unit coherence over elements and
+realisations. Test realisations are refused.
+
+Usage::
+
+    python benchmarks/atpk_dev.py --realisations 100 101 102
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+ATPRK_CANDIDATES: tuple[dict[str, Any], ...] = (
+    {"sigma": 0.0},
+    {"sigma": 1.0},
+    {"sigma": 2.0},
+    {"sigma": 4.0},
+)
+CANDIDATES: tuple[dict[str, Any], ...] = (
+    {"radius": 1},
+    {"radius": 2},
+    {"radius": 3},
+    {"radius": 2, "back_projection": 3},
+    {"radius": 3, "back_projection": 3},
+    {"radius": 2, "back_projection": 10},
+    {"radius": 2, "fit_nugget": True, "back_projection": 3},
+)
+
+
+def dev_scores(task_id: str, realisation: int, model: Any) -> dict[str, float]:
+    """Skill, mean |log bias| and mean coherence of ``model`` on one dev realisation's fold."""
+    from geochem_bench.errors import InvalidInputError
+    from geochem_bench.evaluation.reference import reference_prediction
+    from geochem_bench.evaluation.scoring import OVERALL, score_fold, validate_prediction
+    from geochem_bench.scenes.registry import dev_task, get_task
+    from geochem_bench.scenes.synthetic import SyntheticConfig, generate_synthetic
+    from geochem_bench.tasks.protocols import build_fold
+
+    dev = dev_task(get_task(task_id))
+    if realisation not in dev.realisations:
+        raise InvalidInputError(
+            f"realisation {realisation} is not a dev realisation of {task_id}: "
+            "tune on dev realisations only"
+        )
+    scene = generate_synthetic(SyntheticConfig(seed=realisation))
+    task = dev.on_realisations((realisation,), dev=True)
+    inputs, held_out = build_fold(scene, task, 0)
+    model.fit(inputs)
+    prediction = validate_prediction(model.predict(inputs), inputs)
+    table = score_fold(inputs, held_out, prediction, reference_prediction(inputs))
+    rows = [table[e.symbol] for e in inputs.elements]
+    return {
+        "skill": float(table[OVERALL]["skill"]),  # type: ignore[arg-type]
+        "abs_bias": statistics.fmean(abs(r["bias"]) for r in rows),  # type: ignore[arg-type]
+        "coherence": statistics.fmean(r["coherence"] for r in rows),  # type: ignore[misc]
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print one line per task and setting."""
+    from geochem_bench.models.area_to_point import AreaToPointKriging
+    from geochem_bench.models.area_to_point_regression import AreaToPointRegressionKriging
+    from geochem_bench.models.upsampling import BackProjectionUpsampling, BicubicUpsampling
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realisations", type=int, nargs="+", default=[100, 101, 102])
+    parser.add_argument("--scales", type=int, nargs="+", default=[4, 8, 16])
+    parser.add_argument("--only", choices=["atpk", "atprk"], help="one model's candidates")
+    args = parser.parse_args(argv)
+    models: list[tuple[str, Any]] = [
+        ("bicubic", BicubicUpsampling),
+        ("back-projection", BackProjectionUpsampling),
+    ]
+    if args.only != "atprk":
+        models += [(f"atpk {c}", lambda c=c: AreaToPointKriging(**c)) for c in CANDIDATES]
+    if args.only != "atpk":
+        models += [
+            (f"atprk {c}", lambda c=c: AreaToPointRegressionKriging(**c)) for c in ATPRK_CANDIDATES
+        ]
+    print("task model skill abs_log_bias coherence seconds")
+    for scale in args.scales:
+        task_id = f"synthetic/all/s{scale}/grid"
+        for name, make in models:
+            start = time.perf_counter()
+            runs = [dev_scores(task_id, r, make()) for r in args.realisations]
+            mean = {k: statistics.fmean(r[k] for r in runs) for k in runs[0]}
+            seconds = (time.perf_counter() - start) / len(runs)
+            print(
+                f"{task_id} {name!r} {mean['skill']:+.4f} {mean['abs_bias']:.4f} "
+                f"{mean['coherence']:.4f} {seconds:.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

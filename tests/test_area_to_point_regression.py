@@ -1,0 +1,86 @@
+"""ATPRK: coherent by construction, exact when the covariates explain the field linearly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import block_mean
+from geochem_bench.core.task import TaskInputs
+from geochem_bench.models.area_to_point_regression import (
+    AreaToPointRegressionKriging,
+    apply_trend,
+    fit_trend,
+)
+
+
+def _inputs(truth: np.ndarray, covariates: np.ndarray, scale: int, valid: np.ndarray) -> TaskInputs:
+    from affine import Affine
+
+    from geochem_bench.core.grid import GridSpec
+
+    top = float(truth.shape[0] * 10)
+    grid = GridSpec(*truth.shape, Affine(10.0, 0, 0.0, 0, -10.0, top), "EPSG:32633")
+    lowres, count = block_mean(np.where(valid, truth, np.nan)[None], scale)
+    coarse = GridSpec(
+        *lowres.shape[1:], Affine(10.0 * scale, 0, 0.0, 0, -10.0 * scale, top), "EPSG:32633"
+    )
+    return TaskInputs(
+        task_id="t/fe/s4/grid",
+        fold=0,
+        protocol="grid",
+        scale=scale,
+        elements=(Element("Fe", "%", "linear"),),
+        covariates=covariates.astype(np.float32),
+        band_names=tuple(f"b{i}" for i in range(len(covariates))),
+        valid=valid,
+        grid=grid,
+        lowres=lowres,
+        lowres_count=count,
+        lowres_grid=coarse,
+        points=None,
+    )
+
+
+def _field(seed: int, shape=(64, 72)):
+    from geochem_bench.data.random_fields import gaussian_random_field
+
+    rng = np.random.default_rng(seed)
+    return np.stack([gaussian_random_field(shape, 10.0, 150.0, rng) for _ in range(3)])
+
+
+def test_a_field_linear_in_the_covariates_is_recovered():
+    bands = _field(0)
+    truth = 5.0 + 0.8 * bands[0] - 0.3 * bands[1]
+    valid = np.ones(truth.shape, dtype=bool)
+    inputs = _inputs(truth, bands, 4, valid)
+    model = AreaToPointRegressionKriging(sigma=0.0, back_projection=0)
+    model.fit(inputs)
+    np.testing.assert_allclose(model.coef_[0][:3], [5.0, 0.8, -0.3], atol=1e-4)
+    mean = model.predict(inputs).mean[0]
+    np.testing.assert_allclose(mean, truth, atol=1e-3)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 2.0])
+def test_block_means_of_the_map_equal_the_data(sigma):
+    bands = _field(1)
+    truth = 3.0 + 0.5 * bands[2] + 0.4 * _field(2)[0]  # half of it unexplained
+    valid = np.ones(truth.shape, dtype=bool)
+    valid[:5, :9] = False  # partial and empty blocks
+    inputs = _inputs(truth, bands, 4, valid)
+    mean = AreaToPointRegressionKriging(sigma=sigma, back_projection=0).predict(inputs).mean[0]
+    assert np.isfinite(mean[valid]).all() and np.isnan(mean[~valid]).all()
+    means = block_mean(np.where(valid, mean, np.nan), 4)[0]
+    has = np.isfinite(inputs.lowres[0])
+    np.testing.assert_allclose(means[has], inputs.lowres[0][has], atol=1e-5)
+
+
+def test_trend_fit_survives_collinear_one_hot_bands():
+    rng = np.random.default_rng(0)
+    classes = rng.integers(0, 3, 200)
+    one_hot = np.eye(3)[classes]  # sums to 1: collinear with the intercept
+    target = np.array([1.0, 2.0, 4.0])[classes]
+    coef = fit_trend(one_hot, target)
+    fitted = apply_trend(one_hot.T[:, :, None], coef)[:, 0]
+    np.testing.assert_allclose(fitted, target, atol=1e-4)
