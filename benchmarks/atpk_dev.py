@@ -75,6 +75,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scales", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--only", choices=["atpk", "atprk"], help="one model's candidates")
     args = parser.parse_args(argv)
+    from geochem_bench.scenes.registry import dev_task, get_task
+
+    dev = dev_task(get_task("synthetic/all/s4/grid")).realisations
+    if not set(args.realisations) <= set(dev):
+        parser.error(f"tune on dev realisations only ({min(dev)}-{max(dev)})")
     models: list[tuple[str, Any]] = [
         ("bicubic", BicubicUpsampling),
         ("back-projection", BackProjectionUpsampling),

@@ -37,7 +37,9 @@ def test_cnn_dev_skill_refuses_a_test_realisation_when_called_directly(benchmark
         dev_skill("synthetic/cu/s16/points", 0, 0, {"steps": 2, "finetune_steps": 1})
 
 
-@pytest.mark.parametrize("script", ["tune_fusion_cnn_dev.py", "subblock_variance_dev.py"])
+@pytest.mark.parametrize(
+    "script", ["tune_fusion_cnn_dev.py", "subblock_variance_dev.py", "atpk_dev.py"]
+)
 def test_dev_scripts_refuse_test_realisations(script):
     run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / script), "--realisations", "0"],
@@ -47,6 +49,19 @@ def test_dev_scripts_refuse_test_realisations(script):
     )
     assert run.returncode == 2
     assert "dev realisations" in run.stderr
+
+
+def test_atpk_dev_scores_a_model_on_a_dev_realisation(benchmarks_on_path):
+    from atpk_dev import dev_scores
+
+    from geochem_bench.errors import InvalidInputError
+    from geochem_bench.models.area_to_point import AreaToPointKriging
+
+    scores = dev_scores("synthetic/all/s16/grid", 100, AreaToPointKriging(radius=1))
+    assert set(scores) == {"skill", "abs_bias", "coherence"}
+    assert math.isfinite(scores["skill"]) and scores["coherence"] >= 0
+    with pytest.raises(InvalidInputError, match="not a dev realisation"):
+        dev_scores("synthetic/all/s16/grid", 0, AreaToPointKriging(radius=1))
 
 
 def test_subblock_script_prints_every_log_element(benchmarks_on_path, capsys, monkeypatch):
