@@ -158,3 +158,22 @@ def test_evaluate_tiled_command_writes_a_valid_record(tmp_path, capsys):
     assert record.status == "ok" and record.metrics["Cu"]["skill"] < 0  # bilinear < bicubic
     assert path.with_suffix(".tif").is_file()
     assert "record:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["AreaToPointKriging", "AreaToPointRegressionKriging"])
+def test_area_to_point_models_predict_the_same_tiled_as_whole(scene, disk_scene, tmp_path, name):
+    """Fitted on the whole scene, the kriging of a tile with its halo equals the whole map's."""
+    from geochem_bench.models import area_to_point, area_to_point_regression
+
+    module = area_to_point if name == "AreaToPointKriging" else area_to_point_regression
+    inputs, _ = build_fold(scene, get_task("synthetic/all/s8/grid"), 0)
+    whole = getattr(module, name)()
+    whole.fit(inputs)
+    expected = whole.predict(inputs).mean
+    tiled = getattr(module, name)()
+    path = tmp_path / "atpk.tif"
+    evaluate_tiled(disk_scene, 8, tiled, tile=128, fit_cells=256, prediction_path=path)
+    with rasterio.open(path) as src:
+        got = src.read()
+    valid = inputs.valid
+    np.testing.assert_allclose(got[:, valid], expected[:, valid], rtol=1e-4)

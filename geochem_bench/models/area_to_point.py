@@ -521,6 +521,14 @@ class AreaToPointKriging(FusionModel):
             std[e] = np.where(inputs.valid, np.sqrt(var), np.nan)
         return Prediction(mean=mean, std=std)
 
+    def context_cells(self, scale: int) -> int:
+        """Halo of a tiled prediction, in fine cells.
+
+        The kriging neighbourhood, then bicubic taps and filling (6 coarse cells) and 3 coarse
+        cells per back-projection step, as in back-projection.
+        """
+        return scale * (self.radius + 6 + 3 * self.back_projection)
+
     def _analysis_map(
         self, inputs: TaskInputs, e: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

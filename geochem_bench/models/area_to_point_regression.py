@@ -108,32 +108,48 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
         fine = smoothed(filled_covariates(inputs), self.sigma)
         at_block = _block_features(fine, inputs.valid, inputs.scale)
         self.coef_: list[NDArray[np.float64]] = []
-        self.trends_: list[NDArray[np.float64]] = []
-        self.residuals_: list[NDArray[np.float64]] = []
         self.models_ = []
         for e in range(len(inputs.elements)):
             data = block_data(inputs, e)
             train = np.isfinite(data) & np.isfinite(at_block).all(axis=0)
             coef = fit_trend(at_block[:, train].T, data[train])
-            trend = apply_trend(fine, coef)
-            trend_blocks = _block_features(trend[None], inputs.valid, inputs.scale)[0]
-            residual = data - trend_blocks
             self.coef_.append(coef)
-            self.trends_.append(trend)
-            self.residuals_.append(residual)
+            _, residual = self._trend_and_residual(inputs, fine, e)
             model = deconvolve(residual, inputs.scale, inputs.grid.res, fit_nugget=self.fit_nugget)
             self.models_.append(model)
+
+    def context_cells(self, scale: int) -> int:
+        """Halo of a tiled prediction, in fine cells.
+
+        The kriging neighbourhood and back-projection's reach, plus the covariate smoothing
+        (4 sigma).
+        """
+        return super().context_cells(scale) + int(np.ceil(4 * self.sigma))
+
+    def _trend_and_residual(
+        self, inputs: TaskInputs, fine: NDArray[np.float64], e: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Element ``e``'s fine trend on these inputs and the block residuals it leaves."""
+        trend = apply_trend(fine, self.coef_[e])
+        trend_blocks = _block_features(trend[None], inputs.valid, inputs.scale)[0]
+        return trend, block_data(inputs, e) - trend_blocks
 
     def _analysis_map(
         self, inputs: TaskInputs, e: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """The trend plus the kriged block residuals, with the residuals' kriging variance."""
+        """The trend plus the kriged block residuals, with the residuals' kriging variance.
+
+        Both come from ``inputs`` (a tile's window in tiled evaluation); only the trend's
+        coefficients and the residuals' point covariance come from :meth:`fit`.
+        """
+        fine = smoothed(filled_covariates(inputs), self.sigma)
+        trend, residual = self._trend_and_residual(inputs, fine, e)
         kriged = area_to_point(
-            self.residuals_[e],
+            residual,
             inputs.valid,
             inputs.scale,
             inputs.grid.res,
             self.models_[e],
             self.radius,
         )
-        return self.trends_[e] + kriged.mean, kriged.variance
+        return trend + kriged.mean, kriged.variance
