@@ -159,6 +159,13 @@ def test_pins_write_carries_an_old_version_over_and_refuses_a_silent_change(tmp_
     # kept on the next release; a version that is current again is no longer superseded
     assert carry_superseded(fresh, carried).superseded == carried.superseded
     assert set(carry_superseded(pins, carried).superseded) == {*pins.superseded, f"{GRID}@2"}
+    # a task that leaves the suite is dropped with its old versions, not superseded
+    retired = carried.model_copy(
+        update={"tasks": {k: v for k, v in carried.tasks.items() if k != GRID}}
+    )
+    assert carry_superseded(retired.model_copy(update={"superseded": {}}), carried).superseded == (
+        pins.superseded
+    )
     # the same version with other reference facts: refused, naming the fix
     old = pins.tasks[GRID]
     changed_fold = {

@@ -250,7 +250,9 @@ def carry_superseded(fresh: Pins, previous: Pins | None) -> Pins:
     """``fresh`` with the earlier task versions that ``previous`` pinned kept as superseded.
 
     A task of ``previous`` whose version in ``fresh`` differs goes to ``superseded`` with its
-    scene's pin of the time; entries ``previous`` already had as superseded stay.
+    scene's pin of the time; entries ``previous`` already had as superseded stay. A task that
+    left the suite is not superseded (no newer version replaces it): its pin is dropped, with
+    its earlier versions, and its records leave the board.
 
     Raises:
         InvalidInputError: a task keeps its version but its pins or its data changed (another
@@ -259,11 +261,17 @@ def carry_superseded(fresh: Pins, previous: Pins | None) -> Pins:
     """
     if previous is None:
         return fresh
-    superseded = dict(previous.superseded)
+    superseded = {
+        key: pin
+        for key, pin in previous.superseded.items()
+        if key.rpartition("@")[0] in fresh.tasks
+    }
     for task_id, old in previous.tasks.items():
         new = fresh.tasks.get(task_id)
+        if new is None:
+            continue
         old_scene = previous.scenes[old.task.scene]
-        if new is None or new.task.version != old.task.version:
+        if new.task.version != old.task.version:
             key = superseded_key(task_id, old.task.version)
             superseded[key] = SupersededPin(task=old, scene=old_scene)
             continue
