@@ -9,6 +9,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from sklearn import metrics as skm
 
 from geochem_bench import metrics
+from geochem_bench.core.task import Prediction
 
 
 @pytest.fixture()
@@ -153,6 +154,40 @@ def test_coherence_is_the_rms_relative_error_of_natural_block_means():
     assert metrics.coherence(pred * 1.1, lowres, 3) == pytest.approx(0.1)
     # +1 everywhere: relative errors 1, 1/2, 1/4 over the three cells with data
     assert metrics.coherence(pred + 1, lowres, 3) == pytest.approx(np.sqrt((1 + 0.25 + 0.0625) / 3))
+
+
+def test_coherence_of_a_linear_element_is_relative_to_the_level_not_to_each_cell():
+    """Linear-space elements reach 0 and below (airborne K after background removal): the
+    error is the RMS of block mean - lowres over the mean lowres, defined at every cell."""
+    lowres = np.array([[-0.2, 0.001], [1.0, 3.2]])  # mean 1.00025
+    pred = np.kron(lowres, np.ones((2, 2)))
+    assert metrics.coherence(pred, lowres, 2, level=True) == pytest.approx(0.0, abs=1e-6)
+    # +0.1 everywhere: an RMS error of 0.1 against a level of 1.0, whatever the cells are
+    assert metrics.coherence(pred + 0.1, lowres, 2, level=True) == pytest.approx(0.1, rel=1e-3)
+    # per cell, the 0.001 cell alone makes it ~50 and the -0.2 cell is dropped
+    assert metrics.coherence(pred + 0.1, lowres, 2) > 50
+    # a non-positive level leaves it undefined rather than negative or infinite
+    assert np.isnan(metrics.coherence(pred - 5, lowres - 5, 2, level=True))
+
+
+def test_scoring_picks_the_coherence_of_each_elements_space(fake_data):
+    """Grid scoring compares linear elements against the level, log10 ones cell by cell."""
+    from geochem_bench.evaluation.reference import reference_prediction
+    from geochem_bench.evaluation.scoring import score_fold
+    from geochem_bench.scenes.registry import get_task
+    from geochem_bench.tasks.protocols import build_fold
+
+    scene = fake_data.build("sir-samuel-radiometrics")
+    task = get_task("sir-samuel-radiometrics/all/s8/grid")
+    inputs, held_out = build_fold(scene, task, 0)
+    reference = reference_prediction(inputs)
+    table = score_fold(inputs, held_out, Prediction(mean=reference), reference)
+    for e, element in enumerate(inputs.elements):
+        assert element.analysis_space == "linear"
+        field = np.where(inputs.valid, reference[e], np.nan)
+        expected = metrics.coherence(field, inputs.lowres[e], task.scale, level=True)
+        assert table[element.symbol]["coherence"] == pytest.approx(expected)
+        assert expected != pytest.approx(metrics.coherence(field, inputs.lowres[e], task.scale))
 
 
 def test_coherence_takes_block_means_in_natural_units():

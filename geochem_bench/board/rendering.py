@@ -46,8 +46,9 @@ _METHOD = (
     "above 0 and the difference is at least 0.001 (copies count once); the overall rank is "
     "the mean of the per-protocol ranks. Submissions missing tasks "
     "are listed without a rank. Bias = mean error in analysis space (> 0: overestimation); "
-    "coherence = RMS relative error of the natural-unit block means of the prediction against "
-    "the lowres grid (grid protocol). MAE is in natural units (mg/kg; Fe in %, V on "
+    "coherence = RMS error of the natural-unit block means of the prediction against the "
+    "lowres grid, relative to each coarse cell (log10 elements) or to the mean level (linear "
+    "elements) (grid protocol). MAE is in natural units (mg/kg; Fe in %, V on "
     "walker-lake in ppm)."
 )
 _V1_NOTE = (

@@ -140,7 +140,12 @@ def score_fold(
             whole["ssim"] = metrics.ssim(truth_field, pred_field, mask, data_range=data_range)
             masked_pred = np.where(inputs.valid, prediction.mean[e], np.nan)
             moments.update_coherence(
-                *metrics.coherence_pairs(masked_pred, inputs.lowres[e], inputs.scale)
+                *metrics.coherence_pairs(
+                    masked_pred,
+                    inputs.lowres[e],
+                    inputs.scale,
+                    level=element.analysis_space == "linear",
+                )
             )
         if prediction.std is not None:
             s = held_out.scored(prediction.std, e)

@@ -264,7 +264,7 @@ def evaluate_tiled(
                 block_n[e] += np.bincount(block, minlength=n_blocks)
                 block_sse[e] += np.bincount(block, weights=(p - t) ** 2, minlength=n_blocks)
                 block_ref[e] += np.bincount(block, weights=(ref - t) ** 2, minlength=n_blocks)
-                _add_coherence(moments[e], core[e], valid, lowres[e], win, scale)
+                _add_coherence(moments[e], core[e], valid, lowres[e], win, scale, element)
     return TiledResult(
         metrics=_table(scene, moments, scale),
         errors=_blocks(scene, edge, block_n, block_sse, block_ref),
@@ -304,6 +304,7 @@ def _add_coherence(
     lowres: NDArray[np.float32],
     win: Window,
     scale: int,
+    element: Element,
 ) -> None:
     # Coherence: block means of the prediction (valid cells) against the lowres grid.
     # Tiles are whole coarse cells, so each coarse cell is compared in exactly one tile.
@@ -311,7 +312,10 @@ def _add_coherence(
     h, w = math.ceil(prediction.shape[0] / scale), math.ceil(prediction.shape[1] / scale)
     moments.update_coherence(
         *coherence_pairs(
-            np.where(valid, prediction, np.nan), lowres[r0 : r0 + h, c0 : c0 + w], scale
+            np.where(valid, prediction, np.nan),
+            lowres[r0 : r0 + h, c0 : c0 + w],
+            scale,
+            level=element.analysis_space == "linear",
         )
     )
 

@@ -253,6 +253,13 @@ class PairedMoments:
         return 2.0 * (self.c_tp / self.n) / denom if denom > 0 else math.nan
 
     @property
+    def relative_rmse(self) -> float:
+        """RMSE divided by the mean of the truth side; NaN when empty or that mean is <= 0."""
+        if self.n == 0 or self.mean_t <= 0:
+            return math.nan
+        return self.rmse / self.mean_t
+
+    @property
     def data_range(self) -> float:
         """Range of the truth, max - min (0 when empty)."""
         return self.t_max - self.t_min if self.n else 0.0
@@ -271,8 +278,8 @@ class ElementMoments:
         analysis: truth against prediction in the element's analysis space.
         natural: the same pairs in natural units.
         reference: truth against bicubic upsampling of the lowres grid (analysis space).
-        coherence: ones against (block mean of the prediction / lowres), in natural units
-            over coarse cells (grid protocol only): its RMSE is the coherence error.
+        coherence: the coarse-cell pairs of :func:`~.image.coherence_pairs` (grid protocol
+            only), their :attr:`PairedMoments.relative_rmse` is the coherence error.
     """
 
     analysis: PairedMoments = field(default_factory=PairedMoments)
@@ -301,9 +308,9 @@ class ElementMoments:
         self.natural = self.natural.update(truth_natural, pred_natural)
         self.reference = self.reference.update(truth, reference)
 
-    def update_coherence(self, ones: ArrayLike, ratios: ArrayLike) -> None:
+    def update_coherence(self, first: ArrayLike, second: ArrayLike) -> None:
         """Add coarse cells of the coherence error (from :func:`~.image.coherence_pairs`)."""
-        self.coherence = self.coherence.update(ones, ratios)
+        self.coherence = self.coherence.update(first, second)
 
     def merge(self, other: ElementMoments) -> ElementMoments:
         """The scores of the union of two disjoint parts of a fold."""
@@ -340,5 +347,5 @@ class ElementMoments:
         }
         if grid:
             row["psnr"] = a.psnr()
-            row["coherence"] = self.coherence.rmse
+            row["coherence"] = self.coherence.relative_rmse
         return row
