@@ -127,7 +127,10 @@ def test_the_board_scores_old_version_records_apart_and_labels_them(tmp_path):
     )
     # never pooled: idw's points folds of two versions make a score of neither
     reasons = {(i.submission, i.task_id): i.reason for i in board.incomplete}
-    assert reasons[("idw", POINTS)] == f"{POINTS}: folds [0, 1, 2] have no record"
+    assert reasons[("idw", POINTS)] == (
+        f"{POINTS}: folds [0, 1, 2] have no record of version 2; records of version 1 are "
+        "scored apart as superseded and cannot fill them"
+    )
     assert reasons[("idw", f"{POINTS} (version 1)")] == f"{POINTS}: folds [3, 4] have no record"
     assert reasons[("bicubic", GRID)] == (
         "only records of task version 1, superseded by version 2: scored apart as that "
@@ -147,6 +150,29 @@ def test_the_board_scores_old_version_records_apart_and_labels_them(tmp_path):
     assert f",{GRID}@1,walker-lake,grid,,skill," in csv
     assert f",{GRID},walker-lake,grid,,skill," in csv  # idw's current score
     assert f"{GRID}, task version 1 (superseded)" in render_html(board)
+
+
+def test_superseded_records_of_an_earlier_card_do_not_unrank_the_current_ones(tmp_path):
+    """A card that changed its stochastic flag after its old-version runs: the records of the
+    current versions decide, and the old ones are still scored apart."""
+    pins = _bumped(load_pins(), GRID)
+    root = tmp_path / "results"
+    for record in _records("idw", POINTS):
+        _write(root, record)  # current version of the points task, deterministic card
+    for record in _records("idw", GRID):  # version 1 only, run when the card said stochastic
+        submission = record.submission.model_copy(update={"stochastic": True})
+        _write(root, record.model_copy(update={"submission": submission}))
+    found, skipped = collect_records(root, pins)
+    assert skipped == [] and len(found) == 6
+    board = build_leaderboard(
+        [r for _, r in found], suite_task_ids=[GRID, POINTS], n_boot=50, pins=pins
+    )
+    assert [(t.task_id, t.superseded) for t in board.tasks] == [(POINTS, False)]
+    assert [s.protocol for s in board.suite] == ["points"]
+    # the old version is judged on its own records: one seed of a stochastic card is short
+    reasons = {i.task_id: i.reason for i in board.incomplete}
+    assert "seed" in reasons[f"{GRID} (version 1)"]
+    assert not any("disagree" in r for r in reasons.values())
 
 
 def test_pins_write_carries_an_old_version_over_and_refuses_a_silent_change(tmp_path):

@@ -225,19 +225,31 @@ def build_leaderboard(
     for name, version in sorted(set(groups) | set(older)):
         by_task, old_tasks = groups[(name, version)], older[(name, version)]
         mine: list[TaskScore] = []
+        # One flag per submission: it decides the seeds every current task needs. Records of
+        # a superseded version may predate a change of the card; score_task checks each
+        # old task's own records agree.
         flags = {r.submission.stochastic for rs in by_task.values() for r in rs}
-        flags |= {r.submission.stochastic for rs in old_tasks.values() for r in rs}
-        if len(flags) > 1:  # one flag per submission: it decides the seeds every task needs
+        if len(flags) > 1:
             incomplete.extend(
                 Incomplete(name, version, task_id, "records disagree on whether it is stochastic")
                 for task_id in suite_ids
             )
             continue
+        old_versions: dict[str, list[str]] = defaultdict(list)
+        for task_id, task_version in old_tasks:
+            old_versions[task_id].append(task_version)
         for task_id in [t for t in suite_ids if t in by_task]:
             try:
                 mine.append(score_task(by_task[task_id], n_boot=n_boot, seed=seed))
             except ValueError as exc:
-                incomplete.append(Incomplete(name, version, task_id, str(exc)))
+                reason = str(exc)
+                if task_id in old_versions:  # the missing folds may sit in an older version
+                    found = ", ".join(sorted(old_versions[task_id]))
+                    reason += (
+                        f" of version {pins.tasks[task_id].task.version}; records of version "
+                        f"{found} are scored apart as superseded and cannot fill them"
+                    )
+                incomplete.append(Incomplete(name, version, task_id, reason))
         for (task_id, task_version), old in sorted(old_tasks.items()):
             try:
                 score = score_task(old, n_boot=n_boot, seed=seed)
@@ -247,9 +259,6 @@ def build_leaderboard(
                 )
                 continue
             superseded.append(replace(score, superseded=True))
-        old_versions: dict[str, list[str]] = defaultdict(list)
-        for task_id, task_version in old_tasks:
-            old_versions[task_id].append(task_version)
         incomplete.extend(
             Incomplete(name, version, task_id, _missing_reason(task_id, old_versions, pins))
             for task_id in suite_ids
