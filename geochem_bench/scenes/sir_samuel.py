@@ -172,12 +172,6 @@ class SirSamuel(RealScene):
 
     name = "sir-samuel"
     version = "1"
-    # Not in the v2.0 suite yet: a suite task without records of the official baselines makes
-    # every one of them incomplete (unranked) on the board, and the tests of the committed
-    # board and of submissions check that the official records cover the suite. To join: set
-    # True, run leaderboard/reproduce.sh on 'sir-samuel/*', then
-    # `python -m geochem_bench.board.pins --write` and re-render the board.
-    in_suite = False
     licence = "CC-BY-4.0 (GSWA and Geoscience Australia data); Apache-2.0 (landshark packaging)"
     citation = (
         "Geological Survey of Western Australia, Regolith Geochemical Mapping, Sir Samuel "

@@ -36,9 +36,6 @@ handled:
   so not square in metres. The grid is not reprojected: resampling would interpolate the real
   truth and break the exact block means of the grid protocol, which needs only the cell grid.
   Models that measure distances in map units (kriging, IDW) measure them in degrees here.
-
-The scene's tasks are not in the official suite of this benchmark version yet (``in_suite``
-is False): they run, score and cite like any other, but the board does not count them.
 """
 
 from __future__ import annotations
@@ -161,10 +158,6 @@ class SirSamuelRadiometrics(RealScene):
     tasks = tuple(
         TaskSpec("sir-samuel-radiometrics", ("K", "U"), s, "grid", label="all") for s in (4, 8, 16)
     )
-    # Not in the official suite yet: a suite task without results makes every submission on
-    # the committed board incomplete. It joins once the baselines have run on it, with its
-    # pins (`python -m geochem_bench.board.pins --write`) and a re-rendered board.
-    in_suite = False
 
     @classmethod
     def build(cls, raw_dir: Path) -> Scene:

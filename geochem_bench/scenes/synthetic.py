@@ -521,7 +521,8 @@ class Synthetic(SceneDeclaration):
                 "grid",
                 label="all",
                 realisations=TEST_REALISATIONS,
-                version="2",
+                # 3: Fe (linear) scores coherence against the mean level, no longer per cell
+                version="3",
             )
             for scale in (4, 8, 16)
         ),

@@ -70,7 +70,8 @@ class WalkerLake(RealScene):
             392184,
         ),
     )
-    tasks = tuple(TaskSpec("walker-lake", ("V",), s, "grid") for s in (5, 10, 20))
+    # version 2: V (linear, with zeros) scores coherence against the mean level, not per cell
+    tasks = tuple(TaskSpec("walker-lake", ("V",), s, "grid", version="2") for s in (5, 10, 20))
 
     @classmethod
     def build(cls, raw_dir: Path) -> Scene:
