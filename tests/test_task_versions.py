@@ -30,7 +30,7 @@ from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.records import ResultRecord, read_result, result_path, write_result
 
 OFFICIAL = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
-GRID = "walker-lake/v/s20/grid"  # one fold
+GRID = "sir-samuel-radiometrics/all/s16/grid"  # one fold, at version 1
 POINTS = "meuse/zn/s10/points"  # five folds
 
 
@@ -78,8 +78,8 @@ def test_a_record_of_a_superseded_version_is_accepted_against_that_version_only(
     # the old version's checks still bite: a forged reference sum is refused
     assert old.errors is not None
     blocks = {k: v.model_copy() for k, v in old.errors.items()}
-    blocks["V"] = blocks["V"].model_copy(
-        update={"sse_reference": [2 * v for v in blocks["V"].sse_reference]}
+    blocks["K"] = blocks["K"].model_copy(
+        update={"sse_reference": [2 * v for v in blocks["K"].sse_reference]}
     )
     assert check_record(old.model_copy(update={"errors": blocks}), bumped)
 
@@ -147,8 +147,8 @@ def test_the_board_scores_old_version_records_apart_and_labels_them(tmp_path):
     assert "bicubic 1.0.0" in section and "idw" not in section.split(POINTS)[0]
     assert f"\n### {GRID}\n" in markdown.split("## Superseded task versions")[0]
     csv = render_csv(board)
-    assert f",{GRID}@1,walker-lake,grid,,skill," in csv
-    assert f",{GRID},walker-lake,grid,,skill," in csv  # idw's current score
+    assert f",{GRID}@1,sir-samuel-radiometrics,grid,,skill," in csv
+    assert f",{GRID},sir-samuel-radiometrics,grid,,skill," in csv  # idw's current score
     assert f"{GRID}, task version 1 (superseded)" in render_html(board)
 
 
@@ -181,7 +181,10 @@ def test_pins_write_carries_an_old_version_over_and_refuses_a_silent_change(tmp_
     fresh = bumped.model_copy(update={"superseded": {}})  # what compute_pins makes
     carried = carry_superseded(fresh, pins)
     assert carried.superseded == bumped.superseded
-    assert carried.superseded[superseded_key(GRID, "1")].scene == pins.scenes["walker-lake"]
+    assert (
+        carried.superseded[superseded_key(GRID, "1")].scene
+        == pins.scenes["sir-samuel-radiometrics"]
+    )
     # kept on the next release; a version that is current again is no longer superseded
     assert carry_superseded(fresh, carried).superseded == carried.superseded
     assert set(carry_superseded(pins, carried).superseded) == {*pins.superseded, f"{GRID}@2"}
@@ -203,18 +206,20 @@ def test_pins_write_carries_an_old_version_over_and_refuses_a_silent_change(tmp_
     )
     with pytest.raises(InvalidInputError, match=rf"task {GRID} keeps version 1 but the reference"):
         carry_superseded(silent, pins)
-    data = pins.scenes["walker-lake"].dataset
+    data = pins.scenes["sir-samuel-radiometrics"].dataset
     other_data = pins.model_copy(
         update={
             "scenes": {
                 **pins.scenes,
-                "walker-lake": pins.scenes["walker-lake"].model_copy(
+                "sir-samuel-radiometrics": pins.scenes["sir-samuel-radiometrics"].model_copy(
                     update={"dataset": data.model_copy(update={"version": "9"})}
                 ),
             }
         }
     )
-    with pytest.raises(InvalidInputError, match="the data of scene walker-lake changed: bump"):
+    with pytest.raises(
+        InvalidInputError, match="the data of scene sir-samuel-radiometrics changed: bump"
+    ):
         carry_superseded(other_data, pins)
     # the file keeps them, one per line, and reads back the same
     path = tmp_path / "pins.json"

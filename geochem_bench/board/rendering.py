@@ -13,6 +13,7 @@ import html
 import io
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -259,6 +260,25 @@ def _number(value: float | None, spec: str) -> str:
 # --- Markdown ------------------------------------------------------------------------------
 
 
+def _markdown_task_table(title: str, scores: Sequence[TaskScore]) -> list[str]:
+    """The Markdown lines of one task's table: a heading, then a row per submission."""
+    head = _task_header(scores[0].elements, scores[0].protocol == "grid")
+    lines = [
+        "",
+        f"### {title}",
+        "",
+        "| submission | skill [95 % CI] | " + " | ".join(head) + " |",
+        "|---|---|" + "---:|" * len(head),
+    ]
+    for t in scores:
+        lines.append(
+            f"| {markdown_text(_label(t))} | {t.skill.format()} | "
+            + " | ".join(_task_cells(t))
+            + " |"
+        )
+    return lines
+
+
 def render_markdown(board: Leaderboard) -> str:
     """The board as a Markdown document: suite table, per-scene task tables, what was left out."""
     lines = [
@@ -313,38 +333,14 @@ def render_markdown(board: Leaderboard) -> str:
             scores = by_task.get(task_id, [])
             if not scores:
                 continue
-            head = _task_header(scores[0].elements, scores[0].protocol == "grid")
-            lines += [
-                "",
-                f"### {task_id}",
-                "",
-                "| submission | skill [95 % CI] | " + " | ".join(head) + " |",
-                "|---|---|" + "---:|" * len(head),
-            ]
-            for t in scores:
-                lines.append(
-                    f"| {markdown_text(_label(t))} | {t.skill.format()} | "
-                    + " | ".join(_task_cells(t))
-                    + " |"
-                )
+            lines += _markdown_task_table(task_id, scores)
     old_tasks = _by_old_task(board)
     if old_tasks:
         lines += ["", "## Superseded task versions", "", _SUPERSEDED_NOTE]
     for (task_id, task_version), scores in old_tasks.items():
-        head = _task_header(scores[0].elements, scores[0].protocol == "grid")
-        lines += [
-            "",
-            f"### {task_id}, task version {task_version} (superseded)",
-            "",
-            "| submission | skill [95 % CI] | " + " | ".join(head) + " |",
-            "|---|---|" + "---:|" * len(head),
-        ]
-        for t in scores:
-            lines.append(
-                f"| {markdown_text(_label(t))} | {t.skill.format()} | "
-                + " | ".join(_task_cells(t))
-                + " |"
-            )
+        lines += _markdown_task_table(
+            f"{task_id}, task version {task_version} (superseded)", scores
+        )
     if board.incomplete:
         lines += ["", "## Not scored", "", "| submission | task | why |", "|---|---|---|"]
         lines += [
@@ -511,6 +507,23 @@ def _interval_marker(
 # --- static page ---------------------------------------------------------------------------
 
 
+def _html_task_table(title: str, scores: Sequence[TaskScore]) -> str:
+    """One task's HTML table under an ``h3`` heading (``title``: already escaped)."""
+    esc = html.escape
+    columns = _task_header(scores[0].elements, scores[0].protocol == "grid")
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "\n".join(
+        f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
+        + "".join(f"<td>{esc(c)}</td>" for c in _task_cells(t))
+        + "</tr>"
+        for t in scores
+    )
+    return (
+        f"<h3>{title}</h3><table class='task'><thead><tr><th>submission</th>"
+        f"<th>skill [95 % CI]</th>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
+    )
+
+
 def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
     """A static page: suite table, the plot, per-task tables; no scripts needed to view it."""
     esc = html.escape
@@ -566,37 +579,15 @@ def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
             scores = by_task.get(task_id, [])
             if not scores:
                 continue
-            columns = _task_header(scores[0].elements, scores[0].protocol == "grid")
-            head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-            body = "\n".join(
-                f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
-                + "".join(f"<td>{esc(c)}</td>" for c in _task_cells(t))
-                + "</tr>"
-                for t in scores
-            )
-            parts.append(
-                f"<h3>{esc(task_id)}</h3><table class='task'><thead><tr><th>submission</th>"
-                f"<th>skill [95 % CI]</th>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
-            )
+            parts.append(_html_task_table(esc(task_id), scores))
         sections.append("\n".join(parts))
     old_tasks = _by_old_task(board)
     if old_tasks:
         parts = ["<h2 id='superseded'>Superseded task versions</h2>"]
         parts.append(f"<p class='method'>{esc(_SUPERSEDED_NOTE)}</p>")
         for (task_id, task_version), scores in old_tasks.items():
-            columns = _task_header(scores[0].elements, scores[0].protocol == "grid")
-            head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-            body = "\n".join(
-                f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
-                + "".join(f"<td>{esc(c)}</td>" for c in _task_cells(t))
-                + "</tr>"
-                for t in scores
-            )
-            parts.append(
-                f"<h3>{esc(task_id)}, task version {esc(task_version)} (superseded)</h3>"
-                "<table class='task'><thead><tr><th>submission</th>"
-                f"<th>skill [95 % CI]</th>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
-            )
+            title = f"{esc(task_id)}, task version {esc(task_version)} (superseded)"
+            parts.append(_html_task_table(title, scores))
         sections.append("\n".join(parts))
     skipped = ""
     if board.skipped:
