@@ -185,11 +185,13 @@ def _board(out: Path):
 
 def test_sse_reference_times_100_does_not_rank_first(tmp_path):
     out = _board_copy(tmp_path)
-    for path in sorted((out / "nearest").rglob("fold-*.json")):
+    paths = sorted((out / "nearest").rglob("fold-*.json"))
+    for path in paths:
         write_result(_times_100(read_result(path)), path)
     board = _board(out)
     assert not any(s.submission == "nearest" for s in board.suite)
-    assert len([s for s in board.skipped if s.path.startswith("nearest/")]) == 105
+    # every edited record is refused, whatever the size of the suite
+    assert len([s for s in board.skipped if s.path.startswith("nearest/")]) == len(paths) > 100
     assert "nearest" not in {s.submission for s in board.suite if s.rank == 1}
     assert {s.protocol for s in board.suite if s.rank == 1 and s.submission == "idw"} == {
         "points",
