@@ -309,6 +309,23 @@ def test_a_killed_runs_private_folders_are_swept(tmp_path, monkeypatch):
     assert not dead.exists() and alive.exists()
 
 
+def test_sweeping_survives_a_folder_another_run_removes_meanwhile(tmp_path, monkeypatch):
+    """Two runs on one machine: a folder listed by the sweep may be gone when it is stat'ed
+    (this once crashed a run that started while another finished a fold)."""
+    import tempfile
+    from pathlib import Path
+
+    from geochem_bench.evaluation.harness import PRIVATE_PREFIX, sweep_private_folders
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    vanished = tmp_path / f"{PRIVATE_PREFIX}{os.getpid()}-gone"
+    real_glob = Path.glob
+    monkeypatch.setattr(
+        Path, "glob", lambda self, pattern: iter([vanished, *real_glob(self, pattern)])
+    )
+    assert sweep_private_folders() == 0
+
+
 def test_sysv_shared_memory_is_no_channel_between_folds(tmp_path, monkeypatch):
     monkeypatch.setenv("HOSTILE_KEY", str(uuid.uuid4().int & 0xFFFF))
     honest = run(tmp_path / "honest", "_Honest")

@@ -680,10 +680,13 @@ def sweep_private_folders() -> int:
     removed = 0
     for folder in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
         pid = folder.name.removeprefix(PRIVATE_PREFIX).split("-")[0]
-        if not pid.isdigit() or folder.stat().st_uid != os.getuid():
-            continue
         try:
+            # another run on this machine may remove its own folder between glob and stat
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid():
+                continue
             os.kill(int(pid), 0)
+        except FileNotFoundError:
+            continue
         except ProcessLookupError:
             model_server.remove_private(folder)
             removed += 1
