@@ -408,28 +408,27 @@ def render_csv(board: Leaderboard) -> str:
                 *numbers(s.iqm),
             ]
         )
+
+    def task_rows(head: Sequence[object], t: TaskScore) -> None:
+        # one task score's rows: skill, then per element RMSE, bias and (grid) coherence
+        writer.writerow([*head, "", "skill", *numbers(t.skill)])
+        for element in t.elements:
+            writer.writerow([*head, element, "rmse", *numbers(t.rmse[element])])
+            writer.writerow([*head, element, "bias", number(t.bias.get(element)), "", ""])
+            if t.protocol == "grid":
+                value = t.coherence.get(element)
+                writer.writerow([*head, element, "coherence", number(value), "", ""])
+
     for t in sorted(board.tasks, key=lambda t: (t.submission, t.version, t.task_id)):
         head = [t.submission, t.version, ranks.get((t.submission, t.version, t.protocol)) or ""]
         head += [board.verified(t.submission, t.version).status, t.task_id]
         head += [t.scene, t.protocol]
-        writer.writerow([*head, "", "skill", *numbers(t.skill)])
-        for element in t.elements:
-            writer.writerow([*head, element, "rmse", *numbers(t.rmse[element])])
-            writer.writerow([*head, element, "bias", number(t.bias.get(element)), "", ""])
-            if t.protocol == "grid":
-                value = t.coherence.get(element)
-                writer.writerow([*head, element, "coherence", number(value), "", ""])
+        task_rows(head, t)
     # a superseded task version: task "<id>@<version>", no rank (it counts in no suite)
     for t in sorted(board.superseded, key=lambda t: (t.submission, t.version, t.task_id)):
         head = [t.submission, t.version, "", board.verified(t.submission, t.version).status]
         head += [f"{t.task_id}@{t.task_version}", t.scene, t.protocol]
-        writer.writerow([*head, "", "skill", *numbers(t.skill)])
-        for element in t.elements:
-            writer.writerow([*head, element, "rmse", *numbers(t.rmse[element])])
-            writer.writerow([*head, element, "bias", number(t.bias.get(element)), "", ""])
-            if t.protocol == "grid":
-                value = t.coherence.get(element)
-                writer.writerow([*head, element, "coherence", number(value), "", ""])
+        task_rows(head, t)
     return buffer.getvalue()
 
 
