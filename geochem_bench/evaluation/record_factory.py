@@ -45,6 +45,8 @@ def submission_info(submission: Submission, seed: int | None = None) -> Submissi
         model=submission.model,
         fingerprint=None if seed is None else submission.fingerprint(seed),
         stochastic=submission.stochastic,
+        params=dict(submission.params),
+        code_digest=submission.code_digest(),
     )
 
 
