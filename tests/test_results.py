@@ -27,7 +27,7 @@ def record(tmp_path_factory) -> ResultRecord:
 
 def test_record_carries_provenance(record):
     assert record.status == "ok"
-    assert record.benchmark_version == "2.0" and record.schema_version == "1.3.0"
+    assert record.benchmark_version == "2.0" and record.schema_version == "1.4.0"
     assert set(record.dataset.sha256) == {"covariates", "valid", "truth", "points"}
     assert record.dataset.options["height"] == 256
     assert record.runtime.total_s > 0 and record.peak_memory_mb > 0
