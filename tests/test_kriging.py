@@ -160,3 +160,21 @@ def test_covariable_kriging_uses_the_covariables_observed_at_the_sites():
     )
     assert hit.tolist() == [True, True, False]
     assert at.tolist() == [3.0, 8.0]  # two samples at one site: their mean
+
+
+def test_covariable_kriging_cross_validation_picks_one_of_its_settings(scene):
+    """The CV choice is one candidate, and predicting with it fixed gives the same values."""
+    from geochem_bench.models.covariable_kriging import CovariableKriging
+    from geochem_bench.scenes.registry import get_task
+    from geochem_bench.tasks.protocols import build_fold, held_out_sites
+
+    task = get_task("synthetic/cu/s16/transfer")
+    inputs, _ = build_fold(scene, task, 0)
+    xy = held_out_sites(scene, task, 0)
+    chosen_model = CovariableKriging(cv_folds=3)
+    by_cv = chosen_model.predict_points(inputs, xy)
+    ((key, (variogram, neighbours)),) = chosen_model._chosen.items()
+    assert key == (inputs.task_id, inputs.fold, 0)
+    assert variogram in ("spherical", "exponential") and neighbours in (32, None)
+    fixed = CovariableKriging(variogram_model=variogram, neighbours=neighbours)
+    np.testing.assert_allclose(by_cv.mean, fixed.predict_points(inputs, xy).mean, rtol=1e-6)
