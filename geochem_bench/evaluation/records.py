@@ -257,6 +257,12 @@ class ResultRecord(_Strict):
     timestamp: datetime
     isolation: Isolation | None = Field(None, description="confinement of the model process")
     canary: CanaryCheck | None = Field(None, description="canary rerun of this fold, if any")
+    scored_at: Literal["cells", "sites"] = Field(
+        "cells",
+        description="points and transfer tasks: 'cells' scored predict()'s map at the fine "
+        "cells of the held-out sites; 'sites' scored the model's predict_points() values at "
+        "the sites themselves (schema >= 1.4.0; grid tasks and older records: 'cells')",
+    )
 
     @model_validator(mode="after")
     def _status_matches_payload(self) -> ResultRecord:
@@ -331,6 +337,7 @@ _ADDED_AFTER_1_2: tuple[tuple[str | None, str, object], ...] = (
     ("submission", "stochastic", False),
     ("submission", "params", None),
     ("submission", "code_digest", None),
+    (None, "scored_at", "cells"),
 )
 
 
