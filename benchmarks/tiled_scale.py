@@ -2,7 +2,8 @@
 
 For each size, a tileable synthetic scene (value noise; Cu log10 + Fe linear, 4 bands) is
 generated tile by tile into a scratch folder, then evaluated with bicubic upsampling at x8 in
-a fresh child process, whose peak RSS and wall time are measured (``os.wait4``):
+a fresh child process, whose peak RSS and wall time are measured (``os.wait4``); ``--model
+atpk`` runs area-to-point kriging in the tiled path instead (the in-memory path stays bicubic):
 
 - ``tiled``: :func:`geochem_bench.evaluation.tiled.evaluate_tiled`, 1024² tiles;
 - ``in-memory``: the harness path (read the whole scene, build the fold, predict, score),
@@ -28,9 +29,11 @@ from pathlib import Path
 
 TILED = """
 import sys
+from geochem_bench.models.area_to_point import AreaToPointKriging
 from geochem_bench.models.upsampling import BicubicUpsampling
 from geochem_bench.evaluation.tiled import DiskScene, evaluate_tiled
-r = evaluate_tiled(DiskScene.open(sys.argv[1]), 8, BicubicUpsampling(), tile=1024)
+model = {"bicubic": BicubicUpsampling, "atpk": lambda: AreaToPointKriging(3, back_projection=3)}
+r = evaluate_tiled(DiskScene.open(sys.argv[1]), 8, model[sys.argv[2]](), tile=1024)
 print(r.metrics["Cu"]["rmse"], r.metrics["Fe"]["rmse"])
 """
 
@@ -51,11 +54,11 @@ print(table["Cu"]["rmse"], table["Fe"]["rmse"])
 """
 
 
-def measure(code: str, scene: Path) -> dict[str, float | str]:
+def measure(code: str, scene: Path, *args: str) -> dict[str, float | str]:
     """Run ``code`` in a fresh interpreter; wall seconds, peak RSS (MiB) and its output."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(scene)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, str(scene), *args], stdout=subprocess.PIPE, text=True
     )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -71,6 +74,12 @@ def main() -> None:
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/geochem-bench-scale"))
     parser.add_argument("--in-memory-max", type=int, default=8192)
     parser.add_argument("--json", type=Path, help="also write the measurements here")
+    parser.add_argument(
+        "--model",
+        choices=["bicubic", "atpk"],
+        default="bicubic",
+        help="tiled model (atpk: radius 3, 3 back-projection steps); in-memory is bicubic",
+    )
     args = parser.parse_args()
 
     from geochem_bench.data.tileable_synthetic import write_large_synthetic
@@ -83,7 +92,7 @@ def main() -> None:
             write_large_synthetic(folder, size)
             print(f"generated {size}² in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         row: dict[str, object] = {"size": size, "cells": size * size}
-        row["tiled"] = measure(TILED, folder)
+        row["tiled"] = measure(TILED, folder, args.model)
         if size <= args.in_memory_max:
             row["in_memory"] = measure(IN_MEMORY, folder)
         rows.append(row)
