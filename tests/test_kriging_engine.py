@@ -1,0 +1,163 @@
+"""The kriging engine against PyKrige (ordinary, universal, automatic fit) and dense solves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pykrige.ok import OrdinaryKriging
+from pykrige.uk import UniversalKriging
+
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.kriging.neighbours import neighbour_sets
+from geochem_bench.kriging.point import PointKriging, collocated_cokriging, krige
+from geochem_bench.kriging.systems import solve_shared
+from geochem_bench.kriging.variogram import Variogram, auto_variogram
+
+MODELS = ["spherical", "exponential", "gaussian", "linear"]
+
+
+@pytest.fixture()
+def field(rng):
+    """300 noisy data of a smooth field on 100 x 100 and 400 targets, some on the data."""
+    x, y = rng.uniform(0, 100, 300), rng.uniform(0, 100, 300)
+    z = np.sin(x / 10) + np.cos(y / 12) + rng.normal(0, 0.3, 300)
+    qx = np.concatenate([rng.uniform(0, 100, 380), x[:20]])
+    qy = np.concatenate([rng.uniform(0, 100, 380), y[:20]])
+    return x, y, z, qx, qy
+
+
+def pykrige_ok(x, y, z, model):
+    return OrdinaryKriging(
+        x, y, z, variogram_model=model, nlags=20, weight=True, exact_values=False
+    )
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_automatic_fit_equals_pykrige(field, model):
+    x, y, z, _, _ = field
+    expected = pykrige_ok(x, y, z, model).variogram_model_parameters
+    fitted = auto_variogram(x, y, z, model, nlags=20)
+    # the nugget may sit at its bound 0, where both fits stop at ~1e-20 of different noise
+    np.testing.assert_allclose(fitted.parameters, expected, rtol=1e-6, atol=1e-9 * z.var())
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("neighbours", [None, 16])
+def test_ordinary_kriging_equals_pykrige(field, model, neighbours):
+    x, y, z, qx, qy = field
+    ok = pykrige_ok(x, y, z, model)
+    if neighbours is None:
+        expected, expected_var = ok.execute("points", qx, qy)
+    else:
+        expected, expected_var = ok.execute(
+            "points", qx, qy, backend="C", n_closest_points=neighbours
+        )
+    data = PointKriging(x, y, z, Variogram(model, tuple(ok.variogram_model_parameters)))
+    est, var = krige(data, qx, qy, neighbours)
+    np.testing.assert_allclose(est, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(var, np.maximum(expected_var, 0), rtol=0, atol=1e-6)
+
+
+def test_external_drift_equals_pykrige_universal_kriging(field):
+    x, y, z, qx, qy = field
+    drift = np.column_stack([np.sin(x / 10), y / 50])
+    target_drift = np.column_stack([np.sin(qx / 10), qy / 50])
+    uk = UniversalKriging(
+        x,
+        y,
+        z,
+        variogram_model="spherical",
+        nlags=20,
+        weight=True,
+        drift_terms=["specified"],
+        specified_drift=list(drift.T),
+        exact_values=False,
+    )
+    expected, expected_var = uk.execute(
+        "points", qx, qy, specified_drift_arrays=list(target_drift.T)
+    )
+    data = PointKriging(
+        x, y, z, Variogram("spherical", tuple(uk.variogram_model_parameters)), drift
+    )
+    est, var = krige(data, qx, qy, target_drift=target_drift)
+    np.testing.assert_allclose(est, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(var, np.maximum(expected_var, 0), rtol=0, atol=1e-6)
+
+
+def nearest(x, y, px, py, k):
+    return np.argsort(np.hypot(x - px, y - py), kind="stable")[:k]
+
+
+def dense_covariance(vg, x, y, idx):
+    d = np.hypot(x[idx, None] - x[None, idx], y[idx, None] - y[None, idx])
+    return np.where(d > 0, vg.sill - vg.gamma(d), vg.sill)
+
+
+@pytest.mark.parametrize("neighbours", [None, 12])
+def test_simple_kriging_equals_a_dense_solve(field, neighbours):
+    x, y, z, qx, qy = field
+    vg = Variogram("exponential", (0.8, 30.0, 0.05))
+    mean = 0.3
+    est, var = krige(PointKriging(x, y, z, vg), qx, qy, neighbours, mean=mean)
+    for t in range(0, len(qx), 37):
+        idx = nearest(x, y, qx[t], qy[t], neighbours or len(x))
+        c = vg.sill - vg.gamma(np.hypot(x[idx] - qx[t], y[idx] - qy[t]))
+        w = np.linalg.solve(dense_covariance(vg, x, y, idx), c)
+        assert est[t] == pytest.approx(mean + w @ (z[idx] - mean), abs=1e-9)
+        assert var[t] == pytest.approx(vg.sill - w @ c, abs=1e-9)
+
+
+def test_simple_kriging_refuses_a_variogram_without_sill(field):
+    x, y, z, qx, qy = field
+    with pytest.raises(InvalidInputError, match="sill"):
+        krige(PointKriging(x, y, z, Variogram("linear", (0.01, 0.1))), qx, qy, mean=0.0)
+
+
+@pytest.mark.parametrize("neighbours", [None, 12])
+def test_collocated_cokriging_equals_a_dense_solve(field, rng, neighbours):
+    x, y, z, qx, qy = field
+    secondary = 2 * z + rng.normal(0, 0.5, len(z))
+    target_secondary = 2 * (np.sin(qx / 10) + np.cos(qy / 12))
+    vg = Variogram("spherical", (0.9, 35.0, 0.1))
+    est, var = collocated_cokriging(
+        PointKriging(x, y, z, vg), secondary, qx, qy, target_secondary, neighbours
+    )
+    rho = np.corrcoef(z, secondary)[0, 1]
+    cross = rho * secondary.std() / np.sqrt(vg.sill)
+    for t in range(0, len(qx), 37):
+        idx = nearest(x, y, qx[t], qy[t], neighbours or len(x))
+        c = vg.sill - vg.gamma(np.hypot(x[idx] - qx[t], y[idx] - qy[t]))
+        k = len(idx)
+        a = np.zeros((k + 1, k + 1))
+        a[:k, :k] = dense_covariance(vg, x, y, idx)
+        a[:k, k] = a[k, :k] = cross * c
+        a[k, k] = secondary.var()
+        b = np.r_[c, cross * vg.sill]
+        w = np.linalg.solve(a, b)
+        expected = z.mean() + w[:k] @ (z[idx] - z.mean())
+        expected += w[k] * (target_secondary[t] - secondary.mean())
+        assert est[t] == pytest.approx(expected, abs=1e-9)
+        assert var[t] == pytest.approx(vg.sill - w @ b, abs=1e-9)
+    # a secondary variable that carries the signal lowers the variance below simple kriging
+    _, simple_var = krige(PointKriging(x, y, z, vg), qx, qy, neighbours, mean=z.mean())
+    assert np.mean(var) < 0.9 * np.mean(simple_var)
+
+
+def test_neighbour_sets_group_exactly_the_targets_with_the_same_nearest_data(rng):
+    xy = rng.uniform(0, 100, (200, 2))
+    g = np.arange(0.5, 100, 2.0)
+    targets = np.column_stack([a.ravel() for a in np.meshgrid(g, g)])
+    sets = neighbour_sets(xy, targets, 8)
+    assert len(sets.members) < len(targets)  # adjacent cells share sets: the point of it
+    for t in range(len(targets)):
+        expected = np.argsort(np.hypot(*(xy - targets[t]).T), kind="stable")[:8]
+        assert set(sets.members[sets.system[t]].tolist()) == set(expected.tolist())
+
+
+def test_shared_systems_solve_like_one_solve_per_target(rng):
+    lhs = rng.normal(size=(5, 6, 6)) + 6 * np.eye(6)
+    system = np.sort(rng.integers(0, 5, 40))
+    system[:3] = 0  # one system with several targets
+    rhs = rng.normal(size=(40, 6))
+    expected = np.stack([np.linalg.solve(lhs[s], r) for s, r in zip(system, rhs)])
+    np.testing.assert_allclose(solve_shared(lhs, rhs, system), expected, rtol=1e-12)
