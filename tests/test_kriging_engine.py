@@ -161,3 +161,11 @@ def test_shared_systems_solve_like_one_solve_per_target(rng):
     rhs = rng.normal(size=(40, 6))
     expected = np.stack([np.linalg.solve(lhs[s], r) for s, r in zip(system, rhs)])
     np.testing.assert_allclose(solve_shared(lhs, rhs, system), expected, rtol=1e-12)
+
+
+def test_a_singular_system_does_not_fail_its_batch(rng):
+    lhs = np.stack([np.eye(3) * 2, np.ones((3, 3))])  # the second is singular
+    rhs = np.array([[2.0, 4.0, 6.0], [3.0, 3.0, 3.0]])
+    solution = solve_shared(lhs, rhs, np.array([0, 1]))
+    np.testing.assert_allclose(solution[0], [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(lhs[1] @ solution[1], rhs[1])  # consistent: solved exactly

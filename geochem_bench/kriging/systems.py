@@ -58,5 +58,19 @@ def solve_shared(
         which = np.flatnonzero(counts == size)
         at = starts[which][:, None] + np.arange(size)[None, :]  # (systems, size) targets
         columns = rhs[at].transpose(0, 2, 1)  # (systems, n, size)
-        out[at] = np.linalg.solve(lhs[which], columns).transpose(0, 2, 1)
+        out[at] = _solve_batch(lhs[which], columns).transpose(0, 2, 1)
     return out
+
+
+def _solve_batch(lhs: NDArray[np.float64], columns: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Batched ``np.linalg.solve``; a singular system gets the least-squares minimum-norm fit.
+
+    A system is singular when its drift is degenerate in the neighbourhood (an external
+    drift constant over the neighbours, where a covariate was filled by its mean) or data
+    repeat; one such system must not fail the whole batch.
+    """
+    try:
+        return np.linalg.solve(lhs, columns)
+    except np.linalg.LinAlgError:
+        fits = [np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(lhs, columns)]
+        return np.stack(fits).astype(np.float64)
