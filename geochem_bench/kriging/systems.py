@@ -70,7 +70,7 @@ def _solve_batch(lhs: NDArray[np.float64], columns: NDArray[np.float64]) -> NDAr
     repeat; one such system must not fail the whole batch.
     """
     try:
-        return np.linalg.solve(lhs, columns)
+        return np.asarray(np.linalg.solve(lhs, columns), dtype=np.float64)
     except np.linalg.LinAlgError:
         fits = [np.linalg.lstsq(a, b, rcond=None)[0] for a, b in zip(lhs, columns)]
         return np.stack(fits).astype(np.float64)
