@@ -23,7 +23,8 @@ class NeighbourSets:
 
     Attributes:
         members: data indices of each distinct set (G, k), in the distance order of the
-            first target that has it.
+            first target that has it; sets are numbered in the order of their first target,
+            so that consecutive sets are near each other when the targets are.
         system: which set each target uses (T,).
     """
 
@@ -53,4 +54,7 @@ def neighbour_sets(
         hashes = np.column_stack([keys[0][idx].sum(axis=1), keys[1][idx].sum(axis=1)])
     void = np.ascontiguousarray(hashes).view(np.dtype((np.void, 16))).ravel()
     _, first, system = np.unique(void, return_index=True, return_inverse=True)
-    return NeighbourSets(idx[first], system.ravel().astype(np.intp))
+    rank = np.argsort(first)  # number the sets by their first target
+    renumber = np.empty_like(rank)
+    renumber[rank] = np.arange(len(rank))
+    return NeighbourSets(idx[first[rank]], renumber[system.ravel()].astype(np.intp))

@@ -71,7 +71,7 @@ class Variogram:
         psill, rng, nugget = self.parameters
         if self.model == "spherical":
             r = np.minimum(d / rng, 1.0)
-            return psill * (1.5 * r - 0.5 * r**3) + nugget
+            return psill * r * (1.5 - 0.5 * r * r) + nugget
         if self.model == "exponential":
             return psill * (1.0 - np.exp(-d / (rng / 3.0))) + nugget
         return psill * (1.0 - np.exp(-(d**2) / (rng * 4.0 / 7.0) ** 2)) + nugget
@@ -81,9 +81,36 @@ class Variogram:
 
         For the linear model this is ``-gamma(h)``, a generalised covariance: valid only in
         systems that filter a constant mean (ordinary and universal kriging), where adding a
-        constant to every covariance changes neither weights nor variance.
+        constant to every covariance changes neither weights nor variance. Written out per
+        model, in place, rather than as ``sill - gamma``: kriging evaluates it on every pair of
+        every neighbourhood, and the temporaries cost more than the arithmetic.
         """
-        return self.sill - self.gamma(h)
+        d = np.array(h, dtype=np.float64)  # a copy, worked on in place
+        if self.model == "linear":
+            slope, nugget = self.parameters
+            d *= -slope
+            d -= nugget
+            return d
+        psill, rng, _ = self.parameters
+        if self.model == "spherical":
+            d *= 1.0 / rng
+            np.minimum(d, 1.0, out=d)
+            cubic = d * d
+            cubic *= 0.5
+            cubic -= 1.5
+            cubic *= d  # 0.5 r^3 - 1.5 r
+            cubic += 1.0
+            cubic *= psill
+            return cubic
+        if self.model == "exponential":
+            d *= -3.0 / rng
+        else:
+            d *= 7.0 / (4.0 * rng)
+            d *= d
+            d *= -1.0
+        np.exp(d, out=d)
+        d *= psill
+        return d
 
 
 @dataclass(frozen=True)
