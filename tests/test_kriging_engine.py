@@ -143,15 +143,30 @@ def test_collocated_cokriging_equals_a_dense_solve(field, rng, neighbours):
     assert np.mean(var) < 0.9 * np.mean(simple_var)
 
 
-def test_neighbour_sets_group_exactly_the_targets_with_the_same_nearest_data(rng):
+@pytest.mark.parametrize("spacing", [0.5, 7.0])  # tile search (dense), per-target query
+def test_neighbour_sets_group_exactly_the_targets_with_the_same_nearest_data(rng, spacing):
     xy = rng.uniform(0, 100, (200, 2))
-    g = np.arange(0.5, 100, 2.0)
+    g = np.arange(spacing / 2, 100, spacing)
     targets = np.column_stack([a.ravel() for a in np.meshgrid(g, g)])
+    targets += rng.uniform(-0.01, 0.01, targets.shape)  # no exact ties at the k-th datum
     sets = neighbour_sets(xy, targets, 8)
     assert len(sets.members) < len(targets)  # adjacent cells share sets: the point of it
-    for t in range(len(targets)):
-        expected = np.argsort(np.hypot(*(xy - targets[t]).T), kind="stable")[:8]
-        assert set(sets.members[sets.system[t]].tolist()) == set(expected.tolist())
+    d = np.hypot(targets[:, None, 0] - xy[None, :, 0], targets[:, None, 1] - xy[None, :, 1])
+    expected = np.sort(np.argsort(d, axis=1, kind="stable")[:, :8], axis=1)
+    np.testing.assert_array_equal(np.sort(sets.members[sets.system], axis=1), expected)
+
+
+def test_moving_window_on_a_dense_grid_equals_pykrige(field):
+    """Dense targets take the tiled neighbour search: still PyKrige's estimates."""
+    x, y, z, _, _ = field
+    g = np.arange(0.25, 100, 0.5)
+    qx, qy = (a.ravel() for a in np.meshgrid(g, g))
+    ok = pykrige_ok(x, y, z, "spherical")
+    expected, expected_var = ok.execute("points", qx, qy, backend="C", n_closest_points=16)
+    data = PointKriging(x, y, z, Variogram("spherical", tuple(ok.variogram_model_parameters)))
+    est, var = krige(data, qx, qy, 16)
+    np.testing.assert_allclose(est, expected, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(var, np.maximum(expected_var, 0), rtol=0, atol=1e-6)
 
 
 def test_shared_systems_solve_like_one_solve_per_target(rng):
