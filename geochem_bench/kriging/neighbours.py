@@ -61,17 +61,31 @@ def neighbour_sets(
     if idx is None:
         _, found = tree.query(target_xy, k=k, workers=-1)
         idx = np.asarray(found, dtype=np.intp).reshape(len(target_xy), k)
-    keys = np.random.default_rng(_KEY_SEED).integers(
-        0, np.iinfo(np.uint64).max, size=(2, n), dtype=np.uint64, endpoint=True
-    )
-    with np.errstate(over="ignore"):  # the sum is meant to wrap around mod 2**64
-        hashes = np.column_stack([keys[0][idx].sum(axis=1), keys[1][idx].sum(axis=1)])
-    void = np.ascontiguousarray(hashes).view(np.dtype((np.void, 16))).ravel()
-    _, first, system = np.unique(void, return_index=True, return_inverse=True)
+    first, system = _distinct_sets(idx, n)
     rank = np.argsort(first)  # number the sets by their first target
     renumber = np.empty_like(rank)
     renumber[rank] = np.arange(len(rank))
-    return NeighbourSets(idx[first[rank]], renumber[system.ravel()].astype(np.intp))
+    return NeighbourSets(idx[first[rank]], renumber[system].astype(np.intp))
+
+
+def _distinct_sets(idx: NDArray[np.intp], n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """First target of each distinct row set of ``idx``, and each target's set number.
+
+    Grouped by the first 64-bit hash (a fast integer sort); the second hash must then be
+    constant within each group, else two sets share the first hash and both hashes group.
+    """
+    keys = np.random.default_rng(_KEY_SEED).integers(
+        0, np.iinfo(np.uint64).max, size=(2, n), dtype=np.uint64, endpoint=True
+    )
+    with np.errstate(over="ignore"):  # the sums are meant to wrap around mod 2**64
+        primary = keys[0][idx].sum(axis=1)
+        check = keys[1][idx].sum(axis=1)
+    _, first, system = np.unique(primary, return_index=True, return_inverse=True)
+    if not np.array_equal(check, check[first[system]]):
+        both = np.ascontiguousarray(np.column_stack([primary, check]))
+        void = both.view(np.dtype((np.void, 16))).ravel()
+        _, first, system = np.unique(void, return_index=True, return_inverse=True)
+    return first, system.ravel()
 
 
 def _nearest_by_tiles(
@@ -79,14 +93,14 @@ def _nearest_by_tiles(
 ) -> NDArray[np.intp] | None:
     """The k nearest data (unordered) of each target, tile by tile; None if targets are sparse.
 
-    Tiles are squares of half the typical k-th nearest distance, so that a tile's candidates
-    are about three times k.
+    Tiles are squares of a quarter of the typical k-th nearest distance, so that a tile's
+    candidates are about twice k (smaller tiles: fewer candidates, more ball queries).
     """
     step = max(1, len(target_xy) // 1000)
     reach = float(np.median(tree.query(target_xy[::step], k=k)[0][:, -1]))
     if not reach > 0:
         return None
-    cell = np.floor((target_xy - target_xy.min(axis=0)) / (reach / 2)).astype(np.int64)
+    cell = np.floor((target_xy - target_xy.min(axis=0)) / (reach / 4)).astype(np.int64)
     tile = cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
     order = np.argsort(tile, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(tile[order]) != 0])
@@ -101,12 +115,18 @@ def _nearest_by_tiles(
     kth = tree.query(centre, k=k, workers=-1)[0][:, -1]
     radius = (kth + 2 * half) * (1 + 1e-9) + 1e-12  # rounding must not drop a boundary datum
     candidates = tree.query_ball_point(centre, radius, workers=-1)
-    idx = np.empty((len(target_xy), k), dtype=np.intp)
+    found = np.empty((len(target_xy), k), dtype=np.intp)  # in tile order
     for t, near in enumerate(candidates):
         near = np.asarray(near, dtype=np.intp)
         cx, cy = data_xy[near, 0], data_xy[near, 1]
         for a in range(starts[t], ends[t], _TILE_BATCH):
-            rows = order[a : min(a + _TILE_BATCH, ends[t])]
-            d2 = (target_xy[rows, 0, None] - cx) ** 2 + (target_xy[rows, 1, None] - cy) ** 2
-            idx[rows] = near[np.argpartition(d2, k - 1, axis=1)[:, :k]]
+            b = min(a + _TILE_BATCH, ends[t])
+            dx = sorted_xy[a:b, 0, None] - cx
+            dy = sorted_xy[a:b, 1, None] - cy
+            dx *= dx
+            dy *= dy
+            dx += dy
+            found[a:b] = near[np.argpartition(dx, k - 1, axis=1)[:, :k]]
+    idx = np.empty_like(found)
+    idx[order] = found
     return idx

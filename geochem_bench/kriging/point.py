@@ -197,7 +197,9 @@ def _solve(
         members = sets.members[g0 : int(sorted_system[end - 1]) + 1]
         lhs = bordered(_data_covariance(vg, xy, members), drift[members])
         near = members[system]  # (t, k) data of each target
-        c = vg.covariance(np.hypot(*(xy[near] - q[targets, None, :]).transpose(2, 0, 1)))
+        c = vg.covariance(
+            _distance(xy[near, 0], xy[near, 1], q[targets, 0, None], q[targets, 1, None])
+        )
         rhs = np.concatenate([c, tdrift[targets]], axis=1)
         if collocated is not None:
             lhs, rhs, system = _append_collocated(lhs, rhs, system, c, collocated, targets, vg)
@@ -223,10 +225,26 @@ def _data_covariance(vg: Variogram, xy: Array, members: NDArray[np.intp]) -> Arr
     distinct, local = np.unique(members, return_inverse=True)
     local = local.reshape(members.shape)
     pts = xy[distinct]
-    cov = vg.covariance(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1)))
+    cov = vg.covariance(
+        _distance(pts[:, None, 0], pts[:, None, 1], pts[None, :, 0], pts[None, :, 1])
+    )
     np.fill_diagonal(cov, vg.sill)
     flat = local[:, :, None] * len(distinct) + local[:, None, :]
     return np.take(cov.ravel(), flat)  # a flat take: faster than a 2-D fancy index
+
+
+def _distance(ax: Array, ay: Array, bx: Array, by: Array) -> Array:
+    """Euclidean distance, broadcast.
+
+    ``sqrt(dx**2 + dy**2)`` in place: ``np.hypot``, careful against an overflow that map
+    coordinates never reach, measured ten times slower.
+    """
+    dx = ax - bx
+    dy = ay - by
+    dx *= dx
+    dy *= dy
+    dx += dy
+    return np.sqrt(dx, out=dx)
 
 
 def _append_collocated(
