@@ -24,6 +24,12 @@ ATPRK_CANDIDATES: tuple[dict[str, Any], ...] = (
     {"sigma": 2.0},
     {"sigma": 4.0},
 )
+FOREST_CANDIDATES: tuple[dict[str, Any], ...] = (
+    {"sigma": 0.0},
+    {"sigma": 2.0},
+    {"sigma": 2.0, "use_coordinates": True},
+    {"sigma": 2.0, "min_samples_leaf": 5},
+)
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"radius": 1},
     {"radius": 2},
@@ -67,13 +73,19 @@ def dev_scores(task_id: str, realisation: int, model: Any) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     """Print one line per task and setting."""
     from geochem_bench.models.area_to_point import AreaToPointKriging
-    from geochem_bench.models.area_to_point_regression import AreaToPointRegressionKriging
+    from geochem_bench.models.area_to_point_regression import (
+        AreaToPointRegressionKriging,
+        ForestAreaToPointKriging,
+    )
+    from geochem_bench.models.covariate_models import RandomForestFusion
     from geochem_bench.models.upsampling import BackProjectionUpsampling, BicubicUpsampling
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realisations", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--scales", type=int, nargs="+", default=[4, 8, 16])
-    parser.add_argument("--only", choices=["atpk", "atprk"], help="one model's candidates")
+    parser.add_argument(
+        "--only", choices=["atpk", "atprk", "forest"], help="one model's candidates"
+    )
     args = parser.parse_args(argv)
     from geochem_bench.scenes.registry import dev_task, get_task
 
@@ -84,11 +96,18 @@ def main(argv: list[str] | None = None) -> None:
         ("bicubic", BicubicUpsampling),
         ("back-projection", BackProjectionUpsampling),
     ]
-    if args.only != "atprk":
+    if args.only in (None, "atpk"):
         models += [(f"atpk {c}", lambda c=c: AreaToPointKriging(**c)) for c in CANDIDATES]
-    if args.only != "atpk":
+    if args.only in (None, "atprk"):
         models += [
             (f"atprk {c}", lambda c=c: AreaToPointRegressionKriging(**c)) for c in ATPRK_CANDIDATES
+        ]
+    if args.only in (None, "forest"):
+        # the random-forest baseline before its ATPK residual step, then the candidates with it
+        models += [("random-forest (block support, no residual)", RandomForestFusion)]
+        models += [
+            (f"forest+atpk {c}", lambda c=c: ForestAreaToPointKriging(**c))
+            for c in FOREST_CANDIDATES
         ]
     print("task model skill abs_log_bias coherence seconds")
     for scale in args.scales:

@@ -69,7 +69,8 @@ def test_block_means_of_the_map_equal_the_data(scale):
     assert np.isfinite(result.mean[valid]).all() and np.isnan(result.mean[~valid]).all()
     means = block_mean(np.where(valid, result.mean, np.nan), scale)[0]
     finite = np.isfinite(values)
-    np.testing.assert_allclose(means[finite], values[finite], rtol=0, atol=1e-5)
+    # block means equal the data to 1e-6 in analysis space (float64; the harness casts to float32)
+    np.testing.assert_allclose(means[finite], values[finite], rtol=0, atol=1e-6)
     assert (result.variance[valid] >= 0).all()
 
 

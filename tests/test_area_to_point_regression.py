@@ -10,6 +10,7 @@ from geochem_bench.core.grid import block_mean
 from geochem_bench.core.task import TaskInputs
 from geochem_bench.models.area_to_point_regression import (
     AreaToPointRegressionKriging,
+    ForestAreaToPointKriging,
     apply_trend,
     fit_trend,
 )
@@ -84,3 +85,45 @@ def test_trend_fit_survives_collinear_one_hot_bands():
     coef = fit_trend(one_hot, target)
     fitted = apply_trend(one_hot.T[:, :, None], coef)[:, 0]
     np.testing.assert_allclose(fitted, target, atol=1e-4)
+
+
+@pytest.mark.parametrize("use_coordinates", [False, True])
+def test_the_forest_trend_keeps_the_block_data(use_coordinates):
+    bands = _field(3)
+    truth = 3.0 + np.tanh(bands[0]) + 0.4 * _field(4)[0]  # non-linear, half unexplained
+    valid = np.ones(truth.shape, dtype=bool)
+    valid[-6:, -7:] = False
+    inputs = _inputs(truth, bands, 4, valid)
+    model = ForestAreaToPointKriging(
+        n_estimators=20, back_projection=0, use_coordinates=use_coordinates
+    )
+    model.fit(inputs)
+    prediction = model.predict(inputs)
+    mean = prediction.mean[0]
+    assert np.isfinite(mean[valid]).all() and np.isnan(mean[~valid]).all()
+    assert np.isfinite(prediction.std[0][valid]).all()
+    means = block_mean(np.where(valid, mean, np.nan), 4)[0]
+    has = np.isfinite(inputs.lowres[0])
+    np.testing.assert_allclose(means[has], inputs.lowres[0][has], atol=1e-5)
+    # the trend alone does not keep them: the residual step is what does
+    trend = model._apply_trend(model._bands(inputs), model.coef_[0])
+    trend_means = block_mean(np.where(valid, trend, np.nan), 4)[0]
+    assert np.abs(trend_means[has] - inputs.lowres[0][has]).max() > 1e-3
+
+
+def test_the_random_forest_baseline_is_coherent_on_grid_tasks():
+    from geochem_bench.models.covariate_models import RandomForestFusion
+
+    bands = _field(5)
+    truth = 2.0 + 0.7 * bands[1] + 0.3 * _field(6)[0]
+    valid = np.ones(truth.shape, dtype=bool)
+    inputs = _inputs(truth, bands, 8, valid)
+    model = RandomForestFusion(n_estimators=20)
+    model.fit(inputs)
+    mean = model.predict(inputs).mean[0]
+    means = block_mean(mean, 8)[0]
+    np.testing.assert_allclose(means, inputs.lowres[0], atol=1e-5)
+    # a same-seeded refit is the same map (the forest is seeded by inputs.seed)
+    again = RandomForestFusion(n_estimators=20)
+    again.fit(inputs)
+    np.testing.assert_array_equal(again.predict(inputs).mean, model.predict(inputs).mean)

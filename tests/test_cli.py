@@ -95,6 +95,18 @@ def test_evaluate_and_plot(tmp_path, capsys):
     assert png.stat().st_size > 10_000
 
 
+def test_evaluate_runs_a_grid_only_baseline_only_on_grid_tasks(tmp_path, capsys):
+    out = tmp_path / "res"
+    argv = ["evaluate", "atpk", "--out", str(out), "--tasks", "synthetic/*/s16/*"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "atpk enters only grid tasks" in err and "points/transfer task(s) left out" in err
+    runs = sorted(p.relative_to(out).as_posix() for p in out.rglob("fold-*.json"))
+    assert runs and all("/grid/" in r for r in runs)
+    assert main(["evaluate", "atpk", "--out", str(out), "--tasks", "synthetic/cu/s16/points"]) == 2
+    assert "none of the chosen tasks is of a protocol atpk enters" in capsys.readouterr().err
+
+
 def test_evaluate_exit_status_reports_failures(tmp_path):
     broken = Path(__file__).with_name("broken_models.py")
     assert (

@@ -133,3 +133,63 @@ def test_covariable_kriging_uses_covariables_measured_at_held_out_sites(scene):
         twin, TaskSpec("synthetic", ("Cu",), 16, "points", n_spatial_folds=5), 0
     )
     assert covariable_symbols(points_inputs, 0, 3) == []
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "kriging:OrdinaryKrigingModel",
+        "kriging:RegressionKriging",
+        "kriging:KrigingExternalDrift",
+        "covariable_kriging:CovariableKriging",
+    ],
+)
+def test_predict_points_at_cell_centres_is_the_map(scene, model):
+    """At a site on a cell centre, kriging at the site is the map's value of that cell."""
+    from geochem_bench.core.task import Prediction
+    from geochem_bench.evaluation.submission import Submission
+    from geochem_bench.scenes.registry import get_task
+    from geochem_bench.tasks.protocols import build_fold
+
+    task = get_task("synthetic/cu/s16/transfer")
+    inputs, held = build_fold(scene, task, 0)
+    sub = Submission(name="k", version="0", model=f"geochem_bench.models.{model}")
+    instance = sub.build()
+    instance.fit(inputs)
+    field = instance.predict(inputs)
+    x, y = inputs.grid.centres(held.rows, held.cols)
+    sites = instance.predict_points(inputs, np.column_stack([x, y]))
+    assert isinstance(sites, Prediction) and sites.mean.shape == (1, len(x))
+    assert sites.mean.dtype == np.float32 and sites.std is not None
+    np.testing.assert_allclose(sites.mean[0], field.mean[0, held.rows, held.cols], rtol=1e-4)
+    np.testing.assert_allclose(sites.std[0], field.std[0, held.rows, held.cols], rtol=1e-4)
+
+
+def test_covariable_kriging_uses_the_covariables_observed_at_the_sites():
+    from geochem_bench.models.covariable_kriging import _values_at_sites
+
+    x, y = np.array([0.0, 10.0, 10.0, 25.5]), np.array([0.0, 5.0, 5.0, 7.25])
+    value = np.array([1.0, 2.0, 4.0, 8.0])
+    hit, at = _values_at_sites(
+        x, y, value, np.array([10.0, 25.5, 25.4]), np.array([5.0, 7.25, 7.25])
+    )
+    assert hit.tolist() == [True, True, False]
+    assert at.tolist() == [3.0, 8.0]  # two samples at one site: their mean
+
+
+def test_covariable_kriging_cross_validation_picks_one_of_its_settings(scene):
+    """The CV choice is one candidate, and predicting with it fixed gives the same values."""
+    from geochem_bench.models.covariable_kriging import CovariableKriging
+    from geochem_bench.scenes.registry import get_task
+    from geochem_bench.tasks.protocols import build_fold, held_out_sites
+
+    task = get_task("synthetic/cu/s16/transfer")
+    inputs, _ = build_fold(scene, task, 0)
+    xy = held_out_sites(scene, task, 0)
+    chosen_model = CovariableKriging(cv_folds=3)
+    by_cv = chosen_model.predict_points(inputs, xy)
+    ((key, (variogram, neighbours)),) = chosen_model._chosen.items()
+    assert key == (inputs.task_id, inputs.fold, 0)
+    assert variogram in ("spherical", "exponential") and neighbours in (32, None)
+    fixed = CovariableKriging(variogram_model=variogram, neighbours=neighbours)
+    np.testing.assert_allclose(by_cv.mean, fixed.predict_points(inputs, xy).mean, rtol=1e-6)

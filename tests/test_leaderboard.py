@@ -173,6 +173,24 @@ def test_failed_folds_make_a_task_incomplete(tmp_path):
     assert board.skipped == []
 
 
+def test_a_protocol_never_entered_is_not_missing_but_a_missing_task_is(tmp_path):
+    out = _copy(tmp_path, "bicubic")
+    for path in out.rglob("*.json"):
+        if "/points/" in path.as_posix() or "/transfer/" in path.as_posix():
+            path.unlink()  # a grid-only submission: it enters no points or transfer task
+    board = load_leaderboard(out, n_boot=50)
+    assert board.incomplete == []
+    assert {s.protocol for s in board.suite} == {"grid"}
+    assert board.overall == []  # the overall rank needs every protocol
+    grid = sorted(out.rglob("synthetic/all/s4/grid/*.json"))
+    for path in grid:
+        path.unlink()  # one grid task gone: now that protocol is incomplete
+    board = load_leaderboard(out, n_boot=50)
+    assert [(i.task_id, i.reason) for i in board.incomplete] == [
+        ("synthetic/all/s4/grid", "no records")
+    ]
+
+
 def test_missing_results_folder_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_leaderboard(tmp_path / "nope")

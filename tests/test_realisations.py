@@ -208,7 +208,7 @@ def test_records_carry_their_realisation_and_its_data(grid_run):
         assert record.task.realisations == [0, 1, 2] and record.task.n_spatial_folds == 1
     assert len({r.dataset.sha256["truth"] for r in records}) == 3
     on_disk = read_result(out / "bicubic" / "1.0.0" / GRID / "fold-2.json")
-    assert on_disk.realisation == 2 and on_disk.schema_version == "1.3.0"
+    assert on_disk.realisation == 2 and on_disk.schema_version == "1.4.0"
 
 
 def test_pins_and_validation_follow_the_realisation_of_each_fold(grid_run):

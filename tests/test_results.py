@@ -27,7 +27,7 @@ def record(tmp_path_factory) -> ResultRecord:
 
 def test_record_carries_provenance(record):
     assert record.status == "ok"
-    assert record.benchmark_version == "2.0" and record.schema_version == "1.3.0"
+    assert record.benchmark_version == "2.0" and record.schema_version == "1.4.0"
     assert set(record.dataset.sha256) == {"covariates", "valid", "truth", "points"}
     assert record.dataset.options["height"] == 256
     assert record.runtime.total_s > 0 and record.peak_memory_mb > 0
@@ -35,6 +35,25 @@ def test_record_carries_provenance(record):
     assert record.timestamp.tzinfo is not None
     assert record.isolation.process == "sandboxed"
     assert len(record.submission.fingerprint) == 64
+
+
+def test_record_shows_what_its_fingerprint_hashes(record):
+    """params and code digest are in the record, and with the seed and package they give the
+    fingerprint back: a reader can check what a record claims without rerunning it."""
+    import hashlib
+    import json
+
+    info = record.submission
+    assert info.params == {} and len(info.code_digest) == 64
+    facts = {
+        "model": info.model,
+        "params": info.params,
+        "code": info.code_digest,
+        "seed": record.seed,
+        "package": record.package_version,
+    }
+    blob = json.dumps(facts, sort_keys=True, default=str).encode()
+    assert hashlib.sha256(blob).hexdigest() == info.fingerprint
 
 
 def test_schema_rejects_inconsistent_records(record):

@@ -136,3 +136,23 @@ def test_an_edited_model_package_makes_the_revision_dirty(tmp_path):
     assert git_revision(repo / "card") == clean  # the card's folder alone cannot tell
     assert git_revision(repo / "card", repo / "pkg") == f"{clean}-dirty"
     assert git_revision(repo / "card", tmp_path / "elsewhere") == clean  # outside: ignored
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(None, ("grid", "points", "transfer")), (["points", "grid"], ("grid", "points"))],
+)
+def test_protocols_default_to_all_and_keep_the_suite_order(value, expected):
+    from geochem_bench.evaluation.submission import Submission
+
+    metadata = {} if value is None else {"protocols": value}
+    assert Submission("m", "1", "a:B", metadata=metadata).protocols == expected
+
+
+@pytest.mark.parametrize("value", [[], "grid", ["grid", "raster"], [1]])
+def test_bad_protocols_are_refused_with_the_fix(value):
+    from geochem_bench.errors import InvalidInputError
+    from geochem_bench.evaluation.submission import Submission
+
+    with pytest.raises(InvalidInputError, match="protocols must be a non-empty list"):
+        _ = Submission("m", "1", "a:B", metadata={"protocols": value}).protocols

@@ -259,10 +259,14 @@ def build_leaderboard(
                 )
                 continue
             superseded.append(replace(score, superseded=True))
+        # A protocol without a single record of the submission is one it does not enter
+        # (e.g. a grid-only method): its tasks are not "missing", the protocol's table just
+        # does not list it.
+        entered = {protocol_of.get(t) for t in (*by_task, *(t for t, _ in old_tasks))}
         incomplete.extend(
             Incomplete(name, version, task_id, _missing_reason(task_id, old_versions, pins))
             for task_id in suite_ids
-            if task_id not in by_task
+            if task_id not in by_task and protocol_of[task_id] in entered
         )
         task_scores.extend(mine)
         for protocol in protocols:

@@ -898,7 +898,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         args.submission, config=args.config, name=args.name, version=args.submission_version
     )
     _check_submission_names(submission)
-    tasks = _chosen_tasks(list_tasks(args.tasks), args.realisations)
+    tasks = _entered_tasks(submission, _chosen_tasks(list_tasks(args.tasks), args.realisations))
     seeds = args.seeds or ([args.seed] if args.seed is not None else None)
     if seeds is not None and len(set(seeds)) != len(seeds):
         raise InvalidInputError(f"--seeds lists a seed twice: {seeds}")
@@ -921,6 +921,25 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     for r in leaks:
         print(f"LEAK? {r.task.id}: {r.canary.message}", file=sys.stderr)  # type: ignore[union-attr]
     return _print_outcome(records, args.out) or (1 if leaks else 0)
+
+
+def _entered_tasks(submission: Any, tasks: list[Any]) -> list[Any]:
+    """The tasks of the protocols the submission enters; says which others it leaves out."""
+    entered = [t for t in tasks if t.protocol in submission.protocols]
+    left = sorted({t.protocol for t in tasks} - set(submission.protocols))
+    if left:
+        print(
+            f"{submission.name} enters only {', '.join(submission.protocols)} tasks "
+            f"(protocols in its submission.toml): {len(tasks) - len(entered)} {'/'.join(left)} "
+            "task(s) left out",
+            file=sys.stderr,
+        )
+    if not entered:
+        raise InvalidInputError(
+            f"none of the chosen tasks is of a protocol {submission.name} enters "
+            f"({', '.join(submission.protocols)}): choose such tasks with --tasks"
+        )
+    return entered
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

@@ -320,11 +320,21 @@ class HeldOut:
         In the order of :meth:`pairs`: every cell with a finite truth, or the held-out samples
         with a value (censored or not). The field's own values, without the censoring rule of
         :meth:`pairs` (a predictive std, say).
+
+        Points protocols also take values at the held-out sites themselves (E, M), in the
+        order of ``values`` (what ``predict_points`` returns): the cell of each site is then
+        not looked up.
         """
         if self.truth is not None:
             return field[e].ravel()[np.isfinite(self.truth[e].ravel())].astype(np.float64)
         assert self.values is not None and self.rows is not None and self.cols is not None
         keep = np.isfinite(self.values[:, e])
+        if field.ndim == 2:
+            if field.shape[1] != len(self.values):
+                raise ValueError(
+                    f"values at {field.shape[1]} sites for {len(self.values)} held-out sites"
+                )
+            return field[e][keep].astype(np.float64)
         return field[e][self.rows, self.cols][keep].astype(np.float64)
 
     def n_censored(self, e: int) -> int:
@@ -346,9 +356,11 @@ class Prediction:
     """A model's output for one task fold.
 
     Attributes:
-        mean: predicted field in natural units, float32 (E, H, W).
+        mean: predicted field in natural units, float32 (E, H, W); from
+            :meth:`~geochem_bench.models.base.FusionModel.predict_points`, values at the
+            held-out sites, float32 (E, M).
         std: optional predictive standard deviation in each element's analysis space
-            (log10 units for log10 elements), float32 (E, H, W).
+            (log10 units for log10 elements), float32, the shape of ``mean``.
     """
 
     mean: NDArray[np.float32]

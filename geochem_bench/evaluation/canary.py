@@ -22,6 +22,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from geochem_bench.core.samples import Samples, half_limit
 from geochem_bench.core.scene import Scene
@@ -111,6 +112,7 @@ def canary_check(
     failure: Failure | None,
     inputs: TaskInputs,
     tolerance: float,
+    where: NDArray[np.bool_] | None = None,
 ) -> CanaryCheck:
     """Compare the real run's prediction with the canary run's, where a prediction is due.
 
@@ -120,6 +122,8 @@ def canary_check(
         failure: why the canary run failed, if it did.
         inputs: the fold's inputs (where predictions are required).
         tolerance: relative change allowed (nondeterministic models, e.g. GPU kernels).
+        where: what to compare (default: every valid cell of each element's map); the
+            values at the held-out sites compare everywhere.
     """
     if canary is None:
         reason = failure.message if failure is not None else "no prediction"
@@ -134,7 +138,8 @@ def canary_check(
         return CanaryCheck(
             changed=True, tolerance=tolerance, message="the canary prediction has another shape"
         )
-    where = np.broadcast_to(inputs.valid, real.shape)
+    if where is None:
+        where = np.broadcast_to(inputs.valid, real.shape)
     a, b = real[where], other[where]
     same_nan = np.isnan(a) == np.isnan(b)
     finite = np.isfinite(a) & np.isfinite(b)

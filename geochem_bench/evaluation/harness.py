@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from geochem_bench import BENCHMARK_VERSION
 from geochem_bench.core.scene import Scene
@@ -61,10 +62,16 @@ from geochem_bench.evaluation.scoring import (
     error_blocks,
     score_fold,
     validate_prediction,
+    validate_site_prediction,
 )
 from geochem_bench.evaluation.submission import Submission, SubmissionCard, card_path, write_card
 from geochem_bench.scenes.registry import load_fold_scene
-from geochem_bench.tasks.protocols import build_held_out, build_inputs, task_split
+from geochem_bench.tasks.protocols import (
+    build_held_out,
+    build_inputs,
+    held_out_sites,
+    task_split,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -141,6 +148,7 @@ class RunOptions:
 @dataclass
 class _Outcome:
     prediction: Prediction | None = None
+    sites: Prediction | None = None  # what predict_points returned, if the model has it
     failure: Failure | None = None
     runtime: Runtime | None = None
     peak_memory_mb: float | None = None
@@ -152,11 +160,18 @@ class Producer:
     """Where predictions come from: a model run, or files of precomputed predictions."""
 
     def __call__(
-        self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
+        self,
+        task: TaskSpec,
+        fold: int,
+        inputs: TaskInputs,
+        decoy: Scene | None = None,
+        sites: NDArray[np.float64] | None = None,
     ) -> _Outcome:
         """The outcome of one fold.
 
         ``decoy``: a scene built where the model's data API looks (the canary's noise).
+        ``sites``: the held-out sites' coordinates (M, 2) of a points or transfer fold, for a
+        model's optional ``predict_points``.
         """
         raise NotImplementedError
 
@@ -197,11 +212,18 @@ class _ModelRunner(Producer):
             self.shared.close()
 
     def __call__(
-        self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
+        self,
+        task: TaskSpec,
+        fold: int,
+        inputs: TaskInputs,
+        decoy: Scene | None = None,
+        sites: NDArray[np.float64] | None = None,
     ) -> _Outcome:
         if self.server is None or self.shared is None or self.policy is None:
-            return _run_inline(self.submission, inputs, self.options.seed)
-        return _run_confined(self.server, self.shared, self.policy, inputs, self.options, decoy)
+            return _run_inline(self.submission, inputs, self.options.seed, sites)
+        return _run_confined(
+            self.server, self.shared, self.policy, inputs, self.options, decoy, sites
+        )
 
 
 class _SharedInputs:
@@ -302,11 +324,11 @@ def run_fold(
         if canary is None:
             canary = options.canary and fold == canary_fold(task)
         decoys = _Decoys(options.canary or canary)
-        record, prediction = _fold_record(
+        record, outcome = _fold_record(
             info, task, fold, scene, split, options, produce, decoys.normal(scene)
         )
-        if canary and prediction is not None:
-            check = _canary(task, fold, scene, split, options, produce, prediction, decoys)
+        if canary and outcome.prediction is not None:
+            check = _canary(task, fold, scene, split, options, produce, outcome, decoys)
             record = record.model_copy(update={"canary": check})
         return record
 
@@ -332,7 +354,12 @@ def score_predictions(
 
     class _FromFiles(Producer):
         def __call__(
-            self, task: TaskSpec, fold: int, inputs: TaskInputs, decoy: Scene | None = None
+            self,
+            task: TaskSpec,
+            fold: int,
+            inputs: TaskInputs,
+            decoy: Scene | None = None,
+            sites: NDArray[np.float64] | None = None,
         ) -> _Outcome:
             path = pred_root / task.id / f"fold-{fold}.tif"
             if not path.is_file():
@@ -385,11 +412,11 @@ def _run_suite(
                 # each realisation of a simulated scene has its own survey, so its own split
                 scene = fold_scene(task, fold, options)
                 split = task_split(scene, task) if task.protocol != "grid" else None
-                record, prediction = _fold_record(
+                record, outcome = _fold_record(
                     info, task, fold, scene, split, options, produce, decoys.normal(scene)
                 )
-                if fold == canary and prediction is not None:
-                    check = _canary(task, fold, scene, split, options, produce, prediction, decoys)
+                if fold == canary and outcome.prediction is not None:
+                    check = _canary(task, fold, scene, split, options, produce, outcome, decoys)
                     record = record.model_copy(update={"canary": check})
                 write_result(record, paths[fold])
                 manifest.add(paths[fold])
@@ -434,16 +461,23 @@ def _fold_record(
     options: RunOptions,
     produce: Producer,
     decoy: Scene | None = None,
-) -> tuple[ResultRecord, Prediction | None]:
+) -> tuple[ResultRecord, _Outcome]:
+    """Run and score one fold; the outcome's prediction is None when there is no valid one."""
     inputs = build_inputs(scene, task, fold, seed=options.seed, split=split)
-    outcome = produce(task, fold, inputs, decoy=decoy)
+    sites = _sites(scene, task, fold, split)
+    outcome = produce(task, fold, inputs, decoy=decoy, sites=sites)
     # only now, with the model gone, do the held-out values exist
     held_out = build_held_out(scene, task, fold, split=split)
     record = _record(info, task, fold, scene, inputs, held_out, outcome, options)
     if options.save_predictions and outcome.prediction is not None:
         path = result_path(options.out_dir, info.name, info.version, task.id, fold, options.seed)
         write_prediction(path.with_suffix(".tif"), outcome.prediction, inputs.grid, inputs.elements)
-    return record, outcome.prediction
+    return record, outcome
+
+
+def _sites(scene: Scene, task: TaskSpec, fold: int, split: Any) -> NDArray[np.float64] | None:
+    """Coordinates of the held-out sites a model may predict at (points and transfer)."""
+    return None if task.protocol == "grid" else held_out_sites(scene, task, fold, split=split)
 
 
 def fold_scene(task: TaskSpec, fold: int, options: RunOptions) -> Scene:
@@ -475,7 +509,7 @@ def _canary(
     split: Any,
     options: RunOptions,
     produce: Producer,
-    prediction: Prediction,
+    real: _Outcome,
     decoys: _Decoys,
 ) -> CanaryCheck:
     """Rerun ``fold`` where every held-out value the harness keeps is noise; compare.
@@ -485,10 +519,27 @@ def _canary(
     the harness holds while the model runs.
     """
     inputs = build_inputs(scene, task, fold, seed=options.seed, split=split)
-    outcome = produce(task, fold, inputs, decoy=decoys.canary(scene))
-    return canary_check(
-        prediction, outcome.prediction, outcome.failure, inputs, options.canary_tolerance
+    sites = _sites(scene, task, fold, split)
+    outcome = produce(task, fold, inputs, decoy=decoys.canary(scene), sites=sites)
+    assert real.prediction is not None
+    check = canary_check(
+        real.prediction, outcome.prediction, outcome.failure, inputs, options.canary_tolerance
     )
+    if real.sites is None or check.changed:
+        return check
+    # a model scored at the sites is checked there too: its values there are its score
+    at_sites = canary_check(
+        real.sites,
+        outcome.sites,
+        outcome.failure,
+        inputs,
+        options.canary_tolerance,
+        where=np.ones(real.sites.mean.shape, dtype=bool),
+    )
+    if at_sites.changed:
+        return at_sites
+    worst = max(check.max_abs_diff or 0.0, at_sites.max_abs_diff or 0.0)
+    return check.model_copy(update={"max_abs_diff": worst})
 
 
 def _reusable(
@@ -541,16 +592,24 @@ def _record(
     options: RunOptions,
 ) -> ResultRecord:
     failure, metrics, errors = outcome.failure, None, None
+    scored_at: Literal["cells", "sites"] = "cells"
     if failure is None:
         try:
             prediction = validate_prediction(outcome.prediction, inputs)
             outcome.prediction = prediction
+            if outcome.sites is not None and held_out.values is not None:
+                # predict_points: scored at the sites, by the same metrics as the cells
+                outcome.sites = validate_site_prediction(
+                    outcome.sites, inputs, len(held_out.values)
+                )
+                prediction, scored_at = outcome.sites, "sites"
             reference = reference_prediction(inputs)
             metrics = score_fold(inputs, held_out, prediction, reference)
             errors = error_blocks(inputs, held_out, prediction, reference)
         except InvalidPrediction as exc:
             failure = Failure(kind="invalid_prediction", message=str(exc))
-            outcome.prediction = None
+            outcome.prediction = outcome.sites = None
+            scored_at = "cells"
     return make_record(
         info,
         task,
@@ -564,20 +623,27 @@ def _record(
         peak_memory_mb=outcome.peak_memory_mb,
         gpu=outcome.gpu,
         isolation=outcome.isolation,
+        scored_at=scored_at,
     )
 
 
 # --- running the model ---------------------------------------------------------------------
 
 
-def _run_inline(submission: Submission, inputs: TaskInputs, seed: int) -> _Outcome:
+def _run_inline(
+    submission: Submission,
+    inputs: TaskInputs,
+    seed: int,
+    sites: NDArray[np.float64] | None = None,
+) -> _Outcome:
     inline = Isolation(process="inline")
     try:
-        output, runtime = model_server.fit_predict(submission, inputs, seed)
+        output, runtime, at_sites = model_server.fit_predict(submission, inputs, seed, sites)
     except Exception as exc:
         return _Outcome(failure=model_server.exception_failure(exc), isolation=inline)
     return _Outcome(
         prediction=output,
+        sites=_as_prediction(at_sites),
         runtime=runtime,
         peak_memory_mb=peak_rss_mb(),
         gpu=gpu_name(),
@@ -627,6 +693,7 @@ def _run_confined(
     inputs: TaskInputs,
     options: RunOptions,
     decoy: Scene | None,
+    sites: NDArray[np.float64] | None = None,
 ) -> _Outcome:
     import pickle
 
@@ -645,7 +712,7 @@ def _run_confined(
         stripped, mapped = shared.publish(inputs)
         job_file = private / model_server.JOB_FILE
         with open(os.open(job_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
-            pickle.dump((policy.submission, stripped, options.seed), fh)
+            pickle.dump((policy.submission, stripped, options.seed, sites), fh)
         env = {
             "TMPDIR": str(private / "tmp"),
             "XDG_CACHE_HOME": str(private / "cache"),
@@ -666,7 +733,8 @@ def _run_confined(
         # without Landlock, the data and raw folders are made unreadable while the model runs
         with hidden(list(policy.hide)):
             code, facts = server.run(job, options.timeout_s)
-        return _collect(private, code, facts, inputs, options)
+        n_sites = None if sites is None else len(sites)
+        return _collect(private, code, facts, inputs, options, n_sites)
     finally:
         model_server.remove_private(private)
 
@@ -732,6 +800,7 @@ def _collect(
     facts: dict[str, Any],
     inputs: TaskInputs,
     options: RunOptions,
+    n_sites: int | None = None,
 ) -> _Outcome:
     """Turn what the model left in its private folder into an outcome (nothing trusted).
 
@@ -772,6 +841,10 @@ def _collect(
         return _Outcome(failure=failure, isolation=isolation)
     try:
         prediction = model_server.read_prediction(private, inputs.output_shape)
+        at_sites = None
+        if n_sites is not None and (private / model_server.SITES_FILE).exists():
+            shape = (len(inputs.elements), n_sites)
+            at_sites = model_server.read_prediction(private, shape, model_server.SITES_FILE)
     except InvalidPrediction as exc:
         return _Outcome(
             failure=Failure(kind="invalid_prediction", message=str(exc)), isolation=isolation
@@ -779,11 +852,19 @@ def _collect(
     gpu = note.get("gpu")
     return _Outcome(
         prediction=prediction,
+        sites=at_sites,
         runtime=_runtime(note.get("runtime"), accounted.get("wall_s")),
         peak_memory_mb=_number(accounted.get("maxrss_mb")),
         gpu=gpu[:100] if isinstance(gpu, str) else None,
         isolation=isolation,
     )
+
+
+def _as_prediction(output: Any) -> Prediction | None:
+    """``predict_points``'s output as a Prediction (unchecked: scoring validates it)."""
+    if output is None or isinstance(output, Prediction):
+        return output
+    return Prediction(mean=output)
 
 
 def _number(value: Any) -> float | None:

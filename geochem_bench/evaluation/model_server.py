@@ -60,6 +60,7 @@ from geochem_bench.evaluation.submission import Submission
 JOB_FILE = "job.pkl"
 NOTE_FILE = "result.json"
 PREDICTION_FILE = "prediction.npz"
+SITES_FILE = "sites.npz"  # what predict_points returned, if the model has the hook
 LOG_FILE = "model.log"
 
 #: Environment variables a model never sees (tokens, and where the data lives).
@@ -90,16 +91,31 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
-def fit_predict(submission: Submission, inputs: TaskInputs, seed: int) -> tuple[Any, Runtime]:
-    """Build the submission's model, fit it on the fold and predict (timed)."""
+def fit_predict(
+    submission: Submission, inputs: TaskInputs, seed: int, sites: np.ndarray | None = None
+) -> tuple[Any, Runtime, Any]:
+    """Build the submission's model, fit it on the fold and predict (timed).
+
+    With ``sites`` (the held-out sites' coordinates of a points or transfer fold), a model
+    that has the optional ``predict_points`` hook is asked for its values there too.
+
+    Returns:
+        ``predict``'s output, the runtime (``predict_points`` counts as predicting), and
+        ``predict_points``'s output (None without sites, without the hook, or when it
+        returned None).
+    """
     model = submission.build()
     seed_everything(seed)  # after build: the model's imports (torch) are loaded by now
     t0 = time.perf_counter()
     model.fit(inputs)
     t1 = time.perf_counter()
     output = model.predict(inputs)
+    at_sites = None
+    hook = getattr(model, "predict_points", None)
+    if sites is not None and callable(hook):
+        at_sites = hook(inputs, sites.copy())  # a copy: the harness keeps its own
     t2 = time.perf_counter()
-    return output, Runtime(fit_s=t1 - t0, predict_s=t2 - t1, total_s=t2 - t0)
+    return output, Runtime(fit_s=t1 - t0, predict_s=t2 - t1, total_s=t2 - t0), at_sites
 
 
 def exception_failure(exc: BaseException, kind: FailureKind = "exception") -> Failure:
@@ -111,7 +127,9 @@ def exception_failure(exc: BaseException, kind: FailureKind = "exception") -> Fa
     )
 
 
-def output_arrays(output: Any) -> dict[str, np.ndarray]:
+def output_arrays(
+    output: Any, hook: str = "predict", shape: str = "(E, H, W)"
+) -> dict[str, np.ndarray]:
     """The arrays of a model's output (a Prediction or a bare array), checked to be numeric."""
     if isinstance(output, Prediction):
         arrays = {"mean": output.mean}
@@ -122,8 +140,8 @@ def output_arrays(output: Any) -> dict[str, np.ndarray]:
     for key, value in arrays.items():
         if not isinstance(value, np.ndarray) or value.dtype == object:
             raise InvalidPrediction(
-                f"predict() returned {type(value).__name__} for {key}; return a float32 numpy "
-                "array (E, H, W) or a geochem_bench.core.task.Prediction"
+                f"{hook}() returned {type(value).__name__} for {key}; return a float32 numpy "
+                f"array {shape} or a geochem_bench.core.task.Prediction"
             )
     return arrays
 
@@ -177,14 +195,17 @@ def _model_main(job: dict[str, Any], namespaces: bool, private_shm: bool, report
         os.environ.update(job["env"])
         os.chdir(private)
         with open(private / JOB_FILE, "rb") as handle:
-            submission, inputs, seed = pickle.load(handle)  # written by the harness
+            submission, inputs, seed, sites = pickle.load(handle)  # written by the harness
         if "covariates" in job.get("mapped", {}):
             # copy-on-write: a model may change its covariates in place, never the file
             covariates = np.load(job["mapped"]["covariates"], mmap_mode="c")
             inputs = dataclasses.replace(inputs, covariates=covariates)
-        output, runtime = fit_predict(submission, inputs, seed)
+        output, runtime, at_sites = fit_predict(submission, inputs, seed, sites)
         arrays = output_arrays(output)
         np.savez(private / PREDICTION_FILE, **arrays)  # type: ignore[arg-type]
+        if at_sites is not None:
+            site_arrays = output_arrays(at_sites, "predict_points", "(E, M)")
+            np.savez(private / SITES_FILE, **site_arrays)  # type: ignore[arg-type]
         note.update(runtime=runtime.model_dump(), peak=peak_rss_mb(), gpu=gpu_name())
     except InvalidPrediction as exc:
         note["failure"] = Failure(kind="invalid_prediction", message=str(exc)).model_dump()
@@ -596,8 +617,13 @@ def read_note(private: Path) -> dict[str, Any] | None:
     return note if isinstance(note, dict) else None
 
 
-def read_prediction(private: Path, shape: tuple[int, int, int]) -> Prediction:
+def read_prediction(
+    private: Path, shape: tuple[int, ...], name: str = PREDICTION_FILE
+) -> Prediction:
     """The model's prediction, checked against the expected shape before anything is loaded.
+
+    ``name``: :data:`PREDICTION_FILE` (``predict``'s map, (E, H, W)) or :data:`SITES_FILE`
+    (``predict_points``'s values, (E, M)).
 
     Raises:
         InvalidPrediction: missing, not an ``.npz`` of the right arrays, or another shape
@@ -606,16 +632,23 @@ def read_prediction(private: Path, shape: tuple[int, int, int]) -> Prediction:
     import io
     import zipfile
 
+    what = "predict_points output" if name == SITES_FILE else "prediction"
     expected = int(np.prod(shape)) * 8  # float64 at most
     try:
-        data = read_private(private / PREDICTION_FILE, 2 * expected + (1 << 20))
+        data = read_private(private / name, 2 * expected + (1 << 20))
         arrays: dict[str, np.ndarray] = {}
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for name in archive.namelist():
-                key = name.removesuffix(".npy")
-                if key not in {"mean", "std"} or archive.getinfo(name).file_size > expected + 4096:
-                    raise InvalidPrediction(f"unexpected member {name!r} in the prediction")
-                with archive.open(name) as member:
+            for member_name in archive.namelist():
+                key = member_name.removesuffix(".npy")
+                size = archive.getinfo(member_name).file_size
+                if key not in {"mean", "std"}:
+                    raise InvalidPrediction(f"unexpected member {member_name!r} in the {what}")
+                if size > expected + 4096:
+                    raise InvalidPrediction(
+                        f"{what} {key} is {size} bytes, more than any array of the expected "
+                        f"shape {shape} needs"
+                    )
+                with archive.open(member_name) as member:
                     version = np.lib.format.read_magic(member)
                     read_header = (
                         np.lib.format.read_array_header_1_0
@@ -625,14 +658,14 @@ def read_prediction(private: Path, shape: tuple[int, int, int]) -> Prediction:
                     header = read_header(member)  # (shape, fortran order, dtype)
                     if tuple(header[0]) != shape:
                         raise InvalidPrediction(
-                            f"prediction {key} has shape {tuple(header[0])}, expected {shape}"
+                            f"{what} {key} has shape {tuple(header[0])}, expected {shape}"
                         )
-                with archive.open(name) as member:
+                with archive.open(member_name) as member:
                     arrays[key] = np.lib.format.read_array(member, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, MemoryError) as exc:
-        raise InvalidPrediction(f"unreadable prediction: {exc}") from exc
+        raise InvalidPrediction(f"unreadable {what}: {exc}") from exc
     if "mean" not in arrays:
-        raise InvalidPrediction("the prediction has no 'mean' array")
+        raise InvalidPrediction(f"the {what} has no 'mean' array")
     return Prediction(mean=arrays["mean"], std=arrays.get("std"))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from geochem_bench import BENCHMARK_VERSION, __version__
 from geochem_bench.core.scene import Scene
@@ -45,6 +46,8 @@ def submission_info(submission: Submission, seed: int | None = None) -> Submissi
         model=submission.model,
         fingerprint=None if seed is None else submission.fingerprint(seed),
         stochastic=submission.stochastic,
+        params=dict(submission.params),
+        code_digest=submission.code_digest(),
     )
 
 
@@ -86,6 +89,7 @@ def make_record(
     peak_memory_mb: float | None = None,
     gpu: str | None = None,
     isolation: Isolation | None = None,
+    scored_at: Literal["cells", "sites"] = "cells",
 ) -> ResultRecord:
     """The record of one task fold, scored (no ``failure``) or failed.
 
@@ -106,6 +110,8 @@ def make_record(
             it overrides the GPU of :func:`~geochem_bench.evaluation.provenance.hardware`,
             which is cached from before the model loaded torch, or from another process.
         isolation: how the model process was confined.
+        scored_at: where a points or transfer fold was scored: the cells of the map, or the
+            sites through the model's ``predict_points``.
     """
     host = hardware()
     if gpu:
@@ -129,6 +135,7 @@ def make_record(
         seed=seed,
         timestamp=utc_now(),
         isolation=isolation,
+        scored_at=scored_at,
     )
 
 

@@ -23,7 +23,7 @@ from geochem_bench.core.names import ALLOWED, check_name, path_within, sanitize_
 from geochem_bench.core.task import fold_unit
 from geochem_bench.errors import InvalidInputError
 
-SCHEMA_VERSION: Final = "1.3.0"
+SCHEMA_VERSION: Final = "1.4.0"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 #: Largest result, card or verification file read (bytes). Honest records are tens of kB (the
 #: largest official one is under 1 MB); a cap keeps one hostile upload from exhausting memory.
@@ -60,6 +60,16 @@ class SubmissionInfo(_Strict):
         False,
         description="the submission's output depends on its seed, so the board needs its "
         "records of seeds 0, 1 and 2 for every fold (schema >= 1.3.0)",
+    )
+    params: dict[str, Any] | None = Field(
+        None,
+        description="the constructor parameters the model ran with (schema >= 1.4.0), so a "
+        "reader sees what a fingerprint hashes without rerunning the submission",
+    )
+    code_digest: str | None = Field(
+        None,
+        description="sha256 of the submission's source (schema >= 1.4.0; one input of the "
+        "fingerprint): records of the same code share it across seeds and tasks",
     )
 
 
@@ -216,7 +226,7 @@ class CanaryCheck(_Strict):
 class ResultRecord(_Strict):
     """One scored (or failed) task fold of one submission."""
 
-    schema_version: Literal["1.0.0", "1.1.0", "1.2.0", "1.3.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"] = SCHEMA_VERSION
     status: Literal["ok", "failed"]
     submission: SubmissionInfo
     package_version: str
@@ -247,6 +257,12 @@ class ResultRecord(_Strict):
     timestamp: datetime
     isolation: Isolation | None = Field(None, description="confinement of the model process")
     canary: CanaryCheck | None = Field(None, description="canary rerun of this fold, if any")
+    scored_at: Literal["cells", "sites"] = Field(
+        "cells",
+        description="points and transfer tasks: 'cells' scored predict()'s map at the fine "
+        "cells of the held-out sites; 'sites' scored the model's predict_points() values at "
+        "the sites themselves (schema >= 1.4.0; grid tasks and older records: 'cells')",
+    )
 
     @model_validator(mode="after")
     def _status_matches_payload(self) -> ResultRecord:
@@ -319,6 +335,9 @@ _ADDED_AFTER_1_2: tuple[tuple[str | None, str, object], ...] = (
     ("task", "dev", False),
     ("task", "reference", None),
     ("submission", "stochastic", False),
+    ("submission", "params", None),
+    ("submission", "code_digest", None),
+    (None, "scored_at", "cells"),
 )
 
 

@@ -85,7 +85,42 @@ def validate_prediction(output: object, inputs: TaskInputs) -> Prediction:
     return prediction
 
 
-def _check_array(what: str, array: object, expected: tuple[int, int, int]) -> None:
+def validate_site_prediction(output: object, inputs: TaskInputs, n_sites: int) -> Prediction:
+    """Check what ``predict_points`` returned for ``n_sites`` held-out sites, as a Prediction.
+
+    The rules of :func:`validate_prediction`, at every site rather than on the valid cells.
+
+    Raises:
+        InvalidPrediction: not a float32 array (or Prediction of them) of shape (E, M);
+            NaN/inf at a site; a non-positive value for a log10 element; a bad std.
+    """
+    prediction = output if isinstance(output, Prediction) else Prediction(mean=output)  # type: ignore[arg-type]
+    expected = (len(inputs.elements), n_sites)
+    where = "predict_points"
+    _check_array(f"{where} mean", prediction.mean, expected, "(E, M) = (elements, sites)")
+    values = prediction.mean
+    if not np.isfinite(values).all():
+        bad = int((~np.isfinite(values)).sum())
+        raise InvalidPrediction(
+            f"{where} returned {bad} NaN/inf values; every held-out site needs a finite value "
+            "(return None to be scored on predict()'s cells instead)"
+        )
+    for e, element in enumerate(inputs.elements):
+        if element.analysis_space == "log10" and (values[e] <= 0).any():
+            raise InvalidPrediction(
+                f"{where} returned non-positive concentrations of {element.symbol}; log10 "
+                "elements must be > 0 (predict in log space and back-transform)"
+            )
+    if prediction.std is not None:
+        _check_array(f"{where} std", prediction.std, expected, "(E, M) = (elements, sites)")
+        if not np.isfinite(prediction.std).all() or (prediction.std < 0).any():
+            raise InvalidPrediction(f"{where} std must be finite and >= 0 at every site")
+    return prediction
+
+
+def _check_array(
+    what: str, array: object, expected: tuple[int, ...], named: str = "(E, H, W)"
+) -> None:
     if not isinstance(array, np.ndarray):
         raise InvalidPrediction(
             f"{what} must be a numpy array, got {type(array).__name__}; "
@@ -96,7 +131,7 @@ def _check_array(what: str, array: object, expected: tuple[int, int, int]) -> No
             f"{what} must be float32, got {array.dtype}; use .astype(np.float32)"
         )
     if array.shape != expected:
-        raise InvalidPrediction(f"{what} must have shape (E, H, W) = {expected}, got {array.shape}")
+        raise InvalidPrediction(f"{what} must have shape {named} = {expected}, got {array.shape}")
 
 
 def score_fold(

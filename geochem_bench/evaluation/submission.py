@@ -25,7 +25,7 @@ import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,6 +77,28 @@ class Submission:
                 f"[submission] stochastic must be true or false, got {value!r} in {CONFIG_NAME}"
             )
         return value
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols the model enters (``protocols = [...]`` in the card; default: all).
+
+        A method built for one protocol (area-to-point kriging needs the block means of the
+        grid protocol) declares it, so that ``evaluate`` runs it only there and the board does
+        not list the other protocols' tasks as missing.
+        """
+        from geochem_bench.core.task import PROTOCOLS
+
+        value = self.metadata.get("protocols", list(PROTOCOLS))
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(p, str) and p in PROTOCOLS for p in value)
+        ):
+            raise InvalidInputError(
+                f"[submission] protocols must be a non-empty list of {list(PROTOCOLS)}, got "
+                f"{value!r} in {CONFIG_NAME}"
+            )
+        return tuple(p for p in PROTOCOLS if p in value)
 
     def default_seeds(self) -> tuple[int, ...]:
         """The seeds an official run uses: 0..MIN_SEEDS-1 if stochastic, else 0."""
@@ -352,6 +374,9 @@ class SubmissionCard(BaseModel):
     description: str | None = None
     stochastic: bool = Field(
         False, description="output depends on the seed: evaluated and ranked on >= 3 seeds"
+    )
+    protocols: list[Literal["grid", "points", "transfer"]] | None = Field(
+        None, description="the protocols the model enters (None: all)"
     )
     params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
 

@@ -22,6 +22,8 @@ covariates, so that validation cannot see the sub-block transfer it is meant to 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -35,6 +37,8 @@ from geochem_bench.models.area_to_point import (
     require_grid,
 )
 from geochem_bench.models.data_points import filled_covariates
+
+_CHUNK = 500_000  # fine cells per forest call: bounds memory on national grids
 
 
 def smoothed(bands: NDArray[np.floating], sigma: float) -> NDArray[np.float64]:
@@ -105,18 +109,31 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
     def fit(self, inputs: TaskInputs) -> None:
         """Fit each element's trend and the point covariance of its block residuals."""
         require_grid(inputs, "area-to-point regression kriging")
-        fine = smoothed(filled_covariates(inputs), self.sigma)
+        fine = self._bands(inputs)
         at_block = _block_features(fine, inputs.valid, inputs.scale)
-        self.coef_: list[NDArray[np.float64]] = []
+        self.coef_: list[Any] = []
         self.models_ = []
         for e in range(len(inputs.elements)):
             data = block_data(inputs, e)
             train = np.isfinite(data) & np.isfinite(at_block).all(axis=0)
-            coef = fit_trend(at_block[:, train].T, data[train])
-            self.coef_.append(coef)
+            self.coef_.append(self._fit_trend(at_block[:, train].T, data[train], inputs))
             _, residual = self._trend_and_residual(inputs, fine, e)
             model = deconvolve(residual, inputs.scale, inputs.grid.res, fit_nugget=self.fit_nugget)
             self.models_.append(model)
+
+    def _bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        """The fine bands (C, H, W) the trend reads: the covariates smoothed by ``sigma``."""
+        return smoothed(filled_covariates(inputs), self.sigma)
+
+    def _fit_trend(
+        self, features: NDArray[np.float64], target: NDArray[np.float64], inputs: TaskInputs
+    ) -> Any:
+        """The trend fitted between block means (N, C) and block data (N,): linear here."""
+        return fit_trend(features, target)
+
+    def _apply_trend(self, bands: NDArray[np.float64], trend: Any) -> NDArray[np.float64]:
+        """A fitted trend on fine bands (C, H, W) -> (H, W)."""
+        return apply_trend(bands, trend)
 
     def context_cells(self, scale: int) -> int:
         """Halo of a tiled prediction, in fine cells.
@@ -130,7 +147,7 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
         self, inputs: TaskInputs, fine: NDArray[np.float64], e: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Element ``e``'s fine trend on these inputs and the block residuals it leaves."""
-        trend = apply_trend(fine, self.coef_[e])
+        trend = self._apply_trend(fine, self.coef_[e])
         trend_blocks = _block_features(trend[None], inputs.valid, inputs.scale)[0]
         return trend, block_data(inputs, e) - trend_blocks
 
@@ -142,7 +159,7 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
         Both come from ``inputs`` (a tile's window in tiled evaluation); only the trend's
         coefficients and the residuals' point covariance come from :meth:`fit`.
         """
-        fine = smoothed(filled_covariates(inputs), self.sigma)
+        fine = self._bands(inputs)
         trend, residual = self._trend_and_residual(inputs, fine, e)
         kriged = area_to_point(
             residual,
@@ -153,3 +170,63 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
             self.radius,
         )
         return trend + kriged.mean, kriged.variance
+
+
+class ForestAreaToPointKriging(AreaToPointRegressionKriging):
+    """ATPRK with a random-forest trend: the grid-protocol path of the random-forest baseline.
+
+    The forest learns the block data from the block means of the smoothed covariates (the
+    support on which both are known), predicts every fine cell from the smoothed fine
+    covariates, and ATPK of the block residuals restores the block data exactly, so the
+    forest's errors at fine scale are corrected wherever the data can see them.
+
+    Args:
+        n_estimators: trees.
+        min_samples_leaf: minimum samples (blocks) per leaf.
+        radius: ATPK neighbourhood half-width in blocks.
+        back_projection: natural-unit back-projection steps for log10 elements (0: none).
+        sigma: Gaussian smoothing of the covariates, in fine cells (0: as given).
+        use_coordinates: add the cell-centre x, y as bands (a spatial trend).
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        min_samples_leaf: int = 2,
+        radius: int = 3,
+        back_projection: int = 3,
+        sigma: float = 2.0,
+        use_coordinates: bool = False,
+    ) -> None:
+        super().__init__(radius=radius, back_projection=back_projection, sigma=sigma)
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.use_coordinates = use_coordinates
+
+    def _bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        bands = super()._bands(inputs)
+        if not self.use_coordinates:
+            return bands
+        height, width = inputs.valid.shape
+        rows, cols = np.indices((height, width))
+        x, y = inputs.grid.centres(rows.ravel(), cols.ravel())
+        return np.concatenate([bands, np.stack([x, y]).reshape(2, height, width)])
+
+    def _fit_trend(
+        self, features: NDArray[np.float64], target: NDArray[np.float64], inputs: TaskInputs
+    ) -> Any:
+        from sklearn.ensemble import RandomForestRegressor
+
+        return RandomForestRegressor(
+            n_estimators=self.n_estimators,
+            min_samples_leaf=self.min_samples_leaf,
+            random_state=inputs.seed,
+            n_jobs=-1,
+        ).fit(features, target)
+
+    def _apply_trend(self, bands: NDArray[np.float64], trend: Any) -> NDArray[np.float64]:
+        flat = bands.reshape(len(bands), -1).T
+        out = np.concatenate(
+            [trend.predict(flat[s : s + _CHUNK]) for s in range(0, len(flat), _CHUNK)]
+        )
+        return out.reshape(bands.shape[1:])

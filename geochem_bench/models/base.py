@@ -22,6 +22,14 @@ class FusionModel(ABC):
     finite on every ``inputs.valid`` cell and positive for log10 elements; or a
     :class:`~geochem_bench.core.task.Prediction` that adds a predictive standard deviation in
     analysis space. Use ``inputs.seed`` for anything random, so runs are reproducible.
+
+    Points and transfer tasks are scored at held-out sample sites. By default the harness reads
+    the prediction of the fine cell that holds each site. A model may instead predict at the
+    exact sites by overriding the optional :meth:`predict_points`: after ``fit`` and
+    ``predict`` the harness calls it with the fold's same inputs and the sites' coordinates
+    (never their values) and scores what it returns, with the same metrics; the record says
+    which (``scored_at``: ``"cells"`` or ``"sites"``). ``predict`` is still required (the
+    map is the benchmark's product, and grid tasks have no sites).
     """
 
     def fit(self, inputs: TaskInputs) -> None:  # noqa: B027 - optional for training-free models
@@ -30,3 +38,25 @@ class FusionModel(ABC):
     @abstractmethod
     def predict(self, inputs: TaskInputs) -> Prediction | NDArray[np.float32]:
         """Predict the fine-resolution field of the target elements."""
+
+    def predict_points(
+        self, inputs: TaskInputs, xy: NDArray[np.float64]
+    ) -> Prediction | NDArray[np.float32] | None:
+        """Predict the target elements at the held-out sites of a points or transfer fold.
+
+        Optional: the default returns None, and the fold is scored on the cells of
+        :meth:`predict`'s map. Never called on grid tasks.
+
+        Args:
+            inputs: the fold's inputs, the same ones ``fit`` and ``predict`` got.
+            xy: float64 (M, 2): x and y of every held-out site in the scene's CRS (the CRS of
+                ``inputs.grid`` and of ``inputs.points``), one row per site. The order is
+                the harness's; return values in the same order.
+
+        Returns:
+            float32 (E, M) in natural units (E as in ``inputs.elements``), finite at every
+            site and positive for log10 elements; or a
+            :class:`~geochem_bench.core.task.Prediction` of such arrays, with an optional
+            (E, M) std in analysis space; or None to be scored on the cells.
+        """
+        return None

@@ -3,7 +3,8 @@
 The random forest follows the strategy of Bai et al. (2023, Remote Sensing 15(4):930): learn
 the element content from the remote sensing where the content is known, then predict it at
 the fine resolution. On point tasks it learns at the training samples; on grid tasks at the
-coarse cells, from the covariates averaged over each cell.
+coarse cells, from the (smoothed) covariates averaged over each cell, and its block residuals
+are kriged back in by area-to-point kriging so that the map keeps the block data.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from geochem_bench.core.task import TaskInputs
+from geochem_bench.core.task import Prediction, TaskInputs
+from geochem_bench.models.area_to_point_regression import ForestAreaToPointKriging
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.data_points import cell_features, point_data, prediction_cells
 from geochem_bench.models.upsampling import upsample_lowres
@@ -23,21 +25,55 @@ _CHUNK = 500_000
 class RandomForestFusion(FusionModel):
     """Random forest regression of the analysis-space content on covariates and coordinates.
 
+    On point tasks the forest learns at the training samples and predicts every fine cell.
+    On grid tasks the lowres holds block means, so the forest learns between the block data
+    and the block means of the covariates smoothed by ``sigma`` cells, and area-to-point
+    kriging of its block residuals restores the block data exactly
+    (:class:`~geochem_bench.models.area_to_point_regression.ForestAreaToPointKriging`):
+    without that residual step a forest fitted at block support and applied to fine
+    covariates contradicts the data it was trained on.
+
     Args:
         n_estimators: trees.
         min_samples_leaf: minimum samples per leaf.
         use_coordinates: add the x, y coordinates as features (spatial trend).
+        sigma: grid tasks only: Gaussian smoothing of the covariates, in fine cells.
     """
 
     def __init__(
-        self, n_estimators: int = 300, min_samples_leaf: int = 2, use_coordinates: bool = True
+        self,
+        n_estimators: int = 300,
+        min_samples_leaf: int = 2,
+        use_coordinates: bool = True,
+        sigma: float = 2.0,
     ) -> None:
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
         self.use_coordinates = use_coordinates
+        self.sigma = sigma
 
-    def predict(self, inputs: TaskInputs) -> NDArray[np.float32]:
-        """Fit one forest per target element and predict every valid fine cell."""
+    def fit(self, inputs: TaskInputs) -> None:
+        """On grid tasks, fit the forest trend and its residuals' point covariance."""
+        self.block_model_: ForestAreaToPointKriging | None = None
+        if inputs.protocol == "grid":
+            self.block_model_ = ForestAreaToPointKriging(
+                n_estimators=self.n_estimators,
+                min_samples_leaf=self.min_samples_leaf,
+                sigma=self.sigma,
+                use_coordinates=self.use_coordinates,
+            )
+            self.block_model_.fit(inputs)
+
+    def predict(self, inputs: TaskInputs) -> Prediction | NDArray[np.float32]:
+        """Predict every valid fine cell (one forest per target element)."""
+        if inputs.protocol == "grid":
+            if getattr(self, "block_model_", None) is None:
+                self.fit(inputs)
+            assert self.block_model_ is not None
+            return self.block_model_.predict(inputs)
+        return self._predict_from_points(inputs)
+
+    def _predict_from_points(self, inputs: TaskInputs) -> NDArray[np.float32]:
         from sklearn.ensemble import RandomForestRegressor
 
         rows, cols, qx, qy = prediction_cells(inputs)

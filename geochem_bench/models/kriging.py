@@ -125,6 +125,22 @@ class _PointKriging(FusionModel):
             std[e, rows, cols] = np.sqrt(var)
         return Prediction(mean=mean, std=std)
 
+    def predict_points(self, inputs: TaskInputs, xy: NDArray[np.float64]) -> Prediction:
+        """Krige every target element at the exact sites ``xy`` (M, 2).
+
+        Covariates come from the fine cell that holds each site (the nearest edge cell for a
+        site just off the grid); the kriging itself is at the site's own coordinates.
+        """
+        rows, cols = site_cells(inputs, xy)
+        qx, qy = np.asarray(xy[:, 0], dtype=np.float64), np.asarray(xy[:, 1], dtype=np.float64)
+        mean = np.empty((len(inputs.elements), len(xy)), dtype=np.float32)
+        std = np.empty_like(mean)
+        for e, element in enumerate(inputs.elements):
+            z, var = self._element(inputs, e, rows, cols, qx, qy)
+            mean[e] = element.from_analysis(z)
+            std[e] = np.sqrt(var)
+        return Prediction(mean=mean, std=std)
+
     def _element(
         self,
         inputs: TaskInputs,
@@ -264,6 +280,19 @@ class KrigingExternalDrift(_PointKriging):
             ]
         )
         return krige(ked, qx, qy, self.neighbours, target_drift=target_drift)
+
+
+def site_cells(
+    inputs: TaskInputs, xy: NDArray[np.float64]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Fine cells holding the sites ``xy`` (M, 2), clamped to the grid for a site off it."""
+    t = inputs.grid.transform  # as GridSpec.cell_of, without its -1 off the grid
+    cols = np.floor((np.asarray(xy[:, 0], dtype=np.float64) - t.c) / t.a)
+    rows = np.floor((np.asarray(xy[:, 1], dtype=np.float64) - t.f) / t.e)
+    return (
+        np.clip(rows, 0, inputs.grid.height - 1).astype(np.intp),
+        np.clip(cols, 0, inputs.grid.width - 1).astype(np.intp),
+    )
 
 
 def _pca(

@@ -159,6 +159,23 @@ def build_held_out(
     )
 
 
+def held_out_sites(
+    scene: Scene, task: TaskSpec, fold: int, *, split: SampleSplit | None = None
+) -> NDArray[np.float64]:
+    """Map coordinates (M, 2) of the held-out sites of a points or transfer fold: no values.
+
+    What the harness passes to a model's optional ``predict_points``: x and y in the scene's
+    CRS, in the order of :func:`build_held_out`'s samples. Every held-out site is listed,
+    including those where a target is missing (they are not scored).
+    """
+    _, _, spatial = _targets(scene, task, fold)  # refuses another scene or realisation
+    if task.protocol == "grid":
+        raise InvalidInputError(f"task {task.id} uses the grid protocol, which has no sites")
+    points, split = _checked_split(scene, task, split)
+    test = split.test_mask(spatial)
+    return np.column_stack([points.x[test], points.y[test]]).astype(np.float64)
+
+
 def _targets(scene: Scene, task: TaskSpec, fold: int) -> tuple[tuple[Element, ...], list[int], int]:
     """The fold's target elements, their indices in the scene, and its spatial fold."""
     if scene.name != task.scene:
