@@ -186,6 +186,13 @@ def _solve(
     max_systems = max(1, _MAX_LHS // (n * n))
     est = np.empty(len(q))
     var = np.empty(len(q))
+    factor = None
+    if len(sets.members) == 1 and collocated is None:
+        # one system for every target (the global neighbourhood): factorised once, not once
+        # per chunk of targets
+        from scipy.linalg import lu_factor
+
+        factor = lu_factor(bordered(_data_covariance(vg, xy, sets.members), drift[sets.members])[0])
     pos = 0
     while pos < len(q):
         g0 = int(sorted_system[pos])
@@ -195,15 +202,20 @@ def _solve(
         targets = order[pos:end]
         system = sorted_system[pos:end] - g0
         members = sets.members[g0 : int(sorted_system[end - 1]) + 1]
-        lhs = bordered(_data_covariance(vg, xy, members), drift[members])
         near = members[system]  # (t, k) data of each target
         c = vg.covariance(
             _distance(xy[near, 0], xy[near, 1], q[targets, 0, None], q[targets, 1, None])
         )
         rhs = np.concatenate([c, tdrift[targets]], axis=1)
-        if collocated is not None:
-            lhs, rhs, system = _append_collocated(lhs, rhs, system, c, collocated, targets, vg)
-        solution = solve_shared(lhs, rhs, system)
+        if factor is not None:
+            from scipy.linalg import lu_solve
+
+            solution = lu_solve(factor, rhs.T).T
+        else:
+            lhs = bordered(_data_covariance(vg, xy, members), drift[members])
+            if collocated is not None:
+                lhs, rhs, system = _append_collocated(lhs, rhs, system, c, collocated, targets, vg)
+            solution = solve_shared(lhs, rhs, system)
         weights = solution[:, :k]
         est[targets] = np.einsum("tk,tk->t", weights, values[near])
         var[targets] = vg.sill - np.einsum("tn,tn->t", solution, rhs)

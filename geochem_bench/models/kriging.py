@@ -239,13 +239,18 @@ class KrigingExternalDrift(_PointKriging):
     """Kriging with external drift: universal kriging with the covariates as drift.
 
     The drift is the covariates' leading principal components (besides the unknown constant
-    mean), and each target is kriged from its ``neighbours`` nearest data: the drift
-    coefficients are re-estimated locally, as the moving-neighbourhood form of KED does, and
-    dense data need no thinning.
+    mean). Up to ``max_global`` data the system is global, one set of drift coefficients for
+    the whole area (the estimator of the former PyKrige version, which it reproduces); above,
+    each target is kriged from its ``neighbours`` nearest data, the drift coefficients
+    re-estimated locally, instead of thinning the data to ``max_global`` as the PyKrige
+    version did. The moving neighbourhood is wider than ordinary kriging's 32 because it also
+    fits the drift: with 32 neighbours the local drift is noisy (on the Jura points tasks it
+    lost 0.06 to 0.08 of skill against the global system).
 
     Args:
         components: principal components of the standardised covariates used as drift.
-        neighbours: nearest data per estimate (None: all, the global system).
+        neighbours: nearest data per estimate above ``max_global`` data.
+        max_global: largest number of data kriged in one global system.
         variogram_model: variogram of the target.
         nlags: lags of the experimental variogram.
     """
@@ -256,12 +261,14 @@ class KrigingExternalDrift(_PointKriging):
     def __init__(
         self,
         components: int = 2,
-        neighbours: int | None = 32,
+        neighbours: int = 128,
+        max_global: int = 1500,
         variogram_model: str = "spherical",
         nlags: int | None = None,
     ) -> None:
         super().__init__(variogram_model, neighbours, nlags)
         self.components = components
+        self.max_global = max_global
 
     def _estimate(self, inputs, data, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
         centre, scale, basis = _pca(data.features, self.components)
@@ -279,7 +286,8 @@ class KrigingExternalDrift(_PointKriging):
                 for s in _slices(len(rows))
             ]
         )
-        return krige(ked, qx, qy, self.neighbours, target_drift=target_drift)
+        neighbours = None if len(data.value) <= self.max_global else self.neighbours
+        return krige(ked, qx, qy, neighbours, target_drift=target_drift)
 
 
 def site_cells(
