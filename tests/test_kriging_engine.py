@@ -184,3 +184,24 @@ def test_a_singular_system_does_not_fail_its_batch(rng):
     solution = solve_shared(lhs, rhs, np.array([0, 1]))
     np.testing.assert_allclose(solution[0], [1.0, 2.0, 3.0])
     np.testing.assert_allclose(lhs[1] @ solution[1], rhs[1])  # consistent: solved exactly
+
+
+def test_local_external_drift_equals_a_dense_solve(field):
+    x, y, z, qx, qy = field
+    drift = np.column_stack([np.sin(x / 10), y / 50])
+    target_drift = np.column_stack([np.sin(qx / 10), qy / 50])
+    vg = Variogram("spherical", (0.9, 35.0, 0.1))
+    est, var = krige(PointKriging(x, y, z, vg, drift), qx, qy, 24, target_drift=target_drift)
+    for t in range(0, len(qx), 37):
+        idx = nearest(x, y, qx[t], qy[t], 24)
+        f = np.column_stack([np.ones(24), drift[idx]])
+        a = np.zeros((27, 27))
+        a[:24, :24] = dense_covariance(vg, x, y, idx)
+        a[:24, 24:] = f
+        a[24:, :24] = f.T
+        b = np.r_[
+            vg.sill - vg.gamma(np.hypot(x[idx] - qx[t], y[idx] - qy[t])), 1.0, target_drift[t]
+        ]
+        w = np.linalg.solve(a, b)
+        assert est[t] == pytest.approx(w[:24] @ z[idx], abs=1e-9)
+        assert var[t] == pytest.approx(vg.sill - w @ b, abs=1e-9)
