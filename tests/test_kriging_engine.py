@@ -205,3 +205,15 @@ def test_local_external_drift_equals_a_dense_solve(field):
         w = np.linalg.solve(a, b)
         assert est[t] == pytest.approx(w[:24] @ z[idx], abs=1e-9)
         assert var[t] == pytest.approx(vg.sill - w @ b, abs=1e-9)
+
+
+@pytest.mark.parametrize("neighbours", [None, 16])
+def test_estimates_without_variance_are_the_same_estimates(field, neighbours):
+    x, y, z, qx, qy = field
+    drift = np.column_stack([np.sin(x / 10)])
+    data = PointKriging(x, y, z, Variogram("exponential", (0.8, 30.0, 0.05)), drift)
+    target_drift = np.column_stack([np.sin(qx / 10)])
+    est, var = krige(data, qx, qy, neighbours, target_drift=target_drift)
+    only, none = krige(data, qx, qy, neighbours, target_drift=target_drift, variance=False)
+    np.testing.assert_allclose(only, est, rtol=0, atol=1e-9)
+    assert np.isnan(none).all() and np.isfinite(var).all()

@@ -187,7 +187,7 @@ class CovariableKriging(OrdinaryKrigingModel):
         ok = fit_ordinary_kriging(
             points.x[known], points.y[known], logv, self.variogram_model, self.nlags
         )
-        field, _ = krige_points(ok, qx, qy, self.neighbours)
+        field, _ = krige_points(ok, qx, qy, self.neighbours, variance=False)
         sample_rows, sample_cols = inputs.grid.cell_of(points.x[known], points.y[known])
         height, width = inputs.valid.shape
         flat = sample_rows * width + sample_cols

@@ -71,10 +71,18 @@ def fit_ordinary_kriging(
 
 
 def krige_points(
-    ok: PointKriging, x: NDArray[np.float64], y: NDArray[np.float64], neighbours: int | None
+    ok: PointKriging,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    neighbours: int | None,
+    variance: bool = True,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Ordinary kriging estimate and variance at points, local (``neighbours``) or global."""
-    return krige(ok, np.asarray(x, np.float64), np.asarray(y, np.float64), neighbours)
+    """Ordinary kriging estimate and variance at points, local (``neighbours``) or global.
+
+    ``variance=False`` returns NaN variances and saves most of a global system's cost.
+    """
+    x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return krige(ok, x64, y64, neighbours, variance=variance)
 
 
 def require_points(inputs: TaskInputs, what: str, instead: str) -> None:
