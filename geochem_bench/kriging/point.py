@@ -212,10 +212,13 @@ def _solve(
         targets = order[pos:end]
         system = sorted_system[pos:end] - g0
         members = sets.members[g0 : int(sorted_system[end - 1]) + 1]
-        near = members[system]  # (t, k) data of each target
-        c = vg.covariance(
-            _distance(xy[near, 0], xy[near, 1], q[targets, 0, None], q[targets, 1, None])
-        )
+        if factor is not None:  # every target has all the data: broadcast, no gather
+            near = members
+            xs, ys = xy[members[0], 0][None, :], xy[members[0], 1][None, :]
+        else:
+            near = members[system]  # (t, k) data of each target
+            xs, ys = xy[near, 0], xy[near, 1]
+        c = vg.covariance(_distance(xs, ys, q[targets, 0, None], q[targets, 1, None]))
         rhs = np.concatenate([c, tdrift[targets]], axis=1)
         if dual is not None:
             est[targets] = rhs @ dual
@@ -232,7 +235,10 @@ def _solve(
                 lhs, rhs, system = _append_collocated(lhs, rhs, system, c, collocated, targets, vg)
             solution = solve_shared(lhs, rhs, system)
         weights = solution[:, :k]
-        est[targets] = np.einsum("tk,tk->t", weights, values[near])
+        if factor is not None:
+            est[targets] = weights @ values[members[0]]
+        else:
+            est[targets] = np.einsum("tk,tk->t", weights, values[near])
         var[targets] = vg.sill - np.einsum("tn,tn->t", solution, rhs)
         if collocated is not None:
             est[targets] += solution[:, -1] * collocated.value[targets]
