@@ -178,3 +178,33 @@ def test_the_baselines_run_through_the_harness_and_refuse_point_tasks(tmp_path, 
     assert grid.metrics["overall"]["skill"] > 0
     assert [r.status for r in points] == ["failed", "failed"]
     assert "grid protocol" in str(points[0].failure)
+
+
+def _one_system_weights(k, rhs):
+    """ATPK's solve before the kriging engine: one ``np.linalg.solve`` of the bordered system."""
+    n = k.shape[0]
+    system = np.ones((n + 1, n + 1))
+    system[:n, :n] = k
+    system[n, n] = 0.0
+    right = np.ones((n + 1, rhs.shape[0]))
+    right[:n] = rhs.T
+    solution = np.linalg.solve(system, right)
+    return solution[:n].T, solution[n]
+
+
+def test_the_engine_solver_leaves_atpk_unchanged(monkeypatch):
+    """Routing ATPK through the engine's batched solver keeps its maps (official records)."""
+    import geochem_bench.models.area_to_point as atpk
+
+    rng = np.random.default_rng(11)
+    scale = 4
+    valid = np.ones((9 * scale - 2, 7 * scale), dtype=bool)
+    valid[:3, :5] = False  # partial blocks: the exact path as well as the lattice shortcut
+    values = _blocks(rng, valid.shape, scale, valid)
+    values[4, 2] = np.nan
+    model = PointCovariance(nugget=0.02, sill=1.5, range=12.0)
+    engine = area_to_point(values, valid, scale, (1.0, 1.5), model, radius=2)
+    monkeypatch.setattr(atpk, "_ordinary_weights", _one_system_weights)
+    before = area_to_point(values, valid, scale, (1.0, 1.5), model, radius=2)
+    np.testing.assert_allclose(engine.mean, before.mean, rtol=0, atol=1e-10, equal_nan=True)
+    np.testing.assert_allclose(engine.variance, before.variance, rtol=0, atol=1e-10, equal_nan=True)

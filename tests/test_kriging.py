@@ -75,6 +75,13 @@ NEW_BASELINES = [
     "guided-filter",
     "covariable-kriging",
 ]
+#: Point-data kriging: grid tasks are refused, with the block-support baseline to use instead.
+POINT_KRIGING = {
+    "ordinary-kriging": "atpk",
+    "regression-kriging": "atprk",
+    "kriging-external-drift": "atprk",
+    "covariable-kriging": "atpk",
+}
 
 
 @pytest.mark.parametrize("name", NEW_BASELINES)
@@ -86,11 +93,21 @@ def test_baseline_smoke(tmp_path, name):
     sub = load_submission(ROOT / "baselines" / name)
     records = evaluate(sub, tasks, RunOptions(tmp_path, progress=False))
     seeds = 3 if sub.stochastic else 1  # random-forest runs seeds 0, 1 and 2
-    assert [r.status for r in records] == ["ok"] * 3 * seeds, [r.failure for r in records]
-    points = records[0].metrics["Cu"]
+    grid = [r for r in records if r.task.protocol == "grid"]
+    points_records = [r for r in records if r.task.protocol == "points"]
+    assert len(grid) == seeds and len(points_records) == 2 * seeds
+    assert [r.status for r in points_records] == ["ok"] * 2 * seeds, [r.failure for r in records]
+    expected = "failed" if name in POINT_KRIGING else "ok"
+    assert [r.status for r in grid] == [expected] * seeds, [r.failure for r in grid]
+    points = points_records[0].metrics["Cu"]
     assert points["rmse"] < 1.0 and points["n"] > 0
     if "kriging" in name:
         assert 0 < points["coverage_90"] <= 1 and points["crps"] > 0
+    if name in POINT_KRIGING:
+        # the card keeps the CLI off grid tasks; the model refuses one given anyway
+        assert sub.protocols == ("points", "transfer")
+        failure = str(grid[0].failure)
+        assert "grid-protocol task" in failure and POINT_KRIGING[name] in failure
 
 
 def test_covariable_kriging_uses_covariables_measured_at_held_out_sites(scene):

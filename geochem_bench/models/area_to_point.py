@@ -40,6 +40,7 @@ from numpy.typing import NDArray
 from geochem_bench.core.grid import fill_nearest
 from geochem_bench.core.task import Prediction, TaskInputs
 from geochem_bench.errors import InvalidInputError
+from geochem_bench.kriging.systems import bordered, solve_shared
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.upsampling import back_project
 
@@ -403,15 +404,16 @@ def area_to_point(
 def _ordinary_weights(
     k: NDArray[np.float64], rhs: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Ordinary kriging weights (P, N) and Lagrange multipliers (P,) for P right-hand sides."""
+    """Ordinary kriging weights (P, N) and Lagrange multipliers (P,) for P right-hand sides.
+
+    One bordered system shared by the P targets, solved by the kriging engine's batched
+    solver (:mod:`geochem_bench.kriging.systems`), the one point kriging uses.
+    """
     n = k.shape[0]
-    system = np.ones((n + 1, n + 1))
-    system[:n, :n] = k
-    system[n, n] = 0.0
-    right = np.ones((n + 1, rhs.shape[0]))
-    right[:n] = rhs.T
-    solution = np.linalg.solve(system, right)
-    return solution[:n].T, solution[n]
+    system = bordered(k[None], np.ones((1, n, 1)))
+    right = np.column_stack([rhs, np.ones(rhs.shape[0])])
+    solution = solve_shared(system, right, np.zeros(rhs.shape[0], dtype=np.intp))
+    return solution[:, :n], solution[:, n]
 
 
 def _scatter(

@@ -5,7 +5,8 @@ while other elements of the same survey were measured there. Goovaerts (1997, ch
 with cokriging; this baseline is its simple, robust relative: a linear regression of the
 target on co-located covariable elements, with the covariables observed where sampled and
 ordinarily kriged elsewhere, plus ordinary kriging of the regression residuals. Without
-covariables at unsampled sites (the points protocol) it is ordinary kriging.
+covariables at unsampled sites (the points protocol) it is ordinary kriging. Like ordinary
+kriging it kriges point data and refuses grid-protocol tasks.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class CovariableKriging(OrdinaryKrigingModel):
 
     Args:
         max_covariables: most covariable elements used (the most correlated with the target).
-        variogram_model: PyKrige variogram of every kriging step.
+        variogram_model: variogram model of every kriging step (a PyKrige model name).
         neighbours: moving neighbourhood of every kriging step.
         nlags: lags of the experimental variograms.
         cv_folds: with covariables, choose the variogram model (spherical or exponential) and
@@ -75,6 +76,9 @@ class CovariableKriging(OrdinaryKrigingModel):
         cv_max_sites: skip the cross-validation above this many training sites (its cost
             grows with the survey).
     """
+
+    label = "covariable kriging"
+    on_grid = "atpk (area-to-point kriging; a grid task has no covariable elements at sites)"
 
     def __init__(
         self,
@@ -183,7 +187,7 @@ class CovariableKriging(OrdinaryKrigingModel):
         ok = fit_ordinary_kriging(
             points.x[known], points.y[known], logv, self.variogram_model, self.nlags
         )
-        field, _ = krige_points(ok, qx, qy, self.neighbours)
+        field, _ = krige_points(ok, qx, qy, self.neighbours, variance=False)
         sample_rows, sample_cols = inputs.grid.cell_of(points.x[known], points.y[known])
         height, width = inputs.valid.shape
         flat = sample_rows * width + sample_cols
