@@ -173,18 +173,23 @@ def test_failed_folds_make_a_task_incomplete(tmp_path):
     assert board.skipped == []
 
 
-def test_a_protocol_never_entered_is_not_missing_but_a_missing_task_is(tmp_path):
+def test_a_protocol_the_card_does_not_enter_is_not_missing(tmp_path):
     out = _copy(tmp_path, "bicubic")
-    for path in out.rglob("*.json"):
+    for path in out.rglob("fold-*.json"):
         if "/points/" in path.as_posix() or "/transfer/" in path.as_posix():
-            path.unlink()  # a grid-only submission: it enters no points or transfer task
+            path.unlink()
+    # deleting a protocol's records does not make the submission grid-only: they are missing
+    board = load_leaderboard(out, n_boot=50)
+    missing = {i.task_id for i in board.incomplete if i.reason == "no records"}
+    assert missing and all(t.endswith(("/points", "/transfer")) for t in missing)
+    # the card saying so does (what `protocols = ["grid"]` in submission.toml writes)
+    _edit(next(out.rglob("submission.json")), lambda d: d.update(protocols=["grid"]))
     board = load_leaderboard(out, n_boot=50)
     assert board.incomplete == []
     assert {s.protocol for s in board.suite} == {"grid"}
     assert board.overall == []  # the overall rank needs every protocol
-    grid = sorted(out.rglob("synthetic/all/s4/grid/*.json"))
-    for path in grid:
-        path.unlink()  # one grid task gone: now that protocol is incomplete
+    for path in sorted(out.rglob("synthetic/all/s4/grid/*.json")):
+        path.unlink()  # a grid task gone: the protocol it enters is incomplete
     board = load_leaderboard(out, n_boot=50)
     assert [(i.task_id, i.reason) for i in board.incomplete] == [
         ("synthetic/all/s4/grid", "no records")

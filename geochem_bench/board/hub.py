@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from geochem_bench import BENCHMARK_VERSION
 from geochem_bench.board.leaderboard import record_problem
+from geochem_bench.core.task import PROTOCOLS
 from geochem_bench.errors import GeochemBenchError, InvalidInputError
 from geochem_bench.evaluation.records import ResultRecord, read_result, safe_name
 from geochem_bench.evaluation.submission import CARD_NAME, SubmissionCard, read_card
@@ -159,7 +160,17 @@ def prepare_submission(results_dir: str | Path) -> SubmissionBundle:
         records.append(record)
         files.append((f"{namespace}/{path.relative_to(base).as_posix()}", path))
     have = {(r.task.id, r.fold) for r in records}
+    entered = set(card.protocols or PROTOCOLS)  # the card's protocols; all by default
+    outside = sorted({r.task.id for r in records if r.task.protocol not in entered})
+    if outside:
+        problems.append(
+            f"{len(outside)} task(s) of protocols the card does not enter (e.g. {outside[0]}; "
+            f"protocols = {sorted(entered)} in {CARD_NAME}): remove their records or add the "
+            "protocol to the card"
+        )
     for task in suite.values():  # stale task versions were refused record by record above
+        if task.protocol not in entered:
+            continue
         missing = [k for k in task.folds if (task.id, k) not in have]
         if missing:
             problems.append(f"{task.id}: no record for fold(s) {missing}")

@@ -15,7 +15,7 @@ that has only them for a suite task is listed as not scored on it, with the reas
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -175,6 +175,7 @@ def build_leaderboard(
     reports: Mapping[tuple[str, str], VerificationReport] | None = None,
     benchmark_version: str = BENCHMARK_VERSION,
     pins: Pins | None = None,
+    entered: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> Leaderboard:
     """Aggregate checked records into task scores, suite scores and ranks.
 
@@ -195,6 +196,9 @@ def build_leaderboard(
         benchmark_version: the benchmark version the records belong to.
         pins: the pins that say which task versions are superseded (default: the packaged
             pins of ``benchmark_version``).
+        entered: the protocols each (submission, version) enters, from its card (see
+            :func:`entered_protocols`); default: every protocol. Tasks of a protocol a
+            submission does not enter are not listed as missing.
     """
     pins = pins or load_pins(benchmark_version)
     if suite_task_ids:
@@ -259,14 +263,13 @@ def build_leaderboard(
                 )
                 continue
             superseded.append(replace(score, superseded=True))
-        # A protocol without a single record of the submission is one it does not enter
-        # (e.g. a grid-only method): its tasks are not "missing", the protocol's table just
-        # does not list it.
-        entered = {protocol_of.get(t) for t in (*by_task, *(t for t, _ in old_tasks))}
+        # A protocol the card does not enter (e.g. a grid-only method) is not "missing": the
+        # protocol's table just does not list the submission.
+        mine_entered = set((entered or {}).get((name, version), PROTOCOLS))
         incomplete.extend(
             Incomplete(name, version, task_id, _missing_reason(task_id, old_versions, pins))
             for task_id in suite_ids
-            if task_id not in by_task and protocol_of[task_id] in entered
+            if task_id not in by_task and protocol_of[task_id] in mine_entered
         )
         task_scores.extend(mine)
         for protocol in protocols:
@@ -316,6 +319,25 @@ def _missing_reason(task_id: str, old_versions: Mapping[str, list[str]], pins: P
     )
 
 
+def entered_protocols(root: str | Path) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The protocols each submission under ``root`` enters, from its card (``submission.json``).
+
+    A card without ``protocols``, or one that cannot be read, enters every protocol: a
+    submission leaves a protocol out only by saying so, never by deleting its records.
+    """
+    from geochem_bench.evaluation.submission import CARD_NAME, read_card
+
+    entered: dict[tuple[str, str], tuple[str, ...]] = {}
+    for path in sorted(Path(root).glob(f"*/*/{CARD_NAME}")):
+        try:
+            card = read_card(path)
+        except (ValueError, OSError):
+            continue
+        if card.protocols:
+            entered[(card.name, card.version)] = tuple(p for p in PROTOCOLS if p in card.protocols)
+    return entered
+
+
 def load_board_inputs(
     root: str | Path, benchmark_version: str = BENCHMARK_VERSION
 ) -> tuple[list[ResultRecord], dict[tuple[str, str], VerificationReport], list[Skipped]]:
@@ -352,4 +374,5 @@ def load_leaderboard(
         suite_task_ids=suite_task_ids,
         reports=reports,
         benchmark_version=benchmark_version,
+        entered=entered_protocols(root),
     )

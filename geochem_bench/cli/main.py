@@ -1211,11 +1211,16 @@ def _cmd_evaluate_tiled(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from geochem_bench import BENCHMARK_VERSION
     from geochem_bench.board.aggregation import N_BOOTSTRAP
-    from geochem_bench.board.leaderboard import build_leaderboard, load_board_inputs
+    from geochem_bench.board.leaderboard import (
+        build_leaderboard,
+        entered_protocols,
+        load_board_inputs,
+    )
     from geochem_bench.board.rendering import render_terminal, write_board
 
     version = args.benchmark or BENCHMARK_VERSION
-    records, reports, skipped = load_board_inputs(_results_folder(args.source, args.repo), version)
+    folder = _results_folder(args.source, args.repo)
+    records, reports, skipped = load_board_inputs(folder, version)
     board = build_leaderboard(
         records,
         skipped,
@@ -1223,6 +1228,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         seed=args.seed,
         reports=reports,
         benchmark_version=version,
+        entered=entered_protocols(folder),
     )
     print(render_terminal(board), end="")
     if args.render:

@@ -272,7 +272,59 @@ class ResultRecord(_Strict):
             raise InvalidInputError("a 'failed' result needs a failure reason")
         if not 0 <= self.fold < self.task.n_folds:
             raise InvalidInputError(f"fold {self.fold} outside 0..{self.task.n_folds - 1}")
+        self._check_schema_1_4_fields()
         return self
+
+    def _check_schema_1_4_fields(self) -> None:
+        """The 1.4.0 fields: only on 1.4.0 records, coherent with the task and fingerprint."""
+        info = self.submission
+        newer = info.params is not None or info.code_digest is not None
+        if self.schema_version != "1.4.0" and (newer or self.scored_at != "cells"):
+            raise InvalidInputError(
+                f"a schema {self.schema_version} record carries fields of schema 1.4.0 "
+                "(params, code_digest, scored_at): the harness never wrote it; rerun the fold"
+            )
+        if self.scored_at == "sites" and self.task.protocol == "grid":
+            raise InvalidInputError(
+                "a grid-protocol record says it was scored at sites: grid tasks are scored on "
+                "every valid fine cell (predict_points is not called there); rerun the fold"
+            )
+        if info.code_digest is not None and not _SHA256.fullmatch(info.code_digest):
+            raise InvalidInputError(
+                f"code_digest {info.code_digest[:80]!r} is not a sha256 hex digest"
+            )
+        if info.params is not None and info.code_digest is not None and info.model:
+            expected = submission_fingerprint(
+                info.model, info.params, info.code_digest, self.seed, self.package_version
+            )
+            if info.fingerprint != expected:
+                raise InvalidInputError(
+                    "the record's params and code_digest do not give its fingerprint back "
+                    "(sha256 of model, params, code digest, seed and package version): they "
+                    "were edited after the run; rerun the fold"
+                )
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def submission_fingerprint(
+    model: str, params: dict[str, Any], code_digest: str, seed: int, package: str
+) -> str:
+    """sha256 of everything that determines a submission's predictions.
+
+    The one definition, used by the harness to stamp records and by the record schema to
+    check a record's params and code digest against its fingerprint.
+    """
+    facts = {
+        "model": model,
+        "params": params,
+        "code": code_digest,
+        "seed": seed,
+        "package": package,
+    }
+    blob = json.dumps(facts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
 
 
 def safe_name(name: str) -> str:

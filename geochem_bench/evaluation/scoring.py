@@ -126,6 +126,13 @@ def _check_array(
             f"{what} must be a numpy array, got {type(array).__name__}; "
             "convert tensors with .detach().cpu().numpy()"
         )
+    if type(array) is not np.ndarray:
+        # a subclass (masked array, matrix, or one that overrides ufuncs) need not mean what
+        # its values say: the checks below and the metrics assume a plain array
+        raise InvalidPrediction(
+            f"{what} must be a plain numpy.ndarray, got the subclass {type(array).__name__}; "
+            "return np.asarray(...) of its values (fill masked values first)"
+        )
     if array.dtype != np.float32:
         raise InvalidPrediction(
             f"{what} must be float32, got {array.dtype}; use .astype(np.float32)"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import json
 import sys
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -32,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from geochem_bench.core.atomic import write_text_atomic
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.provenance import git_revision
-from geochem_bench.evaluation.records import read_model
+from geochem_bench.evaluation.records import read_model, submission_fingerprint
 
 CONFIG_NAME = "submission.toml"
 #: Seeds a stochastic submission is evaluated with, at least (see Submission.stochastic).
@@ -174,15 +173,9 @@ class Submission:
         """
         from geochem_bench import __version__
 
-        facts = {
-            "model": self.model,
-            "params": self.params,
-            "code": self.code_digest(),
-            "seed": seed,
-            "package": __version__,
-        }
-        blob = json.dumps(facts, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()
+        return submission_fingerprint(
+            self.model, self.params, self.code_digest(), seed, __version__
+        )
 
 
 _SKIPPED_DIRS = {"__pycache__", ".git", ".hg", "results", ".ipynb_checkpoints"}

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.kriging.neighbours import neighbour_sets
 from geochem_bench.kriging.systems import bordered, solve_shared
-from geochem_bench.kriging.variogram import Variogram
+from geochem_bench.kriging.variogram import Variogram, check_point_data
 
 # float64 values of right- and left-hand sides per chunk (8 MB each): small enough that the
 # element-wise passes over a chunk run in cache, which measured faster than larger chunks
@@ -47,6 +47,10 @@ class PointKriging:
     z: Array
     variogram: Variogram
     drift: Array | None = None
+
+    def __post_init__(self) -> None:
+        # min_sites=2 also refuses "all data at one site", whose system is singular
+        check_point_data(self.x, self.y, self.z, min_sites=min(2, len(self.z)) or 1)
 
     def __len__(self) -> int:
         return len(self.z)

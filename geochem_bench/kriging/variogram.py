@@ -199,7 +199,41 @@ def auto_variogram(
     parameters: Sequence[float] | None = None,
     weight: bool = True,
 ) -> Variogram:
-    """The given ``parameters``, or the fit of ``model`` to the data's experimental variogram."""
+    """The given ``parameters``, or the fit of ``model`` to the data's experimental variogram.
+
+    Raises:
+        InvalidInputError: data a variogram cannot be fitted to (see :func:`check_point_data`).
+    """
     if parameters is not None:
         return Variogram(model, tuple(float(p) for p in parameters))
+    check_point_data(x, y, z, min_sites=3)
+    if np.ptp(np.asarray(z, dtype=np.float64)) == 0:
+        raise InvalidInputError(
+            "every datum has the same value: there is no spatial variation to fit a variogram "
+            "to; predict that constant instead of kriging"
+        )
     return fit_variogram(experimental_variogram(x, y, z, nlags), model, weight)
+
+
+def check_point_data(x: ArrayLike, y: ArrayLike, z: ArrayLike, min_sites: int = 1) -> None:
+    """Refuse point data kriging cannot use, saying what is wrong.
+
+    Raises:
+        InvalidInputError: arrays of different lengths; a NaN or inf coordinate or value;
+            data at fewer than ``min_sites`` distinct sites.
+    """
+    x, y, z = (np.asarray(a, dtype=np.float64).ravel() for a in (x, y, z))
+    if not len(x) == len(y) == len(z):
+        raise InvalidInputError(f"x, y and z differ in length: {len(x)}, {len(y)}, {len(z)}")
+    for name, a in (("coordinate x", x), ("coordinate y", y), ("value", z)):
+        if not np.isfinite(a).all():
+            bad = int((~np.isfinite(a)).sum())
+            raise InvalidInputError(
+                f"{bad} data have a NaN or inf {name}: drop them before kriging"
+            )
+    sites = len(np.unique(np.column_stack([x, y]), axis=0)) if len(x) else 0
+    if sites < min_sites:
+        raise InvalidInputError(
+            f"{len(z)} data at {sites} distinct site(s): kriging needs data at {min_sites} or "
+            "more sites"
+        )

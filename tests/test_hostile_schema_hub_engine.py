@@ -1,7 +1,6 @@
-"""Red team of i14 (predict_points, protocols in cards, record schema 1.4.0, kriging engine).
-
-Every test here fails before a fix ("red team: fails before fix"); none changes production code.
-"""
+"""Hostile inputs found by the red team of issue 14: forged schema-1.4.0 records, a grid-only
+card at the hub, an ndarray subclass from predict_points, degenerate data in the kriging engine.
+Each test failed before its fix."""
 
 from __future__ import annotations
 
@@ -36,7 +35,7 @@ def _edit(path: Path, change) -> None:
 
 def _skipped(out: Path, rel: str) -> list[str]:
     _, skipped = collect_records(out)
-    return [s.reason for s in skipped if s.path.as_posix().endswith(rel)]
+    return [s.reason for s in skipped if Path(s.path).as_posix().endswith(rel)]
 
 
 # --- records, schema 1.4.0 ----------------------------------------------------------------
@@ -44,7 +43,7 @@ def _skipped(out: Path, rel: str) -> list[str]:
 
 @pytest.mark.parametrize("schema", ["1.4.0", "1.3.0", "1.0.0"])
 def test_a_grid_record_scored_at_sites_is_refused(tmp_path, schema):
-    # red team: fails before fix. A grid fold is never scored at sites (the hook is not
+    # A grid fold is never scored at sites (the hook is not
     # called on grid tasks), and schemas before 1.4.0 have no scored_at at all; the board
     # accepts such a record without a word.
     out = _copy(tmp_path)
@@ -59,7 +58,7 @@ def test_a_grid_record_scored_at_sites_is_refused(tmp_path, schema):
 
 
 def test_schema_1_4_fields_on_an_older_record_are_refused(tmp_path):
-    # red team: fails before fix. params/code_digest/scored_at exist from schema 1.4.0; a
+    # params/code_digest/scored_at exist from schema 1.4.0; a
     # 1.3.0 (or 1.0.0) record carrying them was not written by the harness.
     out = _copy(tmp_path)
     path = out / "idw" / "1.0.0" / POINTS
@@ -75,7 +74,7 @@ def test_schema_1_4_fields_on_an_older_record_are_refused(tmp_path):
 
 
 def test_params_and_code_digest_must_give_the_fingerprint_back(tmp_path):
-    # red team: fails before fix. The record says params and code digest are there "so a
+    # The record says params and code digest are there "so a
     # reader sees what a fingerprint hashes": model, params, code digest, seed and package
     # version are all in the record, yet a record whose params and code digest do not hash
     # to its fingerprint (here: made-up params, a code digest that is not even a sha256)
@@ -106,7 +105,7 @@ def test_params_and_code_digest_must_give_the_fingerprint_back(tmp_path):
 
 
 def test_the_hub_takes_a_submission_that_enters_only_the_grid_protocol(tmp_path):
-    # red team: fails before fix. atpk's submission.toml says protocols = ["grid"] and
+    # atpk's submission.toml says protocols = ["grid"] and
     # evaluate runs only grid tasks, but prepare_submission still demands a record for every
     # fold of every points and transfer task, so a grid-only submission cannot be submitted.
     from geochem_bench.board.hub import SubmissionRefused, prepare_submission
@@ -118,9 +117,7 @@ def test_the_hub_takes_a_submission_that_enters_only_the_grid_protocol(tmp_path)
         prepare_submission(out)
     except SubmissionRefused as exc:
         wrong = [
-            line
-            for line in str(exc).splitlines()
-            if "/points:" in line or "/transfer:" in line
+            line for line in str(exc).splitlines() if "/points:" in line or "/transfer:" in line
         ]
         assert not wrong, "\n".join(wrong[:3])
 
@@ -146,7 +143,7 @@ class MaskedSites(_Constant):
 
 
 def test_an_ndarray_subclass_at_the_sites_fails_the_fold_inline_not_the_harness(tmp_path):
-    # red team: fails before fix. Inline, the harness scores the subclass as given: a masked
+    # Inline, the harness scores the subclass as given: a masked
     # array raises numpy's MaskError out of run_fold (no failure record). Process isolation
     # is fine (np.savez drops the mask). predict() returning one crashes the same way.
     from geochem_bench.evaluation.harness import RunOptions, run_fold
@@ -172,7 +169,7 @@ def _data(n: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ["all values equal", "two data", "every datum at one site", "a NaN value"],
 )
 def test_the_variogram_fit_refuses_degenerate_data_clearly(case):
-    # red team: fails before fix. These end in scipy's least_squares errors ("Each lower
+    # These end in scipy's least_squares errors ("Each lower
     # bound must be strictly less than each upper bound", "Residuals are not finite in the
     # initial point", "Initial guess is outside of provided bounds") that say nothing about
     # the data.
@@ -194,7 +191,7 @@ def test_the_variogram_fit_refuses_degenerate_data_clearly(case):
 
 @pytest.mark.parametrize("case", ["no data", "every datum at one site", "a NaN value"])
 def test_krige_never_answers_silently_wrong(case):
-    # red team: fails before fix. Global ordinary kriging of no data returns estimate 0 with
+    # Global ordinary kriging of no data returns estimate 0 with
     # variance 0 (certainty); of data all at one site, or with a NaN value, it returns NaN
     # estimates without a word.
     from geochem_bench.kriging.point import PointKriging, krige
@@ -208,8 +205,8 @@ def test_krige_never_answers_silently_wrong(case):
     else:
         z = z.copy()
         z[3] = np.nan
-    data = PointKriging(x, y, z, Variogram("spherical", (1.0, 10.0, 0.0)))
     try:
+        data = PointKriging(x, y, z, Variogram("spherical", (1.0, 10.0, 0.0)))
         est, var = krige(data, np.array([5.0, 50.0]), np.array([5.0, 50.0]))
     except InvalidInputError:
         return
