@@ -120,3 +120,20 @@ def test_grid_headroom_oracle_never_loses_to_bicubic(benchmarks_on_path, fake_da
         assert row["skill_oracle"] >= -1e-9 and row["skill_oracle_detail"] >= -1e-9, row
         assert row["skill_oracle_detail"] >= row["skill_oracle"] - 1e-9  # more regressors
         assert 0.0 <= row["r2_truth"] <= 1.0 + 1e-9
+
+
+def test_cnn_ablation_bootstrap_pairs_the_same_blocks(benchmarks_on_path):
+    """Identical runs differ by exactly 0 in every replicate; a better map scores higher."""
+    import numpy as np
+    from tune_fusion_cnn_dev import bootstrap_skill
+
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(1.0, 2.0, size=(2, 16))
+    run = {"sse": 0.5 * ref, "sse_ref": ref, "n": np.ones((2, 16))}
+    better = {"sse": 0.25 * ref, "sse_ref": ref, "n": np.ones((2, 16))}
+    draws = [rng.integers(0, 16, size=(50, 16))]
+    same = bootstrap_skill([run], draws) - bootstrap_skill([run], draws)
+    assert np.array_equal(same, np.zeros(50))
+    # skill = 1 - sqrt(sse / sse_ref): 1 - sqrt(0.5) and 1 - sqrt(0.25) in every replicate
+    np.testing.assert_allclose(bootstrap_skill([run], draws), 1 - np.sqrt(0.5))
+    assert (bootstrap_skill([better], draws) > bootstrap_skill([run], draws)).all()

@@ -126,7 +126,8 @@ def test_tileable_synthetic_is_the_same_whatever_the_tile(tmp_path):
 def test_fusion_cnn_predicts_the_same_tiled_as_whole(scene, disk_scene, tmp_path):
     from geochem_bench.models.fusion_cnn import FusionCNN
 
-    params = {"steps": 15, "width": 8, "blocks": 2, "progress": False}
+    # pretrained=None: the shipped weights are of the official architecture (width 32)
+    params = {"steps": 15, "width": 8, "blocks": 2, "progress": False, "pretrained": None}
     inputs, _ = build_fold(scene, get_task("synthetic/all/s8/grid"), 0)
     whole = FusionCNN(**params)
     whole.fit(inputs)
