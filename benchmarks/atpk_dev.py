@@ -43,22 +43,12 @@ CANDIDATES: tuple[dict[str, Any], ...] = (
 
 def dev_scores(task_id: str, realisation: int, model: Any) -> dict[str, float]:
     """Skill, mean |log bias| and mean coherence of ``model`` on one dev realisation's fold."""
-    from geochem_bench.errors import InvalidInputError
+    from dev_folds import synthetic_dev_fold
+
     from geochem_bench.evaluation.reference import reference_prediction
     from geochem_bench.evaluation.scoring import OVERALL, score_fold, validate_prediction
-    from geochem_bench.scenes.registry import dev_task, get_task
-    from geochem_bench.scenes.synthetic import SyntheticConfig, generate_synthetic
-    from geochem_bench.tasks.protocols import build_fold
 
-    dev = dev_task(get_task(task_id))
-    if realisation not in dev.realisations:
-        raise InvalidInputError(
-            f"realisation {realisation} is not a dev realisation of {task_id}: "
-            "tune on dev realisations only"
-        )
-    scene = generate_synthetic(SyntheticConfig(seed=realisation))
-    task = dev.on_realisations((realisation,), dev=True)
-    inputs, held_out = build_fold(scene, task, 0)
+    inputs, held_out = synthetic_dev_fold(task_id, realisation)
     model.fit(inputs)
     prediction = validate_prediction(model.predict(inputs), inputs)
     table = score_fold(inputs, held_out, prediction, reference_prediction(inputs))

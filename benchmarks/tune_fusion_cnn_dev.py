@@ -50,27 +50,14 @@ POINT_CANDIDATES: tuple[dict[str, Any], ...] = (
 
 def dev_skill(task_id: str, realisation: int, seed: int, params: dict[str, Any]) -> float:
     """Mean fold skill of FusionCNN(**params) on one task of one dev realisation."""
-    from geochem_bench.errors import InvalidInputError
+    from dev_folds import synthetic_dev_folds
+
     from geochem_bench.evaluation.reference import reference_prediction
     from geochem_bench.evaluation.scoring import score_fold, validate_prediction
     from geochem_bench.models.fusion_cnn import FusionCNN
-    from geochem_bench.scenes.registry import dev_task, get_task
-    from geochem_bench.scenes.synthetic import SyntheticConfig, generate_synthetic
-    from geochem_bench.tasks.protocols import build_fold, task_split
 
-    dev = dev_task(get_task(task_id))
-    if realisation not in dev.realisations:  # the guard lives here, not only in the CLI
-        raise InvalidInputError(
-            f"realisation {realisation} is not a dev realisation of {task_id} "
-            f"({min(dev.realisations)}-{max(dev.realisations)}): tune on dev realisations only"
-        )
-    scene = generate_synthetic(SyntheticConfig(seed=realisation))
-    # the official task's dev copy, on this one dev realisation: its folds are the spatial folds
-    task = dev.on_realisations((realisation,), dev=True)
-    split = None if task.protocol == "grid" else task_split(scene, task)
     skills = []
-    for fold in task.folds:
-        inputs, held_out = build_fold(scene, task, fold, seed=seed, split=split)
+    for inputs, held_out in synthetic_dev_folds(task_id, realisation, seed):
         model = FusionCNN(**params)
         model.fit(inputs)
         prediction = validate_prediction(model.predict(inputs), inputs)
@@ -100,23 +87,12 @@ def dev_fold(task_id: str, realisation: int, seed: int, make: Any) -> dict[str, 
         ``seconds``.
     """
     import numpy as np
+    from dev_folds import synthetic_dev_fold
 
-    from geochem_bench.errors import InvalidInputError
     from geochem_bench.evaluation.reference import reference_prediction
     from geochem_bench.evaluation.scoring import score_fold, validate_prediction
-    from geochem_bench.scenes.registry import dev_task, get_task
-    from geochem_bench.scenes.synthetic import SyntheticConfig, generate_synthetic
-    from geochem_bench.tasks.protocols import build_fold
 
-    dev = dev_task(get_task(task_id))
-    if realisation not in dev.realisations:
-        raise InvalidInputError(
-            f"realisation {realisation} is not a dev realisation of {task_id}: "
-            "tune on dev realisations only"
-        )
-    scene = generate_synthetic(SyntheticConfig(seed=realisation))
-    task = dev.on_realisations((realisation,), dev=True)
-    inputs, held_out = build_fold(scene, task, 0, seed=seed)
+    inputs, held_out = synthetic_dev_fold(task_id, realisation, seed)
     start = time.process_time()
     model = make()
     model.fit(inputs)
