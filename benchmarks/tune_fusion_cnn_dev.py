@@ -145,7 +145,8 @@ def ablation(args: argparse.Namespace) -> None:
     from geochem_bench.models.area_to_point import AreaToPointKriging
     from geochem_bench.models.area_to_point_regression import AreaToPointRegressionKriging
     from geochem_bench.models.fusion_cnn import FusionCNN
-    from geochem_bench.models.fusion_cnn_pretraining import ARCHITECTURE, pretrain, write_pretrained
+    from geochem_bench.models.fusion_cnn_pretraining import pretrain, write_pretrained
+    from geochem_bench.models.fusion_cnn_weights import ARCHITECTURE
 
     official = dict(load_submission("fusion-cnn").params)
     weights_dir = Path(args.weights_dir)

@@ -155,7 +155,7 @@ def test_pretraining_refuses_test_realisations():
 
 def test_shipped_weights_are_hashed_small_and_used_only_on_their_bands(grid_inputs):
     from geochem_bench.models.fusion_cnn import FusionCNN
-    from geochem_bench.models.fusion_cnn_pretraining import load_pretrained, shipped_weights
+    from geochem_bench.models.fusion_cnn_weights import load_pretrained, shipped_weights
 
     path = shipped_weights()
     meta = json.loads(path.with_suffix(".json").read_text())

@@ -46,8 +46,9 @@ def submission_info(submission: Submission, seed: int | None = None) -> Submissi
         model=submission.model,
         fingerprint=None if seed is None else submission.fingerprint(seed),
         stochastic=submission.stochastic,
-        params=dict(submission.params),
-        code_digest=submission.code_digest(),
+        # what the fingerprint hashes, beside it (and absent with it: nothing to check against)
+        params=None if seed is None else dict(submission.params),
+        code_digest=None if seed is None else submission.code_digest(),
     )
 
 

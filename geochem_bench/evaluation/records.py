@@ -293,6 +293,11 @@ class ResultRecord(_Strict):
             raise InvalidInputError(
                 f"code_digest {info.code_digest[:80]!r} is not a sha256 hex digest"
             )
+        if newer and info.fingerprint is None:
+            raise InvalidInputError(
+                "the record carries params or a code_digest without the fingerprint they are "
+                "part of: the harness writes all three or none; rerun the fold"
+            )
         if info.params is not None and info.code_digest is not None and info.model:
             expected = submission_fingerprint(
                 info.model, info.params, info.code_digest, self.seed, self.package_version

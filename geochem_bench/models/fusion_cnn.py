@@ -600,7 +600,7 @@ class FusionCNN(FusionModel):
 
     def fit(self, inputs: TaskInputs) -> None:
         """Train one network per target element on the fold's inputs."""
-        from geochem_bench.models.fusion_cnn_pretraining import load_pretrained
+        from geochem_bench.models.fusion_cnn_weights import load_pretrained
 
         cfg = self.config
         L.seed_everything(inputs.seed, workers=True, verbose=False)

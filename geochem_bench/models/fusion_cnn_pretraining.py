@@ -37,6 +37,7 @@ from geochem_bench.models.fusion_cnn import (
     padded_covariates,
     train_network,
 )
+from geochem_bench.models.fusion_cnn_weights import ARCHITECTURE, shipped_weights
 
 #: Dev realisations the shipped weights learn from. 100-102 chose the settings and 103-105
 #: report the ablations (``benchmarks/tune_fusion_cnn_dev.py``), so neither is in here.
@@ -48,15 +49,6 @@ PRETRAIN_STEPS = 800
 PRETRAIN_BATCH = 6
 PRETRAIN_LR = 1e-3
 PRETRAIN_SEED = 0
-#: The shipped weights: the official configuration's architecture and base.
-WEIGHTS_NAME = "fusion-cnn-synthetic"
-#: Configuration keys the weights depend on; a model loading them must agree on each.
-ARCHITECTURE = ("width", "blocks", "support_stem", "base", "atpk_radius")
-
-
-def shipped_weights() -> Path:
-    """The shipped weights file (its JSON description sits beside it)."""
-    return Path(__file__).resolve().parents[1] / "resources" / "weights" / f"{WEIGHTS_NAME}.pt"
 
 
 def require_dev(realisations: tuple[int, ...] | list[int]) -> None:
@@ -190,43 +182,6 @@ def write_pretrained(
     meta = meta | {"file": path.name, "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
     path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return meta
-
-
-def load_pretrained(
-    spec: str | None, model: FusionCNN, band_names: tuple[str, ...]
-) -> dict[str, torch.Tensor] | None:
-    """The pretrained state for ``model`` on a task with ``band_names``, or None.
-
-    None when ``spec`` is None or the task's covariates are not the bands the weights learnt
-    (a real scene: the network then starts from scratch on the fold's own inputs).
-
-    Args:
-        spec: ``"synthetic"`` (the shipped weights), a path to a ``.pt`` written by
-            :func:`write_pretrained`, or None.
-        model: the model that loads them (its architecture must match theirs).
-        band_names: the task's covariate bands.
-
-    Raises:
-        InvalidInputError: the file's sha256 differs from its description, or the weights
-            were pretrained with another architecture or base.
-    """
-    if spec is None:
-        return None
-    path = shipped_weights() if spec == "synthetic" else Path(spec)
-    meta = json.loads(path.with_suffix(".json").read_text())
-    if tuple(meta["covariates"]) != tuple(band_names):
-        return None
-    raw = path.read_bytes()
-    if hashlib.sha256(raw).hexdigest() != meta["sha256"]:
-        raise InvalidInputError(f"{path}: sha256 differs from {path.with_suffix('.json').name}")
-    wanted = {k: model.config[k] for k in ARCHITECTURE}
-    if meta["config"] != wanted:
-        raise InvalidInputError(
-            f"{path} was pretrained with {meta['config']}, the model is {wanted}: pretrain "
-            "weights for this configuration (fusion_cnn_pretraining.pretrain)"
-        )
-    state: dict[str, torch.Tensor] = torch.load(io.BytesIO(raw), weights_only=True)
-    return state
 
 
 def main(argv: list[str] | None = None) -> None:
