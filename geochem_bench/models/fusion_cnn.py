@@ -923,7 +923,22 @@ def element_data(
         base = bases.kriged(inputs, *samples)
     else:
         base = bases.grid(inputs, e)
-    data = ElementData(
+    data = standardised(filled, known, base, mean, std, log10)
+    if with_samples and samples is not None:
+        attach_samples(data, inputs, bases, *samples, seed)
+    return data
+
+
+def standardised(
+    filled: NDArray[np.floating],
+    known: NDArray[np.bool_],
+    base: NDArray[np.floating],
+    mean: float,
+    std: float,
+    log10: bool,
+) -> ElementData:
+    """An element's lowres grid and base surface, standardised by ``mean`` and ``std``."""
+    return ElementData(
         coarse=((filled - mean) / std).astype(np.float32),
         coarse_known=known,
         base=np.nan_to_num((base - mean) / std).astype(np.float32),
@@ -931,9 +946,6 @@ def element_data(
         std=std,
         log10=log10,
     )
-    if with_samples and samples is not None:
-        attach_samples(data, inputs, bases, *samples, seed)
-    return data
 
 
 def attach_samples(
@@ -991,13 +1003,7 @@ def covariable_data(
             base = bases.kriged(inputs, x, y, z)
         else:
             base = upsample(filled[None], inputs.scale, inputs.grid.shape, "bicubic")[0]
-        data = ElementData(
-            coarse=((filled - mean) / std).astype(np.float32),
-            coarse_known=known,
-            base=np.nan_to_num((base - mean) / std).astype(np.float32),
-            mean=mean,
-            std=std,
-        )
+        data = standardised(filled, known, base, mean, std, log10=True)
         attach_samples(data, inputs, bases, x, y, z, seed)
         sources.append(data)
     return sources
