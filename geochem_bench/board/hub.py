@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from geochem_bench import BENCHMARK_VERSION
 from geochem_bench.board.leaderboard import record_problem
-from geochem_bench.core.task import PROTOCOLS
 from geochem_bench.errors import GeochemBenchError, InvalidInputError
 from geochem_bench.evaluation.records import ResultRecord, read_result, safe_name
 from geochem_bench.evaluation.submission import CARD_NAME, SubmissionCard, read_card
@@ -160,7 +159,7 @@ def prepare_submission(results_dir: str | Path) -> SubmissionBundle:
         records.append(record)
         files.append((f"{namespace}/{path.relative_to(base).as_posix()}", path))
     have = {(r.task.id, r.fold) for r in records}
-    entered = set(card.protocols or PROTOCOLS)  # the card's protocols; all by default
+    entered = set(card.entered)
     outside = sorted({r.task.id for r in records if r.task.protocol not in entered})
     if outside:
         problems.append(

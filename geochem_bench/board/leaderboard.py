@@ -333,8 +333,7 @@ def entered_protocols(root: str | Path) -> dict[tuple[str, str], tuple[str, ...]
             card = read_card(path)
         except (ValueError, OSError):
             continue
-        if card.protocols:
-            entered[(card.name, card.version)] = tuple(p for p in PROTOCOLS if p in card.protocols)
+        entered[(card.name, card.version)] = card.entered
     return entered
 
 

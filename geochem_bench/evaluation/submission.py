@@ -373,6 +373,13 @@ class SubmissionCard(BaseModel):
     )
     params: dict[str, Any] = Field(default_factory=dict, description="constructor arguments")
 
+    @property
+    def entered(self) -> tuple[str, ...]:
+        """The protocols the submission enters, in suite order (every one when not declared)."""
+        from geochem_bench.core.task import PROTOCOLS
+
+        return tuple(p for p in PROTOCOLS if not self.protocols or p in self.protocols)
+
     @classmethod
     def from_submission(cls, submission: Submission) -> SubmissionCard:
         """The card of a resolved submission.

@@ -49,8 +49,8 @@ class PointKriging:
     drift: Array | None = None
 
     def __post_init__(self) -> None:
-        # min_sites=2 also refuses "all data at one site", whose system is singular
-        check_point_data(self.x, self.y, self.z, min_sites=min(2, len(self.z)) or 1)
+        # two sites for two or more data: "all data at one site" has a singular system
+        check_point_data(self.x, self.y, self.z, min_sites=1 if len(self.z) <= 1 else 2)
 
     def __len__(self) -> int:
         return len(self.z)
