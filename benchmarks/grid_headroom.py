@@ -1,8 +1,10 @@
 """How much fine detail can a grid scene's covariates explain at best? An oracle, per task.
 
-For every grid-protocol task of a scene with one fixed realisation (a real exhaustive truth,
-such as ``sir-samuel-radiometrics``), this prints per element, in the element's analysis
-space:
+For every grid-protocol task of a scene, this prints per element, in the element's analysis
+space, on the scene's one fixed realisation (a real exhaustive truth, such as
+``sir-samuel-radiometrics``) or, for a simulated scene, averaged over the folds of the *dev*
+realisations given with ``--realisations`` (the same generator as the test realisations, so
+the same headroom in expectation, without looking at a test truth):
 
 - the RMSE of bicubic upsampling of the fold's lowres grid (the grid protocol's reference);
 - the RMSE and skill of the back-projection baseline (its packaged settings);
@@ -29,6 +31,7 @@ Usage::
 
     python benchmarks/grid_headroom.py sir-samuel-radiometrics
     python benchmarks/grid_headroom.py lapland-radiometrics
+    python benchmarks/grid_headroom.py synthetic --realisations 100 101 102
 """
 
 from __future__ import annotations
@@ -128,29 +131,49 @@ def oracle_prediction(
     return out, explained
 
 
-def headroom_rows(name: str, **options: Any) -> Iterator[dict[str, Any]]:
-    """One row per grid task and element of scene ``name`` (see the module docstring).
+def headroom_rows(
+    name: str, realisations: Sequence[int] = (), **options: Any
+) -> Iterator[dict[str, Any]]:
+    """One row per grid task, fold and element of scene ``name`` (see the module docstring).
 
     Args:
-        name: a registered scene with grid tasks and one fixed realisation.
+        name: a registered scene with grid tasks.
+        realisations: a simulated scene's dev realisations to measure on (required there;
+            a test realisation is refused by the dev task).
         **options: the scene loader's options (``root``).
     """
     from geochem_bench.evaluation.reference import reference_prediction
     from geochem_bench.evaluation.scoring import score_fold, validate_prediction
     from geochem_bench.evaluation.submission import load_submission
-    from geochem_bench.scenes.registry import load_scene, scenes
+    from geochem_bench.scenes.registry import dev_task, load_fold_scene, scenes
     from geochem_bench.tasks.protocols import build_fold
 
-    tasks = [t for t in scenes()[name].tasks if t.protocol == "grid" and not t.realisations]
+    tasks = [t for t in scenes()[name].tasks if t.protocol == "grid"]
     if not tasks:
+        raise InvalidInputError(f"scene {name!r} has no grid task")
+    simulated = any(t.realisations for t in tasks)
+    if simulated and not realisations:
         raise InvalidInputError(
-            f"scene {name!r} has no grid task on one fixed realisation (a simulated scene's "
-            "truth is known to its generator: measure its headroom on dev realisations)"
+            f"scene {name!r} is simulated: give its dev realisations with --realisations "
+            "(a test truth is never used, not even for a bound)"
         )
+    if realisations and not simulated:
+        raise InvalidInputError(f"scene {name!r} has one fixed realisation: drop --realisations")
     back_projection = load_submission("back-projection").build()
-    scene = load_scene(name, **options)
+    units = []
     for task in tasks:
-        inputs, held_out = build_fold(scene, task, 0)
+        if simulated:
+            dev = dev_task(task)
+            unknown = sorted(set(realisations) - set(dev.realisations))
+            if unknown:
+                raise InvalidInputError(
+                    f"{unknown} are not dev realisations of {task.id} "
+                    f"(dev: {list(dev.realisations)}): never measure on test realisations"
+                )
+            task = dev.on_realisations(tuple(realisations), dev=True)
+        units.extend((task, fold) for fold in (task.folds if simulated else [0]))
+    for task, fold in units:
+        inputs, held_out = build_fold(load_fold_scene(task, fold, **options), task, fold)
         assert held_out.truth is not None
         reference = reference_prediction(inputs)
         bicubic = score_fold(inputs, held_out, Prediction(mean=reference), reference)
@@ -174,7 +197,8 @@ def headroom_rows(name: str, **options: Any) -> Iterator[dict[str, Any]]:
         for e, element in enumerate(inputs.elements):
             symbol = element.symbol
             yield {
-                "task": task.id,
+                "task": task.id.removesuffix("/dev"),
+                "fold": fold,
                 "element": symbol,
                 "space": element.analysis_space,
                 "rmse_bicubic": bicubic[symbol]["rmse"],
@@ -245,11 +269,35 @@ def markdown_table(rows: list[dict[str, Any]], board_csv: str | None) -> str:
     return "\n".join(lines)
 
 
+def fold_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows averaged over folds: one per task and element (a fixed scene has one fold)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["element"]), []).append(row)
+    out = []
+    for (task, element), mine in groups.items():
+        mean: dict[str, Any] = {
+            k: (float(np.mean([r[k] for r in mine])) if isinstance(v, float) else v)
+            for k, v in mine[0].items()
+            if k != "fold"
+        }
+        mean["folds"] = len(mine)
+        out.append(mean)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     """Print the headroom table of one scene."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scene", help="a scene with grid tasks and a real truth")
     parser.add_argument("--root", help="data root ($GEOCHEM_BENCH_DATA)")
+    parser.add_argument(
+        "--realisations",
+        nargs="+",
+        type=int,
+        default=[],
+        help="a simulated scene's dev realisations (required there; test ones are refused)",
+    )
     parser.add_argument(
         "--markdown", action="store_true", help="print the card's table instead of columns"
     )
@@ -259,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     options = {"root": args.root} if args.root else {}
     try:
-        rows = list(headroom_rows(args.scene, **options))
+        rows = fold_means(list(headroom_rows(args.scene, args.realisations, **options)))
     except InvalidInputError as exc:
         parser.error(str(exc))
     if args.markdown:

@@ -103,7 +103,26 @@ def test_grid_headroom_oracle_finds_covariate_signal_and_runs_on_a_scene(
         [f"sir-samuel-radiometrics/all/s{s}/grid", e] for s in (4, 8, 16) for e in ("K", "U")
     ]
     with pytest.raises(SystemExit):
-        grid_headroom.main(["olinda"])  # simulated: no fixed truth to measure
+        grid_headroom.main(["olinda"])  # simulated: measured on dev realisations only
+    with pytest.raises(SystemExit):
+        grid_headroom.main(["olinda", "--realisations", "0"])  # a test realisation
+    with pytest.raises(SystemExit):
+        grid_headroom.main(["sir-samuel-radiometrics", "--realisations", "100"])
+
+
+def test_grid_headroom_runs_on_a_dev_realisation_of_a_simulated_scene(
+    benchmarks_on_path, capsys
+):
+    """On the synthetic scene the bound is averaged over the folds of dev realisations."""
+    import grid_headroom
+
+    rows = list(grid_headroom.headroom_rows("synthetic", [100]))
+    folds = {(r["task"], r["fold"]) for r in rows}
+    assert {task for task, _ in folds} == {f"synthetic/all/s{s}/grid" for s in (4, 8, 16)}
+    assert all(r["skill_oracle"] >= -1e-9 for r in rows)
+    means = grid_headroom.fold_means(rows)
+    assert len(means) == len({(r["task"], r["element"]) for r in rows})
+    assert all(m["folds"] == len(folds) // 3 for m in means)
 
 
 @pytest.mark.parametrize("name", ["sir-samuel-radiometrics", "lapland-radiometrics"])
