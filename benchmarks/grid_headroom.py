@@ -275,7 +275,7 @@ def fold_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         groups.setdefault((row["task"], row["element"]), []).append(row)
     out = []
-    for (task, element), mine in groups.items():
+    for mine in groups.values():
         mean: dict[str, Any] = {
             k: (float(np.mean([r[k] for r in mine])) if isinstance(v, float) else v)
             for k, v in mine[0].items()

@@ -110,9 +110,7 @@ def test_grid_headroom_oracle_finds_covariate_signal_and_runs_on_a_scene(
         grid_headroom.main(["sir-samuel-radiometrics", "--realisations", "100"])
 
 
-def test_grid_headroom_runs_on_a_dev_realisation_of_a_simulated_scene(
-    benchmarks_on_path, capsys
-):
+def test_grid_headroom_runs_on_a_dev_realisation_of_a_simulated_scene(benchmarks_on_path, capsys):
     """On the synthetic scene the bound is averaged over the folds of dev realisations."""
     import grid_headroom
 

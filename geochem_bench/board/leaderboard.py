@@ -97,13 +97,15 @@ class Leaderboard:
 
 
 def collect_records(
-    root: str | Path, pins: Pins | None = None
+    root: str | Path, pins: Pins | None = None, survey: bool = False
 ) -> tuple[list[tuple[Path, ResultRecord]], list[Skipped]]:
     """Read every ``fold-*.json`` under ``root``; invalid, stale or refused files are skipped.
 
     Args:
         root: the results folder.
         pins: the pinned reference facts (default: the packaged ones).
+        survey: ``pins`` are a survey's (:func:`~geochem_bench.board.pins.survey_pins`): the
+            tasks they pin are the ones that count, instead of the official suite's.
     """
     root = Path(root)
     if not root.is_dir():
@@ -112,11 +114,16 @@ def collect_records(
             "`geochem-bench evaluate` or a downloaded results dataset"
         )
     pins = pins or load_pins()
-    expected = {t.id: t for t in suite_tasks()}
+    if survey:
+        from geochem_bench.scenes.registry import get_task
+
+        expected = {task_id: get_task(task_id) for task_id in pins.tasks}
+    else:
+        expected = {t.id: t for t in suite_tasks()}
     parsed, skipped = scan_results(root)
     found: list[tuple[Path, ResultRecord]] = []
     for path, record in parsed:
-        reason = record_problem(record, path, root, expected, pins)
+        reason = record_problem(record, path, root, expected, pins, survey)
         if reason is not None:
             skipped.append(Skipped(str(path.relative_to(root)), reason))
         else:
@@ -130,13 +137,15 @@ def record_problem(
     root: Path,
     expected: Mapping[str, TaskSpec] | None = None,
     pins: Pins | None = None,
+    survey: bool = False,
 ) -> str | None:
     """Why a valid record cannot count on the board (None if it can).
 
     A task outside the suite, a path that is not the one its submission, version, task and
     fold give, or any problem :func:`~geochem_bench.board.validation.check_record` finds
     (another benchmark or task version, other data, numbers its error blocks contradict).
-    ``expected``: the suite's tasks by id; ``pins``: the pinned facts (defaults: looked up).
+    ``expected``: the suite's tasks by id; ``pins``: the pinned facts (defaults: looked up);
+    ``survey``: the board is a survey's (``expected`` its tasks).
     """
     if expected is None:
         expected = {t.id: t for t in suite_tasks()}
@@ -145,7 +154,16 @@ def record_problem(
     if reasons:
         return "; ".join(reasons)
     if record.task.id not in expected:
-        return f"task {record.task.id!r} is not in the v{BENCHMARK_VERSION} suite"
+        if survey:
+            return (
+                f"task {record.task.id!r} is not a task of the survey as it is built now "
+                f"({', '.join(sorted(expected))})"
+            )
+        return (
+            f"task {record.task.id!r} is not in the v{BENCHMARK_VERSION} suite (a make-task "
+            "survey's tasks are ranked on its own board: `geochem-bench leaderboard --survey "
+            "SURVEY_DIR`)"
+        )
     try:
         where = result_path(
             root,
@@ -338,7 +356,9 @@ def entered_protocols(root: str | Path) -> dict[tuple[str, str], tuple[str, ...]
 
 
 def load_board_inputs(
-    root: str | Path, benchmark_version: str = BENCHMARK_VERSION
+    root: str | Path,
+    benchmark_version: str = BENCHMARK_VERSION,
+    survey_pins: Pins | None = None,
 ) -> tuple[list[ResultRecord], dict[tuple[str, str], VerificationReport], list[Skipped]]:
     """The accepted records and verification reports under ``root``, and every file skipped.
 
@@ -346,8 +366,12 @@ def load_board_inputs(
         root: the results folder.
         benchmark_version: the board's benchmark version: records of other versions are
             skipped (earlier versions stay readable on their own board).
+        survey_pins: a survey's pins: the board of that survey's tasks instead of the suite.
     """
-    found, skipped = collect_records(root, load_pins(benchmark_version))
+    if survey_pins is not None:
+        found, skipped = collect_records(root, survey_pins, survey=True)
+    else:
+        found, skipped = collect_records(root, load_pins(benchmark_version))
     reports, bad_reports = collect_verifications(root)
     return [r for _, r in found], reports, sorted(skipped + bad_reports, key=lambda s: s.path)
 

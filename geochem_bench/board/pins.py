@@ -196,6 +196,26 @@ def compute_pins(root: str | Path | None = None) -> Pins:
     return Pins(benchmark_version=BENCHMARK_VERSION, scenes=scenes, tasks=tasks)
 
 
+def survey_pins(folder: str | Path) -> Pins:
+    """The pins of a user's survey (a ``make-task`` build): its data and its tasks' facts.
+
+    Computed from the survey itself, the way :func:`compute_pins` pins the suite, so that a
+    board of the survey's records (``geochem-bench leaderboard --survey``) checks them exactly
+    as the official board checks its own: same task spec, same data, reference sums that
+    match. A record of an earlier build of the survey (other samples, other folds) is refused.
+    """
+    from geochem_bench.evaluation.record_factory import dataset_info
+    from geochem_bench.scenes.survey import register_survey
+
+    entry = register_survey(folder)
+    scene = entry.loader()
+    return Pins(
+        benchmark_version=BENCHMARK_VERSION,
+        scenes={scene.name: ScenePin(dataset=dataset_info(scene), bit_reproducible=True)},
+        tasks={task.id: task_pin(task) for task in entry.tasks},
+    )
+
+
 def scene_pin(cls: type[SceneDeclaration], **options: Any) -> ScenePin:
     """The pinned data of one scene (each test realisation of a simulated one).
 

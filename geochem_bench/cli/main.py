@@ -438,6 +438,47 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="benchmark version of the board (default: the current one; 1.0 shows v1 records)",
     )
+    p.add_argument(
+        "--survey",
+        dest="survey_board",
+        metavar="SURVEY_DIR",
+        help="rank the methods run on a make-task survey (its tasks, checked against the "
+        "survey as built now) instead of the official suite",
+    )
+
+    p = sub.add_parser(
+        "map",
+        help="fit a method on every sample of a make-task survey and write the full map (COG)",
+        description=(
+            "Map elements of a make-task survey at full resolution: the method is "
+            "cross-validated on the survey's spatial folds (records reused), fitted on every "
+            "sample, and written as a Cloud-Optimized GeoTIFF per element (band 1 natural "
+            "units, band 2 the predictive std in analysis space where the method gives one) "
+            "with report.md, report.png and report.json."
+        ),
+    )
+    p.add_argument("survey_dir", metavar="SURVEY_DIR", help="the folder make-task wrote")
+    p.add_argument(
+        "--method",
+        default="auto",
+        help="baseline name, submission folder or model reference; 'auto' (default) picks "
+        "the candidate with the highest cross-validated skill",
+    )
+    p.add_argument("--elements", nargs="+", help="element columns to map (default: all)")
+    p.add_argument("--out", default="map", help="output folder (default: map)")
+    p.add_argument("--scale", type=_int_at_least(2), help="the survey task scale (default: first)")
+    p.add_argument(
+        "--results",
+        help="results folder of the cross-validation (default: OUT/cv-results); records "
+        "already there are reused",
+    )
+    p.add_argument(
+        "--candidates",
+        nargs="+",
+        help="the methods --method auto chooses among (default: idw ordinary-kriging "
+        "regression-kriging random-forest atprk fusion-cnn)",
+    )
+    p.add_argument("--seed", type=_SEED, default=0, help="seed of the final fit (>= 0)")
 
     p = sub.add_parser("submit", help="validate a results folder and upload it in one commit")
     p.add_argument("results", help="the --out folder of `geochem-bench evaluate`")
@@ -630,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         "train-cnn": _cmd_train_cnn,
         "evaluate-tiled": _cmd_evaluate_tiled,
         "leaderboard": _cmd_leaderboard,
+        "map": _cmd_map,
         "submit": _cmd_submit,
         "cite": _cmd_cite,
         "model-index": _cmd_model_index,
@@ -1220,14 +1262,26 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
     version = args.benchmark or BENCHMARK_VERSION
     folder = _results_folder(args.source, args.repo)
-    records, reports, skipped = load_board_inputs(folder, version)
+    pins = None
+    if args.survey_board:
+        from geochem_bench.board.pins import survey_pins
+
+        if args.benchmark or args.publish:
+            raise InvalidInputError(
+                "--survey ranks a survey's records of the current benchmark; it takes no "
+                "--benchmark and is not published to the official board"
+            )
+        pins = survey_pins(args.survey_board)
+    records, reports, skipped = load_board_inputs(folder, version, survey_pins=pins)
     board = build_leaderboard(
         records,
         skipped,
         n_boot=args.bootstrap or N_BOOTSTRAP,
         seed=args.seed,
+        suite_task_ids=list(pins.tasks) if pins is not None else None,
         reports=reports,
         benchmark_version=version,
+        pins=pins,
         entered=entered_protocols(folder),
     )
     print(render_terminal(board), end="")
@@ -1241,6 +1295,29 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
         url = publish_board(args.render, records, args.repo or DEFAULT_REPO)
         print(f"published: {url}")
+    return 0
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    from geochem_bench.mapping import make_map
+    from geochem_bench.mapping.selection import DEFAULT_CANDIDATES
+
+    maps = make_map(
+        args.survey_dir,
+        args.method,
+        args.elements,
+        args.out,
+        scale=args.scale,
+        results=args.results,
+        candidates=tuple(args.candidates or DEFAULT_CANDIDATES),
+        seed=args.seed,
+    )
+    for m in maps:
+        score = m.score
+        accuracy = f"cross-validated skill {score.skill.format()}" if score else "not scored"
+        print(f"{m.element}: {m.method} {m.version}, {accuracy}; {m.choice.reason}")
+        print(f"  wrote {m.path}")
+    print(f"report: {Path(args.out) / 'report.md'}")
     return 0
 
 

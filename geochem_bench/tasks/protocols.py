@@ -138,6 +138,34 @@ def build_inputs(
     return _inputs(scene, task, fold, seed, elements, lowres, count, coarse, points=visible)
 
 
+def build_map_inputs(scene: Scene, task: TaskSpec, *, seed: int = 0) -> TaskInputs:
+    """What a model receives to map the whole scene: every sample, no fold held out.
+
+    The inputs of a points task with an empty test fold, built the way a fold's are, so a
+    model fitted on them is the one its cross-validated records describe, given all the data
+    (``geochem-bench map``). On a grid task the lowres grid is the scene's (block means of its
+    field); there is nothing to hold out either way.
+
+    Raises:
+        InvalidInputError: the scene is not the task's, or a transfer task (map its element
+            with the points task: every sample is then known).
+    """
+    if task.protocol == "transfer":
+        raise InvalidInputError(
+            f"task {task.id} is a transfer task; map the element with its points task, "
+            "which sees every sample"
+        )
+    elements, index, _ = _targets(scene, task, 0)
+    coarse = scene.grid.coarsen(task.scale)
+    if task.protocol == "grid":
+        lowres, count = block_mean(_grid_truth(scene, index), task.scale)
+        return _inputs(scene, task, 0, seed, elements, lowres, count, coarse, points=None)
+    points = _require_points(scene, task)
+    columns = [points.index(e.symbol) for e in elements]
+    lowres, count = points_block_mean(coarse, points.x, points.y, points.values[:, columns])
+    return _inputs(scene, task, 0, seed, elements, lowres, count, coarse, points=points)
+
+
 def build_held_out(
     scene: Scene, task: TaskSpec, fold: int, *, split: SampleSplit | None = None
 ) -> HeldOut:

@@ -1,0 +1,133 @@
+"""Which method to map a survey with: cross-validated on the survey, ranked as the board ranks.
+
+The accuracy a map report quotes, and the choice ``--method auto`` makes, come from the same
+records and the same aggregation as the official board: ``evaluate`` runs each method on the
+survey's own spatial folds (sandboxed, resumable: records already in the results folder are
+reused), and :func:`survey_scores` scores them with the survey's pins
+(:func:`~geochem_bench.board.pins.survey_pins`), so a number in a report is one
+``geochem-bench leaderboard --survey`` shows too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from geochem_bench.board.aggregation import TaskScore
+from geochem_bench.core.task import TaskSpec
+from geochem_bench.errors import InvalidInputError
+
+#: The methods ``--method auto`` cross-validates by default, when they enter the task's
+#: protocol: distance weighting, the kriging family, the covariate models and the reference
+#: CNN (ATPRK enters grid tasks only).
+DEFAULT_CANDIDATES = (
+    "idw",
+    "ordinary-kriging",
+    "regression-kriging",
+    "random-forest",
+    "atprk",
+    "fusion-cnn",
+)
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """The outcome of cross-validating candidate methods on one survey task.
+
+    Attributes:
+        task_id: the task the methods were cross-validated on.
+        chosen: the submission name chosen (highest cross-validated skill).
+        scores: every scored candidate, best first.
+        reason: one sentence saying why ``chosen`` was chosen.
+        left_out: candidates not scored, with the reason (other protocol, failed folds).
+    """
+
+    task_id: str
+    chosen: str
+    scores: list[TaskScore]
+    reason: str
+    left_out: dict[str, str]
+
+
+def cross_validate(
+    methods: Sequence[str],
+    task: TaskSpec,
+    results: str | Path,
+    *,
+    progress: bool = True,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Run ``evaluate`` for each method on every fold of ``task`` (records reused if present).
+
+    Returns:
+        The submission name of each method (what records and scores are named by), and the
+        methods that could not be run on the task, with the reason (a method whose card does
+        not enter the task's protocol, or whose folds failed).
+    """
+    from geochem_bench.evaluation.executors import evaluate
+    from geochem_bench.evaluation.harness import RunOptions
+    from geochem_bench.evaluation.submission import load_submission
+
+    names: dict[str, str] = {}
+    left_out: dict[str, str] = {}
+    options = RunOptions(out_dir=Path(results), progress=progress)
+    for method in methods:
+        submission = load_submission(method)
+        names[method] = submission.name
+        if task.protocol not in submission.protocols:
+            left_out[submission.name] = (
+                f"enters only {', '.join(submission.protocols)} tasks, not {task.protocol}"
+            )
+            continue
+        records = evaluate(submission, [task], options)
+        failed = [r for r in records if r.status != "ok"]
+        if failed:
+            first = failed[0].failure
+            why = f": {first.message}" if first is not None else ""
+            left_out[submission.name] = f"{len(failed)} fold(s) failed{why}"
+    return names, left_out
+
+
+def survey_scores(results: str | Path, survey: str | Path) -> list[TaskScore]:
+    """Every complete (submission, task) score of a survey's records under ``results``.
+
+    Scored exactly as ``geochem-bench leaderboard --survey SURVEY --source RESULTS``.
+    """
+    from geochem_bench.board.leaderboard import build_leaderboard, load_board_inputs
+    from geochem_bench.board.pins import survey_pins
+
+    pins = survey_pins(survey)
+    records, reports, skipped = load_board_inputs(results, survey_pins=pins)
+    board = build_leaderboard(
+        records, skipped, suite_task_ids=list(pins.tasks), reports=reports, pins=pins
+    )
+    return list(board.tasks)
+
+
+def choose_method(
+    scores: Sequence[TaskScore], task_id: str, left_out: dict[str, str] | None = None
+) -> MethodChoice:
+    """The method with the highest cross-validated skill on ``task_id``.
+
+    When intervals overlap the point estimate still decides (a map needs one method), and
+    the reason says that the runner-up is statistically tied.
+
+    Raises:
+        InvalidInputError: no method has a complete score on the task.
+    """
+    mine = sorted(
+        (s for s in scores if s.task_id == task_id),
+        key=lambda s: (-s.skill.estimate, s.submission),
+    )
+    if not mine:
+        raise InvalidInputError(
+            f"no method has a complete cross-validated score on {task_id}; run "
+            "`geochem-bench evaluate` on it first (or pass --method NAME)"
+        )
+    best = mine[0]
+    reason = f"{best.submission} has the highest cross-validated skill, {best.skill.format()}"
+    if len(mine) > 1:
+        second = mine[1]
+        tie = "tied with (overlapping intervals)" if best.skill.overlaps(second.skill) else "above"
+        reason += f", {tie} {second.submission} {second.skill.format()}"
+    return MethodChoice(task_id, best.submission, mine, reason + ".", dict(left_out or {}))

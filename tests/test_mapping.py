@@ -1,0 +1,194 @@
+"""geochem-bench map: full-data maps as COGs, their report, --method auto, the survey board.
+
+Hermetic: a seeded 64x64 survey whose copper is (up to a little noise) a function of one
+covariate, so a covariate method must beat distance weighting on it (the answer is known).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geochem_bench.cli.main import main
+from geochem_bench.errors import InvalidInputError
+from geochem_bench.scenes.survey import make_survey
+
+SIZE = 64
+N = 150
+CRS = "EPSG:32633"
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory) -> Path:
+    """A survey folder built by make-task from two seeded covariates and a samples table."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from scipy import ndimage
+
+    tmp = tmp_path_factory.mktemp("survey")
+    rng = np.random.default_rng(11)
+    signal = ndimage.gaussian_filter(rng.normal(size=(SIZE, SIZE)), 3)
+    signal = (signal - signal.mean()) / signal.std()
+    noise = rng.normal(size=(SIZE, SIZE))
+    transform = from_origin(500000.0, 4000000.0, 30.0, 30.0)
+    paths = []
+    for name, band in (("signal", signal), ("noise", noise)):
+        path = tmp / f"{name}.tif"
+        with rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            height=SIZE,
+            width=SIZE,
+            count=1,
+            dtype="float32",
+            crs=CRS,
+            transform=transform,
+        ) as dst:
+            dst.write(band[None].astype(np.float32))
+        paths.append(path)
+    rows = rng.integers(0, SIZE, N)
+    cols = rng.integers(0, SIZE, N)
+    x, y = 500000.0 + 30.0 * (cols + 0.5), 4000000.0 - 30.0 * (rows + 0.5)
+    log_cu = 1.5 + 0.4 * signal[rows, cols] + 0.02 * rng.normal(size=N)
+    log_zn = 2 + 0.1 * rng.normal(size=N)
+    table = pd.DataFrame({"x": x, "y": y, "Cu": 10**log_cu, "Zn": 10**log_zn})
+    table.to_csv(tmp / "samples.csv", index=False)
+    out = tmp / "built"
+    make_survey("fake-survey", paths, tmp / "samples.csv", out, scales=(4,), n_folds=5)
+    return out
+
+
+def _read(path: Path) -> tuple[np.ndarray, dict, object]:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return src.read(masked=True), src.tags(), src
+
+
+def test_map_is_the_full_data_prediction_as_a_valid_cog(survey, tmp_path):
+    """Band 1/2 equal the method fitted on every sample (1e-6); the COG is valid and tagged."""
+    import rasterio
+
+    from geochem_bench.mapping import make_map
+    from geochem_bench.mapping.cog import NODATA, cog_problems
+    from geochem_bench.mapping.fused_map import full_data_prediction
+    from geochem_bench.scenes.survey import register_survey
+
+    maps = make_map(survey, "ordinary-kriging", ["Cu"], tmp_path / "map", progress=False)
+    (cu,) = maps
+    assert cu.method == "ordinary-kriging" and cu.has_std and cu.n_samples == N
+    entry = register_survey(survey)
+    scene = entry.loader()
+    task = next(t for t in entry.tasks if t.id == cu.task_id)
+    expected = full_data_prediction(scene, task, "ordinary-kriging", seed=0)
+    assert cog_problems(cu.path, scene.grid) == []
+    with rasterio.open(cu.path) as src:
+        assert src.crs.to_string() == CRS and src.nodata == NODATA and src.count == 2
+        assert src.transform.almost_equals(scene.grid.transform)
+        tags = src.tags()
+        data = src.read()
+    valid = scene.valid
+    np.testing.assert_allclose(data[0][valid], expected.mean[0][valid], rtol=1e-6)
+    assert expected.std is not None
+    np.testing.assert_allclose(data[1][valid], expected.std[0][valid], rtol=1e-6, atol=1e-7)
+    assert (data[:, ~valid] == NODATA).all()
+    for key in ("METHOD", "METHOD_VERSION", "GEOCHEM_BENCH_VERSION", "INPUT_SHA256", "DATE"):
+        assert tags[key], key
+    assert tags["METHOD"] == "ordinary-kriging" and tags["STD_SPACE"] == "log10"
+    assert json.loads(tags["INPUT_SHA256"]) == scene.fingerprint()
+    # the held-out folds were run and are reused: a second map runs no fold again
+    records = sorted((tmp_path / "map" / "cv-results").rglob("fold-*.json"))
+    assert len(records) == task.n_folds
+    stamps = [p.stat().st_mtime_ns for p in records]
+    make_map(survey, "ordinary-kriging", ["Cu"], tmp_path / "map", progress=False)
+    assert [p.stat().st_mtime_ns for p in records] == stamps
+
+
+def test_auto_picks_the_best_cross_validated_method_and_reports_why(survey, tmp_path):
+    """On copper driven by a covariate, auto must choose a covariate model, by CV skill."""
+    from geochem_bench.mapping import make_map
+    from geochem_bench.mapping.selection import survey_scores
+
+    out = tmp_path / "auto"
+    candidates = ("idw", "ordinary-kriging", "regression-kriging", "atpk")
+    (cu,) = make_map(survey, "auto", ["Cu"], out, candidates=candidates, progress=False)
+    scores = [s for s in survey_scores(out / "cv-results", survey) if s.task_id == cu.task_id]
+    best = max(scores, key=lambda s: s.skill.estimate)
+    assert cu.method == best.submission == "regression-kriging"
+    assert {s.submission for s in scores} == {"idw", "ordinary-kriging", "regression-kriging"}
+    assert "points" in cu.choice.left_out["atpk"]  # a grid-only method is left out, with why
+    facts = json.loads((out / "report.json").read_text())
+    ranking = facts["elements"]["Cu"]["cross_validation"]
+    assert [r["method"] for r in ranking] == [s.submission for s in cu.choice.scores]
+    assert ranking[0]["skill"]["estimate"] >= ranking[-1]["skill"]["estimate"]
+    assert facts["elements"]["Cu"]["method"] == "regression-kriging"
+    report = (out / "report.md").read_text()
+    assert "regression-kriging" in report and "report.png" in report
+    assert (out / "report.png").stat().st_size > 10_000
+
+
+def test_survey_board_ranks_the_survey_and_refuses_another_build(survey, tmp_path, capsys):
+    """A survey's board scores its records as the official board; forged ones are skipped."""
+    from geochem_bench.mapping import make_map
+
+    out = tmp_path / "m"
+    make_map(survey, "idw", ["Zn"], out, progress=False)
+    results = out / "cv-results"
+    assert main(["leaderboard", "--source", str(results), "--survey", str(survey)]) == 0
+    shown = capsys.readouterr().out
+    assert "idw" in shown and "fake-survey/zn/s4/points" in shown
+    # the official board skips them, pointing at --survey
+    assert main(["leaderboard", "--source", str(results)]) == 0
+    assert "--survey" in capsys.readouterr().out
+    # a record edited to claim other data is refused on the survey board
+    record = next(results.rglob("fold-0.json"))
+    data = json.loads(record.read_text())
+    data["dataset"]["sha256"]["points"] = "0" * 64
+    record.write_text(json.dumps(data))
+    from geochem_bench.board.leaderboard import load_board_inputs
+    from geochem_bench.board.pins import survey_pins
+
+    records, _, skipped = load_board_inputs(results, survey_pins=survey_pins(survey))
+    assert len(records) == 4 and any("fold-0.json" in s.path for s in skipped)
+
+
+def test_map_refuses_what_it_cannot_do(survey, tmp_path):
+    from geochem_bench.mapping import make_map
+
+    with pytest.raises(InvalidInputError, match="no element"):
+        make_map(survey, "idw", ["Au"], tmp_path / "a", progress=False)
+    with pytest.raises(InvalidInputError, match="enters only grid"):
+        make_map(survey, "atpk", ["Cu"], tmp_path / "b", progress=False)
+    with pytest.raises(InvalidInputError, match="scale"):
+        make_map(survey, "idw", ["Cu"], tmp_path / "c", scale=7, progress=False)
+
+
+def test_map_cli(survey, tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["map", str(survey), "--method", "idw", "--elements", "Zn", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Zn: idw" in printed and "cross-validated skill" in printed
+    assert (out / "Zn.tif").is_file() and (out / "report.md").is_file()
+
+
+def test_map_inputs_hold_every_sample_and_refuse_transfer(survey):
+    from geochem_bench.core.task import TaskSpec
+    from geochem_bench.scenes.survey import register_survey
+    from geochem_bench.tasks.protocols import build_inputs, build_map_inputs
+
+    entry = register_survey(survey)
+    scene = entry.loader()
+    task = entry.tasks[0]
+    full = build_map_inputs(scene, task)
+    fold = build_inputs(scene, task, 0)
+    assert full.points is not None and fold.points is not None
+    assert len(full.points) == len(scene.points) > len(fold.points)
+    assert full.lowres_count.sum() >= fold.lowres_count.sum()
+    transfer = TaskSpec(scene.name, task.elements, task.scale, "transfer", n_spatial_folds=5)
+    with pytest.raises(InvalidInputError, match="points task"):
+        build_map_inputs(scene, transfer)
