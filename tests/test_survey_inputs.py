@@ -328,3 +328,26 @@ def test_a_censored_survey_scores_every_value_and_counts_the_censored_ones(surve
     for record in records:
         assert check_record(record, pins) == [], record.fold
     assert not any(r.canary.changed for r in records if r.canary is not None)
+
+
+def test_samples_crs_replaces_a_vector_files_wrong_crs(survey, tmp_path):
+    """A vector file whose CRS is wrong (as Meuse's .prj) is usable with --samples-crs."""
+    import geopandas as gpd
+
+    tif, table = survey
+    wrong = gpd.GeoDataFrame(
+        table[["Cu"]], geometry=gpd.points_from_xy(table.x, table.y), crs="EPSG:4326"
+    )  # UTM metres labelled as degrees
+    wrong.to_file(tmp_path / "samples.gpkg")
+    with pytest.raises(SurveyError, match="samples' CRS"):
+        make_survey("wrongcrs", [tif], tmp_path / "samples.gpkg", tmp_path / "a", scales=(4,))
+    scene, _ = make_survey(
+        "rightcrs",
+        [tif],
+        tmp_path / "samples.gpkg",
+        tmp_path / "b",
+        scales=(4,),
+        samples_crs="EPSG:32633",
+    )
+    assert scene.points is not None and len(scene.points) == N
+    np.testing.assert_allclose(scene.points.x, table.x.to_numpy(), atol=1e-3)

@@ -334,7 +334,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--y", default="y", help="y column of a CSV")
     p.add_argument("--id", dest="id_column", help="sample id column (default: row number)")
     p.add_argument("--crs", help="CRS to assign to covariates without one, e.g. EPSG:28992")
-    p.add_argument("--samples-crs", help="CRS of CSV coordinates (default: the grid's)")
+    p.add_argument(
+        "--samples-crs",
+        help="CRS of the sample coordinates: a CSV's (default: the grid's), or one that "
+        "replaces a vector file's own CRS (for a wrong .prj)",
+    )
     p.add_argument("--linear", nargs="*", default=[], help="elements scored in linear space")
     p.add_argument("--unit", default="mg/kg")
     p.add_argument(

@@ -72,7 +72,8 @@ def make_survey(
         y: y column of a CSV.
         id_column: sample id column (default: row number from 1).
         crs: CRS to assign to covariates that have none (never overrides an existing tag).
-        samples_crs: CRS of CSV coordinates (default: the grid's); vector files carry theirs.
+        samples_crs: CRS of the sample coordinates: a CSV's (default: the grid's), or the CRS
+            that replaces a vector file's own (default: the file's; for a wrong ``.prj``).
         linear: elements scored in linear space (the others in log10).
         unit: unit of the element columns.
         scales: scale factors of the tasks.
@@ -103,7 +104,7 @@ def make_survey(
         raise SurveyError("give at least one covariate GeoTIFF")
     grid, stack, names = _covariate_stack([Path(p) for p in covariates], crs)
     valid: NDArray[np.bool_] = np.asarray(np.isfinite(stack).all(axis=0))
-    table, sx, sy, source_crs = _read_samples(Path(samples), x, y, samples_crs or grid.crs)
+    table, sx, sy, source_crs = _read_samples(Path(samples), x, y, samples_crs, grid.crs)
     sx, sy = _to_grid_crs(sx, sy, source_crs, grid.crs)
     symbols, ignored = _element_columns(table, elements, {x, y, id_column or "", "geometry"})
     parsed = [
@@ -328,10 +329,17 @@ def _overlaps(bounds: Any, src_crs: Any, grid: GridSpec) -> bool:
 
 
 def _read_samples(
-    path: Path, x: str, y: str, default_crs: str | None
+    path: Path, x: str, y: str, assigned_crs: str | None, grid_crs: str | None
 ) -> tuple[Any, NDArray[np.float64], NDArray[np.float64], str | None]:
+    """The samples table, its x and y, and the CRS they are in.
+
+    A CSV's coordinates are in ``assigned_crs`` (default: the grid's). A vector file carries
+    its own CRS, unless ``assigned_crs`` is given: that replaces it without reprojecting, for
+    files whose ``.prj`` is wrong (the Meuse shapefile's reads as a polar stereographic).
+    """
     import pandas as pd
 
+    default_crs = assigned_crs or grid_crs
     if not path.is_file():
         raise SurveyError(f"samples file {path} does not exist")
     if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
@@ -350,7 +358,10 @@ def _read_samples(
         raise SurveyError(
             f"{path.name} must hold points; it has {sorted(set(table.geometry.geom_type))}"
         )
-    crs = table.crs.to_string() if table.crs is not None else default_crs
+    if assigned_crs is not None:
+        crs: str | None = assigned_crs
+    else:
+        crs = table.crs.to_string() if table.crs is not None else grid_crs
     return table, table.geometry.x.to_numpy(np.float64), table.geometry.y.to_numpy(np.float64), crs
 
 
