@@ -320,8 +320,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--covariates", nargs="+", required=True, help="GeoTIFFs; the first defines the grid"
     )
+    p.add_argument("--samples", help="CSV with x/y columns, or a GeoPackage/shapefile of points")
     p.add_argument(
-        "--samples", required=True, help="CSV with x/y columns, or a GeoPackage/shapefile of points"
+        "--lowres-grid",
+        metavar="TIF",
+        help="a coarse geochemical GeoTIFF to downscale (one band per element; cells an "
+        "integer multiple of the covariates'), with or without --samples",
+    )
+    p.add_argument(
+        "--lowres-elements",
+        nargs="+",
+        help="elements of the lowres grid's bands (default: band descriptions or file stem)",
     )
     p.add_argument("--out", required=True, help="folder for the built scene")
     p.add_argument(
@@ -1118,14 +1127,16 @@ def _cmd_make_task(args: argparse.Namespace) -> int:
         transfer_fraction=args.transfer_fraction,
         seed=args.seed,
         negative_means_censored=args.negative_means_censored,
+        lowres_grid=args.lowres_grid,
+        lowres_elements=args.lowres_elements,
     )
     print(f"{scene.name}: {scene.description}; written to {args.out}")
-    assert scene.points is not None
-    counts = scene.points.censored.sum(axis=0)
-    print(
-        "censored (below detection, kept at their limit) values per element: "
-        + ", ".join(f"{e} {int(n)}" for e, n in zip(scene.points.elements, counts))
-    )
+    if scene.points is not None:
+        counts = scene.points.censored.sum(axis=0)
+        print(
+            "censored (below detection, kept at their limit) values per element: "
+            + ", ".join(f"{e} {int(n)}" for e, n in zip(scene.points.elements, counts))
+        )
     ignored = scene.options.get("ignored_columns")
     if isinstance(ignored, list) and ignored:
         print(
@@ -1134,10 +1145,16 @@ def _cmd_make_task(args: argparse.Namespace) -> int:
         )
     for task in tasks:
         print(f"  {task.id}")
-    print(
-        "run them with: geochem-bench evaluate SUBMISSION "
-        f"--survey {args.out} --tasks '{scene.name}/*'"
-    )
+    if args.lowres_grid:
+        print(
+            f"lowres grid: Wald tasks (downscaling the map one scale up) in {scene.name}-wald/*; "
+            f"map it with: geochem-bench map {args.out} --method auto"
+        )
+    if tasks:
+        print(
+            "run them with: geochem-bench evaluate SUBMISSION "
+            f"--survey {args.out} --tasks '{scene.name}/*'"
+        )
     return 0
 
 

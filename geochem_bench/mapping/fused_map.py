@@ -61,6 +61,8 @@ class ElementMap:
         choice: the cross-validated scores of every method run on the task, best first, and
             why the method was chosen.
         n_samples: samples the final fit used (all of the survey's for the element).
+        accuracy_note: what the cross-validated accuracy measures.
+        from_grid: whether the map downscales the survey's lowres grid (else its samples).
     """
 
     element: str
@@ -73,6 +75,8 @@ class ElementMap:
     has_std: bool
     choice: MethodChoice
     n_samples: int
+    accuracy_note: str = ""
+    from_grid: bool = False
 
     @property
     def score(self) -> TaskScore | None:
@@ -123,43 +127,106 @@ def make_map(
     scene = entry.loader()
     out = Path(out)
     results = Path(results) if results is not None else out / CV_RESULTS
-    tasks = _element_tasks(entry.tasks, scene.name, elements, scale)
     maps = []
-    for task in tasks:
+    for plan in map_plans(survey, scene, entry.tasks, elements, scale):
         methods = list(candidates) if method == "auto" else [method]
-        names, left_out = cross_validate(methods, task, results, progress=progress)
+        names, left_out = cross_validate(methods, plan.cv_task, results, progress=progress)
         if method != "auto" and names[method] in left_out:
-            raise InvalidInputError(f"{method} cannot map {task.id}: {left_out[names[method]]}")
-        scores = survey_scores(results, survey) if results.is_dir() else []
+            raise InvalidInputError(
+                f"{method} cannot map {plan.cv_task.id}: {left_out[names[method]]}"
+            )
+        scores = survey_scores(results, plan.cv_survey) if results.is_dir() else []
         if method == "auto":
-            choice = choose_method(scores, task.id, left_out)
+            choice = choose_method(scores, plan.cv_task.id, left_out)
         else:
-            choice = _only(scores, task.id, names[method])
+            choice = _only(scores, plan.cv_task.id, names[method])
         spec = next(m for m in methods if names.get(m) == choice.chosen)
-        maps.append(_map_element(scene, task, spec, choice, out, seed, survey))
+        maps.append(_map_element(scene, plan, spec, choice, out, seed, survey))
     write_report(maps, out, scene, survey)
     return maps
 
 
-def _element_tasks(
-    tasks: Sequence[TaskSpec], scene: str, elements: Sequence[str] | None, scale: int | None
-) -> list[TaskSpec]:
-    """The survey's points task of each element at the chosen scale."""
+@dataclass(frozen=True)
+class MapPlan:
+    """How one element is mapped and where its accuracy comes from.
+
+    Attributes:
+        element: the element symbol.
+        task: the task the map is made on (fitted with every sample, or on the lowres grid).
+        cv_task: the task the methods are cross-validated on: ``task`` itself for samples;
+            for a lowres grid, its Wald task one scale up (the fine map has no truth).
+        cv_survey: the survey folder holding ``cv_task`` (whose pins score it).
+        accuracy_note: what the cross-validated accuracy measures.
+    """
+
+    element: str
+    task: TaskSpec
+    cv_task: TaskSpec
+    cv_survey: Path
+    accuracy_note: str
+
+
+def map_plans(
+    survey: Path,
+    scene: Scene,
+    tasks: Sequence[TaskSpec],
+    elements: Sequence[str] | None,
+    scale: int | None,
+) -> list[MapPlan]:
+    """How each element is mapped: from the survey's lowres grid where it has one.
+
+    A gridded element is downscaled (the seed paper's setting), even when samples of it
+    exist; any other element is mapped from its samples at the chosen scale.
+    """
+    from geochem_bench.scenes.lowres_grid import WALD_FOLDER
+    from geochem_bench.scenes.registry import list_tasks
+
+    listed = scene.options.get("lowres_elements")
+    gridded = [str(e) for e in listed] if isinstance(listed, list) else []
     points = [t for t in tasks if t.protocol == "points"]
     scales = sorted({t.scale for t in points})
-    if not points:
-        raise InvalidInputError(f"survey {scene} has no points task to map from")
-    chosen_scale = scales[0] if scale is None else scale
-    if chosen_scale not in scales:
-        raise InvalidInputError(f"survey {scene} has no tasks at scale {scale}; it has {scales}")
+    if scale is not None and scale not in scales:
+        raise InvalidInputError(
+            f"survey {scene.name} has no tasks at scale {scale}; it has {scales}"
+        )
+    chosen_scale = scale if scale is not None else (scales[0] if scales else None)
     by_element = {t.elements[0]: t for t in points if t.scale == chosen_scale}
-    wanted = list(by_element) if not elements else list(elements)
-    unknown = [e for e in wanted if e not in by_element]
+    known = list(dict.fromkeys(gridded + list(by_element)))
+    wanted = list(elements) if elements else known
+    unknown = [e for e in wanted if e not in known]
     if unknown:
         raise InvalidInputError(
-            f"survey {scene} has no element {unknown}; its elements are {list(by_element)}"
+            f"survey {scene.name} has no element {unknown}; its elements are {known}"
         )
-    return [by_element[e] for e in wanted]
+    plans = []
+    for element in wanted:
+        if element in gridded:
+            lowres_scale = int(str(scene.options["lowres_scale"]))
+            wald = [t for t in list_tasks([f"{scene.name}-wald/*"]) if t.elements == (element,)]
+            cv_task = max(wald, key=lambda t: t.scale)
+            plans.append(
+                MapPlan(
+                    element,
+                    TaskSpec(scene.name, (element,), lowres_scale, "grid"),
+                    cv_task,
+                    survey / WALD_FOLDER,
+                    f"Wald's protocol: restoring the lowres grid from a {cv_task.scale}x "
+                    "coarser copy of it (covariates averaged over its cells); the fine map "
+                    "itself has no truth to score",
+                )
+            )
+        else:
+            task = by_element[element]
+            plans.append(
+                MapPlan(
+                    element,
+                    task,
+                    task,
+                    survey,
+                    "spatial-block cross-validation on the samples: each held out once",
+                )
+            )
+    return plans
 
 
 def _only(scores: Sequence[TaskScore], task_id: str, name: str) -> MethodChoice:
@@ -193,7 +260,7 @@ def full_data_prediction(scene: Scene, task: TaskSpec, spec: str, seed: int) -> 
 
 def _map_element(
     scene: Scene,
-    task: TaskSpec,
+    plan: MapPlan,
     spec: str,
     choice: MethodChoice,
     out: Path,
@@ -204,6 +271,7 @@ def _map_element(
     from geochem_bench.evaluation.submission import load_submission
 
     submission = load_submission(spec)
+    task = plan.task
     prediction = full_data_prediction(scene, task, spec, seed)
     element = scene.element(task.elements[0])
     grid = scene.grid
@@ -226,13 +294,9 @@ def _map_element(
         "DATE": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     path = out / f"{element.symbol}.tif"
-    stack = (
-        prediction.mean[:1]
-        if not has_std
-        else np.concatenate(
-            [prediction.mean[:1], prediction.std[:1]]  # type: ignore[index]
-        )
-    )
+    stack = prediction.mean[:1]
+    if prediction.std is not None:
+        stack = np.concatenate([stack, prediction.std[:1]])
     with cog_writer(path, grid, bands, tags) as write:
         for window in tiles(grid.height, grid.width, 4 * BLOCK, BLOCK):
             write(stack[:, window.row0 : window.row1, window.col0 : window.col1], window)
@@ -240,8 +304,11 @@ def _map_element(
     if problems:  # GDAL wrote something else than asked: say so rather than hand it over
         raise RuntimeError(f"{path} is not a valid COG: {'; '.join(problems)}")
     points = scene.points
-    assert points is not None  # a points task's scene (build_map_inputs checked)
-    n_samples = int(np.isfinite(points.column(element.symbol)).sum())
+    n_samples = (
+        int(np.isfinite(points.column(element.symbol)).sum())
+        if points is not None and element.symbol in points.elements
+        else 0
+    )
     return ElementMap(
         element=element.symbol,
         unit=element.unit,
@@ -253,4 +320,6 @@ def _map_element(
         has_std=has_std,
         choice=choice,
         n_samples=n_samples,
+        accuracy_note=plan.accuracy_note,
+        from_grid=task.protocol == "grid",
     )

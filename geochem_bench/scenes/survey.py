@@ -40,7 +40,7 @@ class SurveyError(InvalidInputError):
 def make_survey(
     name: str,
     covariates: list[str | Path],
-    samples: str | Path,
+    samples: str | Path | None,
     out_dir: str | Path,
     *,
     elements: list[str] | None = None,
@@ -57,6 +57,8 @@ def make_survey(
     transfer_fraction: float | None = None,
     seed: int = 0,
     negative_means_censored: bool = False,
+    lowres_grid: str | Path | None = None,
+    lowres_elements: list[str] | None = None,
 ) -> tuple[Scene, list[TaskSpec]]:
     """Build a scene and its tasks from a user's files and write them to ``out_dir``.
 
@@ -85,6 +87,12 @@ def make_survey(
         negative_means_censored: read a negative value ``-L`` as "below the detection limit
             ``L``" (the convention of USGS and GSC survey tables); without it negative values
             are refused.
+        lowres_grid: a coarse geochemical GeoTIFF (one band per element, cells an integer
+            multiple of the covariates'), the map to downscale; with or without samples (see
+            :mod:`geochem_bench.scenes.lowres_grid`: it adds a ``<name>-wald`` scene in
+            ``out_dir/wald`` whose grid tasks measure downscaling one scale up).
+        lowres_elements: the elements of the lowres grid's bands (default: their
+            descriptions, or the file stem of a one-band file).
 
     Element values must be finite and > 0 (concentrations); an empty cell means "not
     measured". A detection-limit code ``<L`` (``<0.5``, ``< 0.5``, ``<1e-3``; ``L`` > 0 with a
@@ -102,45 +110,67 @@ def make_survey(
     _check_name(name, "scene name (--name)")
     if not covariates:
         raise SurveyError("give at least one covariate GeoTIFF")
+    if samples is None and lowres_grid is None:
+        raise SurveyError("give the samples (--samples), a lowres grid (--lowres-grid) or both")
     grid, stack, names = _covariate_stack([Path(p) for p in covariates], crs)
     valid: NDArray[np.bool_] = np.asarray(np.isfinite(stack).all(axis=0))
-    table, sx, sy, source_crs = _read_samples(Path(samples), x, y, samples_crs, grid.crs)
-    sx, sy = _to_grid_crs(sx, sy, source_crs, grid.crs)
-    symbols, ignored = _element_columns(table, elements, {x, y, id_column or "", "geometry"})
-    parsed = [
-        _concentrations(table, c, Path(samples).name, negative_means_censored) for c in symbols
-    ]
-    limits = np.column_stack([limit for _, limit in parsed])
-    values = half_limit(np.column_stack([value for value, _ in parsed]), limits)
-    rows, cols = grid.cell_of(sx, sy)
-    inside = rows >= 0
-    if not inside.any():
-        left, bottom, right, top = grid.bounds
-        raise SurveyError(
-            f"no sample lies on the covariate grid (x {left:.1f}..{right:.1f}, y {bottom:.1f}.."
-            f"{top:.1f} in {grid.crs}); the extents do not overlap: check the samples' CRS "
-            "(--samples-crs) and the x/y columns"
+    points, symbols, ignored, description = (
+        _survey_points(
+            Path(samples),
+            grid,
+            valid,
+            elements,
+            x,
+            y,
+            id_column,
+            samples_crs,
+            negative_means_censored,
+            n_folds,
         )
-    on_data = inside.copy()
-    on_data[inside] = valid[rows[inside], cols[inside]]
-    ids = (
-        table[id_column].to_numpy().astype(np.int64) if id_column else np.arange(1, len(table) + 1)
+        if samples is not None
+        else (None, (), (), "no samples")
     )
-    element_objs = tuple(Element(s, unit, "linear" if s in linear else "log10") for s in symbols)
-    points = Samples(
-        ids=ids[on_data],
-        x=sx[on_data],
-        y=sy[on_data],
-        values=values[on_data],
-        elements=symbols,
-        limits=limits[on_data],
+    grid_symbols: tuple[str, ...] = ()
+    truth = None
+    wald: tuple[Scene, list[TaskSpec]] | None = None
+    if lowres_grid is not None:
+        lowres_scale, coarse, grid_symbols = _lowres(Path(lowres_grid), grid, lowres_elements)
+    all_symbols = tuple(dict.fromkeys(symbols + grid_symbols))
+    for symbol in grid_symbols:
+        _check_name(symbol, "lowres grid element (--lowres-elements)")
+    element_objs = tuple(
+        Element(s, unit, "linear" if s in linear else "log10") for s in all_symbols
     )
-    censored = ", ".join(
-        f"{symbol} {n}" for symbol, n in zip(symbols, points.censored.sum(axis=0)) if n
-    )
-    if len(points) < 2 * n_folds:
-        raise SurveyError(
-            f"{len(points)} usable samples are too few for {n_folds} folds; use fewer folds"
+    options: dict[str, Any] = {
+        "covariates": [str(p) for p in covariates],
+        "samples": str(samples) if samples is not None else None,
+        "ignored_columns": list(ignored),
+    }
+    if lowres_grid is not None:
+        from geochem_bench.scenes.lowres_grid import spread, wald_scene
+
+        truth = np.full((len(all_symbols), *grid.shape), np.nan, dtype=np.float32)
+        fine = spread(coarse, lowres_scale, grid.shape)
+        for b, symbol in enumerate(grid_symbols):
+            truth[all_symbols.index(symbol)] = fine[b]
+        options |= {
+            "lowres_grid": str(lowres_grid),
+            "lowres_scale": lowres_scale,
+            "lowres_elements": list(grid_symbols),
+        }
+        description += (
+            f"; lowres grid {Path(lowres_grid).name} ({', '.join(grid_symbols)}, cells "
+            f"{lowres_scale}x the covariates')"
+        )
+        wald = wald_scene(
+            name,
+            stack,
+            names,
+            valid,
+            grid,
+            coarse,
+            lowres_scale,
+            tuple(element_objs[all_symbols.index(s)] for s in grid_symbols),
         )
     scene = Scene(
         name=name,
@@ -150,19 +180,12 @@ def make_survey(
         band_names=names,
         valid=valid,
         elements=element_objs,
+        truth=truth,
         points=points,
         licence="user data",
         citation="",
-        description=(
-            f"user survey: {len(points)} samples ({int((~on_data).sum())} off the grid or on "
-            f"nodata cells dropped), {len(names)} covariates"
-            + (f"; censored (below detection) values: {censored}" if censored else "")
-        ),
-        options={
-            "covariates": [str(p) for p in covariates],
-            "samples": str(samples),
-            "ignored_columns": list(ignored),
-        },
+        description=f"user survey: {description}, {len(names)} covariates",
+        options=options,
     )
     tasks = [
         TaskSpec(
@@ -202,8 +225,88 @@ def make_survey(
     out = Path(out_dir)
     write_scene(scene, out)
     write_text_atomic(out / TASKS_FILE, json.dumps([_task_dict(t) for t in tasks], indent=2) + "\n")
+    if wald is not None:
+        # the Wald scene's tasks are scored against the given map: they are the survey's
+        # only grid tasks (the fine scene's spread map is an input, never a truth)
+        from geochem_bench.scenes.lowres_grid import WALD_FOLDER
+
+        write_scene(wald[0], out / WALD_FOLDER)
+        write_text_atomic(
+            out / WALD_FOLDER / TASKS_FILE,
+            json.dumps([_task_dict(t) for t in wald[1]], indent=2) + "\n",
+        )
     register_survey(out)
     return scene, tasks
+
+
+def _lowres(
+    path: Path, grid: GridSpec, elements: list[str] | None
+) -> tuple[int, NDArray[np.float32], tuple[str, ...]]:
+    from geochem_bench.scenes.lowres_grid import read_lowres_grid
+
+    try:
+        return read_lowres_grid(path, grid, elements)
+    except InvalidInputError as exc:
+        raise SurveyError(str(exc)) from None
+
+
+def _survey_points(
+    path: Path,
+    grid: GridSpec,
+    valid: NDArray[np.bool_],
+    elements: list[str] | None,
+    x: str,
+    y: str,
+    id_column: str | None,
+    samples_crs: str | None,
+    negative_means_censored: bool,
+    n_folds: int,
+) -> tuple[Samples, tuple[str, ...], tuple[str, ...], str]:
+    """The survey's samples on the grid and what was made of the table.
+
+    Returns:
+        The samples, their element columns, the ignored columns, and a description.
+    """
+    table, sx, sy, source_crs = _read_samples(path, x, y, samples_crs, grid.crs)
+    sx, sy = _to_grid_crs(sx, sy, source_crs, grid.crs)
+    symbols, ignored = _element_columns(table, elements, {x, y, id_column or "", "geometry"})
+    parsed = [_concentrations(table, c, path.name, negative_means_censored) for c in symbols]
+    limits = np.column_stack([limit for _, limit in parsed])
+    values = half_limit(np.column_stack([value for value, _ in parsed]), limits)
+    rows, cols = grid.cell_of(sx, sy)
+    inside = rows >= 0
+    if not inside.any():
+        left, bottom, right, top = grid.bounds
+        raise SurveyError(
+            f"no sample lies on the covariate grid (x {left:.1f}..{right:.1f}, y {bottom:.1f}.."
+            f"{top:.1f} in {grid.crs}); the extents do not overlap: check the samples' CRS "
+            "(--samples-crs) and the x/y columns"
+        )
+    on_data = inside.copy()
+    on_data[inside] = valid[rows[inside], cols[inside]]
+    ids = (
+        table[id_column].to_numpy().astype(np.int64) if id_column else np.arange(1, len(table) + 1)
+    )
+    points = Samples(
+        ids=ids[on_data],
+        x=sx[on_data],
+        y=sy[on_data],
+        values=values[on_data],
+        elements=symbols,
+        limits=limits[on_data],
+    )
+    censored = ", ".join(
+        f"{symbol} {n}" for symbol, n in zip(symbols, points.censored.sum(axis=0)) if n
+    )
+    if len(points) < 2 * n_folds:
+        raise SurveyError(
+            f"{len(points)} usable samples are too few for {n_folds} folds; use fewer folds"
+        )
+    description = (
+        f"{len(points)} samples ({int((~on_data).sum())} off the grid or on nodata cells "
+        "dropped)" + (f"; censored (below detection) values: {censored}" if censored else "")
+    )
+    return points, symbols, ignored, description
 
 
 def register_survey(folder: str | Path) -> SceneEntry:
@@ -239,6 +342,10 @@ def register_survey(folder: str | Path) -> SceneEntry:
         in_suite=False,
     )
     register_scene(entry)
+    from geochem_bench.scenes.lowres_grid import WALD_FOLDER
+
+    if (folder / WALD_FOLDER / TASKS_FILE).is_file():  # a survey with a lowres grid
+        register_survey(folder / WALD_FOLDER)
     return entry
 
 
