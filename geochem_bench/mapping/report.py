@@ -95,7 +95,7 @@ def _markdown(facts: dict[str, Any]) -> str:
     lines = [
         f"# Geochemical map of `{facts['scene']}`",
         "",
-        f"Grid {facts['grid']['height']} x {facts['grid']['width']} cells "
+        f"Grid {facts['grid']['height']} rows x {facts['grid']['width']} columns "
         f"({facts['grid']['crs'] or 'local coordinates'}), {facts['valid_cells']} valid cells; "
         f"geochem-bench {facts['geochem_bench_version']}, {facts['date']}.",
         "",
