@@ -177,7 +177,7 @@ def read_scene(out_dir: str | Path, *, checksum: bool = False, fix: str | None =
         with rasterio.open(out / "truth.tif") as src:
             truth = src.read().astype(np.float32)
     elements = tuple(Element(**e) for e in meta["elements"])
-    points = _read_samples(out / "samples.parquet") if (out / "samples.parquet").is_file() else None
+    points = read_samples(out / "samples.parquet") if (out / "samples.parquet").is_file() else None
     splits = {
         name: _read_split(path_within(out, "splits", f"{name}.parquet"), split_meta)
         for name, split_meta in sorted(meta["splits"].items())
@@ -228,7 +228,8 @@ def _nullable(v: Any) -> Any:
     return pa.array(np.where(np.isfinite(v), v, 0.0), mask=~np.isfinite(v))
 
 
-def _read_samples(path: Path) -> Samples:
+def read_samples(path: Path) -> Samples:
+    """The samples of a built scene (``samples.parquet``), limits included."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)

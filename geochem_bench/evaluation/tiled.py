@@ -214,12 +214,6 @@ def evaluate_tiled(
     lowres, count = tiled_lowres(scene, scale)
     filled = fill_empty_cells(np.stack([e.to_analysis(b) for e, b in zip(scene.elements, lowres)]))
     edge = block_edge_cells(scale)
-    _fit(model, scene, scale, lowres, count, fit_cells, task_id, seed)
-    halo_of = getattr(model, "context_cells", None)
-    # Default: bicubic taps reach 2 coarse cells, and an empty coarse cell among them takes
-    # the value of its nearest non-empty cell, at most 2*sqrt(2) cells further: 6 is enough.
-    halo = int(halo_of(scale)) if callable(halo_of) else 6 * scale
-    halo = scale * math.ceil(halo / scale)  # keep the grown window on the coarse grid
     wy = interpolation_matrix(grid.height, filled.shape[1], scale, "bicubic")
     wx = interpolation_matrix(grid.width, filled.shape[2], scale, "bicubic")
     moments = [ElementMoments() for _ in scene.elements]
@@ -229,23 +223,24 @@ def evaluate_tiled(
     block_sse = np.zeros_like(block_n)
     block_ref = np.zeros_like(block_n)
     n_tiles = 0
+    predicted_tiles = predict_tiles(
+        scene,
+        scale,
+        model,
+        lowres,
+        count,
+        tile=tile,
+        align=edge,
+        fit_cells=fit_cells,
+        seed=seed,
+        task_id=task_id,
+    )
     with _prediction_writer(prediction_path, scene) as write:
-        for win in tiles(grid.height, grid.width, tile, edge):
+        for win, prediction, valid in predicted_tiles:
             n_tiles += 1
-            outer = win.grown(halo, grid.height, grid.width)
-            inputs = window_inputs(scene, outer, scale, lowres, count, task_id, seed)
-            predicted = _as_array(model.predict(inputs))
-            core = predicted[
-                :,
-                win.row0 - outer.row0 : win.row1 - outer.row0,
-                win.col0 - outer.col0 : win.col1 - outer.col0,
-            ]
+            core = prediction.mean
             write(core, win)
             truth = scene.read("truth", win)
-            valid = inputs.valid[
-                win.row0 - outer.row0 : win.row1 - outer.row0,
-                win.col0 - outer.col0 : win.col1 - outer.col0,
-            ]
             rows, cols = np.nonzero(valid)
             for e, element in enumerate(scene.elements):
                 finite = np.isfinite(truth[e][rows, cols])
@@ -270,6 +265,58 @@ def evaluate_tiled(
         errors=_blocks(scene, edge, block_n, block_sse, block_ref),
         n_tiles=n_tiles,
     )
+
+
+def predict_tiles(
+    scene: DiskScene,
+    scale: int,
+    model: Any,
+    lowres: NDArray[np.float32],
+    count: NDArray[np.int32],
+    *,
+    tile: int,
+    align: int,
+    fit_cells: int = 2048,
+    seed: int = 0,
+    task_id: str = "tiled/grid",
+) -> Iterator[tuple[Window, Prediction, NDArray[np.bool_]]]:
+    """Fit a model once, then predict the scene tile by tile (grid protocol, bounded memory).
+
+    The one tiled prediction loop, behind tiled scoring and streamed maps. The model is
+    fitted on a central window of at most ``fit_cells`` a side (the whole scene when it is
+    smaller); each tile (``tile`` cells, a multiple of ``align``, itself a multiple of
+    ``scale``) is predicted from a window grown by the model's halo,
+    ``model.context_cells(scale)`` (default six coarse cells, enough for the upsampling
+    baselines: bicubic taps reach 2 coarse cells, and an empty coarse cell among them takes
+    the value of its nearest non-empty cell, at most 2*sqrt(2) cells further), and cropped.
+
+    Yields:
+        The tile, the prediction on it (mean and std cropped; natural units), and the
+        tile's valid cells.
+    """
+    grid = scene.grid
+    _fit(model, scene, scale, lowres, count, fit_cells, task_id, seed)
+    halo_of = getattr(model, "context_cells", None)
+    halo = int(halo_of(scale)) if callable(halo_of) else 6 * scale
+    halo = scale * math.ceil(halo / scale)  # keep the grown window on the coarse grid
+    for win in tiles(grid.height, grid.width, tile, align):
+        outer = win.grown(halo, grid.height, grid.width)
+        inputs = window_inputs(scene, outer, scale, lowres, count, task_id, seed)
+        output = model.predict(inputs)
+        crop = (
+            slice(None),
+            slice(win.row0 - outer.row0, win.row1 - outer.row0),
+            slice(win.col0 - outer.col0, win.col1 - outer.col0),
+        )
+        std = output.std if isinstance(output, Prediction) else None
+        yield (
+            win,
+            Prediction(
+                mean=_as_array(output)[crop],
+                std=None if std is None else np.asarray(std, dtype=np.float32)[crop],
+            ),
+            inputs.valid[crop[1:]],
+        )
 
 
 def _fit(

@@ -1,0 +1,87 @@
+"""What a map and its report need to know of a survey, read without loading its rasters.
+
+A streamed map must not hold the survey's covariates; the report and the tags only need the
+grid, the elements, the build options, the samples (small), the number of valid cells
+(counted window by window) and the sha256 of the build (its manifest).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from affine import Affine
+
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.tiling import tiles
+from geochem_bench.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class SurveyView:
+    """A built survey, its rasters left on disk.
+
+    Attributes:
+        folder: the survey folder (``make-task --out``).
+        name: the scene name.
+        grid: the fine grid.
+        elements: the scene's elements.
+        options: the build options (``lowres_grid``, ``lowres_scale``, ...).
+        points: the samples (None: a survey of a lowres grid alone).
+        valid_cells: valid fine cells.
+        sha256: sha256 of every built file (its manifest).
+    """
+
+    folder: Path
+    name: str
+    grid: GridSpec
+    elements: tuple[Element, ...]
+    options: dict[str, object]
+    points: Samples | None
+    valid_cells: int
+    sha256: dict[str, str]
+
+    @classmethod
+    def open(cls, folder: str | Path) -> SurveyView:
+        """Read a survey folder's metadata, samples and manifest; count its valid cells."""
+        import rasterio
+
+        from geochem_bench.data.store import MANIFEST, read_samples
+
+        folder = Path(folder)
+        meta = json.loads((folder / "scene.json").read_text())
+        g = meta["grid"]
+        grid = GridSpec(g["height"], g["width"], Affine(*g["transform"]), g["crs"])
+        valid = 0
+        with rasterio.open(folder / "valid.tif") as src:
+            for window in tiles(grid.height, grid.width, 2048, 1):
+                valid += int((src.read(1, window=window.rasterio()) > 0.5).sum())
+        samples = folder / "samples.parquet"
+        manifest = folder / MANIFEST
+        return cls(
+            folder=folder,
+            name=meta["name"],
+            grid=grid,
+            elements=tuple(Element(**e) for e in meta["elements"]),
+            options=dict(meta.get("options") or {}),
+            points=read_samples(samples) if samples.is_file() else None,
+            valid_cells=valid,
+            sha256=json.loads(manifest.read_text()) if manifest.is_file() else {},
+        )
+
+    def element(self, symbol: str) -> Element:
+        """An element by symbol."""
+        for element in self.elements:
+            if element.symbol == symbol:
+                return element
+        raise InvalidInputError(f"survey {self.name} has no element {symbol!r}")
+
+    def samples_of(self, symbol: str) -> int:
+        """Samples where ``symbol`` was measured."""
+        if self.points is None or symbol not in self.points.elements:
+            return 0
+        return int(np.isfinite(self.points.column(symbol)).sum())
