@@ -109,6 +109,22 @@ def test_map_downscales_the_lowres_grid_coherently_with_wald_accuracy(survey, in
     assert facts["elements"]["Cu"]["source"] == "lowres grid"
 
 
+@pytest.mark.parametrize("method", ["atpk", "bicubic"])
+def test_a_streamed_map_equals_the_in_memory_map(survey, tmp_path, method):
+    """Tile by tile (32-cell tiles, the model's halo) gives the in-memory map, std included."""
+    import rasterio
+
+    from geochem_bench.mapping import make_map
+
+    (whole,) = make_map(survey, method, None, tmp_path / "whole", progress=False)
+    (tiled,) = make_map(survey, method, None, tmp_path / "tiled", tile=32, progress=False)
+    assert tiled.streamed and not whole.streamed and tiled.has_std == whole.has_std
+    with rasterio.open(whole.path) as a, rasterio.open(tiled.path) as b:
+        expected, got = a.read(), b.read()
+        assert a.nodata == b.nodata and a.count == b.count
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
 def test_point_methods_cannot_map_a_lowres_grid(survey, tmp_path):
     from geochem_bench.errors import InvalidInputError
     from geochem_bench.mapping import make_map

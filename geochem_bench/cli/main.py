@@ -492,6 +492,19 @@ def _parser() -> argparse.ArgumentParser:
         "regression-kriging random-forest atprk fusion-cnn)",
     )
     p.add_argument("--seed", type=_SEED, default=0, help="seed of the final fit (>= 0)")
+    p.add_argument(
+        "--tile",
+        type=_int_at_least(16),
+        help="stream a map from a lowres grid tile by tile, TILE cells a side (bounded "
+        "memory; automatic above 4096 x 4096 cells)",
+    )
+    p.add_argument(
+        "--fit-cells",
+        type=_int_at_least(16),
+        default=2048,
+        help="a streamed map's model is fitted on a central window this many cells a side "
+        "(default 2048; the whole survey when smaller)",
+    )
 
     p = sub.add_parser("submit", help="validate a results folder and upload it in one commit")
     p.add_argument("results", help="the --out folder of `geochem-bench evaluate`")
@@ -1332,6 +1345,8 @@ def _cmd_map(args: argparse.Namespace) -> int:
         results=args.results,
         candidates=tuple(args.candidates or DEFAULT_CANDIDATES),
         seed=args.seed,
+        tile=args.tile,
+        fit_cells=args.fit_cells,
     )
     for m in maps:
         score = m.score

@@ -20,14 +20,19 @@ chose to run on their own data, and its cross-validation already ran it confined
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from geochem_bench.board.aggregation import TaskScore
+from geochem_bench.core.elements import Element
+from geochem_bench.core.grid import GridSpec
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import Prediction, TaskSpec
 from geochem_bench.core.tiling import tiles
@@ -40,9 +45,14 @@ from geochem_bench.mapping.selection import (
     cross_validate,
     survey_scores,
 )
+from geochem_bench.mapping.survey_view import SurveyView
 
 #: Results folder of the cross-validation runs, inside the map folder unless given.
 CV_RESULTS = "cv-results"
+#: Fine cells above which a map from a lowres grid streams tile by tile without --tile.
+STREAM_CELLS = 4096 * 4096
+#: Tile edge of a streamed map, in fine cells.
+DEFAULT_TILE = 1024
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class ElementMap:
         n_samples: samples the final fit used (all of the survey's for the element).
         accuracy_note: what the cross-validated accuracy measures.
         from_grid: whether the map downscales the survey's lowres grid (else its samples).
+        streamed: whether it was predicted tile by tile.
     """
 
     element: str
@@ -77,6 +88,7 @@ class ElementMap:
     n_samples: int
     accuracy_note: str = ""
     from_grid: bool = False
+    streamed: bool = False
 
     @property
     def score(self) -> TaskScore | None:
@@ -95,6 +107,8 @@ def make_map(
     candidates: Sequence[str] = DEFAULT_CANDIDATES,
     seed: int = 0,
     progress: bool = True,
+    tile: int | None = None,
+    fit_cells: int = 2048,
 ) -> list[ElementMap]:
     """Map the elements of a ``make-task`` survey at full resolution, with its report.
 
@@ -111,6 +125,12 @@ def make_map(
         seed: seed of the final fit (a stochastic method's map is the seed-``seed`` run; its
             cross-validation uses the board's seeds).
         progress: show progress bars.
+        tile: predict a map from a lowres grid tile by tile, ``tile`` cells a side, reading
+            the covariates by windows (bounded memory); surveys above
+            :data:`STREAM_CELLS` fine cells stream without it. Maps from samples are made in
+            memory.
+        fit_cells: a streamed map's model is fitted on a central window of at most this many
+            cells a side (the whole survey when it is smaller), as ``evaluate-tiled`` does.
 
     Returns:
         One :class:`ElementMap` per element.
@@ -119,16 +139,25 @@ def make_map(
         InvalidInputError: an unknown element or scale, a method that does not enter the
             survey's points protocol, or a method whose cross-validation failed.
     """
+    from geochem_bench.evaluation.submission import load_submission
     from geochem_bench.mapping.report import write_report
     from geochem_bench.scenes.survey import register_survey
 
     survey = Path(survey)
     entry = register_survey(survey)
-    scene = entry.loader()
+    view = SurveyView.open(survey)
     out = Path(out)
     results = Path(results) if results is not None else out / CV_RESULTS
+    big = view.grid.height * view.grid.width > STREAM_CELLS
+    loaded: list[Scene] = []  # the in-memory scene, read once if an element needs it
     maps = []
-    for plan in map_plans(survey, scene, entry.tasks, elements, scale):
+    for plan in map_plans(survey, view, entry.tasks, elements, scale):
+        stream = plan.task.protocol == "grid" and (tile is not None or big)
+        if tile is not None and not stream:
+            raise InvalidInputError(
+                f"{plan.element} is mapped from samples, which is done in memory; --tile "
+                "streams maps from a lowres grid only"
+            )
         methods = list(candidates) if method == "auto" else [method]
         names, left_out = cross_validate(methods, plan.cv_task, results, progress=progress)
         if method != "auto" and names[method] in left_out:
@@ -141,8 +170,41 @@ def make_map(
         else:
             choice = _only(scores, plan.cv_task.id, names[method])
         spec = next(m for m in methods if names.get(m) == choice.chosen)
-        maps.append(_map_element(scene, plan, spec, choice, out, seed, survey))
-    write_report(maps, out, scene, survey)
+        path = out / f"{plan.element}.tif"
+        submission = load_submission(spec)
+        if stream:
+            has_std = streamed_map(
+                view,
+                plan,
+                spec,
+                seed,
+                path,
+                tile=tile or DEFAULT_TILE,
+                fit_cells=fit_cells,
+                progress=progress,
+            )
+        else:
+            if not loaded:
+                loaded.append(entry.loader())
+            has_std = in_memory_map(loaded[0], plan, spec, seed, path, view)
+        maps.append(
+            ElementMap(
+                element=plan.element,
+                unit=view.element(plan.element).unit,
+                analysis_space=view.element(plan.element).analysis_space,
+                task_id=plan.task.id,
+                method=submission.name,
+                version=submission.version,
+                path=path,
+                has_std=has_std,
+                choice=choice,
+                n_samples=view.samples_of(plan.element),
+                accuracy_note=plan.accuracy_note,
+                from_grid=plan.task.protocol == "grid",
+                streamed=stream,
+            )
+        )
+    write_report(maps, out, view)
     return maps
 
 
@@ -168,7 +230,7 @@ class MapPlan:
 
 def map_plans(
     survey: Path,
-    scene: Scene,
+    scene: SurveyView,
     tasks: Sequence[TaskSpec],
     elements: Sequence[str] | None,
     scale: int | None,
@@ -258,68 +320,151 @@ def full_data_prediction(scene: Scene, task: TaskSpec, spec: str, seed: int) -> 
     return validate_prediction(output, inputs)
 
 
-def _map_element(
-    scene: Scene,
-    plan: MapPlan,
-    spec: str,
-    choice: MethodChoice,
-    out: Path,
-    seed: int,
-    survey: Path,
-) -> ElementMap:
+def map_tags(view: SurveyView, plan: MapPlan, spec: str, seed: int) -> dict[str, str]:
+    """The GeoTIFF tags of a map: what it is, what made it, from what, when."""
     from geochem_bench import __version__
     from geochem_bench.evaluation.submission import load_submission
 
     submission = load_submission(spec)
-    task = plan.task
-    prediction = full_data_prediction(scene, task, spec, seed)
-    element = scene.element(task.elements[0])
-    grid = scene.grid
-    has_std = prediction.std is not None
-    bands = [f"{element.symbol} ({element.unit}, natural units)"]
-    if has_std:
-        bands.append(f"{element.symbol} predictive std ({element.analysis_space} units)")
-    tags = {
+    element = view.element(plan.element)
+    return {
         "ELEMENT": element.symbol,
         "UNIT": element.unit,
-        "STD_SPACE": element.analysis_space if has_std else "",
         "METHOD": submission.name,
         "METHOD_VERSION": submission.version,
         "METHOD_PARAMS": json.dumps(submission.params, sort_keys=True, default=str),
         "SEED": str(seed),
-        "TASK": task.id,
-        "SURVEY": str(survey.resolve()),
-        "INPUT_SHA256": json.dumps(scene.fingerprint(), sort_keys=True),
+        "TASK": plan.task.id,
+        "SURVEY": str(view.folder.resolve()),
+        "INPUT_SHA256": json.dumps(view.sha256, sort_keys=True),
         "GEOCHEM_BENCH_VERSION": __version__,
         "DATE": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    path = out / f"{element.symbol}.tif"
+
+
+def _bands(element: Element, has_std: bool) -> list[str]:
+    names = [f"{element.symbol} ({element.unit}, natural units)"]
+    if has_std:
+        names.append(f"{element.symbol} predictive std ({element.analysis_space} units)")
+    return names
+
+
+def in_memory_map(
+    scene: Scene, plan: MapPlan, spec: str, seed: int, path: Path, view: SurveyView
+) -> bool:
+    """Write the full-data prediction of ``plan`` as a COG; returns whether it has a std band."""
+    prediction = full_data_prediction(scene, plan.task, spec, seed)
+    element = view.element(plan.element)
+    has_std = prediction.std is not None
+    tags = map_tags(view, plan, spec, seed) | {
+        "STD_SPACE": element.analysis_space if has_std else ""
+    }
     stack = prediction.mean[:1]
     if prediction.std is not None:
         stack = np.concatenate([stack, prediction.std[:1]])
-    with cog_writer(path, grid, bands, tags) as write:
+    grid = scene.grid
+    with cog_writer(path, grid, _bands(element, has_std), tags) as write:
         for window in tiles(grid.height, grid.width, 4 * BLOCK, BLOCK):
             write(stack[:, window.row0 : window.row1, window.col0 : window.col1], window)
+    _check_cog(path, grid)
+    return has_std
+
+
+def streamed_map(
+    view: SurveyView,
+    plan: MapPlan,
+    spec: str,
+    seed: int,
+    path: Path,
+    *,
+    tile: int = 1024,
+    fit_cells: int = 2048,
+    progress: bool = True,
+) -> bool:
+    """Downscale the survey's lowres grid tile by tile into a COG (bounded memory).
+
+    The model is fitted once (:func:`~geochem_bench.evaluation.tiled.predict_tiles`) and each
+    tile is predicted from its window of the covariates grown by the model's halo, checked,
+    and written; memory holds a tile, the coarse grid and the model. Returns whether the map
+    has a std band.
+    """
+    from dataclasses import replace
+
+    from geochem_bench.evaluation.model_server import seed_everything
+    from geochem_bench.evaluation.submission import load_submission
+    from geochem_bench.evaluation.tiled import DiskScene, predict_tiles, tiled_lowres
+
+    disk = DiskScene.open(view.folder)
+    e = [x.symbol for x in disk.elements].index(plan.element)
+    scale = plan.task.scale
+    lowres, count = tiled_lowres(disk, scale)
+    one = replace(disk, elements=(disk.elements[e],))
+    model = load_submission(spec).build()
+    seed_everything(seed)
+    predicted = predict_tiles(
+        one,
+        scale,
+        model,
+        lowres[e : e + 1],
+        count[e : e + 1],
+        tile=tile,
+        align=scale,
+        fit_cells=fit_cells,
+        seed=seed,
+        task_id=plan.task.id,
+    )
+    element = view.element(plan.element)
+    grid = view.grid
+    n_tiles = sum(1 for _ in tiles(grid.height, grid.width, tile, scale))
+    first = next(predicted)
+    has_std = first[1].std is not None
+    tags = map_tags(view, plan, spec, seed) | {
+        "STD_SPACE": element.analysis_space if has_std else ""
+    }
+    with (
+        cog_writer(path, grid, _bands(element, has_std), tags) as write,
+        _bar(progress, n_tiles, f"{plan.element}: streaming {n_tiles} tiles") as advance,
+    ):
+        for window, prediction, valid in chain([first], predicted):
+            _check_tile(prediction, valid, element, window)
+            bands = [np.where(valid, prediction.mean[0], np.nan)]
+            if has_std:
+                if prediction.std is None:
+                    raise InvalidInputError("the model gave a std on some tiles and not others")
+                bands.append(np.where(valid, prediction.std[0], np.nan))
+            write(np.stack(bands).astype(np.float32), window)
+            advance()
+    _check_cog(path, grid)
+    return has_std
+
+
+def _check_tile(
+    prediction: Prediction, valid: NDArray[np.bool_], element: Element, window: object
+) -> None:
+    """A tile's prediction is finite on its valid cells, and positive for a log10 element."""
+    mean = prediction.mean[0][valid]
+    if not np.isfinite(mean).all():
+        raise InvalidInputError(f"the model predicted NaN or inf on valid cells of tile {window}")
+    if element.analysis_space == "log10" and (mean <= 0).any():
+        raise InvalidInputError(
+            f"the model predicted a non-positive {element.symbol} on tile {window}"
+        )
+
+
+def _check_cog(path: Path, grid: GridSpec) -> None:
     problems = cog_problems(path, grid)
     if problems:  # GDAL wrote something else than asked: say so rather than hand it over
         raise RuntimeError(f"{path} is not a valid COG: {'; '.join(problems)}")
-    points = scene.points
-    n_samples = (
-        int(np.isfinite(points.column(element.symbol)).sum())
-        if points is not None and element.symbol in points.elements
-        else 0
-    )
-    return ElementMap(
-        element=element.symbol,
-        unit=element.unit,
-        analysis_space=element.analysis_space,
-        task_id=task.id,
-        method=submission.name,
-        version=submission.version,
-        path=path,
-        has_std=has_std,
-        choice=choice,
-        n_samples=n_samples,
-        accuracy_note=plan.accuracy_note,
-        from_grid=task.protocol == "grid",
-    )
+
+
+@contextmanager
+def _bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr (a no-op when disabled)."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)

@@ -18,40 +18,40 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geochem_bench.core.atomic import write_text_atomic
-from geochem_bench.core.scene import Scene
 
 if TYPE_CHECKING:
     from geochem_bench.mapping.fused_map import ElementMap
+    from geochem_bench.mapping.survey_view import SurveyView
 
 #: Longest side, in pixels, at which the figure reads a map (from the COG's overviews).
 PREVIEW_CELLS = 1024
 
 
-def write_report(maps: Sequence[ElementMap], out: Path, scene: Scene, survey: Path) -> list[Path]:
+def write_report(maps: Sequence[ElementMap], out: Path, survey: SurveyView) -> list[Path]:
     """Write ``report.json``, ``report.png`` and ``report.md`` into ``out``."""
-    facts = report_facts(maps, scene, survey)
+    facts = report_facts(maps, survey)
     paths = [out / "report.json", out / "report.png", out / "report.md"]
     write_text_atomic(paths[0], json.dumps(facts, indent=1) + "\n")
-    _figure(maps, scene, paths[1])
+    _figure(maps, survey, paths[1])
     write_text_atomic(paths[2], _markdown(facts))
     return paths
 
 
-def report_facts(maps: Sequence[ElementMap], scene: Scene, survey: Path) -> dict[str, Any]:
+def report_facts(maps: Sequence[ElementMap], survey: SurveyView) -> dict[str, Any]:
     """The report's facts as plain JSON types (``report.json``)."""
     from geochem_bench import __version__
 
     return {
-        "survey": str(survey.resolve()),
-        "scene": scene.name,
+        "survey": str(survey.folder.resolve()),
+        "scene": survey.name,
         "grid": {
-            "height": scene.grid.height,
-            "width": scene.grid.width,
-            "crs": scene.grid.crs,
-            "transform": list(scene.grid.transform)[:6],
+            "height": survey.grid.height,
+            "width": survey.grid.width,
+            "crs": survey.grid.crs,
+            "transform": list(survey.grid.transform)[:6],
         },
-        "valid_cells": int(scene.valid.sum()),
-        "input_sha256": scene.fingerprint(),
+        "valid_cells": survey.valid_cells,
+        "input_sha256": survey.sha256,
         "geochem_bench_version": __version__,
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "elements": {m.element: _element_facts(m) for m in maps},
@@ -71,6 +71,7 @@ def _element_facts(m: ElementMap) -> dict[str, Any]:
         "method_version": m.version,
         "samples": m.n_samples,
         "source": "lowres grid" if m.from_grid else "samples",
+        "streamed": m.streamed,
         "task": m.task_id,
         "accuracy_measures": m.accuracy_note,
         "why": m.choice.reason,
@@ -153,7 +154,7 @@ def _fmt(interval: dict[str, float | None], signed: bool) -> str:
     return text
 
 
-def _figure(maps: Sequence[ElementMap], scene: Scene, path: Path) -> None:
+def _figure(maps: Sequence[ElementMap], scene: SurveyView, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
