@@ -194,3 +194,33 @@ def test_map_inputs_hold_every_sample_and_refuse_transfer(survey):
     transfer = TaskSpec(scene.name, task.elements, task.scale, "transfer", n_spatial_folds=5)
     with pytest.raises(InvalidInputError, match="points task"):
         build_map_inputs(scene, transfer)
+
+
+def test_cog_check_refuses_a_plain_geotiff(tmp_path):
+    """A striped GeoTIFF without overviews or nodata is reported, each problem named."""
+    import rasterio
+    from affine import Affine
+
+    from geochem_bench.core.grid import GridSpec
+    from geochem_bench.mapping.cog import cog_problems
+
+    grid = GridSpec(600, 600, Affine(30.0, 0, 0, 0, -30.0, 0), CRS)
+    path = tmp_path / "plain.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=600,
+        width=600,
+        count=1,
+        dtype="float32",
+        crs=CRS,
+        transform=grid.transform,
+    ) as dst:
+        dst.write(np.ones((1, 600, 600), dtype=np.float32))
+    problems = " ".join(cog_problems(path, grid))
+    for expected in ("LAYOUT", "tiles", "overviews", "nodata"):
+        assert expected in problems
+    other = GridSpec(600, 600, Affine(30.0, 0, 10, 0, -30.0, 0), "EPSG:4326")
+    assert any("transform" in p for p in cog_problems(path, other))
+    assert any("CRS" in p for p in cog_problems(path, other))

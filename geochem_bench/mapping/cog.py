@@ -95,7 +95,7 @@ def cog_problems(path: str | Path, grid: GridSpec | None = None) -> list[str]:
     """Why ``path`` is not a valid COG of ``grid`` (an empty list: it is).
 
     Checked: GDAL reads it as a GeoTIFF laid out as a COG (``LAYOUT=COG``, what GDAL's COG
-    driver writes and its validator requires: tiled, IFDs before the data), internal tiles,
+    driver writes and its validator requires: tiled, IFDs before the data), 256² tiles,
     overviews on a raster wider than one tile, a nodata value, and (with ``grid``) the CRS,
     transform and shape.
     """
@@ -108,8 +108,9 @@ def cog_problems(path: str | Path, grid: GridSpec | None = None) -> list[str]:
         layout = src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT")
         if layout != "COG":
             problems.append(f"IMAGE_STRUCTURE LAYOUT is {layout!r}, not 'COG'")
-        if not src.profile.get("tiled"):
-            problems.append("not tiled")
+        # rasterio's profile calls a one-tile raster untiled: read the tile shape itself
+        if any(shape != (BLOCK, BLOCK) for shape in src.block_shapes):
+            problems.append(f"internal tiles are {src.block_shapes}, not {BLOCK}x{BLOCK}")
         if max(src.height, src.width) > BLOCK and not src.overviews(1):
             problems.append(f"no overviews on a {src.height}x{src.width} raster")
         if src.nodata is None:
