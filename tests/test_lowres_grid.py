@@ -155,3 +155,28 @@ def test_make_task_cli_with_a_lowres_grid_and_no_samples(inputs, tmp_path, capsy
     assert main([*args, "--lowres-grid", str(lowres), "--lowres-elements", "Cu"]) == 0
     printed = capsys.readouterr().out
     assert "cligrid-wald" in printed and "geochem-bench map" in printed
+
+
+def test_a_streamed_map_refuses_a_survey_edited_since_its_build(survey, tmp_path):
+    import shutil
+
+    from geochem_bench.data.sources import ChecksumError
+    from geochem_bench.mapping import make_map
+
+    edited = tmp_path / "edited"
+    shutil.copytree(survey, edited)
+    meta = json.loads((edited / "scene.json").read_text())
+    meta["options"]["lowres_scale"] = 8
+    (edited / "scene.json").write_text(json.dumps(meta))
+    with pytest.raises(ChecksumError):
+        make_map(edited, "bicubic", None, tmp_path / "m", tile=32, progress=False)
+
+
+def test_the_survey_board_ranks_the_wald_tasks(survey, tmp_path, capsys):
+    from geochem_bench.mapping import make_map
+
+    make_map(survey, "bicubic", None, tmp_path / "m", progress=False)
+    results = tmp_path / "m" / "cv-results"
+    assert main(["leaderboard", "--source", str(results), "--survey", str(survey)]) == 0
+    shown = capsys.readouterr().out
+    assert "gridded-wald/cu/s4/grid" in shown and "bicubic" in shown

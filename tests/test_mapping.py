@@ -224,3 +224,58 @@ def test_cog_check_refuses_a_plain_geotiff(tmp_path):
     other = GridSpec(600, 600, Affine(30.0, 0, 10, 0, -30.0, 0), "EPSG:4326")
     assert any("transform" in p for p in cog_problems(path, other))
     assert any("CRS" in p for p in cog_problems(path, other))
+
+
+def _score(name: str, version: str, skill: float, task: str = "s/cu/s4/points"):
+    from geochem_bench.board.aggregation import Interval, TaskScore
+
+    return TaskScore(
+        name,
+        version,
+        task,
+        "s",
+        "points",
+        ("Cu",),
+        Interval(skill, skill - 0.1, skill + 0.1),
+        {"Cu": Interval(0.1, 0.09, 0.11)},
+        {"Cu": 1.0},
+        5,
+        np.empty(0),
+    )
+
+
+def test_auto_ranks_only_the_candidates_at_the_versions_that_run():
+    """A better record of another method, or of another version, never wins nor is quoted."""
+    from geochem_bench.mapping.selection import choose_method
+
+    scores = [
+        _score("magic", "1.0.0", 0.99),  # in the results folder, not a candidate
+        _score("idw", "9.9.9", 0.95),  # another version of a candidate
+        _score("idw", "1.0.0", 0.10),
+        _score("ordinary-kriging", "2.0.0", 0.20),
+    ]
+    candidates = [("idw", "1.0.0"), ("ordinary-kriging", "2.0.0")]
+    choice = choose_method(scores, "s/cu/s4/points", candidates)
+    assert choice.chosen == "ordinary-kriging"
+    assert [(s.submission, s.version) for s in choice.scores] == [
+        ("ordinary-kriging", "2.0.0"),
+        ("idw", "1.0.0"),
+    ]
+    with pytest.raises(InvalidInputError, match="no candidate"):
+        choose_method(scores, "s/cu/s4/points", [("bicubic", "1.0.0")], {"bicubic": "why"})
+
+
+def test_error_sums_of_a_degenerate_record_give_nan_not_a_crash():
+    from geochem_bench.board.aggregation import rmse_from_sums, skill_from_sums
+
+    assert np.isnan(skill_from_sums(1.0, 0.0)) and not np.isfinite(rmse_from_sums(1.0, 0.0))
+
+
+def test_official_and_wald_scene_names_are_refused(survey, tmp_path):
+    from geochem_bench.scenes.survey import SurveyError
+
+    csv = survey.parent / "samples.csv"
+    covs = [survey.parent / "signal.tif"]
+    for name in ("jura", "mine-wald"):
+        with pytest.raises(SurveyError, match="is taken"):
+            make_survey(name, covs, csv, tmp_path / name, scales=(4,))

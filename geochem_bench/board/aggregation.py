@@ -225,8 +225,11 @@ def _fold_replicates(
 def rmse_from_sums(
     sse: NDArray[np.float64] | float, n: NDArray[np.float64] | float
 ) -> NDArray[np.float64]:
-    """RMSE from summed squared errors and the number of scored cells or samples."""
-    return np.asarray(np.sqrt(sse / n))
+    """RMSE from summed squared errors and the number of scored cells or samples (NaN at n 0)."""
+    # as arrays: a record's Python floats would raise ZeroDivisionError instead of giving NaN
+    sse, n = np.asarray(sse, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.sqrt(sse / n))
 
 
 def skill_from_sums(
@@ -237,6 +240,7 @@ def skill_from_sums(
     Both RMSEs share their ``n``, so it cancels: the one formula of skill from error sums, used
     for bootstrap replicates and to check a record's metrics.
     """
+    sse, sse_ref = np.asarray(sse, dtype=np.float64), np.asarray(sse_ref, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(np.where(sse_ref > 0, 1.0 - np.sqrt(sse / sse_ref), np.nan))
 

@@ -205,15 +205,26 @@ def survey_pins(folder: str | Path) -> Pins:
     match. A record of an earlier build of the survey (other samples, other folds) is refused.
     """
     from geochem_bench.evaluation.record_factory import dataset_info
+    from geochem_bench.scenes.lowres_grid import WALD_FOLDER
     from geochem_bench.scenes.survey import register_survey
 
     entry = register_survey(folder)
     scene = entry.loader()
-    return Pins(
+    pins = Pins(
         benchmark_version=BENCHMARK_VERSION,
         scenes={scene.name: ScenePin(dataset=dataset_info(scene), bit_reproducible=True)},
         tasks={task.id: task_pin(task) for task in entry.tasks},
     )
+    wald = Path(folder) / WALD_FOLDER
+    if (wald / "scene.json").is_file():  # a lowres grid's Wald tasks are the survey's too
+        inner = survey_pins(wald)
+        pins = pins.model_copy(
+            update={
+                "scenes": pins.scenes | inner.scenes,
+                "tasks": pins.tasks | inner.tasks,
+            }
+        )
+    return pins
 
 
 def scene_pin(cls: type[SceneDeclaration], **options: Any) -> ScenePin:

@@ -41,6 +41,7 @@ from geochem_bench.mapping.cog import BLOCK, cog_problems, cog_writer
 from geochem_bench.mapping.selection import (
     DEFAULT_CANDIDATES,
     MethodChoice,
+    candidate_scores,
     choose_method,
     cross_validate,
     survey_scores,
@@ -92,8 +93,15 @@ class ElementMap:
 
     @property
     def score(self) -> TaskScore | None:
-        """The mapped method's cross-validated score."""
-        return next((s for s in self.choice.scores if s.submission == self.method), None)
+        """The mapped method's cross-validated score (its version's)."""
+        return next(
+            (
+                s
+                for s in self.choice.scores
+                if (s.submission, s.version) == (self.method, self.version)
+            ),
+            None,
+        )
 
 
 def make_map(
@@ -160,16 +168,16 @@ def make_map(
             )
         methods = list(candidates) if method == "auto" else [method]
         names, left_out = cross_validate(methods, plan.cv_task, results, progress=progress)
-        if method != "auto" and names[method] in left_out:
+        if method != "auto" and names[method][0] in left_out:
             raise InvalidInputError(
-                f"{method} cannot map {plan.cv_task.id}: {left_out[names[method]]}"
+                f"{method} cannot map {plan.cv_task.id}: {left_out[names[method][0]]}"
             )
         scores = survey_scores(results, plan.cv_survey) if results.is_dir() else []
         if method == "auto":
-            choice = choose_method(scores, plan.cv_task.id, left_out)
+            choice = choose_method(scores, plan.cv_task.id, list(names.values()), left_out)
         else:
             choice = _only(scores, plan.cv_task.id, names[method])
-        spec = next(m for m in methods if names.get(m) == choice.chosen)
+        spec = next(m for m in methods if names[m][0] == choice.chosen)
         path = out / f"{plan.element}.tif"
         submission = load_submission(spec)
         if stream:
@@ -291,17 +299,26 @@ def map_plans(
     return plans
 
 
-def _only(scores: Sequence[TaskScore], task_id: str, name: str) -> MethodChoice:
-    """The choice of a method the user named, with every method run so far beside it."""
-    mine = sorted(
-        (s for s in scores if s.task_id == task_id), key=lambda s: (-s.skill.estimate, s.submission)
-    )
-    if not any(s.submission == name for s in mine):
+def _only(scores: Sequence[TaskScore], task_id: str, named: tuple[str, str]) -> MethodChoice:
+    """The choice of the one method the user named, at the version that runs."""
+    mine = candidate_scores(scores, task_id, [named])
+    if not mine:
         raise InvalidInputError(
-            f"{name} has no complete cross-validated score on {task_id} (missing or failed "
-            "folds in the results folder); rerun with --results pointing at a clean folder"
+            f"{named[0]} {named[1]} has no complete cross-validated score on {task_id} "
+            "(missing or failed folds in the results folder); rerun with --results pointing "
+            "at a clean folder"
         )
-    return MethodChoice(task_id, name, mine, f"{name} was named with --method.", {})
+    # beside it, the other methods the results folder holds for the task (one version of
+    # each), scored as the survey's board scores them: the comparison a user asked for
+    others = {
+        s.submission: s
+        for s in sorted(
+            (s for s in scores if s.task_id == task_id and s.submission != named[0]),
+            key=lambda s: s.version,
+        )
+    }
+    table = sorted([*mine, *others.values()], key=lambda s: (-s.skill.estimate, s.submission))
+    return MethodChoice(task_id, named[0], table, f"{named[0]} was named with --method.", {})
 
 
 def full_data_prediction(scene: Scene, task: TaskSpec, spec: str, seed: int) -> Prediction:
@@ -419,7 +436,10 @@ def streamed_map(
     first = next(predicted)
     has_std = first[1].std is not None
     tags = map_tags(view, plan, spec, seed) | {
-        "STD_SPACE": element.analysis_space if has_std else ""
+        "STD_SPACE": element.analysis_space if has_std else "",
+        # a streamed model is fitted on a central window: both settings can change the map
+        "TILE": str(tile),
+        "FIT_CELLS": str(fit_cells),
     }
     with (
         cog_writer(path, grid, _bands(element, has_std), tags) as write,

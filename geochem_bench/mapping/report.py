@@ -73,6 +73,7 @@ def _element_facts(m: ElementMap) -> dict[str, Any]:
         "source": "lowres grid" if m.from_grid else "samples",
         "streamed": m.streamed,
         "task": m.task_id,
+        "cross_validated_on": m.choice.task_id,
         "accuracy_measures": m.accuracy_note,
         "why": m.choice.reason,
         "not_scored": m.choice.left_out,
@@ -125,7 +126,8 @@ def _markdown(facts: dict[str, Any]) -> str:
                 else f"fitted on all {e['samples']} samples"
             ),
             f"- why: {e['why']}",
-            f"- cross-validated on task `{e['task']}`; the accuracy measures "
+            f"- mapped as task `{e['task']}`, cross-validated on task "
+            f"`{e['cross_validated_on']}`; the accuracy measures "
             f"{e['accuracy_measures']}",
             "",
             f"| method | skill [95 % CI] | RMSE ({e['analysis_space']}) [95 % CI] | "

@@ -56,24 +56,25 @@ def cross_validate(
     results: str | Path,
     *,
     progress: bool = True,
-) -> tuple[dict[str, str], dict[str, str]]:
+) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     """Run ``evaluate`` for each method on every fold of ``task`` (records reused if present).
 
+    Every method is resolved before any runs, so a misspelt name fails at once.
+
     Returns:
-        The submission name of each method (what records and scores are named by), and the
-        methods that could not be run on the task, with the reason (a method whose card does
-        not enter the task's protocol, or whose folds failed).
+        The submission (name, version) of each method, what its records and scores are
+        named by, and the methods that could not be run on the task, with the reason (a
+        method whose card does not enter the task's protocol, or whose folds failed).
     """
     from geochem_bench.evaluation.executors import evaluate
     from geochem_bench.evaluation.harness import RunOptions
     from geochem_bench.evaluation.submission import load_submission
 
-    names: dict[str, str] = {}
+    submissions = {method: load_submission(method) for method in methods}
+    names = {m: (s.name, s.version) for m, s in submissions.items()}
     left_out: dict[str, str] = {}
     options = RunOptions(out_dir=Path(results), progress=progress)
-    for method in methods:
-        submission = load_submission(method)
-        names[method] = submission.name
+    for submission in submissions.values():
         if task.protocol not in submission.protocols:
             left_out[submission.name] = (
                 f"enters only {', '.join(submission.protocols)} tasks, not {task.protocol}"
@@ -105,29 +106,55 @@ def survey_scores(results: str | Path, survey: str | Path) -> list[TaskScore]:
 
 
 def choose_method(
-    scores: Sequence[TaskScore], task_id: str, left_out: dict[str, str] | None = None
+    scores: Sequence[TaskScore],
+    task_id: str,
+    candidates: Sequence[tuple[str, str]],
+    left_out: dict[str, str] | None = None,
 ) -> MethodChoice:
-    """The method with the highest cross-validated skill on ``task_id``.
+    """The candidate with the highest cross-validated skill on ``task_id``.
 
-    When intervals overlap the point estimate still decides (a map needs one method), and
-    the reason says that the runner-up is statistically tied.
+    Only the candidates' own scores count, each at the version that runs: other records in
+    the results folder (another method, an older version, a hand-made file) never enter
+    the ranking. When intervals overlap the point estimate still decides (a map needs one
+    method), and the reason says that the runner-up is statistically tied.
+
+    Args:
+        scores: scores read from the results folder (:func:`survey_scores`).
+        task_id: the task the candidates were cross-validated on.
+        candidates: (submission name, version) of each candidate.
+        left_out: candidates not scored, with the reason.
 
     Raises:
-        InvalidInputError: no method has a complete score on the task.
+        InvalidInputError: no candidate has a complete score on the task.
     """
-    mine = sorted(
-        (s for s in scores if s.task_id == task_id),
-        key=lambda s: (-s.skill.estimate, s.submission),
-    )
+    mine = candidate_scores(scores, task_id, candidates)
     if not mine:
         raise InvalidInputError(
-            f"no method has a complete cross-validated score on {task_id}; run "
-            "`geochem-bench evaluate` on it first (or pass --method NAME)"
+            f"no candidate has a complete cross-validated score on {task_id}"
+            + (
+                f" ({'; '.join(f'{k}: {v}' for k, v in sorted(left_out.items()))})"
+                if left_out
+                else ""
+            )
+            + "; pass --method NAME or other --candidates"
         )
     best = mine[0]
     reason = f"{best.submission} has the highest cross-validated skill, {best.skill.format()}"
+    if best.skill.low is not None and best.skill.low == best.skill.high:
+        reason += " (one bootstrap block: the interval says nothing of its uncertainty)"
     if len(mine) > 1:
         second = mine[1]
         tie = "tied with (overlapping intervals)" if best.skill.overlaps(second.skill) else "above"
         reason += f", {tie} {second.submission} {second.skill.format()}"
     return MethodChoice(task_id, best.submission, mine, reason + ".", dict(left_out or {}))
+
+
+def candidate_scores(
+    scores: Sequence[TaskScore], task_id: str, candidates: Sequence[tuple[str, str]]
+) -> list[TaskScore]:
+    """The scores of exactly these (name, version) pairs on ``task_id``, best first."""
+    wanted = set(candidates)
+    return sorted(
+        (s for s in scores if s.task_id == task_id and (s.submission, s.version) in wanted),
+        key=lambda s: (-s.skill.estimate, s.submission),
+    )

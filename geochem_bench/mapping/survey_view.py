@@ -47,12 +47,19 @@ class SurveyView:
 
     @classmethod
     def open(cls, folder: str | Path) -> SurveyView:
-        """Read a survey folder's metadata, samples and manifest; count its valid cells."""
+        """Read a survey folder's metadata, samples and manifest; count its valid cells.
+
+        Raises:
+            ChecksumError: a built file differs from the manifest.
+        """
         import rasterio
 
-        from geochem_bench.data.store import MANIFEST, read_samples
+        from geochem_bench.data.store import MANIFEST, check_manifest, read_samples
 
         folder = Path(folder)
+        # as read_scene does before loading: a file edited since the build is refused, so a
+        # streamed map reads exactly the survey an in-memory map would
+        check_manifest(folder, fix=f"rebuild it with geochem-bench make-task ... --out {folder}")
         meta = json.loads((folder / "scene.json").read_text())
         g = meta["grid"]
         grid = GridSpec(g["height"], g["width"], Affine(*g["transform"]), g["crs"])

@@ -108,6 +108,13 @@ def make_survey(
             code, too few samples for the folds, ...
     """
     _check_name(name, "scene name (--name)")
+    from geochem_bench.scenes import SCENES
+
+    if name in {cls.name for cls in SCENES} or name.endswith("-wald"):
+        raise SurveyError(
+            f"scene name {name!r} is taken (an official scene, or the '-wald' suffix of a "
+            "lowres grid's Wald scene); choose another --name"
+        )
     if not covariates:
         raise SurveyError("give at least one covariate GeoTIFF")
     if samples is None and lowres_grid is None:
@@ -135,15 +142,21 @@ def make_survey(
     wald: tuple[Scene, list[TaskSpec]] | None = None
     if lowres_grid is not None:
         lowres_scale, coarse, grid_symbols = _lowres(Path(lowres_grid), grid, lowres_elements)
+    if len(set(grid_symbols)) != len(grid_symbols):
+        raise SurveyError(
+            f"the lowres grid's elements repeat: {list(grid_symbols)}; name each band once"
+        )
     all_symbols = tuple(dict.fromkeys(symbols + grid_symbols))
     for symbol in grid_symbols:
         _check_name(symbol, "lowres grid element (--lowres-elements)")
     element_objs = tuple(
         Element(s, unit, "linear" if s in linear else "log10") for s in all_symbols
     )
+    # resolved paths: the same files named another way (./a.tif, a.tif) build the same survey,
+    # whose records then stay valid
     options: dict[str, Any] = {
-        "covariates": [str(p) for p in covariates],
-        "samples": str(samples) if samples is not None else None,
+        "covariates": [str(Path(p).resolve()) for p in covariates],
+        "samples": str(Path(samples).resolve()) if samples is not None else None,
         "ignored_columns": list(ignored),
     }
     if lowres_grid is not None:
@@ -154,7 +167,7 @@ def make_survey(
         for b, symbol in enumerate(grid_symbols):
             truth[all_symbols.index(symbol)] = fine[b]
         options |= {
-            "lowres_grid": str(lowres_grid),
+            "lowres_grid": str(Path(lowres_grid).resolve()),
             "lowres_scale": lowres_scale,
             "lowres_elements": list(grid_symbols),
         }
