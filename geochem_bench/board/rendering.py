@@ -15,7 +15,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from geochem_bench.board.aggregation import (
     CONFIDENCE,
@@ -27,6 +27,7 @@ from geochem_bench.board.aggregation import (
 )
 from geochem_bench.board.leaderboard import Leaderboard
 from geochem_bench.core.atomic import atomic_path, write_text_atomic
+from geochem_bench.evaluation.records import safe_name
 
 MARKDOWN_NAME: Final = "LEADERBOARD.md"
 CSV_NAME: Final = "leaderboard.csv"
@@ -432,20 +433,103 @@ def render_csv(board: Leaderboard) -> str:
     return buffer.getvalue()
 
 
-# --- plot ----------------------------------------------------------------------------------
+# --- plots ---------------------------------------------------------------------------------
+
+#: Okabe & Ito (2008) colours, told apart with the common colour-vision deficiencies.
+OKABE_ITO: Final = (
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
+)
+#: Marker shapes; 7 against 8 colours, so the first 56 submissions each get their own pair
+#: and two submissions of one colour still differ in shape.
+MARKERS: Final = ("o", "s", "^", "D", "v", "P", "X")
+#: The folder of the per-scene plots, inside the board folder.
+PLOTS_DIR: Final = "plots"
 
 
-def render_plot(board: Leaderboard, path: str | Path) -> None:
-    """A PNG: suite IQM with intervals, then one panel per scene with each task's skill."""
+def plot_styles(board: Leaderboard) -> dict[tuple[str, str], tuple[str, str]]:
+    """The (colour, marker) of every submission, the same in every plot of the board."""
+    return {
+        key: (OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)])
+        for i, key in enumerate(_submissions(board))
+    }
+
+
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scenes = _scenes(board)
+    return plt
+
+
+def _legend(fig: Any, board: Leaderboard, keys: Sequence[tuple[str, str]]) -> None:
+    import matplotlib.lines
+
+    styles = plot_styles(board)
+    handles = [
+        matplotlib.lines.Line2D(
+            [], [], color=styles[k][0], marker=styles[k][1], ls="", label=f"{k[0]}"
+        )
+        for k in keys
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8)
+
+
+def _suite_panel(ax: Any, board: Leaderboard, protocol: str) -> None:
+    """One protocol's suite IQMs with intervals, best at the top."""
+    styles = plot_styles(board)
+    rows = board.suite_of(protocol)
+    for y, s in enumerate(reversed(rows)):
+        _interval_marker(ax, y, s.iqm, styles[(s.submission, s.version)])
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(
+        [
+            f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
+            for s in reversed(rows)
+        ],
+        fontsize=8,
+    )
+    ax.set_title(f"{protocol} protocol: IQM of task skills (95 % CI)", fontsize=10)
+    ax.axvline(0.0, color="0.6", lw=0.8)
+
+
+def _scene_panel(ax: Any, board: Leaderboard, scene: str, task_ids: Sequence[str]) -> None:
+    """Every task skill of one scene, a row per task, a marker per submission."""
+    styles = plot_styles(board)
     submissions = _submissions(board)
-    colours = plt.get_cmap("tab20" if len(submissions) > 10 else "tab10")
-    colour = {key: colours(i % colours.N) for i, key in enumerate(submissions)}
+    by_task = _by_task(board)
+    height = 0.8 / max(len(submissions), 1.0)
+    for row, task_id in enumerate(reversed(task_ids)):
+        for t in by_task.get(task_id, []):
+            key = (t.submission, t.version)
+            offset = height * (submissions.index(key) + 0.5)
+            _interval_marker(ax, row - 0.4 + offset, t.skill, styles[key], 3)
+    ax.set_yticks(range(len(task_ids)))
+    ax.set_yticklabels(["/".join(t.split("/")[1:]) for t in reversed(task_ids)], fontsize=8)
+    ax.axvline(0.0, color="0.6", lw=0.8)
+    ax.set_title(f"{scene}: task skill vs the protocol's reference", fontsize=10)
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    plt = _pyplot()
+    with atomic_path(path) as tmp:
+        # no Software entry: the bytes do not change with the matplotlib version
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def render_plot(board: Leaderboard, path: str | Path) -> None:
+    """A PNG: suite IQM with intervals, then one panel per scene with each task's skill."""
+    plt = _pyplot()
+    scenes = _scenes(board)
     protocols = board.protocols
     n_panels = len(protocols) + len(scenes)
     n_cols = 2
@@ -455,52 +539,54 @@ def render_plot(board: Leaderboard, path: str | Path) -> None:
     )
     flat = list(axes.ravel())
     for ax, protocol in zip(flat, protocols, strict=False):
-        rows = board.suite_of(protocol)
-        for y, s in enumerate(reversed(rows)):
-            _interval_marker(ax, y, s.iqm, colour[(s.submission, s.version)])
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels(
-            [
-                f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
-                for s in reversed(rows)
-            ],
-            fontsize=8,
-        )
-        ax.set_title(f"{protocol} protocol: IQM of task skills (95 % CI)", fontsize=10)
-        ax.axvline(0.0, color="0.6", lw=0.8)
-    by_task = _by_task(board)
+        _suite_panel(ax, board, protocol)
     for ax, (scene, task_ids) in zip(flat[len(protocols) :], scenes.items(), strict=False):
-        height = 0.8 / max(len(submissions), 1.0)
-        for row, task_id in enumerate(reversed(task_ids)):
-            for t in by_task.get(task_id, []):
-                key = (t.submission, t.version)
-                offset = height * (submissions.index(key) + 0.5)
-                _interval_marker(ax, row - 0.4 + offset, t.skill, colour[key], 3)
-        ax.set_yticks(range(len(task_ids)))
-        ax.set_yticklabels(["/".join(t.split("/")[1:]) for t in reversed(task_ids)], fontsize=8)
-        ax.axvline(0.0, color="0.6", lw=0.8)
-        ax.set_title(f"{scene}: task skill vs the protocol's reference", fontsize=10)
+        _scene_panel(ax, board, scene, task_ids)
     for ax in flat[n_panels:]:
         ax.set_visible(False)
-    handles = [
-        plt.Line2D([], [], color=colour[k], marker="o", ls="", label=f"{k[0]}") for k in submissions
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    _legend(fig, board, _submissions(board))
+    _save(fig, path)
+
+
+def scene_plot_name(scene: str) -> str:
+    """The file of a scene's plot, relative to the board folder."""
+    return f"{PLOTS_DIR}/{safe_name(scene)}.png"
+
+
+def render_scene_plots(board: Leaderboard, folder: str | Path) -> list[Path]:
+    """One PNG per scene (``plots/<scene>.png``): its task skills, with intervals."""
+    plt = _pyplot()
+    written = []
+    by_task = _by_task(board)
+    for scene, task_ids in _scenes(board).items():
+        keys = list(
+            dict.fromkeys((t.submission, t.version) for i in task_ids for t in by_task.get(i, []))
+        )
+        fig, ax = plt.subplots(
+            figsize=(8, 1.2 + 0.45 * len(task_ids) + 0.25 * (len(keys) // 4 + 1)),
+            layout="constrained",
+        )
+        _scene_panel(ax, board, scene, task_ids)
+        ax.set_xlabel("skill (95 % CI)", fontsize=8)
+        _legend(fig, board, [k for k in _submissions(board) if k in keys])
+        path = Path(folder) / scene_plot_name(scene)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _save(fig, path)
+        written.append(path)
+    return written
 
 
 def _interval_marker(
-    ax: object,
+    ax: Any,
     y: float,
     interval: Interval,
-    colour: object,
+    style: tuple[str, str],
     size: float = 5,
 ) -> None:
+    colour, marker = style
     if interval.low is not None and interval.high is not None:
-        ax.hlines(y, interval.low, interval.high, color=colour, lw=1.5)  # type: ignore[attr-defined]
-    ax.plot([interval.estimate], [y], "o", color=colour, ms=size)  # type: ignore[attr-defined]
+        ax.hlines(y, interval.low, interval.high, color=colour, lw=1.5)
+    ax.plot([interval.estimate], [y], marker, color=colour, ms=size, mec="0.2", mew=0.4)
 
 
 # --- static page ---------------------------------------------------------------------------
