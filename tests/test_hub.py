@@ -12,6 +12,7 @@ import httpx2
 import pyarrow.parquet as pq
 import pytest
 
+from geochem_bench.board.folder import board_files, write_board
 from geochem_bench.board.hub import (
     HubUnavailable,
     SubmissionRefused,
@@ -20,7 +21,6 @@ from geochem_bench.board.hub import (
     submit,
 )
 from geochem_bench.board.leaderboard import load_leaderboard
-from geochem_bench.board.rendering import write_board
 from geochem_bench.cli.main import main
 from geochem_bench.evaluation.submission import SubmissionCard, write_card
 from tests.conftest import add_canaries
@@ -189,14 +189,15 @@ def test_publish_uploads_board_table_and_card_in_one_commit(hub, tmp_path):
     publish_board(folder, records, REPO, sleep=lambda s: None)
     assert len(hub.commits) == 1
     files = hub.commits[0].files
-    assert set(files) == {
-        "leaderboard/LEADERBOARD.md",
-        "leaderboard/leaderboard.csv",
-        "leaderboard/leaderboard.png",
+    rendered = {f"leaderboard/{p.relative_to(folder).as_posix()}" for p in board_files(folder)}
+    assert {
         "leaderboard/index.html",
-        "data/results.parquet",
-        "README.md",
-    }
+        "leaderboard/board.js",
+        "leaderboard/LEADERBOARD.md",
+    } < rendered
+    assert any(p.startswith("leaderboard/submissions/") for p in rendered)
+    assert any(p.startswith("leaderboard/plots/") for p in rendered)
+    assert set(files) == rendered | {"data/results.parquet", "README.md"}
     table = pq.read_table(io.BytesIO(files["data/results.parquet"]))
     assert table.num_rows == sum(len(r.task.elements) for r in records)
     assert "path: data/results.parquet" in files["README.md"].decode()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from geochem_bench.board.cards import README_NAME, load_model_cards
+from geochem_bench.board.folder import board_files, write_board
 from geochem_bench.board.leaderboard import load_leaderboard
 from geochem_bench.board.rendering import (
     CSV_NAME,
@@ -17,10 +20,21 @@ from geochem_bench.board.rendering import (
     MARKDOWN_NAME,
     PLOT_NAME,
     render_csv,
-    render_html,
     render_markdown,
-    write_board,
+    scene_plot_name,
+    scenes_of,
 )
+from geochem_bench.board.site import (
+    DATA_ID,
+    SCRIPT_NAME,
+    SPACE_FRONT_MATTER,
+    STYLE_NAME,
+    SUBMISSIONS_DIR,
+    render_html,
+    render_submission,
+    submission_page,
+)
+from geochem_bench.resources import root as resources_root
 
 from .conftest import release_suite
 
@@ -34,11 +48,29 @@ def official_board():
     return load_leaderboard(OFFICIAL)
 
 
+def _assert_fresh(board, folder: Path, results: Path) -> None:
+    """The board committed in ``folder`` equals a fresh rendering of ``board``, page included."""
+    cards = load_model_cards(results)
+    records = os.path.relpath(results, folder)
+    assert (folder / MARKDOWN_NAME).read_text() == render_markdown(board)
+    assert (folder / CSV_NAME).read_text() == render_csv(board)
+    assert (folder / HTML_NAME).read_text() == render_html(board, cards, records)
+    for name in (SCRIPT_NAME, STYLE_NAME):
+        assert (folder / name).read_text() == (resources_root() / "site" / name).read_text()
+    keys = {(s.submission, s.version) for s in board.suite} | {
+        (t.submission, t.version) for t in (*board.tasks, *board.superseded)
+    }
+    pages = {folder / submission_page(*key): key for key in keys}
+    assert set((folder / SUBMISSIONS_DIR).glob("*.html")) == set(pages)
+    for path, (name, version) in pages.items():
+        expected = render_submission(board, name, version, cards.get((name, version)), records)
+        assert path.read_text() == expected, path
+    for path in [folder / PLOT_NAME] + [folder / scene_plot_name(s) for s in scenes_of(board)]:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+
+
 def test_committed_board_matches_a_fresh_rendering(official_board):
-    assert (BOARD / MARKDOWN_NAME).read_text() == render_markdown(official_board)
-    assert (BOARD / CSV_NAME).read_text() == render_csv(official_board)
-    assert (BOARD / HTML_NAME).read_text() == render_html(official_board)
-    assert (BOARD / PLOT_NAME).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _assert_fresh(official_board, BOARD, OFFICIAL)
     assert official_board.skipped == []
 
 
@@ -46,14 +78,19 @@ def test_v1_records_stay_readable_on_their_own_board():
     """v1 records keep their board (v1 pins, v1 verifications), rendered as committed."""
     v1 = load_leaderboard(BOARD / "v1" / "results", benchmark_version="1.0")
     assert v1.skipped == [] and v1.benchmark_version == "1.0"
-    assert (BOARD / "v1" / MARKDOWN_NAME).read_text() == render_markdown(v1)
-    assert (BOARD / "v1" / CSV_NAME).read_text() == render_csv(v1)
+    _assert_fresh(v1, BOARD / "v1", BOARD / "v1" / "results")
     assert v1.verified("bicubic", "1.0.0").verified  # old digests still match
     assert "v1.0 records" in render_markdown(v1)
     # on the current board the same files are refused with a pointer to their own board
     current = load_leaderboard(BOARD / "v1" / "results")
     assert current.tasks == [] and current.skipped
     assert all("--benchmark 1.0" in s.reason for s in current.skipped)
+
+
+def test_the_space_front_matter_is_documented():
+    """A Hub Space serves the folder with the README front matter the board's README gives."""
+    assert SPACE_FRONT_MATTER in (BOARD / "README.md").read_text()
+    assert "sdk: static" in SPACE_FRONT_MATTER and "app_file: index.html" in SPACE_FRONT_MATTER
 
 
 def test_official_board_is_consistent(official_board):
@@ -201,39 +238,216 @@ def test_missing_results_folder_is_explained(tmp_path):
         load_leaderboard(tmp_path / "nope")
 
 
-@pytest.mark.browser
-def test_static_page_shows_table_and_plot_in_chromium(tmp_path, official_board):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "install the Debian package chromium to run the browser tests"
-    write_board(official_board, tmp_path)
-    page = (tmp_path / HTML_NAME).as_uri()
-    dom = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert dom.count("<tr>") >= len(official_board.suite) + 1
-    assert 'id="plot"' in dom and 'data-loaded="yes"' in dom  # the PNG decoded in the page
-    for score in official_board.suite:
-        assert score.submission in dom
-    shot = tmp_path / "page.png"
-    subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            f"--screenshot={shot}",
-            "--window-size=1280,2400",
-            page,
-        ],
-        capture_output=True,
-        timeout=120,
-        check=True,
+def _embedded(page: str) -> dict:
+    match = re.search(rf'<script id="{DATA_ID}" type="application/json">(.*?)</script>', page, re.S)
+    assert match is not None
+    return json.loads(match.group(1))
+
+
+def test_the_rendered_page_holds_the_board_offline_and_escaped(tmp_path):
+    out = _copy(tmp_path, "bicubic", "idw")
+    hostile = (
+        "# Card <script>alert(1)</script>\n\n<img src=x onerror=alert(2)> [x](javascript:alert(3))"
     )
-    assert shot.stat().st_size > 10_000
+    (next((out / "idw").iterdir()) / README_NAME).write_text(hostile)
+    board = load_leaderboard(out, n_boot=50, suite_task_ids=release_suite("bicubic", "idw"))
+    folder = tmp_path / "board"
+    write_board(board, folder, load_model_cards(out), "../results")
+    page = (folder / HTML_NAME).read_text()
+    data = _embedded(page)
+    shown = {
+        (p, r["submission"], r["version"], r["rank"])
+        for p, rows in data["suites"].items()
+        for r in rows
+    }
+    assert shown == {(s.protocol, s.submission, s.version, s.rank) for s in board.suite}
+    rows = {(r["submission"], r["task"], r["element"]) for rs in data["tasks"].values() for r in rs}
+    assert rows == {(t.submission, t.task_id, e) for t in board.tasks for e in t.elements}
+    for key in {(s.submission, s.version) for s in board.suite}:
+        assert (folder / submission_page(*key)).is_file()
+    # offline: every script and style is a file of the folder, nothing is fetched
+    for html_file in [folder / HTML_NAME, *(folder / SUBMISSIONS_DIR).glob("*.html")]:
+        text = html_file.read_text()
+        sources = re.findall(r"<(?:script|link|img)\b[^>]*?(?:src|href)=\"([^\"]*)\"", text)
+        assert sources and not [s for s in sources if "//" in s or s.startswith("data:")]
+        for source in sources:
+            assert (html_file.parent / source).is_file(), source
+    idw = (folder / submission_page("idw", next((out / "idw").iterdir()).name)).read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in idw and "<script" not in idw
+    assert "<img" not in idw and "javascript:" not in idw.replace("[x](javascript:", "")
+    assert 'href="../../results/idw/' in idw  # the records, relative to the page
+    assert set(board_files(folder)) >= {folder / HTML_NAME, folder / SCRIPT_NAME}
+
+
+# --- in headless Chromium ------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+INSTALL = "apt-get install chromium chromium-driver; pip install -e '.[browser]'"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by chromedriver (the Debian packages; nothing downloaded)."""
+    chromium = shutil.which("chromium") or CHROMIUM
+    driver_path = shutil.which("chromedriver") or CHROMEDRIVER
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip(f"selenium is not installed: {INSTALL}")
+    if not (Path(chromium).is_file() and Path(driver_path).is_file()):
+        pytest.skip(f"chromium or chromedriver is missing: {INSTALL}")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_window_size(1400, 1000)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, official_board):
+    """The official board rendered with its cards, records linked relatively as committed."""
+    folder = tmp_path_factory.mktemp("board")
+    write_board(
+        official_board, folder, load_model_cards(OFFICIAL), os.path.relpath(OFFICIAL, folder)
+    )
+    return folder
+
+
+def _open(browser, site: Path, view: str = "") -> None:
+    browser.get("about:blank")  # a new hash alone would keep the last test's page and state
+    browser.get((site / HTML_NAME).as_uri() + view)
+    browser.find_element("css selector", "#tasks tbody")
+
+
+def _keys(browser, table: str) -> list[str]:
+    return browser.execute_script(
+        f"return [...document.querySelectorAll('#{table} tbody tr')].map(r => r.dataset.key)"
+    )
+
+
+def _column(browser, table: str, column: str) -> list[str]:
+    index = browser.execute_script(
+        f"return [...document.querySelectorAll('#{table} thead th')]"
+        f".findIndex(th => th.dataset.column === '{column}')"
+    )
+    return browser.execute_script(
+        f"return [...document.querySelectorAll('#{table} tbody tr')]"
+        f".map(r => r.cells[{index}].textContent)"
+    )
+
+
+def _select(browser, name: str, value: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element("id", name)).select_by_value(value)
+
+
+@pytest.mark.browser
+def test_protocol_tabs_show_each_protocols_suite(browser, site, official_board):
+    _open(browser, site)
+    for protocol in official_board.protocols:
+        browser.find_element("css selector", f'#protocols [data-protocol="{protocol}"]').click()
+        expected = [f"{s.submission} {s.version}" for s in official_board.suite_of(protocol)]
+        assert _keys(browser, "suite") == expected  # board order: its ranks, ties included
+        ranks = _column(browser, "suite", "rank")
+        assert [r.lstrip("=") for r in ranks] == [
+            "-" if s.rank is None else str(s.rank) for s in official_board.suite_of(protocol)
+        ]
+
+
+@pytest.mark.browser
+def test_filters_and_search_show_the_expected_rows(browser, site, official_board):
+    protocol = official_board.protocols[1]
+    first = next(t for t in official_board.tasks if t.protocol == protocol)
+    scene, element = first.scene, first.elements[0]
+    _open(browser, site)
+    browser.find_element("css selector", f'#protocols [data-protocol="{protocol}"]').click()
+    _select(browser, "scene", scene)
+    _select(browser, "element", element)
+    expected = {
+        f"{t.submission} {t.version} {t.task_id} {element}"
+        for t in official_board.tasks
+        if (t.protocol, t.scene) == (protocol, scene) and element in t.elements
+    }
+    assert expected and set(_keys(browser, "tasks")) == expected
+    scale = str(first.scale)
+    _select(browser, "scale", scale)
+    assert set(_keys(browser, "tasks")) == {k for k in expected if f"/s{scale}/" in k}
+    browser.find_element("id", "search").send_keys("krig")
+    suite = [
+        f"{s.submission} {s.version}"
+        for s in official_board.suite_of(protocol)
+        if "krig" in s.submission.lower()
+    ]
+    assert suite and _keys(browser, "suite") == suite
+    assert {k.split()[0] for k in _keys(browser, "tasks")} <= {k.split()[0] for k in suite}
+    # a link keeps the view
+    assert f"scene={scene}" in browser.current_url and "search=krig" in browser.current_url
+
+
+@pytest.mark.browser
+def test_sorting_by_a_column_orders_the_rows(browser, site, official_board):
+    protocol = official_board.protocols[0]
+    _open(browser, site, f"#protocol={protocol}")
+    scores = [(t, e) for t in official_board.tasks if t.protocol == protocol for e in t.elements]
+    by_skill = sorted((t.skill.estimate for t, _ in scores), reverse=True)
+    assert _column(browser, "tasks", "skill") == [f"{v:+.3f}" for v in by_skill]  # the default
+    browser.find_element("css selector", '#tasks th[data-column="rmse"] button').click()
+    by_rmse = sorted(t.rmse[e].estimate for t, e in scores)
+    assert _column(browser, "tasks", "rmse") == [f"{v:.3f}" for v in by_rmse]
+    browser.find_element("css selector", '#tasks th[data-column="rmse"] button').click()
+    assert _column(browser, "tasks", "rmse") == [f"{v:.3f}" for v in reversed(by_rmse)]
+    browser.find_element("css selector", '#suite th[data-column="iqm"] button').click()
+    iqm = sorted((s.iqm.estimate for s in official_board.suite_of(protocol)), reverse=True)
+    assert _column(browser, "suite", "iqm") == [f"{v:+.3f}" for v in iqm]
+
+
+@pytest.mark.browser
+def test_a_submission_page_opens_with_its_card(browser, site, official_board):
+    _open(browser, site)
+    top = official_board.suite_of(official_board.protocols[0])[0]
+    browser.find_element("css selector", "#suite tbody tr td.name a").click()
+    assert browser.find_element("id", "name").text == f"{top.submission} {top.version}"
+    card = load_model_cards(OFFICIAL)[(top.submission, top.version)]
+    title = card.text.splitlines()[0].lstrip("# ")
+    assert browser.find_element("css selector", "article.card h2").text == title
+    badge = browser.find_element("css selector", "header .badge").text
+    assert badge == official_board.verified(top.submission, top.version).label
+    rows = browser.find_elements("css selector", "#task-scores tbody tr")
+    mine = [
+        t
+        for t in official_board.tasks
+        if (t.submission, t.version) == (top.submission, top.version)
+    ]
+    assert len(rows) == len(mine)
+    link = rows[0].find_element("css selector", "a").get_attribute("href")
+    assert Path(link.removeprefix("file://")).is_dir()  # the raw records of that task
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 800])
+def test_the_page_fits_the_window(browser, site, tmp_path, width):
+    browser.set_window_size(width, 2400)
+    try:
+        _open(browser, site, "#protocol=points&scene=meuse")
+        browser.execute_script("return document.fonts.ready")
+        scroll, inner = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert scroll <= inner, f"{scroll} px of page in a {inner} px window"
+        shots = [tmp_path / f"board-{width}.png"]
+        if os.environ.get("GEOCHEM_BENCH_SCREENSHOTS"):
+            shots.append(Path(os.environ["GEOCHEM_BENCH_SCREENSHOTS"]) / f"board-{width}.png")
+        for shot in shots:
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    finally:
+        browser.set_window_size(1400, 1000)
 
 
 def test_model_index_lists_every_task_with_skill_and_rmse(official_board, capsys):

@@ -24,7 +24,8 @@ from geochem_bench.board.pins import (
     read_pins,
     superseded_key,
 )
-from geochem_bench.board.rendering import render_csv, render_html, render_markdown
+from geochem_bench.board.rendering import render_csv, render_markdown
+from geochem_bench.board.site import render_html
 from geochem_bench.board.validation import check_record
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.records import ResultRecord, read_result, result_path, write_result

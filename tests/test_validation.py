@@ -12,7 +12,8 @@ import pytest
 from geochem_bench.board.hub import MissingToken, SubmissionRefused, prepare_submission, submit
 from geochem_bench.board.leaderboard import load_leaderboard
 from geochem_bench.board.pins import compute_pins, load_pins
-from geochem_bench.board.rendering import markdown_text, render_csv, render_html, render_markdown
+from geochem_bench.board.rendering import markdown_text, render_csv, render_markdown
+from geochem_bench.board.site import board_data, render_html
 from geochem_bench.board.validation import REPRODUCIBLE_REL_TOL, check_record
 from geochem_bench.cli.main import main
 from geochem_bench.evaluation.record_factory import make_record
@@ -375,7 +376,9 @@ def test_verified_and_self_reported_are_ranked_in_separate_tables(tmp_path):
     assert "| nearest |" in verified and "verified 2026-05-01 (2 folds)" in verified
     assert "| idw |" in self_reported and "| nearest |" not in self_reported
     assert "nearest,1.0.0,1,verified,suite,,points" in render_csv(board)
-    assert 'id="suite-points-verified"' in render_html(board)
+    points = board_data(board, {}, "results")["suites"]["points"]
+    first = points[0]
+    assert (first["submission"], first["status"], first["rank"]) == ("nearest", "verified", 1)
 
 
 def test_a_verification_vouches_only_for_the_records_it_reran(tmp_path):

@@ -102,6 +102,9 @@ class TaskScore:
         task_version: the version of the task the records were run on.
         superseded: whether that version is an earlier one the suite no longer runs: such a
             score is shown apart and never counts in a suite.
+        scale: the task's scale factor.
+        runtime_s: mean over the records of the seconds the model ran per fold (fit and
+            predict), None when a record does not say; it describes the submitter's machine.
     """
 
     submission: str
@@ -121,6 +124,8 @@ class TaskScore:
     n_realisations: int = 1
     task_version: str = ""
     superseded: bool = False
+    scale: int = 0
+    runtime_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -362,7 +367,15 @@ def score_task(
         n_seeds=len(units[folds[0]]),
         n_realisations=len(groups),
         task_version=task.version,
+        scale=task.scale,
+        runtime_s=_mean_runtime(records),
     )
+
+
+def _mean_runtime(records: Sequence[ResultRecord]) -> float | None:
+    """Mean seconds per record spent in the model, None if a record has no runtime."""
+    seconds = [r.runtime.total_s for r in records if r.runtime is not None]
+    return float(np.mean(seconds)) if seconds and len(seconds) == len(records) else None
 
 
 def _metric(record: ResultRecord, row: str, name: str) -> float:

@@ -6,7 +6,8 @@ Layout of the dataset repository (``geochem-bench/geochem-bench-results`` by def
     data/results.parquet                        one row per (submission, task, fold, element)
     results/<submission>/<version>/submission.json            the submission's card
     results/<submission>/<version>/<task id>/fold-<k>.json    one record per task fold
-    leaderboard/{LEADERBOARD.md, leaderboard.csv, leaderboard.png, index.html}
+    leaderboard/{LEADERBOARD.md, leaderboard.csv, leaderboard.png, index.html, board.js, ...}
+    leaderboard/plots/<scene>.png, leaderboard/submissions/<name>@<version>.html
 
 A submission adds only files under its own ``results/<submission>/<version>/`` namespace, in
 one commit (a pull request unless ``create_pr=False``), and is refused when that namespace
@@ -44,6 +45,11 @@ BOARD_DIR: Final = "leaderboard"
 CARD_PATH: Final = "README.md"
 
 T = TypeVar("T")
+
+
+def results_url(repo_id: str) -> str:
+    """The web address of the records folder of a results dataset (pages link records there)."""
+    return f"https://huggingface.co/datasets/{repo_id}/tree/main/{RESULTS_DIR}"
 
 
 class SubmissionRefused(InvalidInputError):
@@ -467,15 +473,15 @@ def publish_board(
     import pyarrow.parquet as pq
     from huggingface_hub import CommitOperationAdd
 
-    from geochem_bench.board.rendering import CSV_NAME, HTML_NAME, MARKDOWN_NAME, PLOT_NAME
+    from geochem_bench.board.folder import board_files
 
     board_dir = Path(board_dir)
     buffer = io.BytesIO()
     pq.write_table(results_table(records), buffer)
     submissions = sorted({f"{r.submission.name} {r.submission.version}" for r in records})
     contents: list[tuple[str, str | bytes]] = [
-        (f"{BOARD_DIR}/{name}", str(board_dir / name))
-        for name in (MARKDOWN_NAME, CSV_NAME, PLOT_NAME, HTML_NAME)
+        (f"{BOARD_DIR}/{path.relative_to(board_dir).as_posix()}", str(path))
+        for path in board_files(board_dir)
     ]
     contents.append((TABLE_PATH, buffer.getvalue()))
     contents.append((CARD_PATH, dataset_card(repo_id, len(records), submissions).encode()))

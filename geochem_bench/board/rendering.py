@@ -1,9 +1,9 @@
 """Rendering a leaderboard: terminal table, Markdown, CSV, a plot with intervals, a static page.
 
 Every text output is a pure function of the board (no clocks, no absolute paths), so the
-files committed under ``leaderboard/`` can be checked against a fresh rendering. The HTML page
-is static and self-contained apart from the PNG next to it: any web server or a Hub Space
-serves the folder as is.
+files committed under ``leaderboard/`` can be checked against a fresh rendering. The browsable
+page over the same board is :mod:`geochem_bench.board.site`; :mod:`geochem_bench.board.folder`
+writes them all.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from geochem_bench.board.aggregation import (
     CONFIDENCE,
@@ -26,7 +26,8 @@ from geochem_bench.board.aggregation import (
     TaskScore,
 )
 from geochem_bench.board.leaderboard import Leaderboard
-from geochem_bench.core.atomic import atomic_path, write_text_atomic
+from geochem_bench.core.atomic import atomic_path
+from geochem_bench.evaluation.records import safe_name
 
 MARKDOWN_NAME: Final = "LEADERBOARD.md"
 CSV_NAME: Final = "leaderboard.csv"
@@ -60,12 +61,12 @@ _V1_NOTE = (
 )
 
 
-def _method(board: Leaderboard) -> str:
+def method_text(board: Leaderboard) -> str:
     """The method paragraph, with the caveat of older benchmark versions."""
     return _METHOD if board.benchmark_version != "1.0" else f"{_METHOD} {_V1_NOTE}"
 
 
-_VERIFIED_NOTE = (
+VERIFIED_NOTE = (
     "Verified submissions were rerun by `geochem-bench verify` and reproduced their records on "
     "the folds listed; self-reported ones were not rerun. Every record of both was checked "
     "against its error blocks and the pinned reference of its task. The two are ranked "
@@ -73,7 +74,8 @@ _VERIFIED_NOTE = (
 )
 
 
-def _label(score: SuiteScore | TaskScore | OverallRank) -> str:
+def submission_label(score: SuiteScore | TaskScore | OverallRank) -> str:
+    """``name version``: how tables name a submission."""
     return f"{score.submission} {score.version}"
 
 
@@ -103,21 +105,22 @@ def _ci_text(interval: Interval) -> str:
     return f"[{interval.low:+.3f}, {interval.high:+.3f}]"
 
 
-def _scenes(board: Leaderboard) -> dict[str, list[str]]:
+def scenes_of(board: Leaderboard) -> dict[str, list[str]]:
+    """The suite's task ids by scene, in suite order."""
     scenes: dict[str, list[str]] = defaultdict(list)
     for task_id in board.suite_task_ids:
         scenes[task_id.split("/")[0]].append(task_id)
     return dict(scenes)
 
 
-_SUPERSEDED_NOTE = (
+SUPERSEDED_NOTE = (
     "Records of an earlier version of a task stay valid for that version. They are scored "
     "here, apart from the current version's records, and count in no suite: compare them only "
     "with scores of the same task version."
 )
 
 
-def _by_old_task(board: Leaderboard) -> dict[tuple[str, str], list[TaskScore]]:
+def by_old_task(board: Leaderboard) -> dict[tuple[str, str], list[TaskScore]]:
     """Superseded scores by (task id, task version), in suite order, best skill first."""
     order = {task_id: i for i, task_id in enumerate(board.suite_task_ids)}
     tasks: dict[tuple[str, str], list[TaskScore]] = defaultdict(list)
@@ -153,7 +156,7 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
             overall.add_column(column, justify="left" if column == "submission" else "right")
         for o in board.overall:
             overall.add_row(
-                _label(o),
+                submission_label(o),
                 f"{o.mean_rank:.2f}",
                 *(str(o.ranks[p]) for p in board.protocols),
                 board.verified(o.submission, o.version).label,
@@ -171,7 +174,7 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
         for score in board.suite_of(protocol):
             suite.add_row(
                 _rank_text(score),
-                _label(score),
+                submission_label(score),
                 score.iqm.format(),
                 f"{score.n_tasks}/{score.n_suite_tasks}",
                 board.verified(score.submission, score.version).label,
@@ -180,7 +183,7 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
     matrix = Table(title="task skill (mean over folds)")
     longest = max((len(t) for t in board.suite_task_ids), default=4)
     matrix.add_column("task", no_wrap=True, min_width=longest)
-    submissions = _submissions(board)
+    submissions = submissions_of(board)
     for name, _ in submissions:
         # header words wrap onto lines; the numbers need 6 characters
         matrix.add_column(name.replace("-", "- "), justify="right", min_width=6)
@@ -199,7 +202,7 @@ def render_terminal(board: Leaderboard, width: int = 140) -> str:
         )
         for t in board.superseded:
             console.print(
-                f"  {_label(t)} {t.task_id} version {t.task_version}: {t.skill.format()}",
+                f"  {submission_label(t)} {t.task_id} version {t.task_version}: {t.skill.format()}",
                 markup=False,
                 highlight=False,
             )
@@ -224,12 +227,12 @@ def _split(board: Leaderboard, protocol: str) -> tuple[list[SuiteScore], list[Su
     return _by_verification(board, board.suite_of(protocol))
 
 
-def _split_overall(board: Leaderboard) -> tuple[list[OverallRank], list[OverallRank]]:
+def split_overall(board: Leaderboard) -> tuple[list[OverallRank], list[OverallRank]]:
     """The overall ranks, verified and self-reported, each in rank order."""
     return _by_verification(board, board.overall)
 
 
-def _submissions(board: Leaderboard) -> list[tuple[str, str]]:
+def submissions_of(board: Leaderboard) -> list[tuple[str, str]]:
     """Every submission on the board once: overall order first, then the others."""
     keys = [(o.submission, o.version) for o in board.overall]
     for s in board.suite:
@@ -238,14 +241,16 @@ def _submissions(board: Leaderboard) -> list[tuple[str, str]]:
     return keys
 
 
-def _task_header(elements: tuple[str, ...], grid: bool) -> list[str]:
+def task_header(elements: tuple[str, ...], grid: bool) -> list[str]:
+    """The per-element column names of a task table (``task_cells`` fills them)."""
     head = [f"RMSE {e}" for e in elements] + [f"bias {e}" for e in elements]
     if grid:
         head += [f"coherence {e}" for e in elements]
     return head + [f"MAE {e}" for e in elements]
 
 
-def _task_cells(t: TaskScore) -> list[str]:
+def task_cells(t: TaskScore) -> list[str]:
+    """One task score's per-element cells: RMSE intervals, bias, coherence (grid), MAE."""
     cells = [t.rmse[e].format(signed=False) for e in t.elements]
     cells += [_number(t.bias.get(e), "+.3f") for e in t.elements]
     if t.protocol == "grid":
@@ -262,7 +267,7 @@ def _number(value: float | None, spec: str) -> str:
 
 def _markdown_task_table(title: str, scores: Sequence[TaskScore]) -> list[str]:
     """The Markdown lines of one task's table: a heading, then a row per submission."""
-    head = _task_header(scores[0].elements, scores[0].protocol == "grid")
+    head = task_header(scores[0].elements, scores[0].protocol == "grid")
     lines = [
         "",
         f"### {title}",
@@ -272,8 +277,8 @@ def _markdown_task_table(title: str, scores: Sequence[TaskScore]) -> list[str]:
     ]
     for t in scores:
         lines.append(
-            f"| {markdown_text(_label(t))} | {t.skill.format()} | "
-            + " | ".join(_task_cells(t))
+            f"| {markdown_text(submission_label(t))} | {t.skill.format()} | "
+            + " | ".join(task_cells(t))
             + " |"
         )
     return lines
@@ -286,11 +291,11 @@ def render_markdown(board: Leaderboard) -> str:
         "",
         "Generated by `geochem-bench leaderboard`; do not edit by hand.",
         "",
-        _method(board),
+        method_text(board),
         "",
-        _VERIFIED_NOTE,
+        VERIFIED_NOTE,
     ]
-    verified, self_reported = _split_overall(board)
+    verified, self_reported = split_overall(board)
     for title, overall in (
         ("Overall: verified", verified),
         ("Overall: self-reported", self_reported),
@@ -327,16 +332,16 @@ def render_markdown(board: Leaderboard) -> str:
                     f"| {board.verified(s.submission, s.version).label} |"
                 )
     by_task = _by_task(board)
-    for scene, task_ids in _scenes(board).items():
+    for scene, task_ids in scenes_of(board).items():
         lines += ["", f"## {scene}"]
         for task_id in task_ids:
             scores = by_task.get(task_id, [])
             if not scores:
                 continue
             lines += _markdown_task_table(task_id, scores)
-    old_tasks = _by_old_task(board)
+    old_tasks = by_old_task(board)
     if old_tasks:
-        lines += ["", "## Superseded task versions", "", _SUPERSEDED_NOTE]
+        lines += ["", "## Superseded task versions", "", SUPERSEDED_NOTE]
     for (task_id, task_version), scores in old_tasks.items():
         lines += _markdown_task_table(
             f"{task_id}, task version {task_version} (superseded)", scores
@@ -432,20 +437,103 @@ def render_csv(board: Leaderboard) -> str:
     return buffer.getvalue()
 
 
-# --- plot ----------------------------------------------------------------------------------
+# --- plots ---------------------------------------------------------------------------------
+
+#: Okabe & Ito (2008) colours, told apart with the common colour-vision deficiencies.
+OKABE_ITO: Final = (
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
+)
+#: Marker shapes; 7 against 8 colours, so the first 56 submissions each get their own pair
+#: and two submissions of one colour still differ in shape.
+MARKERS: Final = ("o", "s", "^", "D", "v", "P", "X")
+#: The folder of the per-scene plots, inside the board folder.
+PLOTS_DIR: Final = "plots"
 
 
-def render_plot(board: Leaderboard, path: str | Path) -> None:
-    """A PNG: suite IQM with intervals, then one panel per scene with each task's skill."""
+def plot_styles(board: Leaderboard) -> dict[tuple[str, str], tuple[str, str]]:
+    """The (colour, marker) of every submission, the same in every plot of the board."""
+    return {
+        key: (OKABE_ITO[i % len(OKABE_ITO)], MARKERS[i % len(MARKERS)])
+        for i, key in enumerate(submissions_of(board))
+    }
+
+
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scenes = _scenes(board)
-    submissions = _submissions(board)
-    colours = plt.get_cmap("tab20" if len(submissions) > 10 else "tab10")
-    colour = {key: colours(i % colours.N) for i, key in enumerate(submissions)}
+    return plt
+
+
+def _legend(fig: Any, board: Leaderboard, keys: Sequence[tuple[str, str]]) -> None:
+    import matplotlib.lines
+
+    styles = plot_styles(board)
+    handles = [
+        matplotlib.lines.Line2D(
+            [], [], color=styles[k][0], marker=styles[k][1], ls="", label=f"{k[0]}"
+        )
+        for k in keys
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8)
+
+
+def _suite_panel(ax: Any, board: Leaderboard, protocol: str) -> None:
+    """One protocol's suite IQMs with intervals, best at the top."""
+    styles = plot_styles(board)
+    rows = board.suite_of(protocol)
+    for y, s in enumerate(reversed(rows)):
+        _interval_marker(ax, y, s.iqm, styles[(s.submission, s.version)])
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(
+        [
+            f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
+            for s in reversed(rows)
+        ],
+        fontsize=8,
+    )
+    ax.set_title(f"{protocol} protocol: IQM of task skills (95 % CI)", fontsize=10)
+    ax.axvline(0.0, color="0.6", lw=0.8)
+
+
+def _scene_panel(ax: Any, board: Leaderboard, scene: str, task_ids: Sequence[str]) -> None:
+    """Every task skill of one scene, a row per task, a marker per submission."""
+    styles = plot_styles(board)
+    submissions = submissions_of(board)
+    by_task = _by_task(board)
+    height = 0.8 / max(len(submissions), 1.0)
+    for row, task_id in enumerate(reversed(task_ids)):
+        for t in by_task.get(task_id, []):
+            key = (t.submission, t.version)
+            offset = height * (submissions.index(key) + 0.5)
+            _interval_marker(ax, row - 0.4 + offset, t.skill, styles[key], 3)
+    ax.set_yticks(range(len(task_ids)))
+    ax.set_yticklabels(["/".join(t.split("/")[1:]) for t in reversed(task_ids)], fontsize=8)
+    ax.axvline(0.0, color="0.6", lw=0.8)
+    ax.set_title(f"{scene}: task skill vs the protocol's reference", fontsize=10)
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    plt = _pyplot()
+    with atomic_path(path) as tmp:
+        # no Software entry: the bytes do not change with the matplotlib version
+        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def render_plot(board: Leaderboard, path: str | Path) -> None:
+    """A PNG: suite IQM with intervals, then one panel per scene with each task's skill."""
+    plt = _pyplot()
+    scenes = scenes_of(board)
     protocols = board.protocols
     n_panels = len(protocols) + len(scenes)
     n_cols = 2
@@ -455,187 +543,51 @@ def render_plot(board: Leaderboard, path: str | Path) -> None:
     )
     flat = list(axes.ravel())
     for ax, protocol in zip(flat, protocols, strict=False):
-        rows = board.suite_of(protocol)
-        for y, s in enumerate(reversed(rows)):
-            _interval_marker(ax, y, s.iqm, colour[(s.submission, s.version)])
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels(
-            [
-                f"{s.rank}. {s.submission}" if s.rank else f"{s.submission} (partial)"
-                for s in reversed(rows)
-            ],
-            fontsize=8,
-        )
-        ax.set_title(f"{protocol} protocol: IQM of task skills (95 % CI)", fontsize=10)
-        ax.axvline(0.0, color="0.6", lw=0.8)
-    by_task = _by_task(board)
+        _suite_panel(ax, board, protocol)
     for ax, (scene, task_ids) in zip(flat[len(protocols) :], scenes.items(), strict=False):
-        height = 0.8 / max(len(submissions), 1.0)
-        for row, task_id in enumerate(reversed(task_ids)):
-            for t in by_task.get(task_id, []):
-                key = (t.submission, t.version)
-                offset = height * (submissions.index(key) + 0.5)
-                _interval_marker(ax, row - 0.4 + offset, t.skill, colour[key], 3)
-        ax.set_yticks(range(len(task_ids)))
-        ax.set_yticklabels(["/".join(t.split("/")[1:]) for t in reversed(task_ids)], fontsize=8)
-        ax.axvline(0.0, color="0.6", lw=0.8)
-        ax.set_title(f"{scene}: task skill vs the protocol's reference", fontsize=10)
+        _scene_panel(ax, board, scene, task_ids)
     for ax in flat[n_panels:]:
         ax.set_visible(False)
-    handles = [
-        plt.Line2D([], [], color=colour[k], marker="o", ls="", label=f"{k[0]}") for k in submissions
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    _legend(fig, board, submissions_of(board))
+    _save(fig, path)
+
+
+def scene_plot_name(scene: str) -> str:
+    """The file of a scene's plot, relative to the board folder."""
+    return f"{PLOTS_DIR}/{safe_name(scene)}.png"
+
+
+def render_scene_plots(board: Leaderboard, folder: str | Path) -> list[Path]:
+    """One PNG per scene (``plots/<scene>.png``): its task skills, with intervals."""
+    plt = _pyplot()
+    written = []
+    by_task = _by_task(board)
+    for scene, task_ids in scenes_of(board).items():
+        keys = list(
+            dict.fromkeys((t.submission, t.version) for i in task_ids for t in by_task.get(i, []))
+        )
+        fig, ax = plt.subplots(
+            figsize=(8, 1.2 + 0.45 * len(task_ids) + 0.25 * (len(keys) // 4 + 1)),
+            layout="constrained",
+        )
+        _scene_panel(ax, board, scene, task_ids)
+        ax.set_xlabel("skill (95 % CI)", fontsize=8)
+        _legend(fig, board, [k for k in submissions_of(board) if k in keys])
+        path = Path(folder) / scene_plot_name(scene)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _save(fig, path)
+        written.append(path)
+    return written
 
 
 def _interval_marker(
-    ax: object,
+    ax: Any,
     y: float,
     interval: Interval,
-    colour: object,
+    style: tuple[str, str],
     size: float = 5,
 ) -> None:
+    colour, marker = style
     if interval.low is not None and interval.high is not None:
-        ax.hlines(y, interval.low, interval.high, color=colour, lw=1.5)  # type: ignore[attr-defined]
-    ax.plot([interval.estimate], [y], "o", color=colour, ms=size)  # type: ignore[attr-defined]
-
-
-# --- static page ---------------------------------------------------------------------------
-
-
-def _html_task_table(title: str, scores: Sequence[TaskScore]) -> str:
-    """One task's HTML table under an ``h3`` heading (``title``: already escaped)."""
-    esc = html.escape
-    columns = _task_header(scores[0].elements, scores[0].protocol == "grid")
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "\n".join(
-        f"<tr><td>{esc(_label(t))}</td><td>{esc(t.skill.format())}</td>"
-        + "".join(f"<td>{esc(c)}</td>" for c in _task_cells(t))
-        + "</tr>"
-        for t in scores
-    )
-    return (
-        f"<h3>{title}</h3><table class='task'><thead><tr><th>submission</th>"
-        f"<th>skill [95 % CI]</th>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
-    )
-
-
-def render_html(board: Leaderboard, plot_name: str = PLOT_NAME) -> str:
-    """A static page: suite table, the plot, per-task tables; no scripts needed to view it."""
-    esc = html.escape
-    suite_tables = []
-    verified_overall, self_overall = _split_overall(board)
-    for table_id, title, overall in (
-        ("overall-verified", "Overall: verified", verified_overall),
-        ("overall", "Overall: self-reported", self_overall),
-    ):
-        if not overall:
-            continue
-        rows = "\n".join(
-            f"<tr><td>{esc(o.submission)}</td><td>{esc(o.version)}</td>"
-            f"<td>{o.mean_rank:.2f}</td>"
-            + "".join(f"<td>{o.ranks[p]}</td>" for p in board.protocols)
-            + f"<td>{esc(board.verified(o.submission, o.version).label)}</td></tr>"
-            for o in overall
-        )
-        head = "".join(f"<th>{esc(p)}</th>" for p in board.protocols)
-        suite_tables.append(
-            f'<h2>{title}</h2>\n<table id="{table_id}"><thead><tr><th>submission</th>'
-            f"<th>version</th><th>mean rank</th>{head}<th>status</th></tr></thead><tbody>\n"
-            f"{rows}\n</tbody></table>"
-        )
-    for protocol in board.protocols:
-        for table_id, title, suite_scores in zip(
-            (f"suite-{protocol}-verified", f"suite-{protocol}"),
-            (f"Suite, {protocol} protocol: verified", f"Suite, {protocol} protocol: self-reported"),
-            _split(board, protocol),
-            strict=True,
-        ):
-            if not suite_scores:
-                suite_tables.append(f"<h2>{title}</h2>\n<p id='{table_id}'>No submission yet.</p>")
-                continue
-            rows = "\n".join(
-                f"<tr><td>{_rank_text(s)}</td><td>{esc(s.submission)}</td>"
-                f"<td>{esc(s.version)}</td><td>{s.iqm.estimate:+.3f}</td><td>{_ci_text(s.iqm)}</td>"
-                f"<td>{s.n_tasks}/{s.n_suite_tasks}</td>"
-                f"<td>{esc(board.verified(s.submission, s.version).label)}</td></tr>"
-                for s in suite_scores
-            )
-            suite_tables.append(
-                f'<h2>{title}</h2>\n<table id="{table_id}"><thead><tr><th>rank</th>'
-                "<th>submission</th><th>version</th><th>IQM skill</th>\n<th>95 % CI</th>"
-                f"<th>tasks</th><th>status</th></tr></thead><tbody>\n{rows}\n</tbody></table>"
-            )
-    suites = "\n".join(suite_tables)
-    sections = []
-    by_task = _by_task(board)
-    for scene, task_ids in _scenes(board).items():
-        parts = [f"<h2 id='{esc(scene)}'>{esc(scene)}</h2>"]
-        for task_id in task_ids:
-            scores = by_task.get(task_id, [])
-            if not scores:
-                continue
-            parts.append(_html_task_table(esc(task_id), scores))
-        sections.append("\n".join(parts))
-    old_tasks = _by_old_task(board)
-    if old_tasks:
-        parts = ["<h2 id='superseded'>Superseded task versions</h2>"]
-        parts.append(f"<p class='method'>{esc(_SUPERSEDED_NOTE)}</p>")
-        for (task_id, task_version), scores in old_tasks.items():
-            title = f"{esc(task_id)}, task version {esc(task_version)} (superseded)"
-            parts.append(_html_task_table(title, scores))
-        sections.append("\n".join(parts))
-    skipped = ""
-    if board.skipped:
-        items = "".join(
-            f"<li><code>{esc(s.path)}</code>: {esc(s.reason)}</li>" for s in board.skipped
-        )
-        skipped = f"<h2>Skipped files</h2><ul>{items}</ul>"
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>geochem-bench v{esc(board.benchmark_version)} leaderboard</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; padding: 0 1rem; }}
-table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right;
-  white-space: nowrap; }}
-th:nth-child(2), td:nth-child(2), .task td:first-child {{ text-align: left; }}
-img {{ max-width: 100%; }}
-p.method {{ color: #444; font-size: 0.9rem; }}
-</style>
-</head>
-<body>
-<h1>geochem-bench v{esc(board.benchmark_version)} leaderboard</h1>
-<p class="method">{esc(_method(board))}</p>
-<p class="method">{esc(_VERIFIED_NOTE)}</p>
-{suites}
-<img id="plot" src="{esc(plot_name)}" onload="this.dataset.loaded = 'yes'"
- alt="suite IQM and task skills with 95 % confidence intervals">
-{"".join(sections)}
-{skipped}
-</body>
-</html>
-"""
-
-
-def write_board(board: Leaderboard, folder: str | Path) -> list[Path]:
-    """Write the Markdown, CSV, PNG and HTML renderings into ``folder``; returns the paths."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in (
-        (MARKDOWN_NAME, render_markdown(board)),
-        (CSV_NAME, render_csv(board)),
-        (HTML_NAME, render_html(board)),
-    ):
-        write_text_atomic(folder / name, text)
-        written.append(folder / name)
-    render_plot(board, folder / PLOT_NAME)
-    written.append(folder / PLOT_NAME)
-    return written
+        ax.hlines(y, interval.low, interval.high, color=colour, lw=1.5)
+    ax.plot([interval.estimate], [y], marker, color=colour, ms=size, mec="0.2", mew=0.4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -435,7 +436,11 @@ def _parser() -> argparse.ArgumentParser:
         help="'hub' (the results dataset) or a results folder (default: hub)",
     )
     p.add_argument("--repo", help="results dataset on the Hub")
-    p.add_argument("--render", metavar="DIR", help="write LEADERBOARD.md, CSV, PNG, index.html")
+    p.add_argument(
+        "--render",
+        metavar="DIR",
+        help="write LEADERBOARD.md, CSV, plots and the browsable page (index.html, submissions/)",
+    )
     p.add_argument("--publish", action="store_true", help="upload the rendering and table")
     p.add_argument(
         "--bootstrap",
@@ -1287,12 +1292,13 @@ def _cmd_evaluate_tiled(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from geochem_bench import BENCHMARK_VERSION
     from geochem_bench.board.aggregation import N_BOOTSTRAP
+    from geochem_bench.board.folder import write_board
     from geochem_bench.board.leaderboard import (
         build_leaderboard,
         entered_protocols,
         load_board_inputs,
     )
-    from geochem_bench.board.rendering import render_terminal, write_board
+    from geochem_bench.board.rendering import render_terminal
 
     version = args.benchmark or BENCHMARK_VERSION
     folder = _results_folder(args.source, args.repo)
@@ -1320,7 +1326,15 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     )
     print(render_terminal(board), end="")
     if args.render:
-        for path in write_board(board, args.render):
+        from geochem_bench.board.cards import load_model_cards
+
+        if args.source == "hub":
+            from geochem_bench.board.hub import DEFAULT_REPO, results_url
+
+            records_at = results_url(args.repo or DEFAULT_REPO)
+        else:  # relative, so the folder and its results move together
+            records_at = Path(os.path.relpath(folder, args.render)).as_posix()
+        for path in write_board(board, args.render, load_model_cards(folder), records_at):
             print(f"wrote {path}")
     if args.publish:
         if not args.render:
