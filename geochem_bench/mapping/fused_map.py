@@ -38,6 +38,7 @@ from geochem_bench.core.task import Prediction, TaskSpec
 from geochem_bench.core.tiling import tiles
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.mapping.cog import BLOCK, cog_problems, cog_writer
+from geochem_bench.mapping.element_map import ElementMap
 from geochem_bench.mapping.selection import (
     DEFAULT_CANDIDATES,
     MethodChoice,
@@ -54,54 +55,6 @@ CV_RESULTS = "cv-results"
 STREAM_CELLS = 4096 * 4096
 #: Tile edge of a streamed map, in fine cells.
 DEFAULT_TILE = 1024
-
-
-@dataclass(frozen=True)
-class ElementMap:
-    """One element's map and what it rests on.
-
-    Attributes:
-        element: the element symbol (survey column).
-        unit: its unit.
-        analysis_space: ``log10`` or ``linear``: the space of the std band and of the scores.
-        task_id: the survey task the method was cross-validated on.
-        method: the submission name mapped with.
-        version: its version.
-        path: the COG.
-        has_std: whether band 2 (predictive std) is present.
-        choice: the cross-validated scores of every method run on the task, best first, and
-            why the method was chosen.
-        n_samples: samples the final fit used (all of the survey's for the element).
-        accuracy_note: what the cross-validated accuracy measures.
-        from_grid: whether the map downscales the survey's lowres grid (else its samples).
-        streamed: whether it was predicted tile by tile.
-    """
-
-    element: str
-    unit: str
-    analysis_space: str
-    task_id: str
-    method: str
-    version: str
-    path: Path
-    has_std: bool
-    choice: MethodChoice
-    n_samples: int
-    accuracy_note: str = ""
-    from_grid: bool = False
-    streamed: bool = False
-
-    @property
-    def score(self) -> TaskScore | None:
-        """The mapped method's cross-validated score (its version's)."""
-        return next(
-            (
-                s
-                for s in self.choice.scores
-                if (s.submission, s.version) == (self.method, self.version)
-            ),
-            None,
-        )
 
 
 def make_map(

@@ -20,7 +20,7 @@ import numpy as np
 from geochem_bench.core.atomic import write_text_atomic
 
 if TYPE_CHECKING:
-    from geochem_bench.mapping.fused_map import ElementMap
+    from geochem_bench.mapping.element_map import ElementMap
     from geochem_bench.mapping.survey_view import SurveyView
 
 #: Longest side, in pixels, at which the figure reads a map (from the COG's overviews).
