@@ -52,7 +52,8 @@ def read_lowres_grid(
             grid's, a CRS mismatch, no overlap, or a band count that does not match.
     """
     import rasterio
-    from rasterio.warp import Resampling, reproject
+
+    from geochem_bench.data.warp import warp_bands
 
     if not path.is_file():
         raise InvalidInputError(f"lowres grid {path} does not exist")
@@ -82,23 +83,11 @@ def read_lowres_grid(
             if nodata is not None:
                 data[b][data[b] == nodata] = np.nan
         coarse = grid.coarsen(scale)
-        out = np.full((src.count, *coarse.shape), np.nan, dtype=np.float32)
         # the same cells (origins a whole number of coarse cells apart): copied, not
         # interpolated; otherwise bilinear, and block means are then only approximately kept
         offset = ~coarse.transform @ (src.transform.c, src.transform.f)
         aligned = all(abs(v - round(v)) < 1e-6 for v in offset)
-        for b in range(src.count):
-            reproject(
-                data[b],
-                out[b],
-                src_transform=src.transform,
-                src_crs=src_crs,
-                dst_transform=coarse.transform,
-                dst_crs=grid.crs if grid.crs else src_crs,
-                src_nodata=np.nan,
-                dst_nodata=np.nan,
-                resampling=Resampling.nearest if aligned else Resampling.bilinear,
-            )
+        out = warp_bands(data, src.transform, src_crs, coarse, "nearest" if aligned else "bilinear")
     if not np.isfinite(out).any():
         raise InvalidInputError(f"{path.name} does not overlap the covariates; check its extent")
     bad = np.isfinite(out) & (out <= 0)

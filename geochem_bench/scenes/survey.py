@@ -367,7 +367,8 @@ def _covariate_stack(
 ) -> tuple[GridSpec, NDArray[np.float32], tuple[str, ...]]:
     import rasterio
     from rasterio.crs import CRS
-    from rasterio.warp import Resampling, reproject
+
+    from geochem_bench.data.warp import warp_bands
 
     assigned = CRS.from_user_input(crs) if crs else None
     with rasterio.open(paths[0]) as ref:
@@ -403,20 +404,9 @@ def _covariate_stack(
                         f"{path.name} does not overlap {paths[0].name}; check its CRS and extent"
                     )
                 integer = np.issubdtype(np.dtype(src.dtypes[0]), np.integer)
-                out = np.full((src.count, *grid.shape), np.nan, dtype=np.float32)
-                for b in range(src.count):
-                    reproject(
-                        data[b],
-                        out[b],
-                        src_transform=src.transform,
-                        src_crs=src_crs,
-                        dst_transform=grid.transform,
-                        dst_crs=ref_crs,
-                        src_nodata=np.nan,
-                        dst_nodata=np.nan,
-                        resampling=Resampling.nearest if integer else Resampling.bilinear,
-                    )
-                data = out
+                data = warp_bands(
+                    data, src.transform, src_crs, grid, "nearest" if integer else "bilinear"
+                )
             stem = path.stem
             descriptions = src.descriptions
         for b in range(data.shape[0]):
