@@ -26,6 +26,8 @@ from geochem_bench.core.tiling import Window
 NODATA = -9999.0
 #: Tile edge of the COG's internal tiles and of the overviews' smallest level.
 BLOCK = 256
+#: GDAL block cache while a map is written, in MB.
+CACHE_MB = 128
 
 
 @contextmanager
@@ -64,7 +66,10 @@ def cog_writer(
         "BIGTIFF": "IF_SAFER",
     }
     try:
-        with rasterio.open(staging, "w", **profile) as dst:
+        # GDAL's block cache defaults to 5 % of RAM and fills with the map's tiles as they
+        # are written and read back for the overviews: capped, the writer's memory does not
+        # grow with the map
+        with rasterio.Env(GDAL_CACHEMAX=CACHE_MB), rasterio.open(staging, "w", **profile) as dst:
             for b, name in enumerate(band_names, start=1):
                 dst.set_band_description(b, name)
             dst.update_tags(**dict(tags))
@@ -74,17 +79,18 @@ def cog_writer(
                 dst.write(data, window=window.rasterio())
 
             yield write
-        rasterio.shutil.copy(
-            staging,
-            partial,
-            driver="COG",
-            COMPRESS="DEFLATE",
-            PREDICTOR="YES",
-            BLOCKSIZE=str(BLOCK),
-            OVERVIEWS="AUTO",
-            OVERVIEW_RESAMPLING="AVERAGE",
-            BIGTIFF="IF_SAFER",
-        )
+        with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
+            rasterio.shutil.copy(
+                staging,
+                partial,
+                driver="COG",
+                COMPRESS="DEFLATE",
+                PREDICTOR="YES",
+                BLOCKSIZE=str(BLOCK),
+                OVERVIEWS="AUTO",
+                OVERVIEW_RESAMPLING="AVERAGE",
+                BIGTIFF="IF_SAFER",
+            )
         os.replace(partial, path)
     finally:
         for leftover in (staging, partial):

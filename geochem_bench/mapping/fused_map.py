@@ -37,7 +37,7 @@ from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import Prediction, TaskSpec
 from geochem_bench.core.tiling import tiles
 from geochem_bench.errors import InvalidInputError
-from geochem_bench.mapping.cog import BLOCK, cog_problems, cog_writer
+from geochem_bench.mapping.cog import BLOCK, CACHE_MB, cog_problems, cog_writer
 from geochem_bench.mapping.element_map import ElementMap
 from geochem_bench.mapping.selection import (
     DEFAULT_CANDIDATES,
@@ -358,6 +358,24 @@ def streamed_map(
     and written; memory holds a tile, the coarse grid and the model. Returns whether the map
     has a std band.
     """
+    import rasterio
+
+    # the covariates are read window by window: GDAL's block cache (5 % of RAM by default)
+    # would keep what was read, and grow with the survey
+    with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
+        return _stream(view, plan, spec, seed, path, tile, fit_cells, progress)
+
+
+def _stream(
+    view: SurveyView,
+    plan: MapPlan,
+    spec: str,
+    seed: int,
+    path: Path,
+    tile: int,
+    fit_cells: int,
+    progress: bool,
+) -> bool:
     from dataclasses import replace
 
     from geochem_bench.evaluation.model_server import seed_everything
