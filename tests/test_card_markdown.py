@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from geochem_bench import resources
 from geochem_bench.board.card_markdown import markdown_to_html
 from geochem_bench.board.cards import README_NAME, load_model_cards
@@ -83,3 +85,50 @@ def test_cards_come_from_the_results_folder_then_the_packaged_baseline(tmp_path)
     card.update(model="my_module:Other", description="Mine, not IDW.")
     (idw / "submission.json").write_text(json.dumps(card))
     assert load_model_cards(out)[("idw", idw.name)].text == "Mine, not IDW."
+
+
+def _tags(page: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+            found.append((tag, attrs))
+
+    Collect().feed(page)
+    return found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an autolink inside a link target: the red team's way out of the href (page load XSS)
+        "[x](https://a.example/<https://b/autofocus/onfocus=window.pwned=4;//>)",
+        "[x](mailto:a@b.c<https://b/onclick=alert(1)//>)",
+        "| a |\n|---|\n| [x](https://a/<https://b/x/onclick=alert(1)//>) |",
+        "[<https://b>](https://y) [x](https://a.com/_a_b_)",
+    ],
+)
+def test_links_never_gain_attributes_or_nest(text):
+    anchors = [attrs for tag, attrs in _tags(markdown_to_html(text)) if tag == "a"]
+    assert anchors, "the link was rendered"
+    for attrs in anchors:
+        assert [name for name, _ in attrs] == ["href", "rel"], attrs
+    assert "<a" not in "".join(str(v) for attrs in anchors for _, v in attrs)
+
+
+def test_a_card_in_another_submissions_folder_is_ignored(tmp_path):
+    """A submission.json claiming idw's name from its own folder cannot replace idw's card."""
+    out = tmp_path / "results"
+    shutil.copytree(OFFICIAL / "idw", out / "idw", ignore=shutil.ignore_patterns("fold-*"))
+    version = next((out / "idw").iterdir()).name
+    spoof = out / "zzz-spoof" / version
+    spoof.mkdir(parents=True)
+    card = json.loads((out / "idw" / version / "submission.json").read_text())
+    card.update(code="https://evil.example/idw", licence="SPOOFED")
+    (spoof / "submission.json").write_text(json.dumps(card))
+    (spoof / README_NAME).write_text("# SPOOFED idw card")
+    cards = load_model_cards(out)
+    assert "SPOOFED" not in cards[("idw", version)].text
+    assert cards[("idw", version)].facts.licence != "SPOOFED"

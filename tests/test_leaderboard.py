@@ -169,7 +169,7 @@ def test_bad_files_are_skipped_and_listed_never_crash(tmp_path):
         f"covariates differs from the pinned one): rebuild the scene (geochem-bench download "
         f"{task['scene']} --force) and rerun"
     )
-    assert "wrong path" in reasons[rel[5]]
+    assert "path separator" in reasons[rel[5]]  # refused by its name before its path
     assert str(hostile.relative_to(out)) in reasons
     # the broken tasks drop out of idw's score and are said to; bicubic is untouched
     broken = [s for s in board.suite if s.submission == "idw" and not s.complete]
@@ -466,3 +466,25 @@ def test_model_index_lists_every_task_with_skill_and_rmse(official_board, capsys
     assert yaml.safe_load(capsys.readouterr().out) == index
     with pytest.raises(KeyError, match="the board has"):
         model_index(official_board, "no-such-model")
+
+
+def test_a_record_whose_name_its_folder_would_rename_is_refused(tmp_path):
+    """``idw!`` would share ``idw_``'s folder and page: such a name never reaches the board."""
+    from geochem_bench.board.leaderboard import collect_records
+
+    source = next((OFFICIAL / "idw").iterdir())
+    record = json.loads(next(source.rglob("fold-0.json")).read_text())
+    task = record["task"]["id"]
+    record["submission"]["name"] = "idw!"
+    where = tmp_path / "idw_" / source.name / task / "fold-0.json"
+    where.parent.mkdir(parents=True)
+    where.write_text(json.dumps(record))
+    found, skipped = collect_records(tmp_path)
+    assert not found and "submission name" in skipped[0].reason
+
+
+def test_an_empty_results_folder_renders_an_empty_board(tmp_path):
+    (tmp_path / "results").mkdir()
+    board = load_leaderboard(tmp_path / "results")
+    paths = write_board(board, tmp_path / "out")
+    assert any(Path(p).name == "index.html" for p in paths)

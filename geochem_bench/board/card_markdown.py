@@ -79,9 +79,39 @@ def inline(text: str) -> str:
 
 
 def _inline_text(text: str) -> str:
+    """Escaped text with links, strong and emphasis, in one pass per kind of token.
+
+    Each link is cut out as a placeholder as soon as it is found, so no later rule ever
+    runs over a link's target: an autolink or an emphasis inside an ``href`` (the way out of
+    the attribute a red team found) cannot happen.
+    """
     escaped = html.escape(text, quote=True)
-    escaped = _LINK.sub(r'<a href="\2" rel="nofollow noopener">\1</a>', escaped)
-    escaped = _AUTOLINK.sub(r'<a href="\1" rel="nofollow noopener">\1</a>', escaped)
+    links: list[str] = []
+
+    def hold(anchor: str) -> str:
+        links.append(anchor)
+        return f"\x00{len(links) - 1}\x00"
+
+    escaped = escaped.replace("\x00", "")  # placeholders are the only NULs
+    escaped = _LINK.sub(
+        lambda m: hold(
+            f'<a href="{m.group(2)}" rel="nofollow noopener">{_emphasis(m.group(1))}</a>'
+        ),
+        escaped,
+    )
+    escaped = _AUTOLINK.sub(
+        lambda m: hold(f'<a href="{m.group(1)}" rel="nofollow noopener">{m.group(1)}</a>'),
+        escaped,
+    )
+    escaped = _emphasis(escaped)
+    return re.sub("\x00(\\d+)\x00", lambda m: links[int(m.group(1))], escaped)
+
+
+def _anchor(escaped_url: str, label: str) -> str:
+    return f'<a href="{escaped_url}" rel="nofollow noopener">{label}</a>'
+
+
+def _emphasis(escaped: str) -> str:
     escaped = _STRONG.sub(lambda m: f"<strong>{m.group(1) or m.group(2)}</strong>", escaped)
     return _EMPHASIS.sub(lambda m: f"<em>{m.group(1) or m.group(2)}</em>", escaped)
 

@@ -63,8 +63,24 @@ def load_model_cards(root: str | Path) -> dict[tuple[str, str], ModelCard]:
             facts = read_card(path)
         except (ValueError, OSError):
             continue
+        if not card_in_its_folder(path, facts.name, facts.version):
+            continue  # a card claiming another submission's name must not replace its card
         cards[(facts.name, facts.version)] = _card(facts, path.parent / README_NAME, baselines)
     return cards
+
+
+def card_in_its_folder(path: Path, name: str, version: str) -> bool:
+    """Whether a ``submission.json`` lies in the folder its own name and version give.
+
+    Results are ``<name>/<version>/...``: a card anywhere else speaks for a submission it
+    is not the folder of, and is ignored.
+    """
+    from geochem_bench.evaluation.records import safe_name
+
+    try:
+        return (path.parent.parent.name, path.parent.name) == (safe_name(name), safe_name(version))
+    except ValueError:
+        return False
 
 
 def _card(

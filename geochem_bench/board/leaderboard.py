@@ -38,7 +38,9 @@ from geochem_bench.board.verification import (
     collect_verifications,
     verification_status,
 )
+from geochem_bench.core.names import check_name
 from geochem_bench.core.task import PROTOCOLS, TaskSpec
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.records import (
     ResultRecord,
     Skipped,
@@ -153,6 +155,14 @@ def record_problem(
     reasons = check_record(record, pins)
     if reasons:
         return "; ".join(reasons)
+    for value, what in (
+        (record.submission.name, "submission name"),
+        (record.submission.version, "submission version"),
+    ):
+        try:  # a name its folder would rename (x! -> x_) could take another's folder and page
+            check_name(value, what)
+        except InvalidInputError as exc:
+            return str(exc)
     if record.task.id not in expected:
         if survey:
             return (
@@ -343,6 +353,7 @@ def entered_protocols(root: str | Path) -> dict[tuple[str, str], tuple[str, ...]
     A card without ``protocols``, or one that cannot be read, enters every protocol: a
     submission leaves a protocol out only by saying so, never by deleting its records.
     """
+    from geochem_bench.board.cards import card_in_its_folder
     from geochem_bench.evaluation.submission import CARD_NAME, read_card
 
     entered: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -351,7 +362,8 @@ def entered_protocols(root: str | Path) -> dict[tuple[str, str], tuple[str, ...]
             card = read_card(path)
         except (ValueError, OSError):
             continue
-        entered[(card.name, card.version)] = card.entered
+        if card_in_its_folder(path, card.name, card.version):  # not another's folder
+            entered[(card.name, card.version)] = card.entered
     return entered
 
 

@@ -484,7 +484,10 @@ def _legend(fig: Any, board: Leaderboard, keys: Sequence[tuple[str, str]]) -> No
         )
         for k in keys
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8)
+    if handles:  # an empty board has no submission to name
+        fig.legend(
+            handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=8
+        )
 
 
 def _suite_panel(ax: Any, board: Leaderboard, protocol: str) -> None:
