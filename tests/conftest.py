@@ -386,3 +386,14 @@ def release_suite(*names: str) -> list[str]:
         for task in suite_tasks()
         if all(version_of(name, task.id) == task.version for name in names)
     ]
+
+
+@pytest.fixture(scope="module")
+def restore_scene_registry():
+    """Surveys a module registers are forgotten after it: other modules see the built-ins."""
+    from geochem_bench.scenes import registry
+
+    saved = dict(registry._SCENES)
+    yield
+    registry._SCENES.clear()
+    registry._SCENES.update(saved)

@@ -171,7 +171,12 @@ def test_interrupted_run_resumes(tmp_path):
     assert 2 <= len(done) < 15, "the run should have been interrupted midway"
     for path in done:
         json.loads(path.read_text())  # complete files only: writes are atomic
-    stamps = {p.name: p.stat().st_mtime_ns for p in done}
+    # a fold is finished once the run manifest lists it: a kill between writing a record and
+    # listing it leaves a complete file that resume rightly runs again (it cannot tell it
+    # from a record dropped in by someone else)
+    listed = json.loads((out / "slow" / "0" / "run-manifest.json").read_text())["records"]
+    stamps = {p.name: p.stat().st_mtime_ns for p in done if f"{POINTS}/{p.name}" in listed}
+    assert stamps, "at least one finished fold was listed before the kill"
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     records = [r for r in load_results(out) if r.submission.name == "slow"]
     assert [r.fold for r in records] == list(range(15))  # 3 realisations x 5 spatial folds

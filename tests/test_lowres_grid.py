@@ -40,6 +40,10 @@ def _write(path: Path, data: np.ndarray, res: float, nodata: float | None = None
     return path
 
 
+# surveys registered here are forgotten after the module (see conftest)
+pytestmark = pytest.mark.usefixtures("restore_scene_registry")
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> tuple[Path, Path, np.ndarray]:
     """The covariate GeoTIFF, the coarse Cu map (one nodata cell) and its values."""

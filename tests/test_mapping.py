@@ -22,6 +22,10 @@ N = 150
 CRS = "EPSG:32633"
 
 
+# surveys registered here are forgotten after the module (see conftest)
+pytestmark = pytest.mark.usefixtures("restore_scene_registry")
+
+
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory) -> Path:
     """A survey folder built by make-task from two seeded covariates and a samples table."""
