@@ -184,3 +184,41 @@ def test_the_survey_board_ranks_the_wald_tasks(survey, tmp_path, capsys):
     assert main(["leaderboard", "--source", str(results), "--survey", str(survey)]) == 0
     shown = capsys.readouterr().out
     assert "gridded-wald/cu/s4/grid" in shown and "bicubic" in shown
+
+
+def test_a_rebuild_without_the_grid_drops_its_wald_scene_and_truth(inputs, tmp_path):
+    import pandas as pd
+
+    cov, lowres, _ = inputs
+    out = tmp_path / "again"
+    make_survey("again", [cov], None, out, lowres_grid=lowres)
+    assert (out / "wald").is_dir() and (out / "truth.tif").is_file()
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "x": 500000.0 + rng.uniform(100, 3700, 60),
+            "y": 4000000.0 - rng.uniform(100, 3700, 60),
+            "Cu": rng.lognormal(3, 0.3, 60),
+        }
+    )
+    table.to_csv(tmp_path / "s.csv", index=False)
+    make_survey("again", [cov], tmp_path / "s.csv", out, scales=(4,))
+    assert not (out / "wald").exists() and not (out / "truth.tif").exists()
+    with pytest.raises(SurveyError, match="not empty and not a make-task build"):
+        make_survey("again", [cov], tmp_path / "s.csv", tmp_path, scales=(4,))
+
+
+def test_hand_edited_or_misplaced_survey_files_get_one_line_errors(survey, tmp_path):
+    import shutil
+
+    from geochem_bench.errors import InvalidInputError
+    from geochem_bench.mapping import make_map
+    from geochem_bench.scenes.survey import register_survey
+
+    broken = tmp_path / "broken"
+    shutil.copytree(survey, broken)
+    (broken / "tasks.json").write_text("[{")
+    with pytest.raises(SurveyError, match="not a readable make-task build"):
+        register_survey(broken)
+    with pytest.raises(InvalidInputError, match="inside the survey folder"):
+        make_map(survey, "bicubic", None, survey / "map", progress=False)

@@ -105,6 +105,12 @@ def make_map(
     from geochem_bench.scenes.survey import register_survey
 
     survey = Path(survey)
+    out = Path(out)
+    if out.resolve() == survey.resolve() or survey.resolve() in out.resolve().parents:
+        raise InvalidInputError(
+            f"--out {out} is inside the survey folder {survey}: its build must stay as "
+            "make-task wrote it; write the map elsewhere"
+        )
     entry = register_survey(survey)
     view = SurveyView.open(survey)
     out = Path(out)

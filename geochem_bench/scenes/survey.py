@@ -236,6 +236,7 @@ def make_survey(
         except ValueError as exc:
             raise SurveyError(f"task {task.id}: {exc}") from exc
     out = Path(out_dir)
+    _clear_previous_build(out)
     write_scene(scene, out)
     write_text_atomic(out / TASKS_FILE, json.dumps([_task_dict(t) for t in tasks], indent=2) + "\n")
     if wald is not None:
@@ -250,6 +251,45 @@ def make_survey(
         )
     register_survey(out)
     return scene, tasks
+
+
+#: What a build writes into its folder (``write_scene``, the tasks, the Wald scene).
+_BUILD_FILES = (
+    "scene.json",
+    "manifest.json",
+    "covariates.tif",
+    "valid.tif",
+    "truth.tif",
+    "samples.parquet",
+    TASKS_FILE,
+)
+_BUILD_FOLDERS = ("splits", "wald")
+
+
+def _clear_previous_build(out: Path) -> None:
+    """Remove an earlier build from ``out``: a rebuild must not keep its truth or Wald scene.
+
+    A folder that holds anything else is refused: it is not ours to overwrite.
+    """
+    import shutil
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise SurveyError(f"--out {out} is a file; give a folder")
+    present = {p.name for p in out.iterdir()}
+    if not present:
+        return
+    if "scene.json" not in present or present - {*_BUILD_FILES, *_BUILD_FOLDERS}:
+        raise SurveyError(
+            f"--out {out} is not empty and not a make-task build ({sorted(present)[:5]}); "
+            "give an empty or new folder"
+        )
+    for name in _BUILD_FILES:
+        (out / name).unlink(missing_ok=True)
+    for name in _BUILD_FOLDERS:
+        if (out / name).is_dir() and not (out / name).is_symlink():
+            shutil.rmtree(out / name)
 
 
 def _lowres(
@@ -329,9 +369,17 @@ def register_survey(folder: str | Path) -> SceneEntry:
         raise SurveyError(
             f"{folder} holds no {TASKS_FILE}; build it with `geochem-bench make-task`"
         )
-    meta = json.loads((folder / "scene.json").read_text())
-    _check_name(meta["name"], f"scene name in {folder / 'scene.json'}")
-    tasks = tuple(_task_from_dict(d) for d in json.loads((folder / TASKS_FILE).read_text()))
+    try:  # hand-edited files: say which and how to fix, not a traceback
+        meta = json.loads((folder / "scene.json").read_text())
+        _check_name(meta["name"], f"scene name in {folder / 'scene.json'}")
+        tasks = tuple(_task_from_dict(d) for d in json.loads((folder / TASKS_FILE).read_text()))
+    except (ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, SurveyError):
+            raise
+        raise SurveyError(
+            f"{folder} is not a readable make-task build ({type(exc).__name__}: {exc}); "
+            "rebuild it with `geochem-bench make-task ... --out` that folder"
+        ) from None
     for task in tasks:  # a hand-edited tasks.json must not move records out of --out
         for part in task.id.split("/"):
             _check_name(part, f"task id {task.id!r} in {folder / TASKS_FILE}: part")
