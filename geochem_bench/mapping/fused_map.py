@@ -113,12 +113,13 @@ def make_map(
         )
     entry = register_survey(survey)
     view = SurveyView.open(survey)
-    out = Path(out)
     results = Path(results) if results is not None else out / CV_RESULTS
     big = view.grid.height * view.grid.width > STREAM_CELLS
-    loaded: list[Scene] = []  # the in-memory scene, read once if an element needs it
-    maps = []
-    for plan in map_plans(survey, view, entry.tasks, elements, scale):
+    plans = map_plans(survey, view, entry.tasks, elements, scale)
+    # First every element's cross-validation and choice, then the maps: a method that
+    # cannot map one element stops the run before any map is written
+    chosen: list[tuple[MapPlan, MethodChoice, str, bool]] = []
+    for plan in plans:
         stream = plan.task.protocol == "grid" and (tile is not None or big)
         if tile is not None and not stream:
             raise InvalidInputError(
@@ -137,6 +138,10 @@ def make_map(
         else:
             choice = _only(scores, plan.cv_task.id, names[method])
         spec = next(m for m in methods if names[m][0] == choice.chosen)
+        chosen.append((plan, choice, spec, stream))
+    loaded: list[Scene] = []  # the in-memory scene, read once if an element needs it
+    maps = []
+    for plan, choice, spec, stream in chosen:
         path = out / f"{plan.element}.tif"
         submission = load_submission(spec)
         if stream:
