@@ -195,3 +195,35 @@ def test_covariable_kriging_cross_validation_picks_one_of_its_settings(scene):
     assert variogram in ("spherical", "exponential") and neighbours in (32, None)
     fixed = CovariableKriging(variogram_model=variogram, neighbours=neighbours)
     np.testing.assert_allclose(by_cv.mean, fixed.predict_points(inputs, xy).mean, rtol=1e-6)
+
+
+def test_co_located_samples_are_one_datum_and_keep_kriging_finite():
+    """Field duplicates (two samples at one site) made ordinary kriging's system singular."""
+    from dataclasses import replace
+
+    from geochem_bench.core.samples import Samples
+    from geochem_bench.models.data_points import point_data
+    from geochem_bench.models.kriging import OrdinaryKrigingModel
+    from geochem_bench.scenes.registry import get_task, load_scene
+    from geochem_bench.tasks.protocols import build_inputs
+
+    task = get_task("synthetic/cu/s16/points")
+    inputs = build_inputs(load_scene("synthetic"), task, 0)
+    pts = inputs.points
+    assert pts is not None
+    n = 12  # duplicate the first 12 sites with other values
+    doubled = Samples(
+        ids=np.r_[pts.ids, pts.ids[:n] + 10**6],
+        x=np.r_[pts.x, pts.x[:n]],
+        y=np.r_[pts.y, pts.y[:n]],
+        values=np.r_[pts.values, pts.values[:n] * 1.5],
+        elements=pts.elements,
+    )
+    dup = replace(inputs, points=doubled)
+    data = point_data(dup, 0)
+    plain = point_data(inputs, 0)
+    assert len(data.value) == len(plain.value)  # one datum per site
+    merged = np.log10(pts.values[:n, 0]) + np.log10(1.5) / 2  # mean of the two log values
+    np.testing.assert_allclose(data.value[:n], merged)
+    prediction = OrdinaryKrigingModel().predict(dup)
+    assert np.isfinite(prediction.mean[:, inputs.valid]).all()

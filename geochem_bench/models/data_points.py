@@ -51,7 +51,9 @@ def point_data(inputs: TaskInputs, e: int, with_features: bool = True) -> PointD
         if keep.any():
             rows, cols = inputs.grid.cell_of(inputs.points.x[keep], inputs.points.y[keep])
             features = covariates[:, rows, cols].T.astype(np.float64)
-            return PointData(inputs.points.x[keep], inputs.points.y[keep], v[keep], features)
+            return merge_colocated(
+                PointData(inputs.points.x[keep], inputs.points.y[keep], v[keep], features)
+            )
     coarse = element.to_analysis(inputs.lowres[e])
     rows, cols = np.nonzero(np.isfinite(coarse))
     if rows.size == 0:
@@ -65,6 +67,36 @@ def point_data(inputs: TaskInputs, e: int, with_features: bool = True) -> PointD
     coarse_cov, _ = block_mean(masked, inputs.scale)
     features = np.nan_to_num(coarse_cov[:, rows, cols].T.astype(np.float64))
     return PointData(x, y, coarse[rows, cols], features)
+
+
+def merge_colocated(data: PointData) -> PointData:
+    """Samples at the same coordinates as one datum: the mean of their values (and features).
+
+    Two data at one site make a kriging system singular when the nugget is zero (a survey
+    with field duplicates did: ordinary kriging returned inf). Averaging them is gstat's
+    remedy for zero distances, and what the site's best estimate is anyway. Data without
+    duplicates come back unchanged, the same object.
+    """
+    xy = np.column_stack([data.x, data.y])
+    sites, first, inverse = np.unique(xy, axis=0, return_index=True, return_inverse=True)
+    if len(sites) == len(xy):
+        return data
+    inverse = inverse.ravel()
+    count = np.bincount(inverse, minlength=len(sites)).astype(np.float64)
+    value = np.bincount(inverse, weights=data.value, minlength=len(sites)) / count
+    features = (
+        np.stack(
+            [
+                np.bincount(inverse, weights=column, minlength=len(sites)) / count
+                for column in data.features.T
+            ],
+            axis=1,
+        )
+        if data.features.shape[1]
+        else np.empty((len(sites), 0))
+    )
+    order = np.argsort(first)  # keep the data in their first appearance's order
+    return PointData(data.x[first][order], data.y[first][order], value[order], features[order])
 
 
 def prediction_cells(
