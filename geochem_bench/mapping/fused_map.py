@@ -98,7 +98,9 @@ def make_map(
 
     Raises:
         InvalidInputError: an unknown element or scale, a method that does not enter the
-            survey's points protocol, or a method whose cross-validation failed.
+            protocol of an element's task (points for samples, grid for a lowres grid), a
+            method whose cross-validation failed, or an ``out`` inside the survey.
+        ChecksumError: a survey file changed since make-task wrote it.
     """
     from geochem_bench.evaluation.submission import load_submission
     from geochem_bench.mapping.report import write_report
