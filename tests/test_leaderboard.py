@@ -488,3 +488,15 @@ def test_an_empty_results_folder_renders_an_empty_board(tmp_path):
     board = load_leaderboard(tmp_path / "results")
     paths = write_board(board, tmp_path / "out")
     assert any(Path(p).name == "index.html" for p in paths)
+
+
+def test_every_task_of_the_committed_board_has_its_citation():
+    """The page cites the whole board, and every task's scene and protocol has its BibTeX."""
+    page = (ROOT / "leaderboard" / HTML_NAME).read_text()
+    data = _embedded(page)
+    assert '<section id="cite">' in page and "@" in page.split('<section id="cite">')[1]
+    for protocol, rows in data["tasks"].items():
+        for row in rows:
+            keys = data["citations"][f"{row['scene']}/{protocol}"]
+            assert keys, (row["scene"], protocol)
+            assert all(data["bibtex"][k].startswith("@") for k in keys)
