@@ -78,6 +78,7 @@ def test_map_is_the_full_data_prediction_as_a_valid_cog(survey, tmp_path):
     """Band 1/2 equal the method fitted on every sample (1e-6); the COG is valid and tagged."""
     import rasterio
 
+    from geochem_bench.evaluation.submission import load_submission
     from geochem_bench.mapping import make_map
     from geochem_bench.mapping.cog import NODATA, cog_problems
     from geochem_bench.mapping.fused_map import full_data_prediction
@@ -89,7 +90,7 @@ def test_map_is_the_full_data_prediction_as_a_valid_cog(survey, tmp_path):
     entry = register_survey(survey)
     scene = entry.loader()
     task = next(t for t in entry.tasks if t.id == cu.task_id)
-    expected = full_data_prediction(scene, task, "ordinary-kriging", seed=0)
+    expected = full_data_prediction(scene, task, load_submission("ordinary-kriging"), seed=0)
     assert cog_problems(cu.path, scene.grid) == []
     with rasterio.open(cu.path) as src:
         assert src.crs.to_string() == CRS and src.nodata == NODATA and src.count == 2

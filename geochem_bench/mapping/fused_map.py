@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +49,9 @@ from geochem_bench.mapping.selection import (
     survey_scores,
 )
 from geochem_bench.mapping.survey_view import SurveyView
+
+if TYPE_CHECKING:
+    from geochem_bench.evaluation.submission import Submission
 
 #: Results folder of the cross-validation runs, inside the map folder unless given.
 CV_RESULTS = "cv-results"
@@ -102,7 +106,6 @@ def make_map(
             method whose cross-validation failed, or an ``out`` inside the survey.
         ChecksumError: a survey file changed since make-task wrote it.
     """
-    from geochem_bench.evaluation.submission import load_submission
     from geochem_bench.mapping.report import write_report
     from geochem_bench.scenes.survey import register_survey
 
@@ -120,7 +123,7 @@ def make_map(
     plans = map_plans(survey, view, entry.tasks, elements, scale)
     # First every element's cross-validation and choice, then the maps: a method that
     # cannot map one element stops the run before any map is written
-    chosen: list[tuple[MapPlan, MethodChoice, str, bool]] = []
+    chosen: list[tuple[MapPlan, MethodChoice, Submission, bool]] = []
     for plan in plans:
         stream = plan.task.protocol == "grid" and (tile is not None or big)
         if tile is not None and not stream:
@@ -129,28 +132,28 @@ def make_map(
                 "streams maps from a lowres grid only"
             )
         methods = list(candidates) if method == "auto" else [method]
-        names, left_out = cross_validate(methods, plan.cv_task, results, progress=progress)
-        if method != "auto" and names[method][0] in left_out:
+        submissions, left_out = cross_validate(methods, plan.cv_task, results, progress=progress)
+        pairs = {m: (sub.name, sub.version) for m, sub in submissions.items()}
+        if method != "auto" and pairs[method][0] in left_out:
             raise InvalidInputError(
-                f"{method} cannot map {plan.cv_task.id}: {left_out[names[method][0]]}"
+                f"{method} cannot map {plan.cv_task.id}: {left_out[pairs[method][0]]}"
             )
         scores = survey_scores(results, plan.cv_survey) if results.is_dir() else []
         if method == "auto":
-            choice = choose_method(scores, plan.cv_task.id, list(names.values()), left_out)
+            choice = choose_method(scores, plan.cv_task.id, list(pairs.values()), left_out)
         else:
-            choice = _only(scores, plan.cv_task.id, names[method])
-        spec = next(m for m in methods if names[m][0] == choice.chosen)
-        chosen.append((plan, choice, spec, stream))
+            choice = _only(scores, plan.cv_task.id, pairs[method])
+        submission = next(sub for sub in submissions.values() if sub.name == choice.chosen)
+        chosen.append((plan, choice, submission, stream))
     loaded: list[Scene] = []  # the in-memory scene, read once if an element needs it
     maps = []
-    for plan, choice, spec, stream in chosen:
+    for plan, choice, submission, stream in chosen:
         path = out / f"{plan.element}.tif"
-        submission = load_submission(spec)
         if stream:
             has_std = streamed_map(
                 view,
                 plan,
-                spec,
+                submission,
                 seed,
                 path,
                 tile=tile or DEFAULT_TILE,
@@ -160,7 +163,7 @@ def make_map(
         else:
             if not loaded:
                 loaded.append(entry.loader())
-            has_std = in_memory_map(loaded[0], plan, spec, seed, path, view)
+            has_std = in_memory_map(loaded[0], plan, submission, seed, path, view)
         maps.append(
             ElementMap(
                 element=plan.element,
@@ -287,7 +290,9 @@ def _only(scores: Sequence[TaskScore], task_id: str, named: tuple[str, str]) -> 
     return MethodChoice(task_id, named[0], table, f"{named[0]} was named with --method.", {})
 
 
-def full_data_prediction(scene: Scene, task: TaskSpec, spec: str, seed: int) -> Prediction:
+def full_data_prediction(
+    scene: Scene, task: TaskSpec, submission: Submission, seed: int
+) -> Prediction:
     """The method fitted on every sample of ``task`` and its prediction of every valid cell.
 
     What a map holds: the same inputs a cross-validation fold builds, with no sample held
@@ -295,20 +300,17 @@ def full_data_prediction(scene: Scene, task: TaskSpec, spec: str, seed: int) -> 
     """
     from geochem_bench.evaluation.model_server import fit_predict
     from geochem_bench.evaluation.scoring import validate_prediction
-    from geochem_bench.evaluation.submission import load_submission
     from geochem_bench.tasks.protocols import build_map_inputs
 
     inputs = build_map_inputs(scene, task, seed=seed)
-    output, _, _ = fit_predict(load_submission(spec), inputs, seed)  # as a fold's model runs
+    output, _, _ = fit_predict(submission, inputs, seed)  # as a fold's model runs
     return validate_prediction(output, inputs)
 
 
-def map_tags(view: SurveyView, plan: MapPlan, spec: str, seed: int) -> dict[str, str]:
+def map_tags(view: SurveyView, plan: MapPlan, submission: Submission, seed: int) -> dict[str, str]:
     """The GeoTIFF tags of a map: what it is, what made it, from what, when."""
     from geochem_bench import __version__
-    from geochem_bench.evaluation.submission import load_submission
 
-    submission = load_submission(spec)
     element = view.element(plan.element)
     return {
         "ELEMENT": element.symbol,
@@ -333,13 +335,13 @@ def _bands(element: Element, has_std: bool) -> list[str]:
 
 
 def in_memory_map(
-    scene: Scene, plan: MapPlan, spec: str, seed: int, path: Path, view: SurveyView
+    scene: Scene, plan: MapPlan, submission: Submission, seed: int, path: Path, view: SurveyView
 ) -> bool:
     """Write the full-data prediction of ``plan`` as a COG; returns whether it has a std band."""
-    prediction = full_data_prediction(scene, plan.task, spec, seed)
+    prediction = full_data_prediction(scene, plan.task, submission, seed)
     element = view.element(plan.element)
     has_std = prediction.std is not None
-    tags = map_tags(view, plan, spec, seed) | {
+    tags = map_tags(view, plan, submission, seed) | {
         "STD_SPACE": element.analysis_space if has_std else ""
     }
     stack = prediction.mean[:1]
@@ -356,7 +358,7 @@ def in_memory_map(
 def streamed_map(
     view: SurveyView,
     plan: MapPlan,
-    spec: str,
+    submission: Submission,
     seed: int,
     path: Path,
     *,
@@ -376,13 +378,13 @@ def streamed_map(
     # the covariates are read window by window: GDAL's block cache (5 % of RAM by default)
     # would keep what was read, and grow with the survey
     with rasterio.Env(GDAL_CACHEMAX=CACHE_MB):
-        return _stream(view, plan, spec, seed, path, tile, fit_cells, progress)
+        return _stream(view, plan, submission, seed, path, tile, fit_cells, progress)
 
 
 def _stream(
     view: SurveyView,
     plan: MapPlan,
-    spec: str,
+    submission: Submission,
     seed: int,
     path: Path,
     tile: int,
@@ -392,7 +394,6 @@ def _stream(
     from dataclasses import replace
 
     from geochem_bench.evaluation.model_server import seed_everything
-    from geochem_bench.evaluation.submission import load_submission
     from geochem_bench.evaluation.tiled import DiskScene, predict_tiles, tiled_lowres
 
     disk = DiskScene.open(view.folder)
@@ -400,7 +401,7 @@ def _stream(
     scale = plan.task.scale
     lowres, count = tiled_lowres(disk, scale)
     one = replace(disk, elements=(disk.elements[e],))
-    model = load_submission(spec).build()
+    model = submission.build()
     seed_everything(seed)
     predicted = predict_tiles(
         one,
@@ -419,7 +420,7 @@ def _stream(
     n_tiles = sum(1 for _ in tiles(grid.height, grid.width, tile, scale))
     first = next(predicted)
     has_std = first[1].std is not None
-    tags = map_tags(view, plan, spec, seed) | {
+    tags = map_tags(view, plan, submission, seed) | {
         "STD_SPACE": element.analysis_space if has_std else "",
         # a streamed model is fitted on a central window: both settings can change the map
         "TILE": str(tile),

@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geochem_bench.board.aggregation import TaskScore
 from geochem_bench.core.task import TaskSpec
 from geochem_bench.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from geochem_bench.evaluation.submission import Submission
 
 #: The methods ``--method auto`` cross-validates by default, when they enter the task's
 #: protocol: distance weighting, the kriging family, the covariate models and the reference
@@ -56,22 +60,21 @@ def cross_validate(
     results: str | Path,
     *,
     progress: bool = True,
-) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+) -> tuple[dict[str, Submission], dict[str, str]]:
     """Run ``evaluate`` for each method on every fold of ``task`` (records reused if present).
 
     Every method is resolved before any runs, so a misspelt name fails at once.
 
     Returns:
-        The submission (name, version) of each method, what its records and scores are
-        named by, and the methods that could not be run on the task, with the reason (a
-        method whose card does not enter the task's protocol, or whose folds failed).
+        The submission of each method (its name and version name its records and scores),
+        and the methods that could not be run on the task, with the reason (a method whose
+        card does not enter the task's protocol, or whose folds failed).
     """
     from geochem_bench.evaluation.executors import evaluate
     from geochem_bench.evaluation.harness import RunOptions
     from geochem_bench.evaluation.submission import load_submission
 
     submissions = {method: load_submission(method) for method in methods}
-    names = {m: (s.name, s.version) for m, s in submissions.items()}
     left_out: dict[str, str] = {}
     options = RunOptions(out_dir=Path(results), progress=progress)
     for submission in submissions.values():
@@ -86,7 +89,7 @@ def cross_validate(
             first = failed[0].failure
             why = f": {first.message}" if first is not None else ""
             left_out[submission.name] = f"{len(failed)} fold(s) failed{why}"
-    return names, left_out
+    return submissions, left_out
 
 
 def survey_scores(results: str | Path, survey: str | Path) -> list[TaskScore]:
