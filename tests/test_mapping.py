@@ -116,13 +116,15 @@ def test_map_is_the_full_data_prediction_as_a_valid_cog(survey, tmp_path):
 
 def test_auto_picks_the_best_cross_validated_method_and_reports_why(survey, tmp_path):
     """On copper driven by a covariate, auto must choose a covariate model, by CV skill."""
+    from geochem_bench.board.pins import survey_pins
     from geochem_bench.mapping import make_map
     from geochem_bench.mapping.selection import survey_scores
 
     out = tmp_path / "auto"
     candidates = ("idw", "ordinary-kriging", "regression-kriging", "atpk")
     (cu,) = make_map(survey, "auto", ["Cu"], out, candidates=candidates, progress=False)
-    scores = [s for s in survey_scores(out / "cv-results", survey) if s.task_id == cu.task_id]
+    scored = survey_scores(out / "cv-results", survey_pins(survey))
+    scores = [s for s in scored if s.task_id == cu.task_id]
     best = max(scores, key=lambda s: s.skill.estimate)
     assert cu.method == best.submission == "regression-kriging"
     assert {s.submission for s in scores} == {"idw", "ordinary-kriging", "regression-kriging"}

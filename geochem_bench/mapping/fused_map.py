@@ -51,6 +51,7 @@ from geochem_bench.mapping.selection import (
 from geochem_bench.mapping.survey_view import SurveyView
 
 if TYPE_CHECKING:
+    from geochem_bench.board.pins import Pins
     from geochem_bench.evaluation.submission import Submission
 
 #: Results folder of the cross-validation runs, inside the map folder unless given.
@@ -106,6 +107,7 @@ def make_map(
             method whose cross-validation failed, or an ``out`` inside the survey.
         ChecksumError: a survey file changed since make-task wrote it.
     """
+    from geochem_bench.board.pins import survey_pins
     from geochem_bench.mapping.report import write_report
     from geochem_bench.scenes.survey import register_survey
 
@@ -124,6 +126,7 @@ def make_map(
     # First every element's cross-validation and choice, then the maps: a method that
     # cannot map one element stops the run before any map is written
     chosen: list[tuple[MapPlan, MethodChoice, Submission, bool]] = []
+    pins: dict[Path, Pins] = {}
     for plan in plans:
         stream = plan.task.protocol == "grid" and (tile is not None or big)
         if tile is not None and not stream:
@@ -138,7 +141,9 @@ def make_map(
             raise InvalidInputError(
                 f"{method} cannot map {plan.cv_task.id}: {left_out[pairs[method][0]]}"
             )
-        scores = survey_scores(results, plan.cv_survey) if results.is_dir() else []
+        if plan.cv_survey not in pins:  # once per folder: it builds every fold of it
+            pins[plan.cv_survey] = survey_pins(plan.cv_survey)
+        scores = survey_scores(results, pins[plan.cv_survey]) if results.is_dir() else []
         if method == "auto":
             choice = choose_method(scores, plan.cv_task.id, list(pairs.values()), left_out)
         else:

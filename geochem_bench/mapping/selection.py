@@ -20,6 +20,7 @@ from geochem_bench.core.task import TaskSpec
 from geochem_bench.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from geochem_bench.board.pins import Pins
     from geochem_bench.evaluation.submission import Submission
 
 #: The methods ``--method auto`` cross-validates by default, when they enter the task's
@@ -92,15 +93,15 @@ def cross_validate(
     return submissions, left_out
 
 
-def survey_scores(results: str | Path, survey: str | Path) -> list[TaskScore]:
+def survey_scores(results: str | Path, pins: Pins) -> list[TaskScore]:
     """Every complete (submission, task) score of a survey's records under ``results``.
 
-    Scored exactly as ``geochem-bench leaderboard --survey SURVEY --source RESULTS``.
+    Scored exactly as ``geochem-bench leaderboard --survey SURVEY --source RESULTS``, with
+    the survey's pins (:func:`~geochem_bench.board.pins.survey_pins`; computing them builds
+    every fold of every task, so a caller computes them once).
     """
     from geochem_bench.board.leaderboard import build_leaderboard, load_board_inputs
-    from geochem_bench.board.pins import survey_pins
 
-    pins = survey_pins(survey)
     records, reports, skipped = load_board_inputs(results, survey_pins=pins)
     board = build_leaderboard(
         records, skipped, suite_task_ids=list(pins.tasks), reports=reports, pins=pins
