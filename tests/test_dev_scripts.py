@@ -38,7 +38,13 @@ def test_cnn_dev_skill_refuses_a_test_realisation_when_called_directly(benchmark
 
 
 @pytest.mark.parametrize(
-    "script", ["tune_fusion_cnn_dev.py", "subblock_variance_dev.py", "atpk_dev.py"]
+    "script",
+    [
+        "tune_fusion_cnn_dev.py",
+        "subblock_variance_dev.py",
+        "atpk_dev.py",
+        "fusion_cnn_oof_stride_dev.py",
+    ],
 )
 def test_dev_scripts_refuse_test_realisations(script):
     run = subprocess.run(

@@ -137,6 +137,40 @@ def test_point_loss_uses_bases_kriged_without_the_sample(points_inputs):
     assert np.mean((at_samples - data.values) ** 2) > 2 * np.mean((in_sample - data.values) ** 2)
 
 
+def test_coarse_out_of_fold_bases_equal_full_kriging_on_their_lattice(points_inputs):
+    """0.4.1's ``oof_stride``: kriged at every 4th cell, interpolated bilinearly between."""
+    from geochem_bench.models.fusion_cnn import BaseSurface, FusionCNN
+
+    inputs = points_inputs
+    element = inputs.elements[0]
+    values = inputs.points.column(element.symbol)
+    keep = np.isfinite(values)
+    x, y = inputs.points.x[keep], inputs.points.y[keep]
+    z = np.asarray(element.to_analysis(values[keep]), dtype=np.float64)
+    model = FusionCNN(**UNTRAINED, oof_stride=4)
+    bases = BaseSurface(model.config, inputs)
+    full = bases.kriged(inputs, x, y, z)
+    coarse = bases.kriged(inputs, x, y, z, coarse=True)
+    assert coarse.shape == full.shape and np.isfinite(coarse).all()
+    lattice = np.ix_(np.arange(0, full.shape[0], 4), np.arange(0, full.shape[1], 4))
+    valid = inputs.valid[lattice]
+    np.testing.assert_allclose(coarse[lattice][valid], full[lattice][valid], atol=1e-9)
+    # between the nodes it is close to the kriged surface, far from a constant
+    ok = inputs.valid
+    assert np.sqrt(np.mean((coarse - full)[ok] ** 2)) < 0.2 * full[ok].std()
+    # stride 1 (0.4.0) krigs every cell even when asked for the coarse base
+    exact = BaseSurface(FusionCNN(**UNTRAINED).config, inputs)
+    np.testing.assert_array_equal(exact.kriged(inputs, x, y, z, coarse=True), full)
+
+
+def test_oof_stride_below_one_is_refused():
+    from geochem_bench.errors import InvalidInputError
+    from geochem_bench.models.fusion_cnn import FusionCNN
+
+    with pytest.raises(InvalidInputError, match="oof_stride"):
+        FusionCNN(oof_stride=0)
+
+
 def test_pretraining_refuses_test_realisations():
     from geochem_bench.errors import InvalidInputError
     from geochem_bench.models.fusion_cnn_pretraining import (
