@@ -60,6 +60,11 @@ def survey(tmp_path_factory) -> Path:
     x, y = 500000.0 + 30.0 * (cols + 0.5), 4000000.0 - 30.0 * (rows + 0.5)
     log_cu = 1.5 + 0.4 * signal[rows, cols] + 0.02 * rng.normal(size=N)
     log_zn = 2 + 0.1 * rng.normal(size=N)
+    # off the cell centres, as field sites are: samples on a lattice tie at equal distances,
+    # and the kriging neighbourhood breaks such ties by the order of its search, which a
+    # window of the grid can change (a streamed map would then differ at those cells)
+    x = x + rng.uniform(-12.0, 12.0, N)
+    y = y + rng.uniform(-12.0, 12.0, N)
     table = pd.DataFrame({"x": x, "y": y, "Cu": 10**log_cu, "Zn": 10**log_zn})
     table.to_csv(tmp / "samples.csv", index=False)
     out = tmp / "built"
@@ -173,8 +178,81 @@ def test_map_refuses_what_it_cannot_do(survey, tmp_path):
         make_map(survey, "atpk", ["Cu"], tmp_path / "b", progress=False)
     with pytest.raises(InvalidInputError, match="scale"):
         make_map(survey, "idw", ["Cu"], tmp_path / "c", scale=7, progress=False)
-    with pytest.raises(InvalidInputError, match="--tile streams maps from a lowres grid"):
-        make_map(survey, "idw", ["Cu"], tmp_path / "d", tile=32, progress=False)
+    with pytest.raises(InvalidInputError, match="cannot be streamed from samples"):
+        make_map(survey, "covariable-kriging", ["Cu"], tmp_path / "d", tile=32, progress=False)
+
+
+@pytest.mark.parametrize(
+    "method", ["regression-kriging", "random-forest", "kriging-external-drift", "idw"]
+)
+def test_a_map_streamed_from_samples_equals_the_in_memory_map(survey, tmp_path, method):
+    """Fitted once on every sample (covariates read at their cells), predicted tile by tile."""
+    import rasterio
+
+    from geochem_bench.mapping import make_map
+
+    results = tmp_path / "cv"  # both maps reuse one cross-validation
+    (whole,) = make_map(survey, method, ["Cu"], tmp_path / "whole", results=results, progress=False)
+    (tiled,) = make_map(
+        survey, method, ["Cu"], tmp_path / "tiled", results=results, tile=32, progress=False
+    )
+    assert tiled.streamed and not whole.streamed and tiled.has_std == whole.has_std
+    with rasterio.open(whole.path) as a, rasterio.open(tiled.path) as b:
+        expected, got = a.read(), b.read()
+        assert a.nodata == b.nodata and a.count == b.count
+        assert b.tags()["TILE"] == "32"
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_auto_streams_only_the_candidates_that_can(survey, tmp_path):
+    """A candidate whose fit reads the whole raster is left out of a streamed map, with why."""
+    from geochem_bench.mapping import make_map
+
+    (cu,) = make_map(
+        survey,
+        "auto",
+        ["Cu"],
+        tmp_path / "m",
+        candidates=("idw", "covariable-kriging"),
+        tile=32,
+        progress=False,
+    )
+    assert cu.method == "idw" and cu.streamed
+    assert "cannot be streamed from samples" in cu.choice.left_out["covariable-kriging"]
+
+
+def test_tiles_refuse_a_sample_model_that_does_not_say_it_streams(survey):
+    from geochem_bench.core.grid import points_block_mean
+    from geochem_bench.evaluation.tiled import DiskScene, predict_tiles
+    from geochem_bench.mapping.survey_view import SurveyView
+    from geochem_bench.models.upsampling import BicubicUpsampling
+
+    view = SurveyView.open(survey)
+    assert view.points is not None
+    disk = DiskScene.open(survey, truth=False)
+    lowres, count = points_block_mean(
+        view.grid.coarsen(4), view.points.x, view.points.y, view.points.column("Cu")
+    )
+    tiles = predict_tiles(
+        disk, 4, BicubicUpsampling(), lowres, count, tile=32, align=4, points=view.points
+    )
+    with pytest.raises(InvalidInputError, match="streams_from_samples"):
+        next(tiles)
+
+
+def test_samples_refuse_covariates_of_another_length(survey):
+    from dataclasses import replace
+
+    from geochem_bench.mapping.survey_view import SurveyView
+
+    points = SurveyView.open(survey).points
+    assert points is not None
+    with pytest.raises(InvalidInputError, match="covariates at the samples"):
+        replace(points, covariates=np.zeros((len(points) - 1, 2), np.float32))
+    kept = replace(points, covariates=np.arange(2 * len(points), dtype=np.float32).reshape(-1, 2))
+    mask = np.arange(len(points)) % 2 == 0
+    assert kept.subset(mask).covariates.shape == (mask.sum(), 2)
+    assert kept.with_hidden(("Cu",), mask).covariates is kept.covariates
 
 
 def test_map_cli(survey, tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +57,7 @@ class Samples:
     values: NDArray[np.float64]
     elements: tuple[str, ...]
     limits: NDArray[np.float64] | None = None
+    covariates: NDArray[np.float32] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -72,6 +73,12 @@ class Samples:
             )
         if len(np.unique(self.ids)) != n:
             raise InvalidInputError("sample ids must be unique; renumber duplicated ids first")
+        if self.covariates is not None and (
+            self.covariates.ndim != 2 or self.covariates.shape[0] != n
+        ):
+            raise InvalidInputError(
+                f"covariates at the samples must be (N={n}, C), got {self.covariates.shape}"
+            )
         if self.limits is not None:
             self._check_limits(self.limits)
             if not np.isfinite(self.limits).any():
@@ -125,6 +132,7 @@ class Samples:
             values=self.values[mask],
             elements=self.elements,
             limits=None if self.limits is None else self.limits[mask],
+            covariates=None if self.covariates is None else self.covariates[mask],
         )
 
     def with_hidden(self, symbols: tuple[str, ...], rows: NDArray[np.bool_]) -> Samples:
@@ -139,6 +147,4 @@ class Samples:
             values[rows, self.index(symbol)] = np.nan
             if limits is not None:
                 limits[rows, self.index(symbol)] = np.nan
-        return Samples(
-            ids=self.ids, x=self.x, y=self.y, values=values, elements=self.elements, limits=limits
-        )
+        return replace(self, values=values, limits=limits)

@@ -38,7 +38,8 @@ from numpy.typing import NDArray
 
 from geochem_bench.core.elements import Element
 from geochem_bench.core.grid import GridSpec, block_mean
-from geochem_bench.core.task import Prediction, TaskInputs, TaskSpec
+from geochem_bench.core.samples import Samples
+from geochem_bench.core.task import Prediction, Protocol, TaskInputs, TaskSpec
 from geochem_bench.core.tiling import Window, tiles
 from geochem_bench.errors import InvalidInputError
 from geochem_bench.evaluation.provenance import gpu_name, peak_rss_mb
@@ -85,14 +86,20 @@ class DiskScene:
     band_names: tuple[str, ...]
 
     @classmethod
-    def open(cls, folder: str | Path) -> DiskScene:
+    def open(cls, folder: str | Path, truth: bool = True) -> DiskScene:
         """Open a built scene folder.
+
+        Args:
+            folder: the built scene (or ``make-task`` survey) folder.
+            truth: require ``truth.tif`` (the grid protocol's field); a survey of samples
+                has none.
 
         Raises:
             FileNotFoundError: a required file is missing (the message names it).
         """
         folder = Path(folder)
-        for name in ("scene.json", "covariates.tif", "valid.tif", "truth.tif"):
+        required = ("scene.json", "covariates.tif", "valid.tif") + (("truth.tif",) if truth else ())
+        for name in required:
             if not (folder / name).is_file():
                 raise FileNotFoundError(
                     f"{folder / name} is missing; tiled grid evaluation needs a built scene "
@@ -113,6 +120,18 @@ class DiskScene:
 
         with rasterio.open(self.folder / f"{name}.tif") as src:
             return np.asarray(src.read(window=window.rasterio()), dtype=np.float32)
+
+    def read_cells(
+        self, name: str, rows: NDArray[np.intp], cols: NDArray[np.intp]
+    ) -> NDArray[np.float32]:
+        """Bands of ``<name>.tif`` at fine cells (N, B): what a window read would give there."""
+        import rasterio
+
+        x, y = self.grid.centres(rows, cols)
+        with rasterio.open(self.folder / f"{name}.tif") as src:
+            return np.array(list(src.sample(zip(x, y))), dtype=np.float32).reshape(
+                len(rows), src.count
+            )
 
 
 def tiled_lowres(
@@ -141,8 +160,15 @@ def window_inputs(
     count: NDArray[np.int32],
     task_id: str,
     seed: int,
+    protocol: Protocol = "grid",
+    points: Samples | None = None,
 ) -> TaskInputs:
-    """The inputs of one window (aligned to the coarse grid), as a model sees a whole scene."""
+    """The inputs of one window (aligned to the coarse grid), as a model sees a whole scene.
+
+    On a points task every window carries all the samples (``points``, with their
+    covariates: :attr:`~geochem_bench.core.samples.Samples.covariates`), samples outside it
+    included: a model fitted on them predicts the window's cells.
+    """
     if window.row0 % scale or window.col0 % scale:
         raise InvalidInputError(
             f"window {window} is not aligned to the coarse grid (scale {scale})"
@@ -154,7 +180,7 @@ def window_inputs(
     return TaskInputs(
         task_id=task_id,
         fold=0,
-        protocol="grid",
+        protocol=protocol,
         scale=scale,
         elements=scene.elements,
         covariates=scene.read("covariates", window),
@@ -164,7 +190,7 @@ def window_inputs(
         lowres=lowres[:, r0:r1, c0:c1],
         lowres_count=count[:, r0:r1, c0:c1],
         lowres_grid=grid.coarsen(scale),
-        points=None,
+        points=points,
         seed=seed,
     )
 
@@ -279,8 +305,9 @@ def predict_tiles(
     fit_cells: int = 2048,
     seed: int = 0,
     task_id: str = "tiled/grid",
+    points: Samples | None = None,
 ) -> Iterator[tuple[Window, Prediction, NDArray[np.bool_]]]:
-    """Fit a model once, then predict the scene tile by tile (grid protocol, bounded memory).
+    """Fit a model once, then predict the scene tile by tile (bounded memory).
 
     The one tiled prediction loop, behind tiled scoring and streamed maps. The model is
     fitted on a central window of at most ``fit_cells`` a side (the whole scene when it is
@@ -290,18 +317,32 @@ def predict_tiles(
     baselines: bicubic taps reach 2 coarse cells, and an empty coarse cell among them takes
     the value of its nearest non-empty cell, at most 2*sqrt(2) cells further), and cropped.
 
+    With ``points`` (a map from samples: every sample, with its covariates) the windows are
+    points-protocol inputs holding all of them; the model fits on every sample (the central
+    window then only gives the covariates' fill values) and must predict a cell from the
+    samples and that cell's covariates, so the tiles have no halo. Only models that say so
+    (``streams_from_samples``) are streamed this way.
+
     Yields:
         The tile, the prediction on it (mean and std cropped; natural units), and the
         tile's valid cells.
     """
     grid = scene.grid
-    _fit(model, scene, scale, lowres, count, fit_cells, task_id, seed)
+    protocol: Protocol = "grid" if points is None else "points"
+    if points is not None and not getattr(model, "streams_from_samples", False):
+        raise InvalidInputError(
+            f"{type(model).__name__} does not say it can be fitted on samples and applied "
+            "window by window (streams_from_samples); map it in memory instead"
+        )
+    _fit(model, scene, scale, lowres, count, fit_cells, task_id, seed, points)
     halo_of = getattr(model, "context_cells", None)
     halo = int(halo_of(scale)) if callable(halo_of) else 6 * scale
+    if points is not None:
+        halo = 0  # a cell's prediction from samples does not depend on its neighbours
     halo = scale * math.ceil(halo / scale)  # keep the grown window on the coarse grid
     for win in tiles(grid.height, grid.width, tile, align):
         outer = win.grown(halo, grid.height, grid.width)
-        inputs = window_inputs(scene, outer, scale, lowres, count, task_id, seed)
+        inputs = window_inputs(scene, outer, scale, lowres, count, task_id, seed, protocol, points)
         output = model.predict(inputs)
         crop = (
             slice(None),
@@ -328,6 +369,7 @@ def _fit(
     fit_cells: int,
     task_id: str,
     seed: int,
+    points: Samples | None = None,
 ) -> None:
     if not callable(getattr(model, "fit", None)):
         return
@@ -336,7 +378,8 @@ def _fit(
     row0 = scale * max(0, (grid.height - side) // 2 // scale)
     col0 = scale * max(0, (grid.width - side) // 2 // scale)
     centre = Window(row0, min(row0 + side, grid.height), col0, min(col0 + side, grid.width))
-    model.fit(window_inputs(scene, centre, scale, lowres, count, task_id, seed))
+    protocol: Protocol = "grid" if points is None else "points"
+    model.fit(window_inputs(scene, centre, scale, lowres, count, task_id, seed, protocol, points))
 
 
 def _as_array(output: Any) -> NDArray[np.float32]:

@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from geochem_bench.board.aggregation import TaskScore
 from geochem_bench.core.elements import Element
 from geochem_bench.core.grid import GridSpec
+from geochem_bench.core.samples import Samples
 from geochem_bench.core.scene import Scene
 from geochem_bench.core.task import Prediction, TaskSpec
 from geochem_bench.core.tiling import tiles
@@ -53,6 +54,7 @@ from geochem_bench.mapping.survey_view import SurveyView
 if TYPE_CHECKING:
     from geochem_bench.board.pins import Pins
     from geochem_bench.evaluation.submission import Submission
+    from geochem_bench.evaluation.tiled import DiskScene
 
 #: Results folder of the cross-validation runs, inside the map folder unless given.
 CV_RESULTS = "cv-results"
@@ -91,12 +93,15 @@ def make_map(
         seed: seed of the final fit (a stochastic method's map is the seed-``seed`` run; its
             cross-validation uses the board's seeds).
         progress: show progress bars.
-        tile: predict a map from a lowres grid tile by tile, ``tile`` cells a side, reading
-            the covariates by windows (bounded memory); surveys above
-            :data:`STREAM_CELLS` fine cells stream without it. Maps from samples are made in
-            memory.
+        tile: predict the map tile by tile, ``tile`` cells a side, reading the covariates by
+            windows (bounded memory); surveys above :data:`STREAM_CELLS` fine cells stream
+            without it. From a lowres grid any method streams (with its halo); from samples,
+            the methods whose fit needs only the samples and their covariates
+            (``streams_from_samples``: the kriging baselines, random forest, IDW).
         fit_cells: a streamed map's model is fitted on a central window of at most this many
-            cells a side (the whole survey when it is smaller), as ``evaluate-tiled`` does.
+            cells a side (the whole survey when it is smaller), as ``evaluate-tiled`` does;
+            from samples the fit uses every sample and the window only gives the fill value
+            of covariates missing at a cell.
 
     Returns:
         One :class:`ElementMap` per element.
@@ -128,14 +133,21 @@ def make_map(
     chosen: list[tuple[MapPlan, MethodChoice, Submission, bool]] = []
     pins: dict[Path, Pins] = {}
     for plan in plans:
-        stream = plan.task.protocol == "grid" and (tile is not None or big)
-        if tile is not None and not stream:
-            raise InvalidInputError(
-                f"{plan.element} is mapped from samples, which is done in memory; --tile "
-                "streams maps from a lowres grid only"
-            )
+        stream = tile is not None or big
         methods = list(candidates) if method == "auto" else [method]
         submissions, left_out = cross_validate(methods, plan.cv_task, results, progress=progress)
+        if stream and plan.task.protocol != "grid":
+            for sub in submissions.values():
+                if sub.name not in left_out and not getattr(
+                    sub.build(), "streams_from_samples", False
+                ):
+                    left_out[sub.name] = (
+                        "it cannot be streamed from samples (its fit reads the whole "
+                        "survey's covariates, not only those at the samples): map in memory "
+                        f"(no --tile, a survey up to {STREAM_CELLS:,} cells) or use "
+                        "ordinary-kriging, regression-kriging, kriging-external-drift, "
+                        "random-forest or idw"
+                    )
         pairs = {m: (sub.name, sub.version) for m, sub in submissions.items()}
         if method != "auto" and pairs[method][0] in left_out:
             raise InvalidInputError(
@@ -145,7 +157,8 @@ def make_map(
             pins[plan.cv_survey] = survey_pins(plan.cv_survey)
         scores = survey_scores(results, pins[plan.cv_survey]) if results.is_dir() else []
         if method == "auto":
-            choice = choose_method(scores, plan.cv_task.id, list(pairs.values()), left_out)
+            runnable = [pair for pair in pairs.values() if pair[0] not in left_out]
+            choice = choose_method(scores, plan.cv_task.id, runnable, left_out)
         else:
             choice = _only(scores, plan.cv_task.id, pairs[method])
         submission = next(sub for sub in submissions.values() if sub.name == choice.chosen)
@@ -371,12 +384,13 @@ def streamed_map(
     fit_cells: int = 2048,
     progress: bool = True,
 ) -> bool:
-    """Downscale the survey's lowres grid tile by tile into a COG (bounded memory).
+    """Map the survey tile by tile into a COG (bounded memory).
 
     The model is fitted once (:func:`~geochem_bench.evaluation.tiled.predict_tiles`) and each
     tile is predicted from its window of the covariates grown by the model's halo, checked,
-    and written; memory holds a tile, the coarse grid and the model. Returns whether the map
-    has a std band.
+    and written; memory holds a tile, the coarse grid, the samples and the model. From a
+    lowres grid the model fits on a central window; from samples it fits on every sample,
+    their covariates read at their cells. Returns whether the map has a std band.
     """
     import rasterio
 
@@ -401,24 +415,31 @@ def _stream(
     from geochem_bench.evaluation.model_server import seed_everything
     from geochem_bench.evaluation.tiled import DiskScene, predict_tiles, tiled_lowres
 
-    disk = DiskScene.open(view.folder)
+    from_samples = plan.task.protocol != "grid"
+    disk = DiskScene.open(view.folder, truth=not from_samples)
     e = [x.symbol for x in disk.elements].index(plan.element)
     scale = plan.task.scale
-    lowres, count = tiled_lowres(disk, scale)
     one = replace(disk, elements=(disk.elements[e],))
+    points = None
+    if from_samples:
+        points, lowres, count = _samples_and_means(disk, view, plan.element, scale)
+    else:
+        lowres, count = tiled_lowres(disk, scale)
+        lowres, count = lowres[e : e + 1], count[e : e + 1]
     model = submission.build()
     seed_everything(seed)
     predicted = predict_tiles(
         one,
         scale,
         model,
-        lowres[e : e + 1],
-        count[e : e + 1],
+        lowres,
+        count,
         tile=tile,
         align=scale,
         fit_cells=fit_cells,
         seed=seed,
         task_id=plan.task.id,
+        points=points,
     )
     element = view.element(plan.element)
     grid = view.grid
@@ -446,6 +467,29 @@ def _stream(
             advance()
     _check_cog(path, grid)
     return has_std
+
+
+def _samples_and_means(
+    disk: DiskScene, view: SurveyView, symbol: str, scale: int
+) -> tuple[Samples, NDArray[np.float32], NDArray[np.int32]]:
+    """Every sample with its covariates (read at its cell), and ``symbol``'s sample means.
+
+    What :func:`~geochem_bench.tasks.protocols.build_map_inputs` gives a model from the whole
+    survey in memory: the same samples and, per coarse cell, the mean of the samples in it.
+    """
+    from dataclasses import replace
+
+    from geochem_bench.core.grid import points_block_mean
+
+    points = view.points
+    if points is None:
+        raise InvalidInputError(f"survey {view.name} has no samples to map {symbol} from")
+    rows, cols = view.grid.cell_of(points.x, points.y)
+    at_samples = disk.read_cells("covariates", rows, cols)
+    lowres, count = points_block_mean(
+        view.grid.coarsen(scale), points.x, points.y, points.column(symbol)
+    )
+    return replace(points, covariates=at_samples), lowres, count
 
 
 def _check_tile(

@@ -18,10 +18,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geochem_bench.core.task import TaskInputs
+from geochem_bench.models.data_points import point_data
 from geochem_bench.models.kriging import (
     OrdinaryKrigingModel,
     fit_ordinary_kriging,
     krige_points,
+    require_points,
     site_cells,
 )
 
@@ -95,12 +97,23 @@ class CovariableKriging(OrdinaryKrigingModel):
         self.cv_max_sites = cv_max_sites
         self._chosen: dict[tuple[str, int, int], tuple[str, int | None]] = {}
 
-    def _element(self, inputs, e, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+    #: Its covariable fields are kriged onto the query cells of the whole fold's grid (cells
+    #: holding samples take their values), so it fits at prediction and maps in memory.
+    streams_from_samples = False
+
+    def fit(self, inputs: TaskInputs) -> None:
+        """Check the protocol; the regression on the covariables is fitted at prediction."""
+        require_points(inputs, self.label, self.on_grid)
+        self.fill_ = None
+        self.fitted_samples_ = inputs.points
+
+    def _estimate_element(self, inputs, e, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
         symbols = covariable_symbols(inputs, e, self.max_covariables)
         if symbols:
             model = self._by_cv(inputs, e, symbols)
             return model._with_covariables(inputs, e, symbols, rows, cols, qx, qy)
-        return super()._element(inputs, e, rows, cols, qx, qy)
+        fitted = self._fit_element(inputs, point_data(inputs, e, with_features=False))
+        return fitted(inputs, rows, cols, qx, qy)
 
     def _by_cv(self, inputs: TaskInputs, e: int, symbols: list[str]) -> CovariableKriging:
         """This model with the settings chosen by cross-validation on the training sites."""

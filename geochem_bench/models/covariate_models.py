@@ -16,7 +16,12 @@ from scipy import ndimage
 from geochem_bench.core.task import Prediction, TaskInputs
 from geochem_bench.models.area_to_point_regression import ForestAreaToPointKriging
 from geochem_bench.models.base import FusionModel
-from geochem_bench.models.data_points import cell_features, point_data, prediction_cells
+from geochem_bench.models.data_points import (
+    cell_features,
+    covariate_fill,
+    point_data,
+    prediction_cells,
+)
 from geochem_bench.models.upsampling import upsample_lowres
 
 _CHUNK = 500_000
@@ -52,9 +57,16 @@ class RandomForestFusion(FusionModel):
         self.use_coordinates = use_coordinates
         self.sigma = sigma
 
+    #: From samples the fit needs only the samples and their covariates: a map can stream it.
+    streams_from_samples = True
+
     def fit(self, inputs: TaskInputs) -> None:
-        """On grid tasks, fit the forest trend and its residuals' point covariance."""
+        """Fit the forests: at the samples, or at block support with ATPK of the residuals."""
+        from sklearn.ensemble import RandomForestRegressor
+
         self.block_model_: ForestAreaToPointKriging | None = None
+        self.forests_: list[RandomForestRegressor] = []
+        self.fitted_samples_ = inputs.points
         if inputs.protocol == "grid":
             self.block_model_ = ForestAreaToPointKriging(
                 n_estimators=self.n_estimators,
@@ -63,35 +75,40 @@ class RandomForestFusion(FusionModel):
                 use_coordinates=self.use_coordinates,
             )
             self.block_model_.fit(inputs)
-
-    def predict(self, inputs: TaskInputs) -> Prediction | NDArray[np.float32]:
-        """Predict every valid fine cell (one forest per target element)."""
-        if inputs.protocol == "grid":
-            if getattr(self, "block_model_", None) is None:
-                self.fit(inputs)
-            assert self.block_model_ is not None
-            return self.block_model_.predict(inputs)
-        return self._predict_from_points(inputs)
-
-    def _predict_from_points(self, inputs: TaskInputs) -> NDArray[np.float32]:
-        from sklearn.ensemble import RandomForestRegressor
-
-        rows, cols, qx, qy = prediction_cells(inputs)
-        out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
-        for e, element in enumerate(inputs.elements):
-            data = point_data(inputs, e)
-            features = self._features(data.features, data.x, data.y)
+            return
+        self.fill_ = covariate_fill(inputs)
+        for e in range(len(inputs.elements)):
+            data = point_data(inputs, e, fill=self.fill_)
             forest = RandomForestRegressor(
                 n_estimators=self.n_estimators,
                 min_samples_leaf=self.min_samples_leaf,
                 random_state=inputs.seed,
                 n_jobs=-1,
-            ).fit(features, data.value)
+            )
+            self.forests_.append(
+                forest.fit(self._features(data.features, data.x, data.y), data.value)
+            )
+
+    def predict(self, inputs: TaskInputs) -> Prediction | NDArray[np.float32]:
+        """Predict every valid fine cell (one forest per target element).
+
+        Inputs whose samples are not the fitted ones (another fold) are fitted first.
+        """
+        if inputs.protocol == "grid":
+            if getattr(self, "block_model_", None) is None:
+                self.fit(inputs)
+            assert self.block_model_ is not None
+            return self.block_model_.predict(inputs)
+        if getattr(self, "fitted_samples_", None) is not inputs.points:
+            self.fit(inputs)  # never a fit of other samples (another fold)
+        rows, cols, qx, qy = prediction_cells(inputs)
+        out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
+        for e, (element, forest) in enumerate(zip(inputs.elements, self.forests_)):
             values = np.empty(len(rows))
             for start in range(0, len(rows), _CHUNK):
                 sl = slice(start, start + _CHUNK)
-                cells = self._features(cell_features(inputs, rows[sl], cols[sl]), qx[sl], qy[sl])
-                values[sl] = forest.predict(cells)
+                covariates = cell_features(inputs, rows[sl], cols[sl], self.fill_)
+                values[sl] = forest.predict(self._features(covariates, qx[sl], qy[sl]))
             out[e, rows, cols] = element.from_analysis(values)
         return out
 

@@ -34,26 +34,42 @@ class PointData:
     features: NDArray[np.float64]
 
 
-def point_data(inputs: TaskInputs, e: int, with_features: bool = True) -> PointData:
+def point_data(
+    inputs: TaskInputs,
+    e: int,
+    with_features: bool = True,
+    fill: NDArray[np.float64] | None = None,
+) -> PointData:
     """Observations of target element ``e`` of a task fold.
 
     ``with_features=False`` skips the covariates (an (N, 0) array), for models that use
     locations only: averaging every covariate band over the coarse cells is not free.
 
+    Samples that carry their covariates (``Samples.covariates``, set by a streamed map whose
+    inputs do not hold the whole raster) give those, non-finite values replaced by ``fill``
+    (default: :func:`covariate_fill` of the inputs); otherwise the covariates are read at
+    each sample's fine cell.
+
     Raises:
         ValueError: when the fold offers no observation of the element.
     """
     element = inputs.elements[e]
-    covariates = filled_covariates(inputs) if with_features else inputs.covariates[:0]
     if inputs.points is not None:
         v = element.to_analysis(inputs.points.column(element.symbol))
         keep = np.isfinite(v)
         if keep.any():
-            rows, cols = inputs.grid.cell_of(inputs.points.x[keep], inputs.points.y[keep])
-            features = covariates[:, rows, cols].T.astype(np.float64)
-            return merge_colocated(
-                PointData(inputs.points.x[keep], inputs.points.y[keep], v[keep], features)
-            )
+            x, y = inputs.points.x[keep], inputs.points.y[keep]
+            if not with_features:
+                features = np.empty((int(keep.sum()), 0))
+            elif inputs.points.covariates is not None:
+                at_samples = inputs.points.covariates[keep].astype(np.float64)
+                fill = covariate_fill(inputs) if fill is None else fill
+                features = np.where(np.isfinite(at_samples), at_samples, fill[None, :])
+            else:
+                rows, cols = inputs.grid.cell_of(x, y)
+                covariates = filled_covariates(inputs, fill)
+                features = covariates[:, rows, cols].T.astype(np.float64)
+            return merge_colocated(PointData(x, y, v[keep], features))
     coarse = element.to_analysis(inputs.lowres[e])
     rows, cols = np.nonzero(np.isfinite(coarse))
     if rows.size == 0:
@@ -63,7 +79,7 @@ def point_data(inputs: TaskInputs, e: int, with_features: bool = True) -> PointD
     x, y = inputs.lowres_grid.centres(rows, cols)
     if not with_features:
         return PointData(x, y, coarse[rows, cols], np.empty((rows.size, 0)))
-    masked = np.where(inputs.valid, covariates, np.nan)
+    masked = np.where(inputs.valid, filled_covariates(inputs, fill), np.nan)
     coarse_cov, _ = block_mean(masked, inputs.scale)
     features = np.nan_to_num(coarse_cov[:, rows, cols].T.astype(np.float64))
     return PointData(x, y, coarse[rows, cols], features)
@@ -109,24 +125,41 @@ def prediction_cells(
 
 
 def cell_features(
-    inputs: TaskInputs, rows: NDArray[np.intp], cols: NDArray[np.intp]
+    inputs: TaskInputs,
+    rows: NDArray[np.intp],
+    cols: NDArray[np.intp],
+    fill: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
-    """Covariates (N, C) at fine cells, NaN-free."""
-    return filled_covariates(inputs)[:, rows, cols].T.astype(np.float64)
+    """Covariates (N, C) at fine cells, NaN-free (see :func:`filled_covariates`)."""
+    return filled_covariates(inputs, fill)[:, rows, cols].T.astype(np.float64)
 
 
-def filled_covariates(inputs: TaskInputs) -> NDArray[np.float32]:
-    """The covariates (C, H, W) with every non-finite value replaced by its band's mean.
+def covariate_fill(inputs: TaskInputs) -> NDArray[np.float64]:
+    """Each covariate band's mean over the valid cells where it is finite (C,); 0 if none."""
+    fill = np.zeros(inputs.covariates.shape[0])
+    for b, band in enumerate(inputs.covariates):
+        finite = np.isfinite(band) & inputs.valid
+        if finite.any():
+            fill[b] = band[finite].mean()
+    return fill
+
+
+def filled_covariates(
+    inputs: TaskInputs, fill: NDArray[np.float64] | None = None
+) -> NDArray[np.float32]:
+    """The covariates (C, H, W) with every non-finite value replaced by its band's ``fill``.
 
     A covariate may lack a value on a valid cell (a hole the scene did not fill): the band's
-    mean there keeps the cell rather than dropping it.
+    mean there keeps the cell rather than dropping it. ``fill`` defaults to
+    :func:`covariate_fill` of ``inputs``; a model fitted on other inputs passes the values of
+    its fit, so a window of the scene is filled as the whole scene was.
     """
     cov = inputs.covariates
     if np.isfinite(cov[:, inputs.valid]).all():
         return cov
+    fill = covariate_fill(inputs) if fill is None else fill
     out = cov.copy()
     for b in range(out.shape[0]):
         band = out[b]
-        finite = np.isfinite(band) & inputs.valid
-        band[~np.isfinite(band)] = band[finite].mean() if finite.any() else 0.0
+        band[~np.isfinite(band)] = fill[b]
     return out

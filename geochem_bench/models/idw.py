@@ -26,6 +26,9 @@ class InverseDistanceWeighting(FusionModel):
         neighbours: number of nearest data points per prediction cell.
     """
 
+    #: A cell's value needs only the samples: a map from samples can stream it.
+    streams_from_samples = True
+
     def __init__(self, power: float = 2.0, neighbours: int = 12) -> None:
         if power <= 0 or neighbours < 1:
             raise InvalidInputError("IDW needs power > 0 and neighbours >= 1")

@@ -17,6 +17,7 @@ kriging.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,13 @@ from geochem_bench.errors import InvalidInputError
 from geochem_bench.kriging.point import PointKriging, krige
 from geochem_bench.kriging.variogram import auto_variogram
 from geochem_bench.models.base import FusionModel
-from geochem_bench.models.data_points import PointData, cell_features, point_data, prediction_cells
+from geochem_bench.models.data_points import (
+    PointData,
+    cell_features,
+    covariate_fill,
+    point_data,
+    prediction_cells,
+)
 
 _CHUNK = 200_000  # cells per forest or covariate call: bounds memory on national grids
 
@@ -102,7 +109,17 @@ def require_points(inputs: TaskInputs, what: str, instead: str) -> None:
 
 
 class _PointKriging(FusionModel):
+    """Kriging from the samples of a points or transfer fold, fitted in :meth:`fit`.
+
+    ``fit`` fits each target element's estimator (variogram, trend) from the samples;
+    ``predict`` and ``predict_points`` apply it to any cells of the same fold: the whole grid
+    or one window of it (a streamed map). Inputs whose samples are not the fitted ones are
+    fitted first, so a model never predicts one fold from another's fit.
+    """
+
     uses_covariates = True
+    #: The fit needs only the samples and their covariates: a map can stream it.
+    streams_from_samples = True
     #: What the card calls the baseline, and what to use on grid tasks instead.
     label = "point kriging"
     on_grid = "atpk or atprk"
@@ -117,18 +134,34 @@ class _PointKriging(FusionModel):
         self.neighbours = neighbours
         self.nlags = nlags
 
+    def fit(self, inputs: TaskInputs) -> None:
+        """Fit every target element's estimator from the fold's samples.
+
+        Raises:
+            InvalidInputError: a grid-protocol task (see :func:`require_points`).
+        """
+        require_points(inputs, self.label, self.on_grid)
+        self.fill_ = covariate_fill(inputs) if self.uses_covariates else None
+        self.estimators_ = [
+            self._fit_element(
+                inputs, point_data(inputs, e, with_features=self.uses_covariates, fill=self.fill_)
+            )
+            for e in range(len(inputs.elements))
+        ]
+        self.fitted_samples_ = inputs.points
+
     def predict(self, inputs: TaskInputs) -> Prediction:
         """Krige every target element onto the valid fine cells.
 
         Raises:
             InvalidInputError: a grid-protocol task (see :func:`require_points`).
         """
-        require_points(inputs, self.label, self.on_grid)
+        self._require_fit(inputs)
         rows, cols, qx, qy = prediction_cells(inputs)
         mean = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         std = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, element in enumerate(inputs.elements):
-            z, var = self._element(inputs, e, rows, cols, qx, qy)
+            z, var = self._estimate_element(inputs, e, rows, cols, qx, qy)
             mean[e, rows, cols] = element.from_analysis(z)
             std[e, rows, cols] = np.sqrt(var)
         return Prediction(mean=mean, std=std)
@@ -139,17 +172,18 @@ class _PointKriging(FusionModel):
         Covariates come from the fine cell that holds each site (the nearest edge cell for a
         site just off the grid); the kriging itself is at the site's own coordinates.
         """
+        self._require_fit(inputs)
         rows, cols = site_cells(inputs, xy)
         qx, qy = np.asarray(xy[:, 0], dtype=np.float64), np.asarray(xy[:, 1], dtype=np.float64)
         mean = np.empty((len(inputs.elements), len(xy)), dtype=np.float32)
         std = np.empty_like(mean)
         for e, element in enumerate(inputs.elements):
-            z, var = self._element(inputs, e, rows, cols, qx, qy)
+            z, var = self._estimate_element(inputs, e, rows, cols, qx, qy)
             mean[e] = element.from_analysis(z)
             std[e] = np.sqrt(var)
         return Prediction(mean=mean, std=std)
 
-    def _element(
+    def _estimate_element(
         self,
         inputs: TaskInputs,
         e: int,
@@ -159,19 +193,29 @@ class _PointKriging(FusionModel):
         qy: NDArray[np.float64],
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Estimate and kriging variance of element ``e`` (analysis space) at the cells."""
-        data = point_data(inputs, e, with_features=self.uses_covariates)
-        return self._estimate(inputs, data, rows, cols, qx, qy)
+        return self.estimators_[e](inputs, rows, cols, qx, qy)
 
-    def _estimate(
-        self,
-        inputs: TaskInputs,
-        data: PointData,
-        rows: NDArray[np.intp],
-        cols: NDArray[np.intp],
-        qx: NDArray[np.float64],
-        qy: NDArray[np.float64],
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _require_fit(self, inputs: TaskInputs) -> None:
+        require_points(inputs, self.label, self.on_grid)
+        if getattr(self, "fitted_samples_", None) is not inputs.points:
+            self.fit(inputs)  # never a fit of other samples (another fold)
+
+    def _features(
+        self, inputs: TaskInputs, rows: NDArray[np.intp], cols: NDArray[np.intp]
+    ) -> NDArray[np.float64]:
+        """Covariates at the cells, filled as at the fit (callers pass chunks)."""
+        return cell_features(inputs, rows, cols, self.fill_)
+
+    def _fit_element(self, inputs: TaskInputs, data: PointData) -> Estimator:
         raise NotImplementedError
+
+
+#: A fitted element: (inputs, rows, cols, x, y) -> estimate and kriging variance (analysis
+#: space) at those cells and coordinates.
+Estimator = Callable[
+    [TaskInputs, NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]],
+    tuple[NDArray[np.float64], NDArray[np.float64]],
+]
 
 
 class OrdinaryKrigingModel(_PointKriging):
@@ -187,9 +231,9 @@ class OrdinaryKrigingModel(_PointKriging):
     label = "ordinary kriging"
     on_grid = "atpk (area-to-point kriging, which kriges the block means with their support)"
 
-    def _estimate(self, inputs, data, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+    def _fit_element(self, inputs: TaskInputs, data: PointData) -> Estimator:
         ok = fit_ordinary_kriging(data.x, data.y, data.value, self.variogram_model, self.nlags)
-        return krige_points(ok, qx, qy, self.neighbours)
+        return lambda inputs, rows, cols, qx, qy: krige_points(ok, qx, qy, self.neighbours)
 
 
 class RegressionKriging(_PointKriging):
@@ -224,7 +268,7 @@ class RegressionKriging(_PointKriging):
         self.n_estimators = n_estimators
         self.min_samples_leaf = min_samples_leaf
 
-    def _estimate(self, inputs, data, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+    def _fit_element(self, inputs: TaskInputs, data: PointData) -> Estimator:
         from sklearn.ensemble import RandomForestRegressor
 
         forest = RandomForestRegressor(
@@ -235,12 +279,19 @@ class RegressionKriging(_PointKriging):
             n_jobs=-1,
         ).fit(data.features, data.value)
         residual = data.value - forest.oob_prediction_
-        trend = np.concatenate(
-            [forest.predict(cell_features(inputs, rows[s], cols[s])) for s in _slices(len(rows))]
-        )
         ok = fit_ordinary_kriging(data.x, data.y, residual, self.variogram_model, self.nlags)
-        z, var = krige_points(ok, qx, qy, self.neighbours)
-        return trend + z, var
+
+        def estimate(inputs, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+            trend = np.concatenate(
+                [
+                    forest.predict(self._features(inputs, rows[s], cols[s]))
+                    for s in _slices(len(rows))
+                ]
+            )
+            z, var = krige_points(ok, qx, qy, self.neighbours)
+            return trend + z, var
+
+        return estimate
 
 
 class KrigingExternalDrift(_PointKriging):
@@ -278,7 +329,7 @@ class KrigingExternalDrift(_PointKriging):
         self.components = components
         self.max_global = max_global
 
-    def _estimate(self, inputs, data, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+    def _fit_element(self, inputs: TaskInputs, data: PointData) -> Estimator:
         centre, scale, basis = _pca(data.features, self.components)
         fitted = fit_ordinary_kriging(data.x, data.y, data.value, self.variogram_model, self.nlags)
         ked = PointKriging(
@@ -288,14 +339,18 @@ class KrigingExternalDrift(_PointKriging):
             fitted.variogram,
             ((data.features - centre) / scale) @ basis,
         )
-        target_drift = np.concatenate(
-            [
-                ((cell_features(inputs, rows[s], cols[s]) - centre) / scale) @ basis
-                for s in _slices(len(rows))
-            ]
-        )
         neighbours = None if len(data.value) <= self.max_global else self.neighbours
-        return krige(ked, qx, qy, neighbours, target_drift=target_drift)
+
+        def estimate(inputs, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+            target_drift = np.concatenate(
+                [
+                    ((self._features(inputs, rows[s], cols[s]) - centre) / scale) @ basis
+                    for s in _slices(len(rows))
+                ]
+            )
+            return krige(ked, qx, qy, neighbours, target_drift=target_drift)
+
+        return estimate
 
 
 def site_cells(
