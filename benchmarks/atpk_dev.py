@@ -1,6 +1,7 @@
 """Choose the settings of ATPK and ATPRK on *dev* realisations of the synthetic scene.
 
-Scores ``AreaToPointKriging`` and ``AreaToPointRegressionKriging`` with each candidate
+Scores ``AreaToPointKriging``, ``AreaToPointRegressionKriging``, the random forest's
+ATPK-residual path and kriging with external drift at block support with each candidate
 setting, next to bicubic (the reference) and back-projection, on the synthetic grid tasks
 built on dev realisations (100-109), with the benchmark's own fold building, reference and
 scoring; prints the mean skill, log bias and natural-unit coherence over elements and
@@ -29,6 +30,14 @@ FOREST_CANDIDATES: tuple[dict[str, Any], ...] = (
     {"sigma": 2.0},
     {"sigma": 2.0, "use_coordinates": True},
     {"sigma": 2.0, "min_samples_leaf": 5},
+)
+#: Kriging with external drift at block support (the grid path of kriging-external-drift):
+#: radius and sigma as ATPRK's, the drift's components around the point baseline's 2.
+DRIFT_CANDIDATES: tuple[dict[str, Any], ...] = (
+    {"components": 1},
+    {"components": 2},
+    {"components": 3},
+    {"components": 2, "back_projection": 10},
 )
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"radius": 1},
@@ -64,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     """Print one line per task and setting."""
     from geochem_bench.models.area_to_point import AreaToPointKriging
     from geochem_bench.models.area_to_point_regression import (
+        AreaToPointExternalDrift,
         AreaToPointRegressionKriging,
         ForestAreaToPointKriging,
     )
@@ -74,7 +84,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--realisations", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--scales", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument(
-        "--only", choices=["atpk", "atprk", "forest"], help="one model's candidates"
+        "--only", choices=["atpk", "atprk", "forest", "ked"], help="one model's candidates"
+    )
+    parser.add_argument(
+        "--pick",
+        nargs="+",
+        type=int,
+        help="with --only: run only these candidates (0-based indices in its list)",
     )
     args = parser.parse_args(argv)
     from geochem_bench.scenes.registry import dev_task, get_task
@@ -99,6 +115,14 @@ def main(argv: list[str] | None = None) -> None:
             (f"forest+atpk {c}", lambda c=c: ForestAreaToPointKriging(**c))
             for c in FOREST_CANDIDATES
         ]
+    if args.only in (None, "ked"):
+        models += [
+            (f"ked {c}", lambda c=c: AreaToPointExternalDrift(**c)) for c in DRIFT_CANDIDATES
+        ]
+    if args.pick is not None:
+        if args.only is None:
+            parser.error("--pick needs --only")
+        models = models[:2] + [models[2 + i] for i in args.pick]
     print("task model skill abs_log_bias coherence seconds")
     for scale in args.scales:
         task_id = f"synthetic/all/s{scale}/grid"

@@ -500,15 +500,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tile",
         type=_int_at_least(16),
-        help="stream a map from a lowres grid tile by tile, TILE cells a side (bounded "
-        "memory; automatic above 4096 x 4096 cells)",
+        help="stream the map tile by tile, TILE cells a side (bounded memory; automatic "
+        "above 4096 x 4096 cells); from samples, only methods that fit on the samples alone",
     )
     p.add_argument(
         "--fit-cells",
         type=_int_at_least(16),
         default=2048,
-        help="a streamed map's model is fitted on a central window this many cells a side "
-        "(default 2048; the whole survey when smaller)",
+        help="a streamed map from a lowres grid fits its model on a central window this many "
+        "cells a side (default 2048; the whole survey when smaller)",
     )
 
     p = sub.add_parser("submit", help="validate a results folder and upload it in one commit")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -264,12 +265,16 @@ def area_to_point(
     res: tuple[float, float],
     model: PointCovariance,
     radius: int = 2,
+    drift: NDArray[np.floating] | None = None,
 ) -> PointMap:
-    """Ordinary area-to-point kriging of block data onto the fine cells.
+    """Ordinary (or external-drift) area-to-point kriging of block data onto the fine cells.
 
     Each block predicts its valid fine cells from the blocks with data within
     ``radius`` blocks along either axis (itself included), under an unknown constant mean
-    (ordinary kriging). Its cells' mean equals its datum to rounding.
+    (ordinary kriging) or, with ``drift``, a mean linear in the drift fields with
+    coefficients unknown and re-estimated in every neighbourhood (kriging with an external
+    drift at block support). Its cells' mean equals its datum to rounding: with a drift too,
+    because a block's drift datum is the mean of the fine drift over its valid cells.
 
     Args:
         values: block values (h, w), the mean over each block's valid fine cells; NaN where
@@ -279,6 +284,11 @@ def area_to_point(
         res: fine cell size (x, y) in map units.
         model: the point-support covariance (:func:`deconvolve`).
         radius: neighbourhood half-width in blocks.
+        drift: external drift fields on the fine grid (p, H, W), finite on valid cells;
+            their block means over valid cells are the blocks' drift data. Every block then
+            has its own system (no neighbourhood pattern is shared); a block whose
+            neighbourhood cannot estimate the drift (fewer than p + 2 data, or drift data
+            that are collinear there) is kriged ordinarily.
 
     Returns:
         The prediction and its kriging variance. Valid fine cells of a block without data
@@ -312,6 +322,33 @@ def area_to_point(
     span = np.arange(-2 * radius, 2 * radius + 1)
     lag_grid = np.array([(a, b) for a in span for b in span])
     lag_cov = block_block_covariance(model, scale, res, lag_grid).reshape(len(span), len(span))
+    if drift is not None:
+        fine_drift = np.zeros((drift.shape[0], h * scale, w * scale))
+        fine_drift[:, :height, :width] = np.where(valid, drift, 0.0)
+        block_drift = fine_drift.reshape(-1, h, scale, w, scale).sum(axis=(2, 4))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            block_drift = block_drift / count
+        rows, cols = np.nonzero(count > 0)
+        for i, j in zip(rows.tolist(), cols.tolist()):
+            found = _neighbourhood(
+                i, j, offsets, has_data, full, padded, model, res, table, scale, lag_cov, radius
+            )
+            if found is None:
+                continue
+            ni, nj, k, targets, rhs = found
+            f_data = np.column_stack([np.ones(ni.size), block_drift[:, ni, nj].T])
+            f_target = np.column_stack(
+                [np.ones(len(targets)), fine_drift[:, targets[:, 0], targets[:, 1]].T]
+            )
+            weights, multipliers = _drift_weights(k, rhs, f_data, f_target)
+            var = (
+                c0
+                - np.einsum("pn,pn->p", weights, rhs)
+                - np.einsum("pn,pn->p", multipliers, f_target[:, : multipliers.shape[1]])
+            )
+            mean[targets[:, 0], targets[:, 1]] = weights @ z[ni, nj]
+            variance[targets[:, 0], targets[:, 1]] = var
+        return _cropped(mean, variance, valid)
 
     # Regular blocks: the block and every neighbour with data are full blocks; such
     # neighbourhoods differ only by which neighbours have data, so group by that pattern.
@@ -353,52 +390,129 @@ def area_to_point(
         _scatter(variance, bi, bj, np.broadcast_to(var, pred.shape), scale)
 
     for i, j in irregular:
-        ni, nj = offsets[:, 0] + i, offsets[:, 1] + j
-        inside = (ni >= 0) & (ni < h) & (nj >= 0) & (nj < w)
-        ni, nj = ni[inside], nj[inside]
-        keep = has_data[ni, nj]
-        ni, nj = ni[keep], nj[keep]
-        if ni.size == 0:
-            continue  # valid cells with no block data within reach stay NaN
-        blocks = list(zip(ni.tolist(), nj.tolist()))
-        is_full = full[ni, nj]
-        supports = [
-            None if f else _support(padded, a, b, scale) for (a, b), f in zip(blocks, is_full)
-        ]
-        # full-full pairs from the lag table at once; pairs with a partial block from its cells
-        k = lag_cov[ni[None, :] - ni[:, None] + 2 * radius, nj[None, :] - nj[:, None] + 2 * radius]
-        for a in np.flatnonzero(~is_full):
-            cells = supports[a]
-            assert cells is not None
-            cov = table.box_mean(
-                ni[None, :] * scale - cells[:, 0, None],
-                nj[None, :] * scale - cells[:, 1, None],
-                scale,
-            ).mean(axis=0)
-            for b in np.flatnonzero(~is_full):
-                other = supports[b]
-                assert other is not None
-                cov[b] = _mean_cov(model, res, cells, other)
-            k[a, :] = cov
-            k[:, a] = cov
-        targets = _support(padded, i, j, scale)
-        rhs = np.column_stack(
-            [
-                _points_block_cov(model, res, table, scale, targets, block, support)
-                for block, support in zip(blocks, supports)
-            ]
+        found = _neighbourhood(
+            i, j, offsets, has_data, full, padded, model, res, table, scale, lag_cov, radius
         )
+        if found is None:
+            continue  # valid cells with no block data within reach stay NaN
+        ni, nj, k, targets, rhs = found
         weights, lagrange = _ordinary_weights(k, rhs)
         var = c0 - np.einsum("pn,pn->p", weights, rhs) - lagrange
         pred = weights @ z[ni, nj]
         mean[targets[:, 0], targets[:, 1]] = pred
         variance[targets[:, 0], targets[:, 1]] = var
+    return _cropped(mean, variance, valid)
 
+
+def _cropped(
+    mean: NDArray[np.float64], variance: NDArray[np.float64], valid: NDArray[np.bool_]
+) -> PointMap:
+    """The padded block-grid maps cut to the fine grid, NaN off the valid cells."""
+    height, width = valid.shape
     mean, variance = mean[:height, :width], variance[:height, :width]
     mean[~valid] = np.nan
     # rounding can leave a variance a hair below 0 at the block's own data
     variance = np.where(valid, np.maximum(variance, 0.0), np.nan)
     return PointMap(mean=mean, variance=variance)
+
+
+def _neighbourhood(
+    i: int,
+    j: int,
+    offsets: NDArray[np.int64],
+    has_data: NDArray[np.bool_],
+    full: NDArray[np.bool_],
+    padded: NDArray[np.bool_],
+    model: PointCovariance,
+    res: tuple[float, float],
+    table: _OffsetTable,
+    scale: int,
+    lag_cov: NDArray[np.float64],
+    radius: int,
+) -> _Neighbourhood | None:
+    """Block (i, j)'s system with exact supports (None: no block within reach has data)."""
+    h, w = has_data.shape
+    ni, nj = offsets[:, 0] + i, offsets[:, 1] + j
+    inside = (ni >= 0) & (ni < h) & (nj >= 0) & (nj < w)
+    ni, nj = ni[inside], nj[inside]
+    keep = has_data[ni, nj]
+    ni, nj = ni[keep], nj[keep]
+    if ni.size == 0:
+        return None
+    blocks = list(zip(ni.tolist(), nj.tolist()))
+    is_full = full[ni, nj]
+    supports = [None if f else _support(padded, a, b, scale) for (a, b), f in zip(blocks, is_full)]
+    # full-full pairs from the lag table at once; pairs with a partial block from its cells
+    k = lag_cov[ni[None, :] - ni[:, None] + 2 * radius, nj[None, :] - nj[:, None] + 2 * radius]
+    for a in np.flatnonzero(~is_full):
+        cells = supports[a]
+        assert cells is not None
+        cov = table.box_mean(
+            ni[None, :] * scale - cells[:, 0, None],
+            nj[None, :] * scale - cells[:, 1, None],
+            scale,
+        ).mean(axis=0)
+        for b in np.flatnonzero(~is_full):
+            other = supports[b]
+            assert other is not None
+            cov[b] = _mean_cov(model, res, cells, other)
+        k[a, :] = cov
+        k[:, a] = cov
+    targets = _support(padded, i, j, scale)
+    rhs = np.empty((len(targets), len(blocks)))
+    # every full block at once (a box of offsets per point), partial blocks from their cells
+    rhs[:, is_full] = table.box_mean(
+        ni[None, is_full] * scale - targets[:, 0, None],
+        nj[None, is_full] * scale - targets[:, 1, None],
+        scale,
+    )
+    for a in np.flatnonzero(~is_full):
+        rhs[:, a] = _points_block_cov(model, res, table, scale, targets, blocks[a], supports[a])
+    return _Neighbourhood(ni, nj, k, targets, rhs)
+
+
+class _Neighbourhood(NamedTuple):
+    """One block's kriging system.
+
+    Attributes:
+        ni: rows of the data blocks (n,).
+        nj: columns of the data blocks (n,).
+        k: covariances between the data blocks (n, n).
+        targets: the block's valid fine cells (m, 2).
+        rhs: covariances of the targets with the data blocks (m, n).
+    """
+
+    ni: NDArray[np.int64]
+    nj: NDArray[np.int64]
+    k: NDArray[np.float64]
+    targets: NDArray[np.int64]
+    rhs: NDArray[np.float64]
+
+
+def _drift_weights(
+    k: NDArray[np.float64],
+    rhs: NDArray[np.float64],
+    f_data: NDArray[np.float64],
+    f_target: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Kriging weights (P, N) and multipliers (P, q) with the drift columns ``f_*``.
+
+    Falls back to the constant mean alone (ordinary kriging, q = 1) where the data cannot
+    estimate the drift: fewer than q + 1 data, or drift data collinear in this neighbourhood.
+    """
+    n, q = f_data.shape
+    if n > q and np.linalg.matrix_rank(f_data) == q:
+        system = bordered(k[None], f_data[None])
+        right = np.column_stack([rhs, f_target])
+        try:
+            solution = solve_shared(system, right, np.zeros(rhs.shape[0], dtype=np.intp))
+        except np.linalg.LinAlgError:
+            pass
+        else:
+            if np.isfinite(solution).all():
+                return solution[:, :n], solution[:, n:]
+    weights, lagrange = _ordinary_weights(k, rhs)
+    return weights, lagrange[:, None]
 
 
 def _ordinary_weights(

@@ -230,3 +230,72 @@ class ForestAreaToPointKriging(AreaToPointRegressionKriging):
             [trend.predict(flat[s : s + _CHUNK]) for s in range(0, len(flat), _CHUNK)]
         )
         return out.reshape(bands.shape[1:])
+
+
+class AreaToPointExternalDrift(AreaToPointRegressionKriging):
+    """Kriging with an external drift at block support: ``kriging-external-drift`` on grids.
+
+    The drift is the ``components`` leading principal components of the covariates smoothed
+    by ``sigma`` cells (the support ATPRK's trend uses), and a block's drift datum is their
+    mean over its valid cells. Each block kriges its fine cells from the blocks within
+    ``radius`` with the drift coefficients re-estimated in that neighbourhood
+    (:func:`~geochem_bench.models.area_to_point.area_to_point` with ``drift``), where ATPRK
+    fits one trend for the whole scene. The point covariance is deconvolved from the block
+    residuals of a global regression on the same components: the covariance of what the
+    drift leaves. The map keeps the block data, like ATPK.
+
+    Args:
+        components: principal components of the standardised smoothed covariates used as
+            drift (besides the unknown constant).
+        radius: neighbourhood half-width in blocks.
+        back_projection: natural-unit back-projection steps for log10 elements (0: none).
+        sigma: Gaussian smoothing of the covariates, in fine cells (0: as given).
+        fit_nugget: fit a point-support nugget to the residuals.
+    """
+
+    def __init__(
+        self,
+        components: int = 2,
+        radius: int = 3,
+        back_projection: int = 3,
+        sigma: float = 2.0,
+        fit_nugget: bool = False,
+    ) -> None:
+        super().__init__(
+            radius=radius, back_projection=back_projection, sigma=sigma, fit_nugget=fit_nugget
+        )
+        self.components = components
+
+    def fit(self, inputs: TaskInputs) -> None:
+        """Fit the drift's components, then each element's residual point covariance."""
+        from geochem_bench.models.data_points import leading_components
+
+        require_grid(inputs, "kriging with external drift at block support")
+        fine = smoothed(filled_covariates(inputs), self.sigma)
+        at_block = _block_features(fine, inputs.valid, inputs.scale).reshape(len(fine), -1).T
+        self.axes_ = leading_components(
+            at_block[np.isfinite(at_block).all(axis=1)], self.components
+        )
+        super().fit(inputs)
+
+    def _bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        """The drift fields (components, H, W) on these inputs, with the axes of the fit."""
+        centre, scale, axes = self.axes_
+        fine = smoothed(filled_covariates(inputs), self.sigma)
+        standard = (fine - centre[:, None, None]) / scale[:, None, None]
+        return np.tensordot(axes.T, standard, axes=1)
+
+    def _analysis_map(
+        self, inputs: TaskInputs, e: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The block data kriged with the drift, and the kriging variance."""
+        kriged = area_to_point(
+            block_data(inputs, e),
+            inputs.valid,
+            inputs.scale,
+            inputs.grid.res,
+            self.models_[e],
+            self.radius,
+            drift=self._bands(inputs),
+        )
+        return kriged.mean, kriged.variance

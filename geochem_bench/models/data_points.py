@@ -163,3 +163,19 @@ def filled_covariates(
         band = out[b]
         band[~np.isfinite(band)] = fill[b]
     return out
+
+
+def leading_components(
+    features: NDArray[np.float64], k: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Centre (C,), scale (C,) and the ``k`` leading principal axes (C, k) of ``features``.
+
+    The components of the standardised features: ``((x - centre) / scale) @ axes``. A
+    constant feature gets scale 1 (it contributes nothing, rather than a division by zero).
+    """
+    centre = features.mean(axis=0)
+    scale = features.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (features - centre) / scale
+    _, _, vt = np.linalg.svd(z, full_matrices=False)
+    return centre, scale, vt[: min(k, vt.shape[0])].T
