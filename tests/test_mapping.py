@@ -255,6 +255,52 @@ def test_samples_refuse_covariates_of_another_length(survey):
     assert kept.with_hidden(("Cu",), mask).covariates is kept.covariates
 
 
+@pytest.mark.parametrize(
+    ("module", "name", "kwargs"),
+    [
+        ("kriging", "OrdinaryKrigingModel", {}),
+        ("kriging", "RegressionKriging", {"n_estimators": 20}),
+        ("kriging", "KrigingExternalDrift", {}),
+        ("covariate_models", "RandomForestFusion", {"n_estimators": 20}),
+    ],
+)
+def test_a_fitted_model_refits_inputs_that_share_only_the_samples(survey, module, name, kwargs):
+    """A fit is reused only for the inputs it was made from (or a streamed map's windows).
+
+    Every element task of a survey shares the scene's Samples object, as do inputs replaced
+    with other covariates or another seed: a model fitted on copper and asked for zinc must
+    not return the copper map under zinc's name.
+    """
+    import dataclasses
+    import importlib
+
+    from geochem_bench.core.task import Prediction
+    from geochem_bench.scenes.survey import register_survey
+    from geochem_bench.tasks.protocols import build_map_inputs
+
+    cls = getattr(importlib.import_module(f"geochem_bench.models.{module}"), name)
+    entry = register_survey(survey)
+    scene = entry.loader()
+    cu_task = next(t for t in entry.tasks if t.protocol == "points" and t.elements == ("Cu",))
+    cu = build_map_inputs(scene, cu_task)
+    zn = build_map_inputs(scene, dataclasses.replace(cu_task, elements=("Zn",)))
+    assert zn.points is cu.points
+    others = {
+        "another element": zn,
+        "other covariates": dataclasses.replace(cu, covariates=cu.covariates[::-1].copy()),
+        "another seed": dataclasses.replace(cu, seed=cu.seed + 1),
+    }
+    for what, other in others.items():
+        model = cls(**kwargs)
+        model.fit(cu)
+        model.predict(cu)
+        reused, fresh = (
+            out.mean if isinstance(out, Prediction) else out
+            for out in (model.predict(other), cls(**kwargs).predict(other))
+        )
+        np.testing.assert_array_equal(reused, fresh, err_msg=what)
+
+
 def test_map_cli(survey, tmp_path, capsys):
     out = tmp_path / "cli"
     assert main(["map", str(survey), "--method", "idw", "--elements", "Zn", "--out", str(out)]) == 0
