@@ -240,6 +240,42 @@ def test_tiles_refuse_a_sample_model_that_does_not_say_it_streams(survey):
         next(tiles)
 
 
+def test_tiles_refuse_samples_without_their_covariates(survey):
+    """A window holds samples outside it: their covariates must travel with them.
+
+    A sample outside a window has no cell in it (``cell_of`` gives -1, which indexes the
+    window's last cell), so a model reading the samples' covariates from a window's raster
+    would fit on wrong features; the samples must carry theirs (``Samples.covariates``).
+    """
+    from dataclasses import replace
+
+    from geochem_bench.core.grid import points_block_mean
+    from geochem_bench.evaluation.tiled import DiskScene, predict_tiles
+    from geochem_bench.mapping.survey_view import SurveyView
+    from geochem_bench.models.kriging import RegressionKriging
+
+    view = SurveyView.open(survey)
+    assert view.points is not None
+    disk = DiskScene.open(survey, truth=False)
+    lowres, count = points_block_mean(
+        view.grid.coarsen(4), view.points.x, view.points.y, view.points.column("Cu")
+    )
+    one = replace(disk, elements=(disk.elements[0],))
+
+    def first_tile(points):
+        return next(
+            predict_tiles(
+                one, 4, RegressionKriging(), lowres, count, tile=32, align=4, points=points
+            )
+        )
+
+    with pytest.raises(InvalidInputError, match=r"carry their covariates.*read_cells"):
+        first_tile(view.points)
+    short = replace(view.points, covariates=np.zeros((len(view.points), 1), np.float32))
+    with pytest.raises(InvalidInputError, match="1 covariate band"):
+        first_tile(short)
+
+
 def test_samples_refuse_covariates_of_another_length(survey):
     from dataclasses import replace
 
