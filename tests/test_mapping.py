@@ -180,6 +180,12 @@ def test_map_refuses_what_it_cannot_do(survey, tmp_path):
         make_map(survey, "idw", ["Cu"], tmp_path / "c", scale=7, progress=False)
     with pytest.raises(InvalidInputError, match="cannot be streamed from samples"):
         make_map(survey, "covariable-kriging", ["Cu"], tmp_path / "d", tile=32, progress=False)
+    for tile in (0, -5):  # not the default tile, nor a 4-cell one: refused before any work
+        with pytest.raises(InvalidInputError, match="--tile must be at least 1"):
+            make_map(survey, "idw", ["Cu"], tmp_path / "e", tile=tile, progress=False)
+    with pytest.raises(InvalidInputError, match="--fit-cells must be at least 1"):
+        make_map(survey, "idw", ["Cu"], tmp_path / "f", tile=32, fit_cells=0, progress=False)
+    assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
 
 
 @pytest.mark.parametrize(

@@ -500,8 +500,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tile",
         type=_int_at_least(16),
-        help="stream a map from a lowres grid tile by tile, TILE cells a side (bounded "
-        "memory; automatic above 4096 x 4096 cells)",
+        help="stream the map tile by tile, TILE cells a side (bounded memory; automatic "
+        "above 4096 x 4096 cells); from samples only methods that can (the kriging "
+        "baselines but covariable kriging, random-forest, idw)",
     )
     p.add_argument(
         "--fit-cells",
