@@ -180,6 +180,12 @@ def test_map_refuses_what_it_cannot_do(survey, tmp_path):
         make_map(survey, "idw", ["Cu"], tmp_path / "c", scale=7, progress=False)
     with pytest.raises(InvalidInputError, match="cannot be streamed from samples"):
         make_map(survey, "covariable-kriging", ["Cu"], tmp_path / "d", tile=32, progress=False)
+    for tile in (0, -5):  # not the default tile, nor a 4-cell one: refused before any work
+        with pytest.raises(InvalidInputError, match="--tile must be at least 1"):
+            make_map(survey, "idw", ["Cu"], tmp_path / "e", tile=tile, progress=False)
+    with pytest.raises(InvalidInputError, match="--fit-cells must be at least 1"):
+        make_map(survey, "idw", ["Cu"], tmp_path / "f", tile=32, fit_cells=0, progress=False)
+    assert not (tmp_path / "e").exists() and not (tmp_path / "f").exists()
 
 
 @pytest.mark.parametrize(
@@ -240,6 +246,42 @@ def test_tiles_refuse_a_sample_model_that_does_not_say_it_streams(survey):
         next(tiles)
 
 
+def test_tiles_refuse_samples_without_their_covariates(survey):
+    """A window holds samples outside it: their covariates must travel with them.
+
+    A sample outside a window has no cell in it (``cell_of`` gives -1, which indexes the
+    window's last cell), so a model reading the samples' covariates from a window's raster
+    would fit on wrong features; the samples must carry theirs (``Samples.covariates``).
+    """
+    from dataclasses import replace
+
+    from geochem_bench.core.grid import points_block_mean
+    from geochem_bench.evaluation.tiled import DiskScene, predict_tiles
+    from geochem_bench.mapping.survey_view import SurveyView
+    from geochem_bench.models.kriging import RegressionKriging
+
+    view = SurveyView.open(survey)
+    assert view.points is not None
+    disk = DiskScene.open(survey, truth=False)
+    lowres, count = points_block_mean(
+        view.grid.coarsen(4), view.points.x, view.points.y, view.points.column("Cu")
+    )
+    one = replace(disk, elements=(disk.elements[0],))
+
+    def first_tile(points):
+        return next(
+            predict_tiles(
+                one, 4, RegressionKriging(), lowres, count, tile=32, align=4, points=points
+            )
+        )
+
+    with pytest.raises(InvalidInputError, match=r"carry their covariates.*read_cells"):
+        first_tile(view.points)
+    short = replace(view.points, covariates=np.zeros((len(view.points), 1), np.float32))
+    with pytest.raises(InvalidInputError, match="1 covariate band"):
+        first_tile(short)
+
+
 def test_samples_refuse_covariates_of_another_length(survey):
     from dataclasses import replace
 
@@ -253,6 +295,52 @@ def test_samples_refuse_covariates_of_another_length(survey):
     mask = np.arange(len(points)) % 2 == 0
     assert kept.subset(mask).covariates.shape == (mask.sum(), 2)
     assert kept.with_hidden(("Cu",), mask).covariates is kept.covariates
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "kwargs"),
+    [
+        ("kriging", "OrdinaryKrigingModel", {}),
+        ("kriging", "RegressionKriging", {"n_estimators": 20}),
+        ("kriging", "KrigingExternalDrift", {}),
+        ("covariate_models", "RandomForestFusion", {"n_estimators": 20}),
+    ],
+)
+def test_a_fitted_model_refits_inputs_that_share_only_the_samples(survey, module, name, kwargs):
+    """A fit is reused only for the inputs it was made from (or a streamed map's windows).
+
+    Every element task of a survey shares the scene's Samples object, as do inputs replaced
+    with other covariates or another seed: a model fitted on copper and asked for zinc must
+    not return the copper map under zinc's name.
+    """
+    import dataclasses
+    import importlib
+
+    from geochem_bench.core.task import Prediction
+    from geochem_bench.scenes.survey import register_survey
+    from geochem_bench.tasks.protocols import build_map_inputs
+
+    cls = getattr(importlib.import_module(f"geochem_bench.models.{module}"), name)
+    entry = register_survey(survey)
+    scene = entry.loader()
+    cu_task = next(t for t in entry.tasks if t.protocol == "points" and t.elements == ("Cu",))
+    cu = build_map_inputs(scene, cu_task)
+    zn = build_map_inputs(scene, dataclasses.replace(cu_task, elements=("Zn",)))
+    assert zn.points is cu.points
+    others = {
+        "another element": zn,
+        "other covariates": dataclasses.replace(cu, covariates=cu.covariates[::-1].copy()),
+        "another seed": dataclasses.replace(cu, seed=cu.seed + 1),
+    }
+    for what, other in others.items():
+        model = cls(**kwargs)
+        model.fit(cu)
+        model.predict(cu)
+        reused, fresh = (
+            out.mean if isinstance(out, Prediction) else out
+            for out in (model.predict(other), cls(**kwargs).predict(other))
+        )
+        np.testing.assert_array_equal(reused, fresh, err_msg=what)
 
 
 def test_map_cli(survey, tmp_path, capsys):

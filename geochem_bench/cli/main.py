@@ -501,7 +501,8 @@ def _parser() -> argparse.ArgumentParser:
         "--tile",
         type=_int_at_least(16),
         help="stream the map tile by tile, TILE cells a side (bounded memory; automatic "
-        "above 4096 x 4096 cells); from samples, only methods that fit on the samples alone",
+        "above 4096 x 4096 cells); from samples only methods that can (the kriging "
+        "baselines but covariable kriging, random-forest, idw)",
     )
     p.add_argument(
         "--fit-cells",

@@ -326,6 +326,10 @@ def predict_tiles(
     Yields:
         The tile, the prediction on it (mean and std cropped; natural units), and the
         tile's valid cells.
+
+    Raises:
+        InvalidInputError: ``points`` for a model without ``streams_from_samples``, or
+            samples that do not carry their covariates (one per scene band).
     """
     grid = scene.grid
     protocol: Protocol = "grid" if points is None else "points"
@@ -334,6 +338,8 @@ def predict_tiles(
             f"{type(model).__name__} does not say it can be fitted on samples and applied "
             "window by window (streams_from_samples); map it in memory instead"
         )
+    if points is not None:
+        _check_carried_covariates(points, scene)
     _fit(model, scene, scale, lowres, count, fit_cells, task_id, seed, points)
     halo_of = getattr(model, "context_cells", None)
     halo = int(halo_of(scale)) if callable(halo_of) else 6 * scale
@@ -357,6 +363,23 @@ def predict_tiles(
                 std=None if std is None else np.asarray(std, dtype=np.float32)[crop],
             ),
             inputs.valid[crop[1:]],
+        )
+
+
+def _check_carried_covariates(points: Samples, scene: DiskScene) -> None:
+    """Samples streamed to windows carry their covariates, one value per scene band."""
+    bands = len(scene.band_names)
+    if points.covariates is None:
+        raise InvalidInputError(
+            "the samples of a streamed map must carry their covariates (Samples.covariates): "
+            "a window's raster has no cell for a sample outside it; read them with "
+            "DiskScene.read_cells('covariates', *scene.grid.cell_of(x, y)) and "
+            "dataclasses.replace(points, covariates=...)"
+        )
+    if points.covariates.shape[1] != bands:
+        raise InvalidInputError(
+            f"the samples carry {points.covariates.shape[1]} covariate band(s) but the scene "
+            f"has {bands} ({', '.join(scene.band_names)}); read them from its covariates.tif"
         )
 
 

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 #: Results folder of the cross-validation runs, inside the map folder unless given.
 CV_RESULTS = "cv-results"
-#: Fine cells above which a map from a lowres grid streams tile by tile without --tile.
+#: Fine cells above which a map streams tile by tile without --tile.
 STREAM_CELLS = 4096 * 4096
 #: Tile edge of a streamed map, in fine cells.
 DEFAULT_TILE = 1024
@@ -109,7 +109,8 @@ def make_map(
     Raises:
         InvalidInputError: an unknown element or scale, a method that does not enter the
             protocol of an element's task (points for samples, grid for a lowres grid), a
-            method whose cross-validation failed, or an ``out`` inside the survey.
+            method whose cross-validation failed, an ``out`` inside the survey, or a
+            ``tile`` or ``fit_cells`` under 1.
         ChecksumError: a survey file changed since make-task wrote it.
     """
     from geochem_bench.board.pins import survey_pins
@@ -118,6 +119,10 @@ def make_map(
 
     survey = Path(survey)
     out = Path(out)
+    if tile is not None and tile < 1:
+        raise InvalidInputError(f"--tile must be at least 1 cell, got {tile}")
+    if fit_cells < 1:
+        raise InvalidInputError(f"--fit-cells must be at least 1 cell, got {fit_cells}")
     if out.resolve() == survey.resolve() or survey.resolve() in out.resolve().parents:
         raise InvalidInputError(
             f"--out {out} is inside the survey folder {survey}: its build must stay as "
@@ -174,7 +179,7 @@ def make_map(
                 submission,
                 seed,
                 path,
-                tile=tile or DEFAULT_TILE,
+                tile=DEFAULT_TILE if tile is None else tile,
                 fit_cells=fit_cells,
                 progress=progress,
             )

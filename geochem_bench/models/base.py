@@ -30,6 +30,17 @@ class FusionModel(ABC):
     (never their values) and scores what it returns, with the same metrics; the record says
     which (``scored_at``: ``"cells"`` or ``"sites"``). ``predict`` is still required (the
     map is the benchmark's product, and grid tasks have no sites).
+
+    A map from samples streams (``geochem-bench map --tile``) only a model that sets the class
+    attribute ``streams_from_samples = True``. That is a promise: ``fit`` gets every sample
+    and ``predict`` then gets one window of the grid at a time (``inputs.covariates``,
+    ``inputs.valid`` and ``inputs.grid`` cover the window only) with the same samples,
+    most of them outside it. The model must read the samples' covariates from
+    ``inputs.points.covariates`` (or :func:`~geochem_bench.models.data_points.point_data`,
+    which does), never from ``inputs.covariates`` at ``inputs.grid.cell_of`` of the
+    samples (-1, the window's last cell, for a sample outside it), and a cell's prediction
+    must depend on the samples and that cell's covariates only. Nothing checks the promise:
+    a model that breaks it maps wrong values.
     """
 
     def fit(self, inputs: TaskInputs) -> None:  # noqa: B027 - optional for training-free models

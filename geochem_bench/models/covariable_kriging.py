@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geochem_bench.core.task import TaskInputs
-from geochem_bench.models.data_points import point_data
+from geochem_bench.models.data_points import SamplesFit, point_data
 from geochem_bench.models.kriging import (
     OrdinaryKrigingModel,
     fit_ordinary_kriging,
@@ -105,7 +105,7 @@ class CovariableKriging(OrdinaryKrigingModel):
         """Check the protocol; the regression on the covariables is fitted at prediction."""
         require_points(inputs, self.label, self.on_grid)
         self.fill_ = None
-        self.fitted_samples_ = inputs.points
+        self.fitted_ = SamplesFit.of(inputs, self.uses_covariates)
 
     def _estimate_element(self, inputs, e, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
         symbols = covariable_symbols(inputs, e, self.max_covariables)

@@ -17,6 +17,7 @@ from geochem_bench.core.task import Prediction, TaskInputs
 from geochem_bench.models.area_to_point_regression import ForestAreaToPointKriging
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.data_points import (
+    SamplesFit,
     cell_features,
     covariate_fill,
     point_data,
@@ -66,7 +67,7 @@ class RandomForestFusion(FusionModel):
 
         self.block_model_: ForestAreaToPointKriging | None = None
         self.forests_: list[RandomForestRegressor] = []
-        self.fitted_samples_ = inputs.points
+        self.fitted_: SamplesFit | None = None
         if inputs.protocol == "grid":
             self.block_model_ = ForestAreaToPointKriging(
                 n_estimators=self.n_estimators,
@@ -88,19 +89,22 @@ class RandomForestFusion(FusionModel):
             self.forests_.append(
                 forest.fit(self._features(data.features, data.x, data.y), data.value)
             )
+        self.fitted_ = SamplesFit.of(inputs)
 
     def predict(self, inputs: TaskInputs) -> Prediction | NDArray[np.float32]:
         """Predict every valid fine cell (one forest per target element).
 
-        Inputs whose samples are not the fitted ones (another fold) are fitted first.
+        Inputs other than the fitted ones (another fold, element, seed or covariates; see
+        :class:`~geochem_bench.models.data_points.SamplesFit`) are fitted first.
         """
         if inputs.protocol == "grid":
             if getattr(self, "block_model_", None) is None:
                 self.fit(inputs)
             assert self.block_model_ is not None
             return self.block_model_.predict(inputs)
-        if getattr(self, "fitted_samples_", None) is not inputs.points:
-            self.fit(inputs)  # never a fit of other samples (another fold)
+        fitted: SamplesFit | None = getattr(self, "fitted_", None)
+        if fitted is None or not fitted.serves(inputs):
+            self.fit(inputs)  # never the fit of other inputs (another fold or element)
         rows, cols, qx, qy = prediction_cells(inputs)
         out = np.full(inputs.output_shape, np.nan, dtype=np.float32)
         for e, (element, forest) in enumerate(zip(inputs.elements, self.forests_)):

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geochem_bench.core.grid import block_mean
+from geochem_bench.core.samples import Samples
 from geochem_bench.core.task import TaskInputs
 from geochem_bench.errors import InvalidInputError
 
@@ -83,6 +84,62 @@ def point_data(
     coarse_cov, _ = block_mean(masked, inputs.scale)
     features = np.nan_to_num(coarse_cov[:, rows, cols].T.astype(np.float64))
     return PointData(x, y, coarse[rows, cols], features)
+
+
+@dataclass(frozen=True, eq=False)
+class SamplesFit:
+    """What a model's fit on a fold's samples was made from: which later inputs may reuse it.
+
+    A model fitted in ``fit`` reuses that fit in ``predict`` for the same inputs and for a
+    streamed map's windows (the same samples, carrying their covariates, and the same task);
+    any other inputs are fitted first. The samples are compared by identity, which alone is
+    not enough: every element task of a survey shares the scene's Samples object, as do
+    inputs replaced with other covariates or another seed. So the task, fold, targets, bands
+    and seed must match too, and where the samples do not carry their covariates (the fit
+    read them from ``inputs.covariates``), the same covariate and valid arrays.
+
+    Attributes:
+        points: the fitted samples (compared by identity).
+        covariates: the covariates the fit read the samples' features and fill from (None when
+            the samples carry theirs or the model uses none; compared by identity).
+        valid: the valid mask of the fill (as ``covariates``).
+        settings: task id, fold, protocol, scale, targets, band names and seed (equality).
+    """
+
+    points: Samples | None
+    covariates: NDArray[np.float32] | None
+    valid: NDArray[np.bool_] | None
+    settings: tuple[object, ...]
+
+    @classmethod
+    def of(cls, inputs: TaskInputs, uses_covariates: bool = True) -> SamplesFit:
+        """What a fit on ``inputs`` depends on."""
+        points = inputs.points
+        raster = uses_covariates and (points is None or points.covariates is None)
+        return cls(
+            points=points,
+            covariates=inputs.covariates if raster else None,
+            valid=inputs.valid if raster else None,
+            settings=(
+                inputs.task_id,
+                inputs.fold,
+                inputs.protocol,
+                inputs.scale,
+                inputs.elements,
+                inputs.band_names,
+                inputs.seed,
+            ),
+        )
+
+    def serves(self, inputs: TaskInputs, uses_covariates: bool = True) -> bool:
+        """Whether a fit made from this may predict ``inputs``."""
+        other = SamplesFit.of(inputs, uses_covariates)
+        return (
+            self.points is other.points
+            and self.covariates is other.covariates
+            and self.valid is other.valid
+            and self.settings == other.settings
+        )
 
 
 def merge_colocated(data: PointData) -> PointData:

@@ -30,6 +30,7 @@ from geochem_bench.kriging.variogram import auto_variogram
 from geochem_bench.models.base import FusionModel
 from geochem_bench.models.data_points import (
     PointData,
+    SamplesFit,
     cell_features,
     covariate_fill,
     leading_components,
@@ -117,8 +118,9 @@ class _PointKriging(FusionModel):
 
     ``fit`` fits each target element's estimator (variogram, trend) from the samples;
     ``predict`` and ``predict_points`` apply it to any cells of the same fold: the whole grid
-    or one window of it (a streamed map). Inputs whose samples are not the fitted ones are
-    fitted first, so a model never predicts one fold from another's fit.
+    or one window of it (a streamed map). Other inputs (another fold, element, seed or
+    covariates; see :class:`~geochem_bench.models.data_points.SamplesFit`) are fitted first,
+    so a model never predicts them from another's fit.
     """
 
     uses_covariates = True
@@ -152,7 +154,7 @@ class _PointKriging(FusionModel):
             )
             for e in range(len(inputs.elements))
         ]
-        self.fitted_samples_ = inputs.points
+        self.fitted_ = SamplesFit.of(inputs, self.uses_covariates)
 
     def predict(self, inputs: TaskInputs) -> Prediction:
         """Krige every target element onto the valid fine cells.
@@ -201,8 +203,9 @@ class _PointKriging(FusionModel):
 
     def _require_fit(self, inputs: TaskInputs) -> None:
         require_points(inputs, self.label, self.on_grid)
-        if getattr(self, "fitted_samples_", None) is not inputs.points:
-            self.fit(inputs)  # never a fit of other samples (another fold)
+        fitted: SamplesFit | None = getattr(self, "fitted_", None)
+        if fitted is None or not fitted.serves(inputs, self.uses_covariates):
+            self.fit(inputs)  # never the fit of other inputs (another fold or element)
 
     def _features(
         self, inputs: TaskInputs, rows: NDArray[np.intp], cols: NDArray[np.intp]
