@@ -19,6 +19,7 @@ from geochem_bench.core.grid import GridSpec
 from geochem_bench.core.samples import Samples
 from geochem_bench.core.tiling import tiles
 from geochem_bench.errors import InvalidInputError
+from geochem_bench.mapping.cog import CACHE_MB
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ class SurveyView:
         g = meta["grid"]
         grid = GridSpec(g["height"], g["width"], Affine(*g["transform"]), g["crs"])
         valid = 0
-        with rasterio.open(folder / "valid.tif") as src:
+        # by windows, with GDAL's block cache capped: its default (5 % of RAM) would keep the
+        # whole mask once read (256 MB as float32 at 8192^2)
+        with rasterio.Env(GDAL_CACHEMAX=CACHE_MB), rasterio.open(folder / "valid.tif") as src:
             for window in tiles(grid.height, grid.width, 2048, 1):
                 valid += int((src.read(1, window=window.rasterio()) > 0.5).sum())
         samples = folder / "samples.parquet"
