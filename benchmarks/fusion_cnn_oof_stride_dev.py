@@ -25,21 +25,10 @@ CARD = Path(__file__).resolve().parents[1] / "baselines" / "fusion-cnn" / "submi
 
 def fold_skills(task_id: str, realisation: int, seed: int, stride: int) -> list[float]:
     """Skill of each fold of ``task_id`` on one dev realisation at one ``oof_stride``."""
-    from dev_folds import synthetic_dev_folds
-
-    from geochem_bench.evaluation.reference import reference_prediction
-    from geochem_bench.evaluation.scoring import score_fold, validate_prediction
-    from geochem_bench.models.fusion_cnn import FusionCNN
+    from tune_fusion_cnn_dev import dev_fold_skills
 
     params = tomllib.loads(CARD.read_text())["params"] | {"oof_stride": stride}
-    skills = []
-    for inputs, held_out in synthetic_dev_folds(task_id, realisation, seed):
-        model = FusionCNN(**params)
-        model.fit(inputs)
-        prediction = validate_prediction(model.predict(inputs), inputs)
-        table = score_fold(inputs, held_out, prediction, reference_prediction(inputs))
-        skills.append(float(table["overall"]["skill"]))  # type: ignore[arg-type]
-    return skills
+    return dev_fold_skills(task_id, realisation, seed, params)
 
 
 def main() -> None:

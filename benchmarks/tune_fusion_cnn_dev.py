@@ -50,6 +50,13 @@ POINT_CANDIDATES: tuple[dict[str, Any], ...] = (
 
 def dev_skill(task_id: str, realisation: int, seed: int, params: dict[str, Any]) -> float:
     """Mean fold skill of FusionCNN(**params) on one task of one dev realisation."""
+    return statistics.fmean(dev_fold_skills(task_id, realisation, seed, params))
+
+
+def dev_fold_skills(
+    task_id: str, realisation: int, seed: int, params: dict[str, Any]
+) -> list[float]:
+    """Skill of FusionCNN(**params) on each fold of one task of one dev realisation."""
     from dev_folds import synthetic_dev_folds
 
     from geochem_bench.evaluation.reference import reference_prediction
@@ -63,7 +70,7 @@ def dev_skill(task_id: str, realisation: int, seed: int, params: dict[str, Any])
         prediction = validate_prediction(model.predict(inputs), inputs)
         table = score_fold(inputs, held_out, prediction, reference_prediction(inputs))
         skills.append(float(table["overall"]["skill"]))  # type: ignore[arg-type]
-    return statistics.fmean(skills)
+    return skills
 
 
 #: The ablation's variants of the official configuration: name -> changed parameters.

@@ -656,8 +656,13 @@ class AreaToPointKriging(FusionModel):
             inputs.grid.res,
             self.models_[e],
             self.radius,
+            drift=self._drift(inputs),
         )
         return kriged.mean, kriged.variance
+
+    def _drift(self, inputs: TaskInputs) -> NDArray[np.float64] | None:
+        """External drift fields (p, H, W) of the kriging; None: ordinary ATPK."""
+        return None
 
 
 def require_grid(inputs: TaskInputs, what: str) -> None:

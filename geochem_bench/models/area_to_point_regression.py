@@ -288,14 +288,9 @@ class AreaToPointExternalDrift(AreaToPointRegressionKriging):
     def _analysis_map(
         self, inputs: TaskInputs, e: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """The block data kriged with the drift, and the kriging variance."""
-        kriged = area_to_point(
-            block_data(inputs, e),
-            inputs.valid,
-            inputs.scale,
-            inputs.grid.res,
-            self.models_[e],
-            self.radius,
-            drift=self._bands(inputs),
-        )
-        return kriged.mean, kriged.variance
+        """The block data kriged with the drift (ATPK's map, not ATPRK's trend + residual)."""
+        return AreaToPointKriging._analysis_map(self, inputs, e)
+
+    def _drift(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        """The drift fields: the smoothed covariates' components (:meth:`_bands`)."""
+        return self._bands(inputs)
