@@ -339,3 +339,73 @@ def test_kriging_external_drift_runs_on_grid_and_point_tasks(tmp_path):
         assert 0 < grid.metrics[symbol]["coverage_90"] <= 1
     assert grid.metrics["overall"]["skill"] > 0
     assert [r.status for r in points] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ("nan", "finite on the valid cells"),
+        ("inf", "finite on the valid cells"),
+        ("flat", r"\(p, 12, 12\)"),
+        ("shape", r"\(p, 12, 12\)"),
+    ],
+)
+def test_a_drift_that_cannot_be_used_is_refused_clearly(bad, match):
+    """A non-finite drift on a valid cell, or fields of the wrong shape, are named, not kriged.
+
+    (Before: NaN raised LinAlgError 'SVD did not converge', inf was silently dropped in the
+    blocks it touched, and a (H, W) drift was read as H copies of one field, collinear, so
+    the whole map silently fell back to ordinary ATPK.)
+    """
+    from geochem_bench.errors import InvalidInputError
+
+    rng = np.random.default_rng(2)
+    scale = 3
+    valid = np.ones((4 * scale, 4 * scale), dtype=bool)
+    values = _blocks(rng, valid.shape, scale, valid)
+    drift = _drift_fields(rng, valid.shape)
+    if bad == "nan":
+        drift[0, 4, 5] = np.nan
+    elif bad == "inf":
+        drift[1, 0, 0] = np.inf
+    elif bad == "flat":
+        drift = drift[0]
+    else:
+        drift = drift[:, :-1]
+    model = PointCovariance(nugget=0.0, sill=1.0, range=9.0)
+    with pytest.raises(InvalidInputError, match=match):
+        area_to_point(values, valid, scale, RES, model, radius=2, drift=drift)
+
+
+def test_a_drift_off_the_valid_cells_may_be_missing():
+    """Drift values on cells that do not count are never read: NaN there changes nothing."""
+    rng = np.random.default_rng(6)
+    scale = 3
+    valid = np.ones((5 * scale, 5 * scale), dtype=bool)
+    valid[4:7, 4:7] = False
+    values = _blocks(rng, valid.shape, scale, valid)
+    drift = _drift_fields(rng, valid.shape)
+    holed = np.where(valid, drift, np.nan)
+    model = PointCovariance(nugget=0.0, sill=1.0, range=9.0)
+    a = area_to_point(values, valid, scale, RES, model, radius=2, drift=drift)
+    b = area_to_point(values, valid, scale, RES, model, radius=2, drift=holed)
+    np.testing.assert_array_equal(a.mean, b.mean)
+
+
+@pytest.mark.parametrize(("factor", "offset"), [(1e9, 0.0), (1e-9, 0.0), (1.0, 1e9), (1e3, -5e8)])
+def test_external_drift_does_not_depend_on_the_drift_units(factor, offset):
+    """The drift spans the same space in any units or origin (with the unknown constant), so
+    the map must not change: an offset of 1e9 made every neighbourhood look rank-deficient
+    and silently dropped the drift."""
+    rng = np.random.default_rng(9)
+    scale = 3
+    valid = np.ones((6 * scale, 5 * scale), dtype=bool)
+    valid[:2, :4] = False
+    values = _blocks(rng, valid.shape, scale, valid)
+    drift = _drift_fields(rng, valid.shape)
+    model = PointCovariance(nugget=0.01, sill=1.0, range=9.0)
+    reference = area_to_point(values, valid, scale, RES, model, radius=2, drift=drift)
+    moved = area_to_point(values, valid, scale, RES, model, radius=2, drift=drift * factor + offset)
+    has = np.isfinite(reference.mean)
+    np.testing.assert_allclose(moved.mean[has], reference.mean[has], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(moved.variance[has], reference.variance[has], rtol=0, atol=1e-6)

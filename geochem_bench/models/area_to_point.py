@@ -323,6 +323,7 @@ def area_to_point(
     lag_grid = np.array([(a, b) for a in span for b in span])
     lag_cov = block_block_covariance(model, scale, res, lag_grid).reshape(len(span), len(span))
     if drift is not None:
+        drift = _checked_drift(drift, valid)
         fine_drift = np.zeros((drift.shape[0], h * scale, w * scale))
         fine_drift[:, :height, :width] = np.where(valid, drift, 0.0)
         block_drift = fine_drift.reshape(-1, h, scale, w, scale).sum(axis=(2, 4))
@@ -501,18 +502,54 @@ def _drift_weights(
     estimate the drift: fewer than q + 1 data, or drift data collinear in this neighbourhood.
     """
     n, q = f_data.shape
-    if n > q and np.linalg.matrix_rank(f_data) == q:
-        system = bordered(k[None], f_data[None])
-        right = np.column_stack([rhs, f_target])
+    # The drift's columns centred and scaled on the data: with the constant they span the
+    # same space, so the weights are the same, but the rank test and the solve no longer
+    # depend on the drift's units or origin (an offset of 1e9 hid the drift from the rank
+    # test). The multipliers are mapped back to the given columns below.
+    centre = f_data[:, 1:].mean(axis=0)
+    spread = f_data[:, 1:].std(axis=0)
+    spread[spread == 0] = 1.0
+    to_standard = np.eye(q)  # f_standard = f @ to_standard
+    to_standard[0, 1:] = -centre / spread
+    to_standard[1:, 1:] = np.diag(1.0 / spread)
+    f_data_s, f_target_s = f_data @ to_standard, f_target @ to_standard
+    if n > q and np.linalg.matrix_rank(f_data_s) == q:
+        system = bordered(k[None], f_data_s[None])
+        right = np.column_stack([rhs, f_target_s])
         try:
             solution = solve_shared(system, right, np.zeros(rhs.shape[0], dtype=np.intp))
         except np.linalg.LinAlgError:
             pass
         else:
             if np.isfinite(solution).all():
-                return solution[:, :n], solution[:, n:]
+                # mu_s . f_s = mu_s . (f @ T) = (T @ mu_s) . f
+                return solution[:, :n], solution[:, n:] @ to_standard.T
     weights, lagrange = _ordinary_weights(k, rhs)
     return weights, lagrange[:, None]
+
+
+def _checked_drift(drift: NDArray[np.floating], valid: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """The drift fields as float64 (p, H, W), refused unless finite on every valid cell.
+
+    Raises:
+        InvalidInputError: fields of another shape than the valid mask's, or a non-finite
+            drift value on a valid cell (off the valid cells the drift is never read).
+    """
+    fields = np.asarray(drift, dtype=np.float64)
+    if fields.ndim != 3 or fields.shape[1:] != valid.shape:
+        raise InvalidInputError(
+            f"the drift must be fields (p, {valid.shape[0]}, {valid.shape[1]}) on the fine "
+            f"grid, got shape {fields.shape}"
+        )
+    bad = valid[None] & ~np.isfinite(fields)
+    if bad.any():
+        p, r, c = (int(x[0]) for x in np.nonzero(bad))
+        raise InvalidInputError(
+            f"the drift must be finite on the valid cells: {int(bad.sum())} value(s) are not, "
+            f"the first field {p} at fine cell ({r}, {c}) ({fields[p, r, c]}); fill them or "
+            "drop those cells from the valid mask"
+        )
+    return fields
 
 
 def _ordinary_weights(
