@@ -36,7 +36,7 @@ from geochem_bench.models.area_to_point import (
     deconvolve,
     require_grid,
 )
-from geochem_bench.models.data_points import filled_covariates
+from geochem_bench.models.data_points import covariate_fill, filled_covariates
 
 _CHUNK = 500_000  # fine cells per forest call: bounds memory on national grids
 
@@ -49,6 +49,32 @@ def smoothed(bands: NDArray[np.floating], sigma: float) -> NDArray[np.float64]:
     if sigma <= 0:
         return out
     return np.stack([ndimage.gaussian_filter(b, sigma, mode="nearest") for b in out])
+
+
+def smoothed_where_finite(bands: NDArray[np.floating], sigma: float) -> NDArray[np.float64]:
+    """:func:`smoothed`, each band's Gaussian averaging only its finite cells.
+
+    A band without a non-finite cell is smoothed as :func:`smoothed` smooths it (the same
+    numbers); a band with some (a covariate NaN off the survey mask, as stored scenes have
+    them) is divided by the smoothed weight of its finite cells, so a NaN never spreads onto
+    the cells within the kernel's reach. NaN only where no finite cell is within reach.
+    """
+    from scipy import ndimage
+
+    out = np.asarray(bands, dtype=np.float64)
+    if sigma <= 0:
+        return out
+    result = []
+    for band in out:
+        finite = np.isfinite(band)
+        if finite.all():
+            result.append(ndimage.gaussian_filter(band, sigma, mode="nearest"))
+            continue
+        total = ndimage.gaussian_filter(np.where(finite, band, 0.0), sigma, mode="nearest")
+        weight = ndimage.gaussian_filter(finite.astype(np.float64), sigma, mode="nearest")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result.append(np.where(weight > 0, total / weight, np.nan))
+    return np.stack(result)
 
 
 def fit_trend(
@@ -271,7 +297,8 @@ class AreaToPointExternalDrift(AreaToPointRegressionKriging):
         from geochem_bench.models.data_points import leading_components
 
         require_grid(inputs, "kriging with external drift at block support")
-        fine = smoothed(filled_covariates(inputs), self.sigma)
+        self.fill_ = covariate_fill(inputs)
+        fine = self._smoothed_covariates(inputs)
         at_block = _block_features(fine, inputs.valid, inputs.scale).reshape(len(fine), -1).T
         self.axes_ = leading_components(
             at_block[np.isfinite(at_block).all(axis=1)], self.components
@@ -281,9 +308,23 @@ class AreaToPointExternalDrift(AreaToPointRegressionKriging):
     def _bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
         """The drift fields (components, H, W) on these inputs, with the axes of the fit."""
         centre, scale, axes = self.axes_
-        fine = smoothed(filled_covariates(inputs), self.sigma)
+        fine = self._smoothed_covariates(inputs)
         standard = (fine - centre[:, None, None]) / scale[:, None, None]
         return np.tensordot(axes.T, standard, axes=1)
+
+    def _smoothed_covariates(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        """The covariates smoothed by ``sigma``, finite on every valid cell.
+
+        A valid cell without a covariate takes the fit's fill value (the band's mean over the
+        fitted valid cells), so a window is filled as the whole scene was; covariates missing
+        off the valid cells are left out of the smoothing rather than filled, and so never
+        reach a valid cell.
+        """
+        bands = np.asarray(inputs.covariates, dtype=np.float64)
+        missing = inputs.valid[None] & ~np.isfinite(bands)
+        if missing.any():
+            bands = np.where(missing, self.fill_[:, None, None], bands)
+        return smoothed_where_finite(bands, self.sigma)
 
     def _analysis_map(
         self, inputs: TaskInputs, e: int
