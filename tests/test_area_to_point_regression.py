@@ -187,3 +187,14 @@ def test_external_drift_fills_a_missing_covariate_as_at_its_fit():
     assert halo <= 48
     # beyond the halo the window sees the same drift as the whole scene: the same fill
     np.testing.assert_allclose(part[:, 48:], whole[:, 96:], rtol=1e-6, equal_nan=True)
+
+
+def test_external_drift_refuses_a_negative_number_of_components():
+    """components=-1 silently used all but the last component (a slice vt[:-1])."""
+    from geochem_bench.errors import InvalidInputError
+    from geochem_bench.models.kriging import KrigingExternalDrift
+
+    truth, bands, valid, scale = _masked_scene()
+    inputs = _inputs(truth, np.nan_to_num(bands), scale, valid)
+    with pytest.raises(InvalidInputError, match="components must be 0 or more"):
+        KrigingExternalDrift(components=-1).fit(inputs)

@@ -229,7 +229,12 @@ def leading_components(
 
     The components of the standardised features: ``((x - centre) / scale) @ axes``. A
     constant feature gets scale 1 (it contributes nothing, rather than a division by zero).
+
+    Raises:
+        InvalidInputError: ``k`` below 0.
     """
+    if k < 0:
+        raise InvalidInputError(f"components must be 0 or more, got {k}")
     centre = features.mean(axis=0)
     scale = features.std(axis=0)
     scale[scale == 0] = 1.0
