@@ -105,6 +105,15 @@ def build_survey(folder: Path, edge: int, scale: int, seed: int = 0, samples: in
     return out
 
 
+#: Runs argv[1:] and prints its peak RSS (MiB): a fresh, small parent for the measured child.
+FRESH = (
+    "import resource, subprocess, sys; "
+    "run = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+    "sys.stderr.write(run.stderr); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024); "
+    "sys.exit(run.returncode)"
+)
+
 #: The measured child of a map from samples: ``streamed_map`` (or the in-memory map) of Cu.
 SAMPLES_PROBE = """
 import resource, sys
@@ -185,8 +194,14 @@ def samples_rows(args: argparse.Namespace) -> None:
                 survey = build_survey(folder, edge, args.scale, samples=args.samples)
                 for mode in modes:
                     start = time.perf_counter()
+                    # through a small interpreter: a child forked from this process (which just
+                    # built the survey in memory) would inherit its peak RSS across exec, so
+                    # the child's own getrusage would report this process's, not the map's
                     run = subprocess.run(
                         [
+                            sys.executable,
+                            "-c",
+                            FRESH,
                             sys.executable,
                             "-c",
                             SAMPLES_PROBE,
