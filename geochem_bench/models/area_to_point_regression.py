@@ -36,28 +36,19 @@ from geochem_bench.models.area_to_point import (
     deconvolve,
     require_grid,
 )
-from geochem_bench.models.data_points import covariate_fill, filled_covariates
+from geochem_bench.models.data_points import covariate_fill
 
 _CHUNK = 500_000  # fine cells per forest call: bounds memory on national grids
 
 
-def smoothed(bands: NDArray[np.floating], sigma: float) -> NDArray[np.float64]:
-    """Each band (C, H, W) convolved with a Gaussian of ``sigma`` cells (0: unchanged)."""
-    from scipy import ndimage
-
-    out = np.asarray(bands, dtype=np.float64)
-    if sigma <= 0:
-        return out
-    return np.stack([ndimage.gaussian_filter(b, sigma, mode="nearest") for b in out])
-
-
 def smoothed_where_finite(bands: NDArray[np.floating], sigma: float) -> NDArray[np.float64]:
-    """:func:`smoothed`, each band's Gaussian averaging only its finite cells.
+    """Each band (C, H, W) convolved with a Gaussian of ``sigma`` cells over its finite cells.
 
-    A band without a non-finite cell is smoothed as :func:`smoothed` smooths it (the same
-    numbers); a band with some (a covariate NaN off the survey mask, as stored scenes have
-    them) is divided by the smoothed weight of its finite cells, so a NaN never spreads onto
-    the cells within the kernel's reach. NaN only where no finite cell is within reach.
+    ``sigma = 0`` leaves the bands as given. A band without a non-finite cell is plainly
+    convolved (edges: nearest); a band with some (a covariate NaN off the survey mask, as
+    stored scenes have them) is divided by the smoothed weight of its finite cells, so a NaN
+    never spreads onto the cells within the kernel's reach. NaN only where no finite cell is
+    within reach.
     """
     from scipy import ndimage
 
@@ -135,6 +126,7 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
     def fit(self, inputs: TaskInputs) -> None:
         """Fit each element's trend and the point covariance of its block residuals."""
         require_grid(inputs, "area-to-point regression kriging")
+        self.fill_ = covariate_fill(inputs)
         fine = self._bands(inputs)
         at_block = _block_features(fine, inputs.valid, inputs.scale)
         self.coef_: list[Any] = []
@@ -149,7 +141,22 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
 
     def _bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
         """The fine bands (C, H, W) the trend reads: the covariates smoothed by ``sigma``."""
-        return smoothed(filled_covariates(inputs), self.sigma)
+        return self._smoothed_covariates(inputs)
+
+    def _smoothed_covariates(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        """The covariates smoothed by ``sigma``, finite on every valid cell.
+
+        A valid cell without a covariate takes the fit's fill value (the band's mean over the
+        fitted valid cells), so a window is filled as the whole scene was; covariates missing
+        off the valid cells are left out of the smoothing rather than filled, and so never
+        reach a valid cell. (Smoothing them as NaN spread NaN over every valid cell within
+        the kernel's reach of the survey edge: 1.0.0's trend was NaN there.)
+        """
+        bands = np.asarray(inputs.covariates, dtype=np.float64)
+        missing = inputs.valid[None] & ~np.isfinite(bands)
+        if missing.any():
+            bands = np.where(missing, self.fill_[:, None, None], bands)
+        return smoothed_where_finite(bands, self.sigma)
 
     def _fit_trend(
         self, features: NDArray[np.float64], target: NDArray[np.float64], inputs: TaskInputs
@@ -297,7 +304,7 @@ class AreaToPointExternalDrift(AreaToPointRegressionKriging):
         from geochem_bench.models.data_points import leading_components
 
         require_grid(inputs, "kriging with external drift at block support")
-        self.fill_ = covariate_fill(inputs)
+        self.fill_ = covariate_fill(inputs)  # the smoothing below reads it before super().fit
         fine = self._smoothed_covariates(inputs)
         at_block = _block_features(fine, inputs.valid, inputs.scale).reshape(len(fine), -1).T
         self.axes_ = leading_components(
@@ -311,20 +318,6 @@ class AreaToPointExternalDrift(AreaToPointRegressionKriging):
         fine = self._smoothed_covariates(inputs)
         standard = (fine - centre[:, None, None]) / scale[:, None, None]
         return np.tensordot(axes.T, standard, axes=1)
-
-    def _smoothed_covariates(self, inputs: TaskInputs) -> NDArray[np.float64]:
-        """The covariates smoothed by ``sigma``, finite on every valid cell.
-
-        A valid cell without a covariate takes the fit's fill value (the band's mean over the
-        fitted valid cells), so a window is filled as the whole scene was; covariates missing
-        off the valid cells are left out of the smoothing rather than filled, and so never
-        reach a valid cell.
-        """
-        bands = np.asarray(inputs.covariates, dtype=np.float64)
-        missing = inputs.valid[None] & ~np.isfinite(bands)
-        if missing.any():
-            bands = np.where(missing, self.fill_[:, None, None], bands)
-        return smoothed_where_finite(bands, self.sigma)
 
     def _analysis_map(
         self, inputs: TaskInputs, e: int
