@@ -45,3 +45,31 @@ def test_idw_falls_back_to_coarse_cells_on_grid_tasks(scene):
         )[0, 1]
         > 0.9
     )
+
+
+def test_cell_features_fill_only_the_cells_asked_for_as_the_whole_raster_fill():
+    """Reading a chunk of cells fills their holes with the values a whole-raster fill writes
+    (rounded to the covariates' dtype), and is NaN-free even off the valid cells."""
+    import numpy as np
+
+    from geochem_bench.models.data_points import (
+        cell_features,
+        covariate_fill,
+        filled_covariates,
+    )
+    from tests.test_area_to_point_regression import _field, _inputs
+
+    rng = np.random.default_rng(0)
+    bands = _field(2, (32, 40))
+    bands[1, rng.random((32, 40)) < 0.1] = np.nan  # holes on valid cells
+    valid = np.ones((32, 40), dtype=bool)
+    valid[:, 36:] = False
+    inputs = _inputs(bands[0], bands, 4, valid)
+    rows, cols = np.nonzero(valid)
+    whole = filled_covariates(inputs)[:, rows, cols].T.astype(np.float64)
+    np.testing.assert_array_equal(cell_features(inputs, rows, cols), whole)
+    fill = covariate_fill(inputs) + 0.1  # a fit's own fill values
+    whole = filled_covariates(inputs, fill)[:, rows, cols].T.astype(np.float64)
+    np.testing.assert_array_equal(cell_features(inputs, rows, cols, fill), whole)
+    off = np.nonzero(~valid)
+    assert np.isfinite(cell_features(inputs, *off)).all()

@@ -187,8 +187,19 @@ def cell_features(
     cols: NDArray[np.intp],
     fill: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
-    """Covariates (N, C) at fine cells, NaN-free (see :func:`filled_covariates`)."""
-    return filled_covariates(inputs, fill)[:, rows, cols].T.astype(np.float64)
+    """Covariates (N, C) at fine cells, NaN-free (see :func:`filled_covariates`).
+
+    Only the requested cells are read and filled: a streamed map asks for one chunk of cells
+    at a time, and refilling the whole raster per chunk cost a full copy each time. The fill
+    is rounded to the covariates' dtype first, as :func:`filled_covariates` writes it.
+    """
+    at_cells = inputs.covariates[:, rows, cols].T.astype(np.float64)
+    missing = ~np.isfinite(at_cells)
+    if missing.any():
+        fill = covariate_fill(inputs) if fill is None else fill
+        rounded = np.asarray(fill).astype(inputs.covariates.dtype).astype(np.float64)
+        at_cells = np.where(missing, rounded[None, :], at_cells)
+    return at_cells
 
 
 def covariate_fill(inputs: TaskInputs) -> NDArray[np.float64]:
