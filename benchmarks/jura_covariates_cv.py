@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from geochem_bench.models.covariable_kriging import CovariableKriging, covariable_symbols
-from geochem_bench.models.kriging import fit_ordinary_kriging, krige_points, site_cells
+from geochem_bench.models.kriging import site_cells
 from geochem_bench.scenes.registry import get_task, load_scene
 from geochem_bench.tasks.protocols import build_inputs, task_split
 
@@ -28,30 +28,19 @@ class _WithCovariates(CovariableKriging):
 
     use_covariates = True
 
-    def _with_covariables(self, inputs, e, symbols, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+    def _regressors(self, inputs, symbols, rows, cols, qx, qy):  # type: ignore[no-untyped-def]
+        fields, at_sites = super()._regressors(inputs, symbols, rows, cols, qx, qy)
+        if not self.use_covariates:
+            return fields, at_sites
         points = inputs.points
-        target = inputs.elements[e]
-        t = target.to_analysis(points.column(target.symbol))
-        fields = np.column_stack(
-            [self._covariable_field(inputs, s, rows, cols, qx, qy) for s in symbols]
+        site_rows, site_cols = site_cells(inputs, np.column_stack([points.x, points.y]))
+        bands = inputs.covariates[:, site_rows, site_cols].T.astype(np.float64)
+        query = inputs.covariates[:, rows, cols].T.astype(np.float64)
+        varying = bands.std(axis=0) > 0  # a class absent from the sites adds nothing
+        return (
+            np.column_stack([fields, query[:, varying]]),
+            np.column_stack([at_sites, bands[:, varying]]),
         )
-        at_sites = np.column_stack([np.log10(points.column(s)) for s in symbols])
-        if self.use_covariates:
-            site_rows, site_cols = site_cells(inputs, np.column_stack([points.x, points.y]))
-            bands = inputs.covariates[:, site_rows, site_cols].T.astype(np.float64)
-            query = inputs.covariates[:, rows, cols].T.astype(np.float64)
-            varying = bands.std(axis=0) > 0
-            at_sites = np.column_stack([at_sites, bands[:, varying]])
-            fields = np.column_stack([fields, query[:, varying]])
-        train = np.isfinite(t) & np.isfinite(at_sites).all(axis=1)
-        design = np.column_stack([np.ones(train.sum()), at_sites[train]])
-        coef, *_ = np.linalg.lstsq(design, t[train], rcond=None)
-        residual = t[train] - design @ coef
-        ok = fit_ordinary_kriging(
-            points.x[train], points.y[train], residual, self.variogram_model, self.nlags
-        )
-        z, var = krige_points(ok, qx, qy, self.neighbours)
-        return coef[0] + fields @ coef[1:] + z, var
 
 
 def inner_cv(task_id: str, repeats: int = 3, folds: int = 10) -> dict[Any, list[float]]:

@@ -163,10 +163,7 @@ class CovariableKriging(OrdinaryKrigingModel):
         assert points is not None
         target = inputs.elements[e]
         t = target.to_analysis(points.column(target.symbol))
-        fields = np.column_stack(
-            [self._covariable_field(inputs, s, rows, cols, qx, qy) for s in symbols]
-        )
-        at_sites = np.column_stack([np.log10(points.column(s)) for s in symbols])
+        fields, at_sites = self._regressors(inputs, symbols, rows, cols, qx, qy)
         train = np.isfinite(t) & np.isfinite(at_sites).all(axis=1)
         design = np.column_stack([np.ones(train.sum()), at_sites[train]])
         coef, *_ = np.linalg.lstsq(design, t[train], rcond=None)
@@ -176,6 +173,28 @@ class CovariableKriging(OrdinaryKrigingModel):
         )
         z, var = krige_points(ok, qx, qy, self.neighbours)
         return coef[0] + fields @ coef[1:] + z, var
+
+    def _regressors(
+        self,
+        inputs: TaskInputs,
+        symbols: list[str],
+        rows: NDArray[np.intp],
+        cols: NDArray[np.intp],
+        qx: NDArray[np.float64],
+        qy: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The regression's terms at the query points (Q, P) and at every sample site (N, P).
+
+        log10 of each covariable: observed or kriged at the queries (:meth:`_covariable_field`),
+        as measured at the sites (NaN where not measured: those sites are left out of the fit).
+        """
+        points = inputs.points
+        assert points is not None
+        fields = np.column_stack(
+            [self._covariable_field(inputs, s, rows, cols, qx, qy) for s in symbols]
+        )
+        at_sites = np.column_stack([np.log10(points.column(s)) for s in symbols])
+        return fields, at_sites
 
     def _covariable_field(
         self,
