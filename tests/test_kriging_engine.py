@@ -217,3 +217,66 @@ def test_estimates_without_variance_are_the_same_estimates(field, neighbours):
     only, none = krige(data, qx, qy, neighbours, target_drift=target_drift, variance=False)
     np.testing.assert_allclose(only, est, rtol=0, atol=1e-9)
     assert np.isnan(none).all() and np.isfinite(var).all()
+
+
+def _fitted(x, y, z):
+    ok = pykrige_ok(x, y, z, "spherical")
+    return PointKriging(x, y, z, Variogram("spherical", tuple(ok.variogram_model_parameters)))
+
+
+def test_squares_much_smaller_than_the_targets_spacing_are_the_moving_window(field):
+    """Each target alone in a square whose centre is within 1e-7 of it: PyKrige's estimator."""
+    x, y, z, qx, qy = field
+    data = _fitted(x, y, z)
+    exact, exact_var = krige(data, qx, qy, 16)
+    shared, shared_var = krige(data, qx, qy, 16, shared_within=1e-7)
+    np.testing.assert_allclose(shared, exact, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(shared_var, exact_var, rtol=0, atol=1e-6)
+
+
+def test_targets_of_one_square_are_kriged_from_its_centres_neighbours(field):
+    """Every target of the square uses the k nearest data of the square's centre, exactly as
+    kriging from those k data alone (the global system on them)."""
+    x, y, z, _, _ = field
+    data = _fitted(x, y, z)
+    g = np.linspace(40.0, 50.0, 11)  # one square of side 12 holds them all
+    qx, qy = (a.ravel() for a in np.meshgrid(g, g))
+    sets = neighbour_sets(np.column_stack([x, y]), np.column_stack([qx, qy]), 12, 12.0)
+    assert len(sets.members) == 1 and (sets.system == 0).all()
+    centre = np.array([40.0 + 6.0, 40.0 + 6.0])
+    nearest = np.argsort(np.hypot(x - centre[0], y - centre[1]))[:12]
+    np.testing.assert_array_equal(np.sort(sets.members[0]), np.sort(nearest))
+    alone = PointKriging(x[nearest], y[nearest], z[nearest], data.variogram)
+    expected, expected_var = krige(alone, qx, qy, None)
+    est, var = krige(data, qx, qy, 12, shared_within=12.0)
+    np.testing.assert_allclose(est, expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(var, expected_var, rtol=0, atol=1e-9)
+
+
+def test_squares_of_about_the_data_spacing_keep_the_accuracy(rng):
+    """On a dense grid, squares about as wide as the mean spacing of the data change the RMSE
+    against the truth by far less than 1 % (the benchmark's condition), with fewer systems."""
+    x, y = rng.uniform(0, 200, 400), rng.uniform(0, 200, 400)
+
+    def smooth(a, b):
+        return np.sin(a / 20) + np.cos(b / 25)
+
+    z = smooth(x, y) + rng.normal(0, 0.1, 400)
+    data = _fitted(x, y, z)
+    g = np.arange(0.5, 200, 1.0)
+    qx, qy = (a.ravel() for a in np.meshgrid(g, g))
+    truth = smooth(qx, qy)
+    exact, _ = krige(data, qx, qy, 32)
+    shared, _ = krige(data, qx, qy, 32, shared_within=10.0)  # mean spacing 10
+    rmse_exact = np.sqrt(np.mean((exact - truth) ** 2))
+    rmse_shared = np.sqrt(np.mean((shared - truth) ** 2))
+    assert rmse_shared == pytest.approx(rmse_exact, rel=0.01)
+    sets = neighbour_sets(np.column_stack([x, y]), np.column_stack([qx, qy]), 32, 10.0)
+    assert len(sets.members) == 400  # 20 x 20 squares
+
+
+@pytest.mark.parametrize("side", [0.0, -1.0, float("nan"), float("inf")])
+def test_shared_within_must_be_a_positive_length(field, side):
+    x, y, z, qx, qy = field
+    with pytest.raises(InvalidInputError, match="shared_within must be a positive length"):
+        krige(_fitted(x, y, z), qx, qy, 16, shared_within=side)

@@ -44,19 +44,40 @@ class NeighbourSets:
 
 
 def neighbour_sets(
-    data_xy: NDArray[np.float64], target_xy: NDArray[np.float64], k: int | None
+    data_xy: NDArray[np.float64],
+    target_xy: NDArray[np.float64],
+    k: int | None,
+    shared_within: float | None = None,
 ) -> NeighbourSets:
     """The ``k`` nearest data of every target (all data when ``k`` is None or >= their count).
 
     Ties at equal distance (the k-th and the (k+1)-th nearest equally far) may be broken
     differently from ``scipy.spatial.cKDTree.query``, the search of PyKrige's moving window.
+
+    With ``shared_within`` (a length in map units), the targets in each square of that side
+    (squares aligned on the targets' lower-left corner) share one set: the ``k`` nearest data
+    of the square's centre. That is no longer the moving window of PyKrige: a target near a
+    square's corner is kriged from the centre's neighbours, not its own. It trades that for
+    one system per square rather than one per distinct set (``benchmarks/test_bench_kriging.py``
+    measures both against the truth).
+
+    Raises:
+        InvalidInputError: ``shared_within`` not a positive finite length.
     """
     n = len(data_xy)
+    if shared_within is not None and not (np.isfinite(shared_within) and shared_within > 0):
+        from geochem_bench.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"shared_within must be a positive length in map units, got {shared_within!r}"
+        )
     if k is None or k >= n:
         return NeighbourSets(np.arange(n)[None, :], np.zeros(len(target_xy), dtype=np.intp))
     from scipy.spatial import cKDTree
 
     tree = cKDTree(data_xy)
+    if shared_within is not None:
+        return _shared_by_squares(tree, target_xy, k, float(shared_within))
     idx = _nearest_by_tiles(tree, data_xy, target_xy, k)
     if idx is None:
         _, found = tree.query(target_xy, k=k, workers=-1)
@@ -66,6 +87,26 @@ def neighbour_sets(
     renumber = np.empty_like(rank)
     renumber[rank] = np.arange(len(rank))
     return NeighbourSets(idx[first[rank]], renumber[system].astype(np.intp))
+
+
+def _shared_by_squares(
+    tree: Any, target_xy: NDArray[np.float64], k: int, side: float
+) -> NeighbourSets:
+    """One set per occupied square of ``side``: the ``k`` nearest data of its centre."""
+    origin = target_xy.min(axis=0)
+    cell = np.floor((target_xy - origin) / side).astype(np.int64)
+    width = int(cell[:, 1].max()) + 1
+    _, first, system = np.unique(
+        cell[:, 0] * width + cell[:, 1], return_index=True, return_inverse=True
+    )
+    centres = origin + (cell[first] + 0.5) * side
+    _, found = tree.query(centres, k=k, workers=-1)
+    members = np.asarray(found, dtype=np.intp).reshape(len(centres), k)
+    # numbered by their first target, as the distinct sets are
+    rank = np.argsort(first)
+    renumber = np.empty_like(rank)
+    renumber[rank] = np.arange(len(rank))
+    return NeighbourSets(members[rank], renumber[system.ravel()].astype(np.intp))
 
 
 def _distinct_sets(idx: NDArray[np.intp], n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:

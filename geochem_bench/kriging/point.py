@@ -64,6 +64,7 @@ def krige(
     target_drift: Array | None = None,
     mean: float | None = None,
     variance: bool = True,
+    shared_within: float | None = None,
 ) -> tuple[Array, Array]:
     """Kriging estimate and variance at points.
 
@@ -80,6 +81,9 @@ def krige(
         mean: the known mean of simple kriging.
         variance: compute the kriging variance; without it (NaN returned) the global system
             is solved once for the data (dual kriging), O(N) per target instead of O(N**2).
+        shared_within: targets in the same square of this side (map units) share the
+            ``neighbours`` nearest data of the square's centre (see
+            :func:`~geochem_bench.kriging.neighbours.neighbour_sets`); None: each target's own.
 
     Returns:
         Estimates and kriging variances (T,), the variance clipped at 0 against rounding.
@@ -99,7 +103,9 @@ def krige(
             tdrift = np.column_stack([tdrift, target_drift])
     else:
         drift, tdrift = np.empty((len(data), 0)), np.empty((len(qx), 0))
-    est, var = _solve(data, values, drift, tdrift, qx, qy, neighbours, None, variance)
+    est, var = _solve(
+        data, values, drift, tdrift, qx, qy, neighbours, None, variance, shared_within
+    )
     return (est if mean is None else est + mean), var
 
 
@@ -178,12 +184,13 @@ def _solve(
     neighbours: int | None,
     collocated: _Collocated | None,
     variance: bool = True,
+    shared_within: float | None = None,
 ) -> tuple[Array, Array]:
     """Assemble and solve the systems of every target, chunk by chunk."""
     vg = data.variogram
     xy = np.column_stack([data.x, data.y]).astype(np.float64)
     q = np.column_stack([qx, qy]).astype(np.float64)
-    sets = neighbour_sets(xy, q, neighbours)
+    sets = neighbour_sets(xy, q, neighbours, shared_within)
     k = sets.members.shape[1]
     p = drift.shape[1]
     n = k + p + (collocated is not None)

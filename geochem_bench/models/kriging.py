@@ -88,13 +88,16 @@ def krige_points(
     y: NDArray[np.float64],
     neighbours: int | None,
     variance: bool = True,
+    shared_within: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Ordinary kriging estimate and variance at points, local (``neighbours``) or global.
 
-    ``variance=False`` returns NaN variances and saves most of a global system's cost.
+    ``variance=False`` returns NaN variances and saves most of a global system's cost;
+    ``shared_within`` lets the targets of each square of that side share one neighbourhood
+    (see :func:`~geochem_bench.kriging.point.krige`).
     """
     x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    return krige(ok, x64, y64, neighbours, variance=variance)
+    return krige(ok, x64, y64, neighbours, variance=variance, shared_within=shared_within)
 
 
 def require_points(inputs: TaskInputs, what: str, instead: str) -> None:
