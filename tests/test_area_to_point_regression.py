@@ -210,3 +210,36 @@ def test_external_drift_refuses_a_negative_number_of_components():
     inputs = _inputs(truth, np.nan_to_num(bands), scale, valid)
     with pytest.raises(InvalidInputError, match="components must be 0 or more"):
         KrigingExternalDrift(components=-1).fit(inputs)
+
+
+class _FiniteOnly:
+    """A fitted forest that refuses non-finite features, as scikit-learn < 1.4 does for NaN
+    (``scikit-learn>=1.3`` is allowed) and every version does for infinity."""
+
+    def __init__(self, forest):
+        self.forest = forest
+
+    def predict(self, features):
+        assert np.isfinite(features).all(), "the forest was asked at a non-finite covariate"
+        return self.forest.predict(features)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 2.0])
+def test_the_forest_is_never_asked_at_covariates_left_non_finite_off_the_mask(sigma):
+    """Off the mask the smoothed covariates stay NaN beyond the kernel's reach of a finite
+    cell (everywhere with sigma = 0, where an infinity stays too): the forest's grid path
+    handed those cells to the forest, which raised ('Input X contains infinity') with
+    sigma = 0, and on NaN with scikit-learn 1.3. The map does not depend on them."""
+    truth, bands, valid, scale = _masked_scene(shape=(64, 96))
+    valid[:, 66:] = False  # 30 columns off the mask: beyond a sigma=2 kernel's reach
+    bands = np.where(valid, bands, np.nan)
+    bands[1, :, 80:] = -np.inf
+    inputs = _inputs(truth, bands, scale, valid)
+    model = ForestAreaToPointKriging(n_estimators=10, back_projection=0, sigma=sigma)
+    model.fit(inputs)
+    model.coef_ = [_FiniteOnly(forest) for forest in model.coef_]
+    pred = model.predict(inputs)
+    assert np.isfinite(pred.mean[:, valid]).all() and np.isnan(pred.mean[:, ~valid]).all()
+    means = block_mean(np.where(valid, pred.mean[0].astype(np.float64), np.nan), scale)[0]
+    has = np.isfinite(inputs.lowres[0])
+    np.testing.assert_allclose(means[has], inputs.lowres[0][has], rtol=1e-5, atol=1e-5)

@@ -73,3 +73,37 @@ def test_cell_features_fill_only_the_cells_asked_for_as_the_whole_raster_fill():
     np.testing.assert_array_equal(cell_features(inputs, rows, cols, fill), whole)
     off = np.nonzero(~valid)
     assert np.isfinite(cell_features(inputs, *off)).all()
+
+
+def test_samples_on_cells_without_covariates_are_filled_at_the_fit_as_at_predict():
+    """A sample on a cell whose covariates are NaN (off the mask of hand-built inputs, whose
+    valid cells all have covariates): cell_features fills such a cell where a prediction reads
+    it, but point_data read the unfilled raster, so the training features were NaN and kriging
+    with external drift failed ('SVD did not converge'). Filled at the fit as at predict, the
+    fit is the one on the same samples carrying their covariates (a streamed map's)."""
+    from geochem_bench.models.kriging import KrigingExternalDrift
+    from tests.test_area_to_point_regression import _inputs, _masked_scene
+
+    truth, bands, valid, scale = _masked_scene()
+    grid_inputs = _inputs(truth, bands, scale, valid)
+    rng = np.random.default_rng(0)
+    on, off = np.nonzero(valid), np.nonzero(~valid)
+    pick_on = rng.choice(len(on[0]), 150, replace=False)
+    pick_off = rng.choice(len(off[0]), 3, replace=False)
+    rows = np.concatenate([on[0][pick_on], off[0][pick_off]])
+    cols = np.concatenate([on[1][pick_on], off[1][pick_off]])
+    x, y = grid_inputs.grid.centres(rows, cols)
+    samples = Samples(np.arange(len(x)), x, y, truth[rows, cols][:, None], ("Fe",))
+    inputs = dataclasses.replace(
+        grid_inputs, protocol="points", points=samples, task_id="t/fe/s4/points"
+    )
+    model = KrigingExternalDrift()
+    model.fit(inputs)
+    mean = model.predict(inputs).mean
+    assert np.isfinite(mean[:, valid]).all()
+    carried = dataclasses.replace(
+        samples, covariates=grid_inputs.covariates[:, rows, cols].T.copy()
+    )
+    streamed = KrigingExternalDrift()
+    streamed.fit(dataclasses.replace(inputs, points=carried))
+    np.testing.assert_allclose(streamed.predict(inputs).mean, mean, rtol=1e-5)

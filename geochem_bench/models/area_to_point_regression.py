@@ -258,10 +258,19 @@ class ForestAreaToPointKriging(AreaToPointRegressionKriging):
         ).fit(features, target)
 
     def _apply_trend(self, bands: NDArray[np.float64], trend: Any) -> NDArray[np.float64]:
+        """The forest on the cells whose bands are all finite; NaN elsewhere.
+
+        A covariate NaN or infinite off the survey mask stays so after the smoothing (with
+        ``sigma = 0``, or beyond the kernel's reach of any finite cell): the forest is not
+        asked there (scikit-learn refuses infinity, and NaN before 1.4). Valid cells always
+        have finite bands, and the map is NaN off them anyway.
+        """
         flat = bands.reshape(len(bands), -1).T
-        out = np.concatenate(
-            [trend.predict(flat[s : s + _CHUNK]) for s in range(0, len(flat), _CHUNK)]
-        )
+        out = np.full(len(flat), np.nan)
+        finite = np.flatnonzero(np.isfinite(flat).all(axis=1))
+        for s in range(0, len(finite), _CHUNK):
+            cells = finite[s : s + _CHUNK]
+            out[cells] = trend.predict(flat[cells])
         return out.reshape(bands.shape[1:])
 
 

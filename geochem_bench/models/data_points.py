@@ -68,8 +68,7 @@ def point_data(
                 features = np.where(np.isfinite(at_samples), at_samples, fill[None, :])
             else:
                 rows, cols = inputs.grid.cell_of(x, y)
-                covariates = filled_covariates(inputs, fill)
-                features = covariates[:, rows, cols].T.astype(np.float64)
+                features = cell_features(inputs, rows, cols, fill)  # filled as at predict
             return merge_colocated(PointData(x, y, v[keep], features))
     coarse = element.to_analysis(inputs.lowres[e])
     rows, cols = np.nonzero(np.isfinite(coarse))
