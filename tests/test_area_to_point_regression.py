@@ -243,3 +243,26 @@ def test_the_forest_is_never_asked_at_covariates_left_non_finite_off_the_mask(si
     means = block_mean(np.where(valid, pred.mean[0].astype(np.float64), np.nan), scale)[0]
     has = np.isfinite(inputs.lowres[0])
     np.testing.assert_allclose(means[has], inputs.lowres[0][has], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("sigma", [-1.0, float("nan"), float("inf")])
+def test_a_covariate_smoothing_that_is_not_a_width_is_refused(sigma):
+    """A negative sigma switched the smoothing off while shrinking the tiled halo."""
+    from geochem_bench.errors import InvalidInputError
+
+    truth, bands, valid, scale = _masked_scene()
+    inputs = _inputs(truth, bands, scale, valid)
+    with pytest.raises(InvalidInputError, match="sigma is a Gaussian width"):
+        AreaToPointRegressionKriging(sigma=sigma).fit(inputs)
+
+
+def test_inputs_with_other_bands_than_the_fit_are_refused_with_the_reason():
+    """Predicting with 2 bands after fitting on 3 failed with 'shape-mismatch for sum'."""
+    from geochem_bench.errors import InvalidInputError
+
+    truth, bands, valid, scale = _masked_scene()
+    model = AreaToPointRegressionKriging()
+    model.fit(_inputs(truth, bands, scale, valid))
+    fewer = _inputs(truth, bands[:2], scale, valid)
+    with pytest.raises(InvalidInputError, match="fitted on 3 covariate bands"):
+        model.predict(fewer)

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 
 from geochem_bench.core.grid import block_mean
 from geochem_bench.core.task import TaskInputs
+from geochem_bench.errors import InvalidInputError
 from geochem_bench.models.area_to_point import (
     AreaToPointKriging,
     area_to_point,
@@ -126,6 +127,10 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
     def fit(self, inputs: TaskInputs) -> None:
         """Fit each element's trend and the point covariance of its block residuals."""
         require_grid(inputs, "area-to-point regression kriging")
+        if not (np.isfinite(self.sigma) and self.sigma >= 0):
+            raise InvalidInputError(
+                f"sigma is a Gaussian width in fine cells, 0 or more; got {self.sigma!r}"
+            )
         self.fill_ = covariate_fill(inputs)
         fine = self._bands(inputs)
         at_block = _block_features(fine, inputs.valid, inputs.scale)
@@ -153,6 +158,11 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
         the kernel's reach of the survey edge: 1.0.0's trend was NaN there.)
         """
         bands = np.asarray(inputs.covariates, dtype=np.float64)
+        if len(bands) != len(self.fill_):
+            raise InvalidInputError(
+                f"the model was fitted on {len(self.fill_)} covariate bands and these inputs "
+                f"have {len(bands)}: fit it on inputs with the same bands"
+            )
         missing = inputs.valid[None] & ~np.isfinite(bands)
         if missing.any():
             bands = np.where(missing, self.fill_[:, None, None], bands)
