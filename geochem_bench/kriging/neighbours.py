@@ -83,10 +83,7 @@ def neighbour_sets(
         _, found = tree.query(target_xy, k=k, workers=-1)
         idx = np.asarray(found, dtype=np.intp).reshape(len(target_xy), k)
     first, system = _distinct_sets(idx, n)
-    rank = np.argsort(first)  # number the sets by their first target
-    renumber = np.empty_like(rank)
-    renumber[rank] = np.arange(len(rank))
-    return NeighbourSets(idx[first[rank]], renumber[system].astype(np.intp))
+    return _numbered_by_first_target(idx[first], first, system)
 
 
 def _shared_by_squares(
@@ -102,11 +99,20 @@ def _shared_by_squares(
     centres = origin + (cell[first] + 0.5) * side
     _, found = tree.query(centres, k=k, workers=-1)
     members = np.asarray(found, dtype=np.intp).reshape(len(centres), k)
-    # numbered by their first target, as the distinct sets are
+    return _numbered_by_first_target(members, first, system.ravel())
+
+
+def _numbered_by_first_target(
+    members: NDArray[np.intp], first: NDArray[np.intp], system: NDArray[np.intp]
+) -> NeighbourSets:
+    """Sets renumbered in the order of their first target (see :class:`NeighbourSets`).
+
+    ``members`` (G, k) and ``first`` (G,) are in any set order, ``system`` (T,) indexes it.
+    """
     rank = np.argsort(first)
     renumber = np.empty_like(rank)
     renumber[rank] = np.arange(len(rank))
-    return NeighbourSets(members[rank], renumber[system.ravel()].astype(np.intp))
+    return NeighbourSets(members[rank], renumber[system].astype(np.intp))
 
 
 def _distinct_sets(idx: NDArray[np.intp], n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:

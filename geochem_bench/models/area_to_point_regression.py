@@ -132,7 +132,7 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
                 f"sigma is a Gaussian width in fine cells, 0 or more; got {self.sigma!r}"
             )
         self.fill_ = covariate_fill(inputs)
-        fine = self._bands(inputs)
+        fine = self._fit_bands(inputs)
         at_block = _block_features(fine, inputs.valid, inputs.scale)
         self.coef_: list[Any] = []
         self.models_ = []
@@ -147,6 +147,10 @@ class AreaToPointRegressionKriging(AreaToPointKriging):
     def _bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
         """The fine bands (C, H, W) the trend reads: the covariates smoothed by ``sigma``."""
         return self._smoothed_covariates(inputs)
+
+    def _fit_bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        """:meth:`_bands` of the fitted inputs, fitting first whatever the bands depend on."""
+        return self._bands(inputs)
 
     def _smoothed_covariates(self, inputs: TaskInputs) -> NDArray[np.float64]:
         """The covariates smoothed by ``sigma``, finite on every valid cell.
@@ -320,21 +324,30 @@ class AreaToPointExternalDrift(AreaToPointRegressionKriging):
 
     def fit(self, inputs: TaskInputs) -> None:
         """Fit the drift's components, then each element's residual point covariance."""
+        require_grid(inputs, "kriging with external drift at block support")
+        super().fit(inputs)
+
+    def _fit_bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
+        """The drift fields of the fitted inputs, after fitting the components' axes.
+
+        The covariates are smoothed once here, for the axes and the fields alike.
+        """
         from geochem_bench.models.data_points import leading_components
 
-        require_grid(inputs, "kriging with external drift at block support")
-        self.fill_ = covariate_fill(inputs)  # the smoothing below reads it before super().fit
         fine = self._smoothed_covariates(inputs)
         at_block = _block_features(fine, inputs.valid, inputs.scale).reshape(len(fine), -1).T
         self.axes_ = leading_components(
             at_block[np.isfinite(at_block).all(axis=1)], self.components
         )
-        super().fit(inputs)
+        return self._components(fine)
 
     def _bands(self, inputs: TaskInputs) -> NDArray[np.float64]:
         """The drift fields (components, H, W) on these inputs, with the axes of the fit."""
+        return self._components(self._smoothed_covariates(inputs))
+
+    def _components(self, fine: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Smoothed covariates (C, H, W) projected on the fitted axes: (components, H, W)."""
         centre, scale, axes = self.axes_
-        fine = self._smoothed_covariates(inputs)
         standard = (fine - centre[:, None, None]) / scale[:, None, None]
         return np.tensordot(axes.T, standard, axes=1)
 
