@@ -107,3 +107,31 @@ def test_samples_on_cells_without_covariates_are_filled_at_the_fit_as_at_predict
     streamed = KrigingExternalDrift()
     streamed.fit(dataclasses.replace(inputs, points=carried))
     np.testing.assert_allclose(streamed.predict(inputs).mean, mean, rtol=1e-5)
+
+
+def test_samples_carrying_covariates_get_the_features_their_cells_give():
+    """A streamed map's samples carry their covariates; a hole there is filled with the value
+    the whole raster's fill writes at that cell (rounded to the covariates' dtype), so the
+    streamed fit sees exactly the features of the in-memory fit (before: a fit's own fill on
+    other inputs was used unrounded at the samples, 1.5e-9 off)."""
+    from geochem_bench.models.data_points import covariate_fill, point_data
+    from tests.test_area_to_point_regression import _field, _inputs
+
+    rng = np.random.default_rng(1)
+    bands = _field(2, (32, 40))
+    bands[1, rng.random((32, 40)) < 0.2] = np.nan
+    grid_inputs = _inputs(bands[0], bands, 4, np.ones((32, 40), dtype=bool))
+    rows, cols = rng.integers(0, 32, 120), rng.integers(0, 40, 120)
+    x, y = grid_inputs.grid.centres(rows, cols)
+    values = np.abs(bands[0][rows, cols])[:, None] + 1.0
+    samples = Samples(np.arange(len(x)), x, y, values, ("Fe",))
+    inputs = dataclasses.replace(
+        grid_inputs, protocol="points", points=samples, task_id="t/fe/s4/points"
+    )
+    at_samples = grid_inputs.covariates[:, rows, cols].T.copy()  # as a streamed map reads them
+    carried = dataclasses.replace(samples, covariates=at_samples)
+    assert np.isnan(carried.covariates).any()
+    for fill in (None, covariate_fill(inputs) + 0.1):  # its own fill, and a fit's on others
+        from_cells = point_data(inputs, 0, fill=fill)
+        from_samples = point_data(dataclasses.replace(inputs, points=carried), 0, fill=fill)
+        np.testing.assert_array_equal(from_samples.features, from_cells.features)

@@ -64,8 +64,7 @@ def point_data(
                 features = np.empty((int(keep.sum()), 0))
             elif inputs.points.covariates is not None:
                 at_samples = inputs.points.covariates[keep].astype(np.float64)
-                fill = covariate_fill(inputs) if fill is None else fill
-                features = np.where(np.isfinite(at_samples), at_samples, fill[None, :])
+                features = _filled_rows(inputs, at_samples, fill)
             else:
                 rows, cols = inputs.grid.cell_of(x, y)
                 features = cell_features(inputs, rows, cols, fill)  # filled as at predict
@@ -192,13 +191,24 @@ def cell_features(
     at a time, and refilling the whole raster per chunk cost a full copy each time. The fill
     is rounded to the covariates' dtype first, as :func:`filled_covariates` writes it.
     """
-    at_cells = inputs.covariates[:, rows, cols].T.astype(np.float64)
-    missing = ~np.isfinite(at_cells)
-    if missing.any():
-        fill = covariate_fill(inputs) if fill is None else fill
-        rounded = np.asarray(fill).astype(inputs.covariates.dtype).astype(np.float64)
-        at_cells = np.where(missing, rounded[None, :], at_cells)
-    return at_cells
+    return _filled_rows(inputs, inputs.covariates[:, rows, cols].T.astype(np.float64), fill)
+
+
+def _filled_rows(
+    inputs: TaskInputs, features: NDArray[np.float64], fill: NDArray[np.float64] | None
+) -> NDArray[np.float64]:
+    """``features`` (N, C) with non-finite values replaced by their band's fill.
+
+    The fill is rounded to the covariates' dtype first, as :func:`filled_covariates` writes
+    it, so a sample carrying its covariates (a streamed map) gets the value the same sample
+    gets when its cell is read from the whole raster.
+    """
+    missing = ~np.isfinite(features)
+    if not missing.any():
+        return features
+    fill = covariate_fill(inputs) if fill is None else fill
+    rounded = np.asarray(fill).astype(inputs.covariates.dtype).astype(np.float64)
+    return np.where(missing, rounded[None, :], features)
 
 
 def covariate_fill(inputs: TaskInputs) -> NDArray[np.float64]:
