@@ -103,10 +103,13 @@ class Submission:
         """The seeds an official run uses: 0..MIN_SEEDS-1 if stochastic, else 0."""
         return tuple(range(MIN_SEEDS)) if self.stochastic else (0,)
 
+    def model_class(self) -> Any:
+        """Import the model class without instantiating it (to read its class attributes)."""
+        return import_object(self.model, self.folder)
+
     def build(self) -> Any:
         """Import the model class and instantiate it with ``params``."""
-        cls = import_object(self.model, self.folder)
-        model = cls(**self.params)
+        model = self.model_class()(**self.params)
         for method in ("fit", "predict"):
             if not callable(getattr(model, method, None)):
                 raise TypeError(

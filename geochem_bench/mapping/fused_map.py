@@ -143,8 +143,9 @@ def make_map(
         submissions, left_out = cross_validate(methods, plan.cv_task, results, progress=progress)
         if stream and plan.task.protocol != "grid":
             for sub in submissions.values():
+                # a class attribute (models/base.py): read it without building the model
                 if sub.name not in left_out and not getattr(
-                    sub.build(), "streams_from_samples", False
+                    sub.model_class(), "streams_from_samples", False
                 ):
                     left_out[sub.name] = (
                         "it cannot be streamed from samples (its fit reads the whole "
