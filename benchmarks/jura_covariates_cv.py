@@ -43,6 +43,14 @@ class _WithCovariates(CovariableKriging):
         )
 
 
+def inner_folds(n: int, repeat: int, folds: int = 10) -> np.ndarray:
+    """The fold (0..folds-1) of each of ``n`` training sites in assignment ``repeat``.
+
+    Shared with ``benchmarks/jura_gp_cv.py``, so both scripts score the same folds.
+    """
+    return np.random.default_rng(100 + repeat).permutation(n) % folds
+
+
 def inner_cv(task_id: str, repeats: int = 3, folds: int = 10) -> dict[Any, list[float]]:
     """Mean absolute error per (covariates?, variogram, neighbours), one per repeat."""
     task = get_task(task_id)
@@ -56,7 +64,7 @@ def inner_cv(task_id: str, repeats: int = 3, folds: int = 10) -> dict[Any, list[
     print(f"{task_id}: covariables {symbols}, {len(known)} training sites with the target")
     errors: dict[Any, list[float]] = {}
     for repeat in range(repeats):
-        group = np.random.default_rng(100 + repeat).permutation(len(known)) % folds
+        group = inner_folds(len(known), repeat, folds)
         for use in (False, True):
             for variogram in ("spherical", "exponential"):
                 for neighbours in (32, None):

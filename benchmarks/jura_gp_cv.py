@@ -2,8 +2,8 @@
 
 Inner cross-validation on the 259 training sites of ``jura/cd/s10/transfer`` only (the 100
 validation sites' Cd is hidden in that fold, so it is never read): 10 folds, three random
-assignments with the seeds of ``benchmarks/jura_covariates_cv.py``, so the two scripts'
-mean absolute errors (mg/kg) compare directly. Each kernel is scikit-learn's anisotropic
+assignments of ``benchmarks/jura_covariates_cv.py`` (its ``inner_folds``), so the two
+scripts' mean absolute errors (mg/kg) compare directly. Each kernel is scikit-learn's anisotropic
 RBF or Matern 3/2 over the four inputs plus white noise (optionally a linear term), fitted
 by marginal likelihood on each training part; log10 target, 10^x back-transform (the median
 of a lognormal, as covariable kriging does). Measured 2026-11-27: 0.468 / 0.468 / 0.466,
@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from jura_covariates_cv import inner_folds  # a sibling script: run from benchmarks/ or as a path
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, DotProduct, Matern, WhiteKernel
@@ -49,8 +50,7 @@ def main(repeats: int = 3, folds: int = 10) -> None:
         [
             points.x / 1000,
             points.y / 1000,
-            np.log10(points.column("Ni")),
-            np.log10(points.column("Zn")),
+            *(np.log10(points.column(symbol)) for symbol in task.covariables),
         ]
     )[known]
     y = target[known]
@@ -58,7 +58,7 @@ def main(repeats: int = 3, folds: int = 10) -> None:
     for name, kernel in kernels().items():
         errors = []
         for repeat in range(repeats):
-            group = np.random.default_rng(100 + repeat).permutation(len(known)) % folds
+            group = inner_folds(len(known), repeat, folds)
             predicted = np.empty(len(known))
             for fold in range(folds):
                 train, test = group != fold, group == fold
